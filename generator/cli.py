@@ -1,0 +1,183 @@
+"""The `specgen` command line: the one place that maps errors to exit codes."""
+from __future__ import annotations
+
+import functools
+import importlib
+import json
+import sys
+from importlib import resources
+from pathlib import Path
+
+import click
+
+from generator.errors import EXIT_FAILED, EXIT_INVALID, SpecgenError, UsageError
+
+# Subcommands that pull in heavy runtime imports are loaded only when called,
+# so `specgen build` pays nothing for the sync runtime.
+LAZY_COMMANDS = {
+    "mock-odoo": ("bridge.mock_odoo.cli:mock_odoo", "Run a mock Odoo 17 server (XML-RPC, JSON-RPC, webhooks)."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted([*super().list_commands(ctx), *LAZY_COMMANDS])
+
+    def get_command(self, ctx, name):
+        if name in LAZY_COMMANDS:
+            module, attr = LAZY_COMMANDS[name][0].split(":")
+            return getattr(importlib.import_module(module), attr)
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx, formatter):
+        rows = [(name, cmd.get_short_help_str(60)) for name, cmd in sorted(self.commands.items())]
+        rows += [(name, help_text) for name, (_, help_text) in LAZY_COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(sorted(rows))
+
+
+def handle_errors(func):
+    """Turn every SpecgenError into its message on stderr and its exit code; never a traceback."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except SpecgenError as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(exc.exit_code)
+    return wrapper
+
+
+project_dir_option = click.option(
+    "-C", "--project-dir", "project_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+    show_default=True, help="Project root holding spec/ and generated/.")
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="specgen")
+def cli() -> None:
+    """Compile spec/ into migrations, contracts and sync adapters, and keep them honest.
+
+    \b
+    The spec lives in spec/schema/entities.yaml and spec/auth/roles.yaml
+    (language: docs/spec-language.md). Typical use:
+      specgen check     validate the spec
+      specgen build     regenerate generated/
+      specgen diff      fail (exit 1) when generated/ drifted from the spec
+
+    Exit codes: 0 ok, 1 drift or a failed check, 2 invalid input (spec or usage).
+    """
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=Path("."))
+@click.option("--force", is_flag=True, help="Overwrite existing spec files.")
+@handle_errors
+def init(directory: Path, force: bool) -> None:
+    """Create a starter spec in DIRECTORY (default: here).
+
+    Writes spec/schema/entities.yaml and spec/auth/roles.yaml: an org, its members, one app-owned
+    entity and one Odoo mirror. Existing files are never overwritten without --force.
+    """
+    starter = resources.files("generator.spec").joinpath("starter")
+    targets = {"spec/schema/entities.yaml": "entities.yaml", "spec/auth/roles.yaml": "roles.yaml"}
+    existing = [rel for rel in targets if (directory / rel).exists()]
+    if existing and not force:
+        raise UsageError("refusing to overwrite " + ", ".join(str(directory / p) for p in existing)
+                         + " (use --force to replace them)")
+    for rel, name in targets.items():
+        target = directory / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(starter.joinpath(name).read_text(encoding="utf-8"), encoding="utf-8")
+        click.echo(f"wrote {target}")
+    click.echo(f"next: cd {directory} && specgen check && specgen build")
+
+
+@cli.command()
+@project_dir_option
+@handle_errors
+def check(project_dir: Path) -> None:
+    """Validate the spec; report every error as file:line:col with a hint (exit 2)."""
+    from generator.pipeline import compile_ir
+    ir = compile_ir(project_dir)
+    entities = sum(1 for t in ir.tables if t.entity)
+    click.echo(f"spec OK: {entities} entities, {len(ir.tables)} tables, {len(ir.roles)} roles, "
+               f"{len(ir.permissions)} permission rules")
+
+
+@cli.command()
+@project_dir_option
+@click.option("--emit", type=click.Choice(["files", "ir"]), default="files", show_default=True,
+              help="files: write generated/. ir: print the resolved IR as JSON and write nothing.")
+@click.option("--prune", is_flag=True, help="Also delete files in generated/ that the spec no longer produces.")
+@handle_errors
+def build(project_dir: Path, emit: str, prune: bool) -> None:
+    """Regenerate generated/ from the spec, with a manifest of input and output hashes.
+
+    Unchanged files are not rewritten. Files the spec no longer produces are listed, and deleted
+    only with --prune.
+    """
+    from generator import pipeline, writer
+    ir = pipeline.compile_ir(project_dir)
+    if emit == "ir":
+        click.echo(json.dumps(ir.to_dict(), indent=2, sort_keys=True, default=_json_default))
+        return
+    files = pipeline.render_all(ir, pipeline.baseline_stamp(project_dir))
+    out = project_dir / pipeline.GENERATED
+    written, removed = writer.write(out, files, prune=prune)
+    for path in written:
+        click.echo(f"wrote {pipeline.GENERATED}/{path}", err=True)
+    for path in removed:
+        click.echo(f"removed {pipeline.GENERATED}/{path}", err=True)
+    stale = [] if prune else [p for p in writer.existing_files(out) if p not in files]
+    for path in stale:
+        click.echo(f"warning: {pipeline.GENERATED}/{path} is not produced by the spec "
+                   f"(`specgen build --prune` deletes it)", err=True)
+    click.echo(f"{len(files)} files in {pipeline.GENERATED}/: {len(written)} written, "
+               f"{len(files) - len(written)} unchanged" + (f", {len(removed)} removed" if removed else ""),
+               err=True)
+
+
+@cli.command()
+@project_dir_option
+@handle_errors
+def diff(project_dir: Path) -> None:
+    """Exit 1 when generated/ differs from what the spec produces (CI's drift gate).
+
+    Regenerates in memory and reports edited files as a unified diff, plus missing and extra files.
+    Nothing is written.
+    """
+    from generator import pipeline, writer
+    ir = pipeline.compile_ir(project_dir)
+    files = pipeline.render_all(ir, pipeline.baseline_stamp(project_dir))
+    drift = writer.compare(project_dir / pipeline.GENERATED, files)
+    if drift.clean:
+        click.echo(f"no drift: {len(files)} files in {pipeline.GENERATED}/ match the spec")
+        return
+    click.echo(drift.report(pipeline.GENERATED))
+    sys.exit(EXIT_FAILED)
+
+
+@cli.command()
+@click.argument("which", type=click.Choice(["entities", "roles"]), default="entities")
+def schema(which: str) -> None:
+    """Print the JSON Schema of entities.yaml or roles.yaml, for editors and other tools.
+
+    \b
+    Editors that speak the YAML language server pick it up from a first-line comment:
+      # yaml-language-server: $schema=<path to the printed schema>
+    """
+    from generator.spec.schema_check import load_schema
+    click.echo(json.dumps(load_schema(which), indent=2))
+
+
+def _json_default(value):
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except KeyboardInterrupt:  # pragma: no cover - interactive only
+        click.echo("interrupted", err=True)
+        sys.exit(EXIT_INVALID)

@@ -1,0 +1,1 @@
+"""Throwaway PostgreSQL clusters with a Supabase stand-in, for verify, tests and demos."""

@@ -1,0 +1,130 @@
+"""Start a throwaway PostgreSQL: the system's binaries, else the pgserver wheel, else a given URL.
+
+As root, `initdb` refuses to run, so the cluster runs as the `postgres` user through runuser.
+Each cluster listens only on a unix socket in its own temp directory (no TCP port is opened).
+"""
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import psycopg
+
+URL_ENV = "SPECGEN_TEST_DATABASE_URL"
+
+
+class NoPostgres(RuntimeError):
+    """No way to get a PostgreSQL server on this machine."""
+
+
+def standin_sql() -> str:
+    return resources.files("generator.database").joinpath("supabase_standin.sql").read_text(encoding="utf-8")
+
+
+def find_pg_bin() -> Path | None:
+    """The newest system PostgreSQL (15 or later) with initdb and pg_ctl."""
+    candidates = []
+    for path in glob.glob("/usr/lib/postgresql/*/bin"):
+        try:
+            version = int(Path(path).parent.name)
+        except ValueError:
+            continue
+        if version >= 15 and (Path(path) / "initdb").exists():
+            candidates.append((version, Path(path)))
+    return max(candidates)[1] if candidates else None
+
+
+@dataclass
+class Cluster:
+    """A running server and how to reach it. Use `database()` for a fresh database per test."""
+
+    conninfo: str  # maintenance connection (database postgres)
+    kind: str  # "system", "pgserver" or "external"
+    _stop: object = field(default=None, repr=False)
+    _dir: str | None = field(default=None, repr=False)
+
+    def url_for(self, dbname: str) -> str:
+        params = psycopg.conninfo.conninfo_to_dict(self.conninfo)
+        params["dbname"] = dbname
+        return psycopg.conninfo.make_conninfo(**params)
+
+    def create_database(self, template: str | None = None, prefix: str = "t") -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+            tmpl = f" template {template}" if template else ""
+            conn.execute(f"create database {name}{tmpl}")
+        return name
+
+    def drop_database(self, name: str) -> None:
+        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+            conn.execute(f"drop database if exists {name} with (force)")
+
+    def stop(self) -> None:
+        if callable(self._stop):
+            self._stop()
+            self._stop = None
+        if self._dir:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+
+def start_cluster() -> Cluster:
+    """A server for tests and `verify`: an explicit URL wins, then system binaries, then pgserver."""
+    url = os.environ.get(URL_ENV)
+    if url:
+        return Cluster(url, "external")
+    pg_bin = find_pg_bin()
+    if pg_bin:
+        return _start_system(pg_bin)
+    try:
+        import pgserver  # type: ignore
+    except ImportError:
+        raise NoPostgres("no PostgreSQL found: install PostgreSQL 15+ (apt-get install postgresql), "
+                         f"`pip install pgserver`, or set {URL_ENV}") from None
+    tmp = tempfile.mkdtemp(prefix="specgen-pgserver-")
+    server = pgserver.get_server(tmp, cleanup_mode="stop")
+    return Cluster(server.get_uri(), "pgserver", _stop=server.cleanup, _dir=tmp)
+
+
+def _start_system(pg_bin: Path) -> Cluster:
+    root = os.geteuid() == 0
+    tmp = tempfile.mkdtemp(prefix="specgen-pg-")
+    data, sock = Path(tmp) / "data", Path(tmp) / "sock"
+    data.mkdir()
+    sock.mkdir()
+    prefix: list[str] = []
+    if root:
+        shutil.chown(tmp, "postgres")
+        for p in (data, sock):
+            shutil.chown(p, "postgres")
+        prefix = ["runuser", "-u", "postgres", "--"]
+
+    def run(*args: str) -> None:
+        result = subprocess.run([*prefix, *args], capture_output=True, text=True, timeout=120)
+        if result.returncode != 0:
+            raise NoPostgres(f"{Path(args[0]).name} failed: {result.stderr.strip() or result.stdout.strip()}")
+
+    run(str(pg_bin / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+        "--locale=C", "--no-sync")
+    options = f"-c listen_addresses='' -k {sock} -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    run(str(pg_bin / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(Path(tmp) / "log"), "-w", "start")
+
+    def stop() -> None:
+        subprocess.run([*prefix, str(pg_bin / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True, timeout=60)
+
+    conninfo = psycopg.conninfo.make_conninfo(host=str(sock), user="postgres", dbname="postgres")
+    return Cluster(conninfo, "system", _stop=stop, _dir=tmp)
+
+
+def apply_sql(url: str, sql: str) -> None:
+    """Run a script in one transaction, as the Supabase CLI applies a migration file."""
+    with psycopg.connect(url) as conn:
+        conn.execute(sql)

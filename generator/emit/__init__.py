@@ -1,0 +1,1 @@
+"""Emitters: one module per target, each `render(ir) -> {relative_path: text}`, pure and deterministic."""

@@ -1,0 +1,334 @@
+"""Build the IR from validated spec data: apply defaults, add system columns, resolve references."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from generator.ir import model as m
+from generator.ir import platform_tables
+from generator.names import constraint_name, derived_name, quote_ident, qualified, sql_string
+from generator.spec import defaults as d
+from generator.types import FieldType, parse_type
+
+SCHEMAS = ("app", "odoo", "ops")
+COMMANDS = ("select", "insert", "update", "delete")
+_AUTH_USERS_FK = ("auth", "users", ("id",))
+
+
+def build_ir(spec: dict, roles_doc: dict, inputs: tuple[tuple[str, str], ...] = ()) -> m.IR:
+    builder = _Builder(spec, roles_doc)
+    return builder.build(inputs)
+
+
+class _Builder:
+    def __init__(self, spec: dict, roles_doc: dict):
+        self.spec, self.roles_doc = spec, roles_doc
+        self.tenancy = spec.get("tenancy")
+        self.enums: dict[tuple[str, str], m.Enum] = {}
+        self.named_enums = spec.get("enums") or {}
+        # entity name -> (schema, table, pk column) for every user and platform entity
+        self.targets: dict[str, tuple[str, str, str]] = {}
+        for e in spec["entities"]:
+            self.targets[e["name"]] = (d.schema(e), d.table(e), d.primary_key(e)["name"])
+        for e in platform_tables.ENTITIES:
+            self.targets[e["name"]] = (e["schema"], e["table"], (e.get("primary_key") or {}).get("name", "id"))
+
+    def build(self, inputs) -> m.IR:
+        for name, enum in sorted(self.named_enums.items()):
+            schema = enum.get("schema", "app")
+            self.enums[(schema, name)] = m.Enum(schema, name, tuple(enum["values"]), enum.get("description", ""),
+                                                tuple(sorted((enum.get("renamed_values") or {}).items())))
+        for (schema, name), values in platform_tables.ENUMS.items():
+            self.enums[(schema, name)] = m.Enum(schema, name, tuple(values))
+        tables = [self.entity_table(e) for e in self.spec["entities"]]
+        tables += [self.platform_table(e) for e in platform_tables.ENTITIES]
+        project = self.spec["project"]
+        return m.IR(
+            project=m.Project(project["name"], project["version"],
+                              project.get("package", f"{project['name']}-contracts"), project.get("description", "")),
+            schemas=SCHEMAS,
+            exposed_schemas=tuple(s for s in SCHEMAS if s in d.exposed_schemas(self.spec)),
+            enums=tuple(self.enums[k] for k in sorted(self.enums)),
+            tables=tuple(sorted(tables, key=lambda t: (t.schema, t.name))),
+            roles=self.roles(),
+            permissions=self.permissions(),
+            tenancy=self.tenancy_ir(),
+            sso=self.sso(),
+            inputs=inputs,
+        )
+
+    # -- tables -----------------------------------------------------------------------------
+    def entity_table(self, e: dict) -> m.Table:
+        schema, table = d.schema(e), d.table(e)
+        scope = d.scope(e, self.spec)
+        columns: list[m.Column] = []
+        fks: list[m.ForeignKey] = []
+        checks: list[m.Check] = []
+        pk = d.primary_key(e)
+        self.add_field(schema, table, e["name"], pk, columns, fks, checks, system="pk")
+        if scope == "tenant":
+            self.add_tenant_column(table, columns, fks)
+        for f in e["fields"]:
+            self.add_field(schema, table, e["name"], f, columns, fks, checks)
+        if d.is_mapped(e):
+            odoo_owned = d.owner(e) == "odoo"
+            for f in ({"name": "instance_id", "references": "platform:instances", "required": odoo_owned,
+                       "on_delete": "cascade" if odoo_owned else "set null",
+                       "description": "The Odoo instance this row mirrors."},
+                      {"name": "odoo_id", "type": "integer", "required": odoo_owned,
+                       "description": "The record's id in Odoo."},
+                      {"name": "odoo_write_date", "type": "timestamptz",
+                       "description": "Odoo's write_date when last synced."},
+                      {"name": "synced_at", "type": "timestamptz",
+                       "description": "When the sync last wrote this row."}):
+                self.add_field(schema, table, e["name"], f, columns, fks, checks, system="odoo")
+        if d.timestamps(e):
+            self.add_timestamps(schema, table, e["name"], columns, fks, checks)
+        uniques = [m.UniqueConstraint(constraint_name(table, [c.name], "key"), (c.name,))
+                   for c in columns if c.unique]
+        uniques += [m.UniqueConstraint(constraint_name(table, cols, "key"), tuple(cols))
+                    for cols in e.get("unique") or []]
+        if d.is_mapped(e):
+            uniques.append(m.UniqueConstraint(constraint_name(table, ["instance_id", "odoo_id"], "key"),
+                                              ("instance_id", "odoo_id")))
+        indexes = self.indexes(table, e.get("indexes") or [], (pk["name"],), uniques, fks,
+                               d.tenant_column(self.spec) if scope == "tenant" else None)
+        owned_by = e.get("owned_by", d.OWNED_BY)
+        return m.Table(
+            schema=schema, name=table, entity=e["name"], description=e.get("description", ""),
+            owner=d.owner(e), scope=scope, columns=tuple(columns), primary_key=(pk["name"],),
+            foreign_keys=tuple(fks), uniques=tuple(uniques), indexes=indexes, checks=tuple(checks),
+            timestamps=d.timestamps(e), audit=e.get("audit", False), odoo=self.mapping(e),
+            owned_by=owned_by if any(c.name == owned_by for c in columns) else None,
+            renamed_from=e.get("renamed_from"),
+        )
+
+    def platform_table(self, e: dict) -> m.Table:
+        schema, table = e["schema"], e["table"]
+        scope = "tenant" if e.get("tenant") and self.tenancy else "global"
+        columns: list[m.Column] = []
+        fks: list[m.ForeignKey] = []
+        checks: list[m.Check] = []
+        pk = e.get("primary_key") or {"name": "id", "type": "uuid", "default_sql": "gen_random_uuid()"}
+        self.add_field(schema, table, None, {**pk, "required": True}, columns, fks, checks, system="pk")
+        if scope == "tenant":
+            self.add_tenant_column(table, columns, fks)
+        for f in e["fields"]:
+            self.add_field(schema, table, None, f, columns, fks, checks, system="platform")
+        if e.get("timestamps", True):
+            self.add_timestamps(schema, table, None, columns, fks, checks)
+        uniques = [m.UniqueConstraint(constraint_name(table, cols, "key"), tuple(cols))
+                   for cols in e.get("unique") or []]
+        if e.get("unique_tenant"):
+            cols = ([d.tenant_column(self.spec)] if scope == "tenant" else []) + e["unique_tenant"]
+            uniques.append(m.UniqueConstraint(constraint_name(table, cols, "key"), tuple(cols)))
+        indexes = self.indexes(table, e.get("indexes") or [], (pk["name"],), uniques, fks,
+                               d.tenant_column(self.spec) if scope == "tenant" else None)
+        return m.Table(schema=schema, name=table, entity=None, description=e["description"], owner="platform",
+                       scope=scope, columns=tuple(columns), primary_key=(pk["name"],), foreign_keys=tuple(fks),
+                       uniques=tuple(uniques), indexes=indexes, checks=tuple(checks),
+                       timestamps=e.get("timestamps", True))
+
+    def add_tenant_column(self, table: str, columns: list, fks: list) -> None:
+        root = self.targets[self.tenancy["root"]]
+        name = d.tenant_column(self.spec)
+        columns.append(m.Column(name, FieldType("uuid"), "uuid", nullable=False, system="tenant",
+                                description="The org this row belongs to."))
+        fks.append(m.ForeignKey(constraint_name(table, [name], "fkey"), (name,), root[0], root[1], (root[2],),
+                                "cascade", self.tenancy["root"]))
+
+    def add_timestamps(self, schema, table, entity, columns, fks, checks) -> None:
+        for name, text in (("created_at", "When the row was created."),
+                           ("updated_at", "When the row last changed; maintained by a trigger.")):
+            self.add_field(schema, table, entity, {"name": name, "type": "timestamptz", "required": True,
+                                                   "default_sql": "now()", "description": text},
+                           columns, fks, checks, system="timestamps")
+
+    def add_field(self, schema: str, table: str, entity: str | None, f: dict, columns: list, fks: list,
+                  checks: list, system: str | None = None) -> None:
+        name = f["name"]
+        enum_ref = None
+        if "references" in f:
+            ftype = FieldType("uuid")
+            target = f["references"]
+            if target == d.AUTH_USERS:
+                ref_schema, ref_table, ref_cols = _AUTH_USERS_FK
+                ref_entity = None
+            else:
+                ref_schema, ref_table, ref_pk = self.targets[target]
+                ref_cols = (ref_pk,)
+                ref_entity = None if target.startswith("platform:") else target
+            fks.append(m.ForeignKey(constraint_name(table, [name], "fkey"), (name,), ref_schema, ref_table,
+                                    ref_cols, f.get("on_delete", "no action"), ref_entity))
+            sql_type = "uuid"
+        else:
+            ftype = parse_type(f["type"])
+            sql_type = _sql_type(ftype)
+            if ftype.base == "enum":
+                enum_ref = self.enum_for(schema, table, f)
+                sql_type = qualified(*enum_ref) + ("[]" if ftype.array else "")
+        default_sql = f.get("default_sql")
+        if "default" in f:
+            default_sql = _literal(f["default"], ftype, sql_type)
+        if f.get("identity"):
+            default_sql = None
+        check = _check(table, name, f.get("check") or {})
+        if check:
+            checks.append(check)
+        columns.append(m.Column(
+            name=name, type=ftype, sql_type=sql_type, nullable=not f.get("required", False) and not f.get("identity"),
+            default_sql=default_sql, default_value=f.get("default"), enum=enum_ref, unique=f.get("unique", False),
+            pii=f.get("pii", False), description=f.get("description", ""), renamed_from=f.get("renamed_from"),
+            system=system, identity=f.get("identity", False)))
+
+    def enum_for(self, schema: str, table: str, f: dict) -> tuple[str, str]:
+        if "enum" in f:
+            for key in ((schema, f["enum"]), ("app", f["enum"]), *((s, f["enum"]) for s in SCHEMAS)):
+                if key in self.enums:
+                    return key
+            raise KeyError(f"enum {f['enum']}")  # the validator rules this out
+        name = derived_name([table, f["name"]])
+        self.enums[(schema, name)] = m.Enum(schema, name, tuple(f["values"]), f.get("description", ""))
+        return (schema, name)
+
+    def indexes(self, table, spec_indexes, pk, uniques, fks, tenant_column) -> tuple[m.Index, ...]:
+        out: list[m.Index] = []
+        for ix in spec_indexes:
+            cols = tuple(ix["columns"])
+            suffix = "key" if ix.get("unique") else "idx"
+            out.append(m.Index(ix.get("name") or constraint_name(table, cols, suffix), cols, ix.get("unique", False),
+                               ix.get("where"), ix.get("method", "btree")))
+        # Leading columns of a full (non-partial) btree index serve a foreign key or a tenant filter.
+        leads = [pk, *(u.columns for u in uniques), *(i.columns for i in out if i.where is None)]
+
+        def covered(cols: tuple[str, ...]) -> bool:
+            return any(lead[:len(cols)] == cols for lead in leads)
+
+        wanted = [((tenant_column,), "tenant")] if tenant_column else []
+        wanted += [(fk.columns, "foreign key") for fk in fks]
+        for cols, reason in wanted:
+            if not covered(cols):
+                out.append(m.Index(constraint_name(table, cols, "idx"), cols, reason=reason))
+                leads.append(cols)
+        return tuple(out)
+
+    def mapping(self, e: dict) -> m.OdooMapping | None:
+        odoo = e.get("odoo")
+        if not odoo:
+            return None
+        fields = []
+        for column, spec in odoo["fields"].items():
+            if isinstance(spec, str):
+                fields.append(m.OdooFieldMap(column, spec, "scalar"))
+            elif "many2one" in spec:
+                fields.append(m.OdooFieldMap(column, spec["field"], "many2one", spec["many2one"]))
+            else:
+                fields.append(m.OdooFieldMap(column, spec["field"], "selection" if spec.get("selection") else "scalar"))
+        sync = odoo.get("sync") or {}
+        default_direction = "pull" if d.owner(e) == "odoo" else "both"
+        return m.OdooMapping(
+            model=odoo["model"], domain_json=json.dumps(odoo.get("domain") or [], sort_keys=True),
+            context=tuple(sorted((odoo.get("context") or {}).items())), fields=tuple(fields),
+            direction=sync.get("direction", default_direction), batch_size=sync.get("batch_size", 500),
+            conflict=sync.get("conflict"))
+
+    # -- roles ------------------------------------------------------------------------------
+    def roles(self) -> tuple[m.Role, ...]:
+        raw = self.roles_doc["roles"]
+        parents = {r["name"]: r.get("inherits") for r in raw}
+
+        def ancestors(name):
+            out, cur = [], parents.get(name)
+            while cur is not None:
+                out.append(cur)
+                cur = parents.get(cur)
+            return out
+
+        satisfied: dict[str, list[str]] = {r["name"]: [r["name"]] for r in raw}
+        for r in raw:
+            for a in ancestors(r["name"]):
+                satisfied[a].append(r["name"])
+        order = [r["name"] for r in raw]
+        return tuple(m.Role(r["name"], r.get("description", ""), r.get("inherits"), r.get("system"),
+                            tuple(sorted(satisfied[r["name"]], key=order.index)) if "system" not in r else ())
+                     for r in raw)
+
+    def permissions(self) -> tuple[m.Permission, ...]:
+        by_entity = {e["name"]: e for e in self.spec["entities"]}
+        out = []
+        for entity_name, commands in sorted((self.roles_doc.get("permissions") or {}).items()):
+            e = by_entity[entity_name]
+            for command in COMMANDS:
+                grants = d.grants_of(commands.get(command))
+                if not grants:
+                    continue
+                out.append(m.Permission(d.schema(e), d.table(e), entity_name, command, tuple(
+                    m.Grant(g["role"], g.get("rows", d.default_rows(e, self.spec)), tuple(g.get("columns") or ()))
+                    for g in grants)))
+        return tuple(sorted(out, key=lambda p: (p.schema, p.table, COMMANDS.index(p.command))))
+
+    def tenancy_ir(self) -> m.Tenancy | None:
+        if not self.tenancy:
+            return None
+        root = self.targets[self.tenancy["root"]]
+        membership = self.tenancy["membership"]
+        mem = self.targets[membership["entity"]]
+        return m.Tenancy(root[0], root[1], d.tenant_column(self.spec), mem[0], mem[1],
+                         membership.get("user", d.MEMBERSHIP_USER), membership.get("role", d.MEMBERSHIP_ROLE))
+
+    def sso(self) -> m.SSO | None:
+        sso = self.roles_doc.get("sso")
+        if not sso:
+            return None
+        return m.SSO(sso["claim_path"], tuple(sorted((sso.get("groups") or {}).items())))
+
+
+def _sql_type(t: FieldType) -> str:
+    if t.base == "varchar":
+        base = f"varchar({t.length})"
+    elif t.base == "numeric" and t.precision is not None:
+        base = f"numeric({t.precision},{t.scale})"
+    else:
+        base = t.base
+    return base + ("[]" if t.array else "")
+
+
+def _literal(value: Any, t: FieldType, sql_type: str) -> str:
+    """A spec default as a SQL literal of the column's type."""
+    if t.base == "jsonb" and not t.array:
+        return f"{sql_string(json.dumps(value, sort_keys=True, separators=(',', ':')))}::jsonb"
+    if t.array:
+        items = ",".join(_array_item(v) for v in value)
+        return f"{sql_string('{' + items + '}')}::{sql_type}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return sql_string(str(value))
+
+
+def _array_item(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _check(table: str, column: str, check: dict) -> m.Check | None:
+    parts, rules = [], []
+    col = quote_ident(column)
+    for key, op in (("min", ">="), ("max", "<=")):
+        if key in check:
+            parts.append(f"{col} {op} {check[key]!r}")
+            rules.append((key, check[key]))
+    for key, op in (("min_length", ">="), ("max_length", "<=")):
+        if key in check:
+            parts.append(f"char_length({col}) {op} {check[key]}")
+            rules.append((key, check[key]))
+    if "pattern" in check:
+        parts.append(f"{col} ~ {sql_string(check['pattern'])}")
+        rules.append(("pattern", check["pattern"]))
+    if not parts:
+        return None
+    return m.Check(constraint_name(table, [column], "check"), " AND ".join(parts), column, tuple(rules))

@@ -1,0 +1,90 @@
+"""The spec's defaults, in one place, so the validator and the IR builder can never disagree."""
+from __future__ import annotations
+
+from typing import Any
+
+TENANT_COLUMN = "org_id"
+MEMBERSHIP_USER = "user_id"
+MEMBERSHIP_ROLE = "role"
+OWNED_BY = "created_by"
+DEFAULT_EXPOSED = ("app",)
+TIMESTAMP_COLUMNS = ("created_at", "updated_at")
+# Columns every Odoo-mapped table carries: which instance and record it mirrors, and sync bookkeeping.
+ODOO_COLUMNS = ("instance_id", "odoo_id", "odoo_write_date", "synced_at")
+AUTH_USERS = "auth.users"
+
+
+def owner(entity: dict) -> str:
+    return entity.get("owner", "app")
+
+
+def schema(entity: dict) -> str:
+    return entity.get("schema") or ("odoo" if owner(entity) == "odoo" else "app")
+
+
+def table(entity: dict) -> str:
+    return entity.get("table") or entity["name"]
+
+
+def scope(entity: dict, spec: dict) -> str:
+    tenancy = spec.get("tenancy")
+    if tenancy and tenancy.get("root") == entity.get("name"):
+        return "global"
+    return entity.get("scope") or ("tenant" if tenancy else "global")
+
+
+def tenant_column(spec: dict) -> str:
+    return (spec.get("tenancy") or {}).get("column", TENANT_COLUMN)
+
+
+def primary_key(entity: dict) -> dict:
+    """The key as a field definition; a bare name means a uuid with a random default."""
+    pk = entity.get("primary_key", "id")
+    if isinstance(pk, str):
+        return {"name": pk, "type": "uuid", "default_sql": "gen_random_uuid()", "required": True}
+    field = dict(pk)
+    field["required"] = True
+    if "type" not in field and "references" not in field:
+        field["type"] = "uuid"
+    if field.get("type", "uuid") == "uuid" and "default" not in field and "default_sql" not in field \
+            and "references" not in field:
+        field["default_sql"] = "gen_random_uuid()"
+    return field
+
+
+def timestamps(entity: dict) -> bool:
+    return entity.get("timestamps", True)
+
+
+def is_mapped(entity: dict) -> bool:
+    return owner(entity) in ("odoo", "shared")
+
+
+def system_columns(entity: dict, spec: dict) -> list[str]:
+    """Names the compiler adds to an entity's table, which a field may not reuse."""
+    names = [primary_key(entity)["name"]]
+    if scope(entity, spec) == "tenant":
+        names.append(tenant_column(spec))
+    if is_mapped(entity):
+        names.extend(ODOO_COLUMNS)
+    if timestamps(entity):
+        names.extend(TIMESTAMP_COLUMNS)
+    return names
+
+
+def exposed_schemas(spec: dict) -> tuple[str, ...]:
+    return tuple((spec.get("api") or {}).get("exposed_schemas", DEFAULT_EXPOSED))
+
+
+def grants_of(value: Any) -> list[dict]:
+    """A command's grants, whether written as one mapping or a list."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def default_rows(entity: dict, spec: dict) -> str:
+    tenancy = spec.get("tenancy") or {}
+    if scope(entity, spec) == "tenant" or tenancy.get("root") == entity.get("name"):
+        return "org"
+    return "all"

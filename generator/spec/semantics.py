@@ -1,0 +1,471 @@
+"""Semantic rules a JSON Schema cannot express: references, names, tenancy, cycles, cross-file roles.
+
+Runs on structurally valid data only. Every finding is collected; nothing stops at the first one.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from typing import Any
+
+from generator.errors import Diagnostic
+from generator.names import identifier_problem
+from generator.spec import defaults as d
+from generator.spec.loader import SourceFile
+from generator.types import INTEGER_RANGE, INTEGERS, NUMBERS, TEXTS, FieldType, TypeSyntaxError, parse_type
+
+COMMANDS = ("select", "insert", "update", "delete")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+class SemanticChecker:
+    def __init__(self, entities: SourceFile, roles: SourceFile):
+        self.ef, self.rf = entities, roles
+        self.spec: dict = entities.data
+        self.roles_doc: dict = roles.data
+        self.out: list[Diagnostic] = []
+        self.entities: dict[str, tuple[int, dict]] = {}
+        self.enums: dict[str, list[str]] = dict(
+            (name, e["values"]) for name, e in (self.spec.get("enums") or {}).items())
+        self.field_types: dict[tuple[str, str], FieldType | None] = {}
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def err(self, path: tuple, message: str, hint: str = "", key: bool = False, roles: bool = False) -> None:
+        self.out.append((self.rf if roles else self.ef).diag(path, message, hint, key=key))
+
+    def name_ok(self, path: tuple, name: Any, what: str, roles: bool = False) -> None:
+        problem = identifier_problem(name)
+        if problem:
+            self.err(path, f"{what}: {problem[0]}", problem[1], roles=roles)
+
+    def run(self) -> list[Diagnostic]:
+        self.check_entity_names()
+        self.check_enums()
+        for i, entity in enumerate(self.spec["entities"]):
+            self.check_entity(i, entity)
+        self.check_tenancy()
+        self.check_required_cycles()
+        self.check_roles()
+        return self.out
+
+    # -- entities ---------------------------------------------------------------------------
+    def check_entity_names(self) -> None:
+        tables: dict[tuple[str, str], str] = {}
+        for i, entity in enumerate(self.spec["entities"]):
+            name = entity["name"]
+            self.name_ok(("entities", i, "name"), name, "entity")
+            if name in self.entities:
+                self.err(("entities", i, "name"), f"duplicate entity {name!r}",
+                         f"entity names must be unique; the first is at entities[{self.entities[name][0]}]")
+                continue
+            self.entities[name] = (i, entity)
+            table = d.table(entity)
+            if "table" in entity:
+                self.name_ok(("entities", i, "table"), table, "table")
+            key = (d.schema(entity), table)
+            if key in tables:
+                self.err(("entities", i, "table" if "table" in entity else "name"),
+                         f"table {key[0]}.{key[1]} is already used by entity {tables[key]!r}",
+                         "set a different `table:` for one of them")
+            tables[key] = name
+
+    def check_enums(self) -> None:
+        for name, enum in (self.spec.get("enums") or {}).items():
+            self.name_ok(("enums", name), name, "enum")
+            self.check_enum_values(("enums", name, "values"), enum["values"])
+
+    def check_enum_values(self, path: tuple, values: list[str]) -> None:
+        seen = set()
+        for j, value in enumerate(values):
+            if value in seen:
+                self.err((*path, j), f"duplicate enum value {value!r}", "each value may appear once")
+            seen.add(value)
+            if len(value.encode("utf-8")) > 63:
+                self.err((*path, j), f"enum value {value!r} is longer than 63 bytes", "shorten it")
+
+    def check_entity(self, i: int, entity: dict) -> None:
+        base = ("entities", i)
+        owner = d.owner(entity)
+        if owner == "odoo" and "odoo" not in entity:
+            self.err((*base, "owner"), f"entity {entity['name']!r} is owned by odoo but has no `odoo:` mapping",
+                     "add odoo: {model: ..., fields: {column: odoo_field}}")
+        if owner == "app" and "odoo" in entity:
+            self.err((*base, "odoo"), f"entity {entity['name']!r} is app-owned but has an odoo mapping",
+                     "set owner: shared to sync it with Odoo, or remove the mapping")
+        if entity.get("scope") == "tenant" and not self.spec.get("tenancy"):
+            self.err((*base, "scope"), f"entity {entity['name']!r} is tenant-scoped but the spec has no tenancy",
+                     "add tenancy: {root: <org entity>, membership: {entity: <membership entity>}}, "
+                     "or set scope: global")
+        system = d.system_columns(entity, self.spec)
+        seen: dict[str, int] = {}
+        pk = entity.get("primary_key")
+        if isinstance(pk, dict):
+            self.check_field((*base, "primary_key"), entity, pk)
+        elif isinstance(pk, str):
+            self.name_ok((*base, "primary_key"), pk, "primary key")
+        for j, field in enumerate(entity["fields"]):
+            path = (*base, "fields", j)
+            name = field["name"]
+            if name in seen:
+                self.err((*path, "name"), f"duplicate field {name!r} in entity {entity['name']!r}",
+                         f"the first is fields[{seen[name]}]")
+                continue
+            seen[name] = j
+            if name in system:
+                self.err((*path, "name"), f"field {name!r} clashes with a column specgen adds to "
+                         f"{entity['name']!r}", f"specgen adds {', '.join(system)}; rename the field")
+            self.check_field(path, entity, field)
+        columns = set(seen) | set(system)
+        for k, cols in enumerate(entity.get("unique") or []):
+            self.check_columns((*base, "unique", k), entity, cols, columns)
+        for k, index in enumerate(entity.get("indexes") or []):
+            self.check_columns((*base, "indexes", k, "columns"), entity, index["columns"], columns)
+            if "name" in index:
+                self.name_ok((*base, "indexes", k, "name"), index["name"], "index")
+        if "owned_by" in entity and entity["owned_by"] not in columns:
+            self.err((*base, "owned_by"), f"owned_by names unknown field {entity['owned_by']!r}",
+                     f"fields of {entity['name']!r}: {', '.join(sorted(columns))}")
+        if "odoo" in entity:
+            self.check_mapping(base, entity, seen)
+
+    def check_columns(self, path: tuple, entity: dict, cols: list, known: set) -> None:
+        for k, col in enumerate(cols):
+            if col not in known:
+                self.err((*path, k), f"unknown field {col!r} in entity {entity['name']!r}",
+                         f"known fields: {', '.join(sorted(known))}")
+
+    def check_field(self, path: tuple, entity: dict, field: dict) -> None:
+        name = field["name"]
+        self.name_ok((*path, "name"), name, "field")
+        ftype = None
+        if "references" in field:
+            target = field["references"]
+            if target != d.AUTH_USERS and target not in self.entities:
+                self.err((*path, "references"), f"unknown entity {target!r} in references",
+                         f"known entities: {', '.join(sorted(self.entities))}, or auth.users")
+            if field.get("type") not in (None, "uuid"):
+                self.err((*path, "type"), f"field {name!r} references {target!r}, whose key is a uuid, but "
+                         f"its type is {field['type']!r}", "omit `type:` on references")
+            ftype = FieldType("uuid")
+            if field.get("on_delete") == "set null" and field.get("required"):
+                self.err((*path, "on_delete"), f"field {name!r} is required but on_delete is set null",
+                         "use cascade or restrict, or make the field optional")
+        elif "on_delete" in field:
+            self.err((*path, "on_delete"), f"field {name!r} has on_delete but references nothing",
+                     "add references: <entity>, or remove on_delete")
+        elif "type" not in field:
+            self.err(path, f"field {name!r} has no type", "add type: text (or another type), or references:")
+        else:
+            try:
+                ftype = parse_type(field["type"])
+            except TypeSyntaxError as exc:
+                self.err((*path, "type"), str(exc), exc.hint)
+        self.field_types[(entity["name"], name)] = ftype
+        values = self.check_enum_field(path, field, ftype)
+        if ftype is not None:
+            self.check_default(path, field, ftype, values)
+            self.check_checks(path, field, ftype)
+        if "renamed_from" in field:
+            self.name_ok((*path, "renamed_from"), field["renamed_from"], "renamed_from")
+
+    def check_enum_field(self, path: tuple, field: dict, ftype: FieldType | None) -> list[str] | None:
+        is_enum = ftype is not None and ftype.base == "enum"
+        if not is_enum:
+            for key in ("enum", "values"):
+                if key in field:
+                    self.err((*path, key), f"`{key}:` is only for type: enum", "set type: enum, or remove it")
+            return None
+        if "enum" in field and "values" in field:
+            self.err((*path, "values"), "give either `enum:` (a named enum) or `values:`, not both",
+                     "remove one of them")
+            return None
+        if "enum" in field:
+            if field["enum"] not in self.enums:
+                known = ", ".join(sorted(self.enums)) or "none defined"
+                self.err((*path, "enum"), f"unknown enum {field['enum']!r}", f"named enums: {known}")
+                return None
+            return self.enums[field["enum"]]
+        if "values" in field:
+            self.check_enum_values((*path, "values"), field["values"])
+            return field["values"]
+        self.err(path, f"enum field {field['name']!r} has no values", "add values: [a, b] or enum: <named enum>")
+        return None
+
+    def check_default(self, path: tuple, field: dict, ftype: FieldType, values: list[str] | None) -> None:
+        if "default" in field and "default_sql" in field:
+            self.err((*path, "default_sql"), "give either default or default_sql, not both", "remove one")
+            return
+        if "default" not in field:
+            return
+        value, where = field["default"], (*path, "default")
+        if ftype.array:
+            ok = isinstance(value, list) and all(_scalar_fits(v, ftype.element, values) for v in value)
+        elif ftype.base == "jsonb":
+            ok = True
+        else:
+            ok = _scalar_fits(value, ftype, values)
+        if ok:
+            return
+        if values is not None and not ftype.array:
+            self.err(where, f"default {value!r} is not one of the enum's values",
+                     f"values: {', '.join(values)}")
+        else:
+            self.err(where, f"default {value!r} does not fit type {field.get('type', 'uuid')}",
+                     "give a literal of the field's type, or use default_sql for an expression")
+
+    def check_checks(self, path: tuple, field: dict, ftype: FieldType) -> None:
+        check = field.get("check") or {}
+        where = (*path, "check")
+        if not check:
+            return
+        if ftype.array:
+            self.err(where, "checks on array fields are not supported", "remove the check")
+            return
+        numeric_keys = [k for k in ("min", "max") if k in check]
+        text_keys = [k for k in ("min_length", "max_length", "pattern") if k in check]
+        if numeric_keys and ftype.base not in NUMBERS:
+            self.err((*where, numeric_keys[0]), f"{numeric_keys[0]} applies to numbers, not {ftype.base}",
+                     "use min_length/max_length for text")
+        if text_keys and ftype.base not in TEXTS:
+            self.err((*where, text_keys[0]), f"{text_keys[0]} applies to text, not {ftype.base}",
+                     "use min/max for numbers")
+        for lo, hi in (("min", "max"), ("min_length", "max_length")):
+            if lo in check and hi in check and check[lo] > check[hi]:
+                self.err((*where, lo), f"{lo} ({check[lo]}) is greater than {hi} ({check[hi]})",
+                         "no value could pass this check")
+        if ftype.base in INTEGERS:
+            low, high = INTEGER_RANGE[ftype.base]
+            for k in numeric_keys:
+                if not low <= check[k] <= high:
+                    self.err((*where, k), f"{k} {check[k]} is outside the range of {ftype.base}",
+                             f"{ftype.base} holds {low}..{high}")
+        if ftype.length and "max_length" in check and check["max_length"] > ftype.length:
+            self.err((*where, "max_length"), f"max_length {check['max_length']} exceeds varchar({ftype.length})",
+                     "lower max_length or widen the varchar")
+
+    def check_mapping(self, base: tuple, entity: dict, fields: dict[str, int]) -> None:
+        mapping = entity["odoo"]
+        mpath = (*base, "odoo")
+        by_name = {f["name"]: f for f in entity["fields"]}
+        for column, spec in mapping["fields"].items():
+            fpath = (*mpath, "fields", column)
+            if column not in fields:
+                self.err(fpath, f"odoo field map names unknown column {column!r}",
+                         f"fields of {entity['name']!r}: {', '.join(sorted(fields))}", key=True)
+                continue
+            if not isinstance(spec, dict):
+                continue
+            field = by_name[column]
+            if "many2one" in spec:
+                target = spec["many2one"]
+                target_entity = self.entities.get(target, (None, None))[1]
+                if target_entity is None:
+                    self.err((*fpath, "many2one"), f"many2one target {target!r} is not an entity",
+                             f"known entities: {', '.join(sorted(self.entities))}")
+                elif "odoo" not in target_entity:
+                    self.err((*fpath, "many2one"), f"many2one target {target!r} has no odoo mapping",
+                             "point many2one at an odoo-owned or shared entity")
+                if field.get("references") != target:
+                    self.err((*fpath, "many2one"), f"column {column!r} maps a many2one to {target!r} but does "
+                             f"not reference it", f"add references: {target} to field {column!r}")
+            if spec.get("selection") and field.get("type") != "enum":
+                self.err((*fpath, "selection"), f"column {column!r} maps an Odoo selection but is not an enum",
+                         "set type: enum with the selection's values")
+        sync = mapping.get("sync") or {}
+        owner = d.owner(entity)
+        if owner == "shared" and "conflict" not in sync:
+            self.err(mpath, f"shared entity {entity['name']!r} names no conflict policy",
+                     "add sync: {conflict: odoo_wins | app_wins | last_write_wins | field_merge}")
+        if owner == "odoo" and "conflict" in sync:
+            self.err((*mpath, "sync", "conflict"), "a conflict policy only applies to shared entities",
+                     "remove it, or set owner: shared")
+        if owner == "odoo" and sync.get("direction") in ("push", "both"):
+            self.err((*mpath, "sync", "direction"), "odoo-owned entities are only pulled",
+                     "set direction: pull, or owner: shared")
+
+    # -- tenancy ----------------------------------------------------------------------------
+    def check_tenancy(self) -> None:
+        tenancy = self.spec.get("tenancy")
+        if not tenancy:
+            return
+        root = tenancy["root"]
+        if root not in self.entities:
+            self.err(("tenancy", "root"), f"unknown entity {root!r} as tenancy root",
+                     f"known entities: {', '.join(sorted(self.entities))}")
+        elif self.entities[root][1].get("scope") == "tenant":
+            self.err(("entities", self.entities[root][0], "scope"), "the tenancy root cannot be tenant-scoped",
+                     "remove scope: tenant; the root is global")
+        self.name_ok(("tenancy", "column"), d.tenant_column(self.spec), "tenant column")
+        membership = tenancy["membership"]
+        entity = membership["entity"]
+        if entity not in self.entities:
+            self.err(("tenancy", "membership", "entity"), f"unknown entity {entity!r} as membership",
+                     f"known entities: {', '.join(sorted(self.entities))}")
+            return
+        ment = self.entities[entity][1]
+        if d.scope(ment, self.spec) != "tenant":
+            self.err(("tenancy", "membership", "entity"), f"membership entity {entity!r} must be tenant-scoped",
+                     "remove scope: global from it")
+        fields = {f["name"]: f for f in ment["fields"]}
+        user = membership.get("user", d.MEMBERSHIP_USER)
+        role = membership.get("role", d.MEMBERSHIP_ROLE)
+        if user not in fields:
+            self.err(("tenancy", "membership"), f"membership entity {entity!r} has no user field {user!r}",
+                     f"add a field {user!r} with references: auth.users, or set membership.user")
+        elif fields[user].get("references") != d.AUTH_USERS:
+            self.err(("tenancy", "membership"), f"membership user field {user!r} must reference auth.users",
+                     "set references: auth.users on it")
+        if role not in fields:
+            self.err(("tenancy", "membership"), f"membership entity {entity!r} has no role field {role!r}",
+                     "add an enum field holding the role names of roles.yaml, or set membership.role")
+        elif self.field_types.get((entity, role)) is None or self.field_types[(entity, role)].base != "enum":
+            self.err(("tenancy", "membership"), f"membership role field {role!r} must be an enum",
+                     "make it type: enum with the org roles of roles.yaml as values")
+        else:
+            self.check_role_enum(entity, fields[role])
+
+    def check_role_enum(self, entity: str, field: dict) -> None:
+        values = field.get("values") or self.enums.get(field.get("enum"), [])
+        org_roles = [r["name"] for r in self.roles_doc["roles"] if "system" not in r]
+        i = self.entities[entity][0]
+        j = next(k for k, f in enumerate(self.entities[entity][1]["fields"]) if f is field)
+        if sorted(values) != sorted(org_roles):
+            self.err(("entities", i, "fields", j), f"membership role values {values} differ from the org roles "
+                     f"in roles.yaml {org_roles}", "make the enum's values the roles.yaml role names")
+
+    def check_required_cycles(self) -> None:
+        """A cycle of required references makes the first insert impossible."""
+        edges: dict[str, list[tuple[str, tuple]]] = {}
+        tenancy = self.spec.get("tenancy")
+        for name, (i, entity) in sorted(self.entities.items()):
+            for j, field in enumerate(entity["fields"]):
+                target = field.get("references")
+                if field.get("required") and target in self.entities:
+                    edges.setdefault(name, []).append((target, ("entities", i, "fields", j, "references")))
+            if tenancy and d.scope(entity, self.spec) == "tenant" and tenancy["root"] in self.entities:
+                edges.setdefault(name, []).append((tenancy["root"], ("entities", i, "name")))
+        reported: set[frozenset] = set()
+        for start in sorted(edges):
+            stack = [(start, [start], [])]
+            while stack:
+                node, trail, paths = stack.pop()
+                for target, path in edges.get(node, []):
+                    if target == start:
+                        cycle = frozenset(trail)
+                        if cycle not in reported:
+                            reported.add(cycle)
+                            self.err(paths[0] if paths else path,
+                                     "cycle of required references: " + " -> ".join([*trail, start]),
+                                     "make one of these references optional (required: false)")
+                    elif target not in trail and target > start:
+                        stack.append((target, [*trail, target], [*paths, path]))
+
+    # -- roles ------------------------------------------------------------------------------
+    def check_roles(self) -> None:
+        roles: dict[str, dict] = {}
+        for i, role in enumerate(self.roles_doc["roles"]):
+            name = role["name"]
+            self.name_ok(("roles", i, "name"), name, "role", roles=True)
+            if name in roles or name == "anon":
+                self.err(("roles", i, "name"), f"duplicate role {name!r}" if name != "anon" else
+                         "`anon` is built in (the public)", "role names must be unique", roles=True)
+            roles[name] = role
+        for i, role in enumerate(self.roles_doc["roles"]):
+            parent = role.get("inherits")
+            if parent is None:
+                continue
+            if parent not in roles:
+                self.err(("roles", i, "inherits"), f"unknown role {parent!r} in inherits",
+                         f"known roles: {', '.join(roles)}", roles=True)
+            elif "system" in role or "system" in roles[parent]:
+                self.err(("roles", i, "inherits"), "system roles take no part in inheritance",
+                         "remove inherits", roles=True)
+            else:
+                seen, cur = {role["name"]}, parent
+                while cur in roles and cur is not None:
+                    if cur in seen:
+                        self.err(("roles", i, "inherits"), f"role inheritance cycle through {role['name']!r}",
+                                 "remove one inherits", roles=True)
+                        break
+                    seen.add(cur)
+                    cur = roles[cur].get("inherits")
+        self.check_permissions(roles)
+        for group, role in ((self.roles_doc.get("sso") or {}).get("groups") or {}).items():
+            if role not in roles or "system" in roles[role]:
+                self.err(("sso", "groups", group), f"SSO group {group!r} maps to unknown org role {role!r}",
+                         f"org roles: {', '.join(r for r in roles if 'system' not in roles[r])}", roles=True)
+
+    def check_permissions(self, roles: dict[str, dict]) -> None:
+        tenancy = self.spec.get("tenancy") or {}
+        for entity_name, commands in (self.roles_doc.get("permissions") or {}).items():
+            base = ("permissions", entity_name)
+            if entity_name not in self.entities:
+                self.err(base, f"permissions for unknown entity {entity_name!r}",
+                         f"known entities: {', '.join(sorted(self.entities))}", key=True, roles=True)
+                continue
+            entity = self.entities[entity_name][1]
+            columns = {f["name"] for f in entity["fields"]} | set(d.system_columns(entity, self.spec))
+            for command in COMMANDS:
+                value = commands.get(command)
+                multiple = isinstance(value, list)
+                for k, grant in enumerate(d.grants_of(value)):
+                    path = (*base, command, k) if multiple else (*base, command)
+                    self.check_grant(path, entity, grant, roles, columns, command, tenancy)
+
+    def check_grant(self, path, entity, grant, roles, columns, command, tenancy) -> None:
+        role = grant["role"]
+        if role != "anon" and role not in roles:
+            self.err((*path, "role"), f"unknown role {role!r}", f"roles: anon, {', '.join(roles)}", roles=True)
+        elif role in roles and "system" in roles[role]:
+            self.err((*path, "role"), f"{role!r} is a system role and bypasses RLS; it needs no permission",
+                     "remove this grant", roles=True)
+        if role != "anon" and not tenancy:
+            self.err((*path, "role"), f"role {role!r} is an org role, but the spec has no tenancy",
+                     "add tenancy to entities.yaml, or grant to anon", roles=True)
+        rows = grant.get("rows", d.default_rows(entity, self.spec))
+        if rows == "org" and d.default_rows(entity, self.spec) != "org":
+            self.err((*path, "rows"), f"rows: org needs a tenant-scoped entity; {entity['name']!r} is global",
+                     "use rows: all or rows: own", roles=True)
+        if rows == "own":
+            owned_by = entity.get("owned_by", d.OWNED_BY)
+            if owned_by not in columns:
+                self.err((*path, "rows"), f"rows: own needs a field {owned_by!r} on {entity['name']!r}",
+                         f"add a field {owned_by!r} (uuid, default_sql: auth.uid()) or set owned_by: on the "
+                         "entity", roles=True)
+        for k, col in enumerate(grant.get("columns") or []):
+            if col not in columns:
+                self.err((*path, "columns", k), f"unknown field {col!r} in entity {entity['name']!r}",
+                         f"known fields: {', '.join(sorted(columns))}", roles=True)
+        if grant.get("columns") and command == "delete":
+            self.err((*path, "columns"), "delete cannot be limited to columns", "remove columns", roles=True)
+        if role == "anon" and command != "select":
+            self.err((*path, "role"), f"anon may only select; {command} needs a signed-in role",
+                     "grant it to an org role", roles=True)
+
+
+def _scalar_fits(value: Any, ftype: FieldType, values: list[str] | None) -> bool:
+    base = ftype.base
+    if base == "enum":
+        return values is not None and value in values
+    if base in INTEGERS:
+        low, high = INTEGER_RANGE[base]
+        return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+    if base == "numeric":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if base == "boolean":
+        return isinstance(value, bool)
+    if base in TEXTS:
+        return isinstance(value, str) and (ftype.length is None or len(value) <= ftype.length)
+    if not isinstance(value, str):
+        return base == "jsonb"
+    if base == "uuid":
+        return _UUID.match(value) is not None
+    try:
+        (_dt.date.fromisoformat if base == "date" else _dt.datetime.fromisoformat)(value)
+    except ValueError:
+        return False
+    return True
+
+
+def check_semantics(entities: SourceFile, roles: SourceFile) -> list[Diagnostic]:
+    return SemanticChecker(entities, roles).run()

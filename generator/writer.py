@@ -1,0 +1,84 @@
+"""The one place that touches generated/: write what the spec produces, or compare it with the disk."""
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+IGNORED_DIRS = {"node_modules", "__pycache__", ".pytest_cache"}
+
+
+@dataclass
+class Drift:
+    edited: dict[str, str] = field(default_factory=dict)  # path -> unified diff
+    missing: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not (self.edited or self.missing or self.extra)
+
+    def report(self, prefix: str) -> str:
+        lines = []
+        for path in sorted(self.edited):
+            lines.append(f"edited: {prefix}/{path}")
+            lines.append(self.edited[path].rstrip("\n"))
+        lines += [f"missing: {prefix}/{path}" for path in self.missing]
+        lines += [f"extra: {prefix}/{path} (not produced by the spec)" for path in self.extra]
+        n = len(self.edited) + len(self.missing) + len(self.extra)
+        lines.append(f"{n} file{'s' if n != 1 else ''} in {prefix}/ differ from what the spec produces; "
+                     f"run `specgen build` and commit the result")
+        return "\n".join(lines)
+
+
+def existing_files(out_dir: Path) -> list[str]:
+    if not out_dir.is_dir():
+        return []
+    found = []
+    for dirpath, dirnames, filenames in os.walk(out_dir):
+        dirnames[:] = sorted(d for d in dirnames if d not in IGNORED_DIRS)
+        for name in filenames:
+            found.append((Path(dirpath) / name).relative_to(out_dir).as_posix())
+    return sorted(found)
+
+
+def compare(out_dir: Path, files: dict[str, str]) -> Drift:
+    drift = Drift()
+    for path, text in files.items():
+        target = out_dir / path
+        if not target.is_file():
+            drift.missing.append(path)
+            continue
+        current = target.read_bytes().decode("utf-8", "replace")
+        if current != text:
+            diff = difflib.unified_diff(current.splitlines(keepends=True), text.splitlines(keepends=True),
+                                        f"a/{path} (on disk)", f"b/{path} (from spec)", n=2)
+            drift.edited[path] = "".join(diff)
+    drift.extra = [p for p in existing_files(out_dir) if p not in files]
+    return drift
+
+
+def write(out_dir: Path, files: dict[str, str], prune: bool = True) -> tuple[list[str], list[str]]:
+    """Write changed files and remove stale ones. Returns (written, removed)."""
+    written, removed = [], []
+    for path, text in files.items():
+        target = out_dir / path
+        data = text.encode("utf-8")
+        if target.is_file() and target.read_bytes() == data:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+        written.append(path)
+    if prune:
+        for path in existing_files(out_dir):
+            if path not in files:
+                (out_dir / path).unlink()
+                removed.append(path)
+        for dirpath, dirnames, filenames in sorted(os.walk(out_dir, topdown=False), reverse=False):
+            p = Path(dirpath)
+            if p != out_dir and not any(p.iterdir()):
+                p.rmdir()
+    return written, removed
