@@ -116,7 +116,9 @@ def _syntax_diagnostic(text: str, shown_as: str, exc: Exception) -> Diagnostic:
         mark = err.problem_mark or err.context_mark
         problem = err.problem or str(err)
         if err.context:
-            problem = f"{problem} ({err.context})"
+            started = err.context_mark
+            at = f" that starts at line {started.line + 1}" if started and mark and started.line != mark.line else ""
+            problem = f"{problem} ({err.context}{at})"
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         return Diagnostic(shown_as, line, col, f"invalid YAML: {problem}", "fix the YAML syntax at this position")
     except _DuplicateKey as dup:

@@ -1,7 +1,9 @@
 """Structural validation of spec files against the published JSON Schemas, with located messages."""
 from __future__ import annotations
 
+import difflib
 import json
+import re
 from functools import lru_cache
 from importlib import resources
 
@@ -41,8 +43,8 @@ def _diagnose(source: SourceFile, error: jsonschema.ValidationError) -> list[Dia
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = sorted(error.schema.get("properties", {}))
         extra = sorted(k for k in error.instance if k not in allowed)
-        return [source.diag((*path, k), f"{where}: unknown key {k!r}",
-                            f"allowed keys: {', '.join(allowed)}", key=True) for k in extra]
+        return [source.diag((*path, k), f"{where}: unknown key {k!r}", _unknown_key_hint(k, allowed), key=True)
+                for k in extra]
     if error.validator == "required":
         return [source.diag(path, f"{where}: {error.message}", "add the missing key")]
     if error.validator in ("oneOf", "anyOf") and error.context:
@@ -50,6 +52,13 @@ def _diagnose(source: SourceFile, error: jsonschema.ValidationError) -> list[Dia
         deeper = (*path, *best.relative_path)
         return [source.diag(deeper, f"{_describe(deeper)}: {best.message}", _hint(best))]
     return [source.diag(path, f"{where}: {error.message}", _hint(error))]
+
+
+def _unknown_key_hint(key: str, allowed: list[str]) -> str:
+    if re.match(r"^\s*\d+\s*\)", key):
+        return 'inside {...} a comma splits the mapping: quote the type, as type: "numeric(10,3)"'
+    close = difflib.get_close_matches(key, allowed, n=1)
+    return (f"did you mean {close[0]!r}? " if close else "") + f"allowed keys: {', '.join(allowed)}"
 
 
 def _hint(error: jsonschema.ValidationError) -> str:

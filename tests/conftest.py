@@ -1,0 +1,51 @@
+"""Shared fixtures: the repository root, a throwaway PostgreSQL, and fresh Supabase-like databases."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from generator.database.cluster import NoPostgres, apply_sql, standin_sql, start_cluster
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """One PostgreSQL for the whole session. In CI a missing server fails; elsewhere it skips."""
+    try:
+        cluster = start_cluster()
+    except NoPostgres as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no PostgreSQL: {exc}")
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def standin_template(pg_cluster) -> str:
+    """A template database on which only the Supabase stand-in ran."""
+    name = pg_cluster.create_database(prefix="standin")
+    apply_sql(pg_cluster.url_for(name), standin_sql())
+    yield name
+    pg_cluster.drop_database(name)
+
+
+@pytest.fixture
+def supabase_db(pg_cluster, standin_template) -> str:
+    """URL of a fresh database with the Supabase stand-in, dropped after the test."""
+    name = pg_cluster.create_database(template=standin_template)
+    yield pg_cluster.url_for(name)
+    pg_cluster.drop_database(name)
+
+
+def connect(url: str, **kw) -> psycopg.Connection:
+    return psycopg.connect(url, **kw)

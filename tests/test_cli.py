@@ -1,0 +1,191 @@
+"""The specgen command as CI and users run it: exit codes, drift detection, messages, help."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from generator.spec.loader import load_yaml
+
+
+def specgen(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "generator", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120, env={**os.environ, **(env or {})})
+
+
+@pytest.fixture
+def project(tmp_path, repo_root) -> Path:
+    """A copy of this repository's spec and committed generated/ tree."""
+    shutil.copytree(repo_root / "spec", tmp_path / "spec")
+    shutil.copytree(repo_root / "generated", tmp_path / "generated")
+    return tmp_path
+
+
+def test_build_on_the_committed_tree_changes_nothing(project, repo_root):
+    """On a clean checkout `specgen build` rewrites no file and `specgen diff` exits 0."""
+    before = {p: p.read_bytes() for p in (project / "generated").rglob("*") if p.is_file()}
+    result = specgen("build", cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert "0 written" in result.stderr
+    after = {p: p.read_bytes() for p in (project / "generated").rglob("*") if p.is_file()}
+    assert after == before
+    diff = specgen("diff", cwd=project)
+    assert diff.returncode == 0, diff.stdout + diff.stderr
+    assert "no drift" in diff.stdout
+
+
+def test_diff_names_a_hand_edited_file(project):
+    """Editing a generated file by hand makes diff exit 1 with a unified diff naming the file."""
+    migration = next((project / "generated/supabase/migrations").glob("*_baseline.sql"))
+    migration.write_text(migration.read_text().replace("create schema if not exists ops;", "-- removed"))
+    result = specgen("diff", cwd=project)
+    assert result.returncode == 1
+    assert f"edited: generated/supabase/migrations/{migration.name}" in result.stdout
+    assert "+create schema if not exists ops;" in result.stdout
+    assert "--- a/supabase/migrations/" in result.stdout
+
+
+def test_diff_names_a_deleted_file(project):
+    """A generated file that is missing makes diff exit 1 and say which."""
+    (project / "generated/manifest.json").unlink()
+    result = specgen("diff", cwd=project)
+    assert result.returncode == 1
+    assert "missing: generated/manifest.json" in result.stdout
+
+
+def test_diff_names_an_extra_file(project):
+    """A file under generated/ that the spec does not produce makes diff exit 1."""
+    (project / "generated/supabase/notes.sql").write_text("select 1;\n")
+    result = specgen("diff", cwd=project)
+    assert result.returncode == 1
+    assert "extra: generated/supabase/notes.sql" in result.stdout
+
+
+def test_build_keeps_extra_files_unless_pruned(project):
+    """build never deletes a file it did not produce, unless asked with --prune."""
+    extra = project / "generated/keep-me.txt"
+    extra.write_text("mine\n")
+    result = specgen("build", cwd=project)
+    assert result.returncode == 0 and extra.exists()
+    assert "keep-me.txt is not produced by the spec" in result.stderr
+    result = specgen("build", "--prune", cwd=project)
+    assert result.returncode == 0 and not extra.exists()
+    assert specgen("diff", cwd=project).returncode == 0
+
+
+def test_spec_change_without_rebuild_is_drift(project):
+    """Changing the spec and not rebuilding is caught by diff."""
+    entities = project / "spec/schema/entities.yaml"
+    entities.write_text(entities.read_text().replace("type: varchar(120)\n", "type: varchar(140)\n", 1))
+    result = specgen("diff", cwd=project)
+    assert result.returncode == 1
+    assert "varchar(140)" in result.stdout
+    assert specgen("build", cwd=project).returncode == 0
+    assert specgen("diff", cwd=project).returncode == 0
+
+
+def test_first_build_creates_a_timestamped_baseline_and_reuses_it(tmp_path, repo_root):
+    """Without migrations, build names the baseline after the current UTC time; later builds keep it."""
+    shutil.copytree(repo_root / "spec", tmp_path / "spec")
+    assert specgen("build", cwd=tmp_path).returncode == 0
+    names = [p.name for p in (tmp_path / "generated/supabase/migrations").iterdir()]
+    assert len(names) == 1 and names[0].endswith("_baseline.sql") and len(names[0].split("_")[0]) == 14
+    assert specgen("build", cwd=tmp_path).returncode == 0
+    assert [p.name for p in (tmp_path / "generated/supabase/migrations").iterdir()] == names
+
+
+def test_malformed_yaml_is_exit_2_with_position_and_no_traceback(project):
+    """Broken YAML is reported as entities.yaml:LINE:COL, exit 2, without a Python traceback."""
+    entities = project / "spec/schema/entities.yaml"
+    lines = entities.read_text().splitlines()
+    lines[5] = "project: [unclosed"
+    entities.write_text("\n".join(lines) + "\n")
+    result = specgen("check", cwd=project)
+    assert result.returncode == 2
+    assert result.stderr.startswith("spec/schema/entities.yaml:")
+    assert "Traceback" not in result.stderr
+    for command in ("build", "diff"):
+        again = specgen(command, cwd=project)
+        assert again.returncode == 2 and "Traceback" not in again.stderr
+
+
+def test_missing_spec_file_is_exit_2(tmp_path):
+    """Running outside a project says which file is missing and how to start one."""
+    result = specgen("check", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "spec/schema/entities.yaml:1:1: error: file not found" in result.stderr
+    assert "specgen init" in result.stderr
+
+
+def test_errors_from_both_files_are_reported_together(project):
+    """A broken entities.yaml does not hide a broken roles.yaml."""
+    (project / "spec/schema/entities.yaml").write_text("version: [\n")
+    (project / "spec/auth/roles.yaml").write_text("roles: {\n")
+    result = specgen("check", cwd=project)
+    assert result.returncode == 2
+    assert "spec/auth/roles.yaml:" in result.stderr and "spec/schema/entities.yaml:" in result.stderr
+    assert "2 errors in the spec" in result.stderr
+
+
+def test_init_creates_a_spec_that_builds(tmp_path):
+    """`specgen init` gives a starter spec that checks, builds, and then shows no drift."""
+    result = specgen("init", str(tmp_path / "new"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    new = tmp_path / "new"
+    assert specgen("check", cwd=new).returncode == 0
+    assert specgen("build", cwd=new).returncode == 0
+    assert specgen("diff", cwd=new).returncode == 0
+
+
+def test_init_refuses_to_overwrite(project):
+    """init never clobbers an existing spec without --force."""
+    before = (project / "spec/schema/entities.yaml").read_text()
+    result = specgen("init", str(project), cwd=project)
+    assert result.returncode == 2
+    assert "refusing to overwrite" in result.stderr and "--force" in result.stderr
+    assert (project / "spec/schema/entities.yaml").read_text() == before
+
+
+def test_schema_command_prints_schemas_that_accept_the_repo_spec(repo_root):
+    """`specgen schema` prints JSON Schemas an editor can use; the repo's own spec validates against them."""
+    for which, rel in (("entities", "spec/schema/entities.yaml"), ("roles", "spec/auth/roles.yaml")):
+        result = specgen("schema", which, cwd=repo_root)
+        assert result.returncode == 0
+        schema = json.loads(result.stdout)
+        jsonschema.Draft202012Validator.check_schema(schema)
+        jsonschema.validate(load_yaml(repo_root / rel, rel).data, schema)
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({"version": 1, "bogus": True}, schema)
+
+
+def test_emit_ir_prints_the_resolved_model_and_writes_nothing(project):
+    """`build --emit ir` dumps the IR as JSON with defaults applied, and leaves generated/ alone."""
+    shutil.rmtree(project / "generated")
+    result = specgen("build", "--emit", "ir", cwd=project)
+    assert result.returncode == 0, result.stderr
+    ir = json.loads(result.stdout)
+    tasks = next(t for t in ir["tables"] if t["entity"] == "task")
+    assert [c["name"] for c in tasks["columns"]][:2] == ["id", "org_id"]
+    assert tasks["schema"] == "app" and tasks["scope"] == "tenant"
+    assert not (project / "generated").exists()
+
+
+@pytest.mark.parametrize("command", ["init", "check", "build", "diff", "schema", "mock-odoo"])
+def test_every_command_explains_itself(command, repo_root):
+    """Each subcommand has --help text that says what it does."""
+    result = specgen(command, "--help", cwd=repo_root)
+    assert result.returncode == 0
+    assert "Usage: " in result.stdout and len(result.stdout.splitlines()) > 5
+
+
+def test_unknown_option_is_a_usage_error(repo_root):
+    """Bad usage exits 2, as CI expects for invalid input."""
+    result = specgen("build", "--nope", cwd=repo_root)
+    assert result.returncode == 2
+    assert "No such option" in result.stderr

@@ -1,0 +1,184 @@
+"""The baseline migration on a real PostgreSQL with only the Supabase stand-in applied first."""
+from __future__ import annotations
+
+import json
+import uuid
+
+import psycopg
+import pytest
+
+from generator.database.advisor import run_advisor
+from generator.database.cluster import apply_sql
+from generator.names import RESERVED
+from generator.pipeline import compile_ir, render_all
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture(scope="module")
+def platform(repo_root):
+    ir = compile_ir(repo_root)
+    files = render_all(ir, "20260101000000")
+    return ir, files["supabase/migrations/20260101000000_baseline.sql"]
+
+
+@pytest.fixture
+def migrated(supabase_db, platform):
+    apply_sql(supabase_db, platform[1])
+    return supabase_db
+
+
+def _as_user(conn, user_id: str, role: str = "authenticated") -> None:
+    conn.execute(f"set local role {role}")
+    conn.execute("select set_config('request.jwt.claims', %s, true)",
+                 (json.dumps({"sub": user_id, "role": role}),))
+
+
+def test_committed_migrations_apply_in_order_to_a_fresh_database(repo_root, supabase_db):
+    """Every committed migration applies, in name order, each in one transaction."""
+    files = sorted((repo_root / "generated/supabase/migrations").glob("*.sql"))
+    assert files, "no committed migrations"
+    for path in files:
+        apply_sql(supabase_db, path.read_text())
+    with psycopg.connect(supabase_db) as conn:
+        n = conn.execute("select count(*) from pg_tables where schemaname in ('app','odoo','ops')").fetchone()[0]
+    ir = compile_ir(repo_root)
+    assert n == len(ir.tables)
+
+
+def test_every_ir_table_and_column_exists_with_its_nullability(migrated, platform):
+    """The database has exactly the tables and columns the IR describes."""
+    ir = platform[0]
+    with psycopg.connect(migrated) as conn:
+        rows = conn.execute("""
+            select table_schema, table_name, column_name, is_nullable = 'YES'
+            from information_schema.columns where table_schema in ('app','odoo','ops')""").fetchall()
+    actual = {(s, t, c): nullable for s, t, c, nullable in rows}
+    expected = {(t.schema, t.name, c.name): c.nullable for t in ir.tables for c in t.columns}
+    assert actual == expected
+
+
+def test_rls_is_on_for_every_table(migrated):
+    """No table in app, odoo or ops is reachable without row level security."""
+    with psycopg.connect(migrated) as conn:
+        off = conn.execute("""
+            select n.nspname || '.' || c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+            where c.relkind = 'r' and n.nspname in ('app','odoo','ops') and not c.relrowsecurity""").fetchall()
+    assert off == []
+
+
+def test_api_roles_see_no_rows_before_policies_exist(migrated):
+    """authenticated and anon get nothing from any table until the authorization layer adds policies."""
+    user = str(uuid.uuid4())
+    with psycopg.connect(migrated) as conn:
+        conn.execute("insert into auth.users (id, email) values (%s, 'a@example.com')", (user,))
+        org = conn.execute("insert into app.orgs (name, slug) values ('Acme', 'acme') returning id").fetchone()[0]
+        conn.execute("insert into app.memberships (org_id, user_id, role) values (%s, %s, 'owner')", (org, user))
+        conn.commit()
+        with conn.transaction():
+            _as_user(conn, user)
+            assert conn.execute("select count(*) from app.orgs").fetchone()[0] == 0
+            assert conn.execute("select count(*) from app.memberships").fetchone()[0] == 0
+        with conn.transaction():
+            _as_user(conn, user)
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("select count(*) from ops.runs")
+        with conn.transaction():
+            _as_user(conn, user, "anon")
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("select count(*) from app.orgs")
+        with conn.transaction():
+            _as_user(conn, user)
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("insert into app.orgs (name, slug) values ('Evil', 'evil')")
+
+
+def test_service_role_reads_and_writes_every_schema(migrated):
+    """The sync runs as service_role, which bypasses RLS and may use app, odoo and ops."""
+    with psycopg.connect(migrated) as conn:
+        conn.execute("set role service_role")
+        org = conn.execute("insert into app.orgs (name, slug) values ('Acme', 'acme') returning id").fetchone()[0]
+        inst = conn.execute("""insert into odoo.instances (org_id, name, base_url, database, login, secret_ref)
+                               values (%s, 'main', 'https://erp.example.com', 'odoo', 'bot', 'ODOO_PASSWORD')
+                               returning id""", (org,)).fetchone()[0]
+        conn.execute("insert into ops.runs (trace_id, kind, instance_id) values ('t1', 'pull', %s)", (inst,))
+        assert conn.execute("select count(*) from ops.runs").fetchone()[0] == 1
+
+
+def test_updated_at_trigger_moves_on_update(migrated):
+    """updated_at is maintained by the database, whatever the client sends."""
+    with psycopg.connect(migrated) as conn:
+        org = conn.execute("insert into app.orgs (name, slug) values ('Acme', 'acme') returning id").fetchone()[0]
+        conn.commit()
+        before = conn.execute("select updated_at from app.orgs where id = %s", (org,)).fetchone()[0]
+        conn.execute("update app.orgs set name = 'Acme 2', updated_at = '2000-01-01' where id = %s", (org,))
+        after = conn.execute("select updated_at from app.orgs where id = %s", (org,)).fetchone()[0]
+        assert after > before
+
+
+def test_spec_checks_are_enforced(migrated):
+    """Checks from the spec (pattern, length, range) reject bad rows in the database itself."""
+    with psycopg.connect(migrated, autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute("insert into app.orgs (name, slug) values ('Acme', 'Not A Slug')")
+        with pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute("insert into app.orgs (name, slug) values ('', 'empty')")
+        org = conn.execute("insert into app.orgs (name, slug) values ('Acme', 'acme') returning id").fetchone()[0]
+        project = conn.execute("insert into app.projects (org_id, name) values (%s, 'P') returning id",
+                               (org,)).fetchone()[0]
+        with pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute("insert into app.tasks (org_id, project_id, title, priority) values (%s, %s, 't', 9)",
+                         (org, project))
+        with pytest.raises(psycopg.errors.InvalidTextRepresentation):
+            conn.execute("insert into app.tasks (org_id, project_id, title, status) values (%s, %s, 't', 'nope')",
+                         (org, project))
+
+
+def test_deleting_an_org_cascades_to_its_rows(migrated):
+    """Tenant columns reference the root with on delete cascade."""
+    with psycopg.connect(migrated, autocommit=True) as conn:
+        org = conn.execute("insert into app.orgs (name, slug) values ('Acme', 'acme') returning id").fetchone()[0]
+        conn.execute("insert into app.projects (org_id, name) values (%s, 'P')", (org,))
+        conn.execute("delete from app.orgs where id = %s", (org,))
+        assert conn.execute("select count(*) from app.projects").fetchone()[0] == 0
+
+
+def test_supabase_advisor_finds_nothing_but_deny_all_tables(migrated, platform):
+    """Splinter's lints find no error or warning; the only notes are RLS-on-without-policy (deny all)."""
+    ir = platform[0]
+    with psycopg.connect(migrated) as conn:
+        findings = run_advisor(conn, list(ir.schemas), list(ir.exposed_schemas))
+    serious = [f for f in findings if f.lint != "rls_enabled_no_policy"]
+    assert serious == []
+    assert {f.object for f in findings} == {f"{t.schema}.{t.name}" for t in ir.tables}
+
+
+def test_advisor_catches_what_it_is_meant_to_catch(supabase_db):
+    """The lint queries fire on a schema built to break them, so a clean result means something."""
+    bad = """
+    create schema app;
+    create table app.nopk (x int);
+    create table app.parent (id int primary key);
+    create table app.child (id int primary key, parent_id int references app.parent (id), email text);
+    create index child_a on app.child (email); create index child_b on app.child (email);
+    alter table app.parent enable row level security;
+    create policy p1 on app.parent for select to authenticated using (id = 1);
+    create policy p2 on app.parent for select to authenticated using (id = 2);
+    create policy p3 on app.parent for update to authenticated using (auth.uid() is not null) with check (true);
+    create function app.f() returns int language sql security definer as 'select 1';
+    create view app.v as select * from app.parent;
+    """
+    apply_sql(supabase_db, bad)
+    with psycopg.connect(supabase_db) as conn:
+        lints = {f.lint for f in run_advisor(conn, ["app"], ["app"])}
+    assert {"no_primary_key", "unindexed_foreign_keys", "duplicate_index", "rls_disabled_in_public",
+            "multiple_permissive_policies", "auth_rls_initplan", "rls_policy_always_true",
+            "function_search_path_mutable", "anon_security_definer_function_executable",
+            "security_definer_view", "sensitive_columns_exposed"} <= lints
+
+
+def test_reserved_words_match_the_servers_keywords(pg_cluster):
+    """The validator's reserved-word list is exactly what PostgreSQL reserves."""
+    with psycopg.connect(pg_cluster.conninfo) as conn:
+        words = {w for (w,) in conn.execute("select word from pg_get_keywords() where catcode in ('R', 'T')")}
+    assert words == RESERVED
