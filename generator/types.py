@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 
 SCALARS = ("uuid", "text", "varchar", "smallint", "integer", "bigint", "numeric", "boolean", "date",
@@ -36,6 +37,7 @@ class TypeSyntaxError(ValueError):
         self.hint = hint
 
 
+@lru_cache(maxsize=4096)
 def parse_type(text: str) -> FieldType:
     """Parse a spec type string, or raise TypeSyntaxError saying what is accepted."""
     m = _TYPE_RE.match(text.strip().lower())
