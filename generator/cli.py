@@ -48,14 +48,25 @@ def handle_errors(func):
     return wrapper
 
 
+def _project_dir(ctx: click.Context, _param, value: Path | None) -> Path:
+    """`-C` works before or after the subcommand; after wins."""
+    if value is not None:
+        return value
+    root = ctx.find_root()
+    return (root.obj or {}).get("project_dir") or Path(".")
+
+
 project_dir_option = click.option(
-    "-C", "--project-dir", "project_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
-    show_default=True, help="Project root holding spec/ and generated/.")
+    "-C", "--project-dir", "project_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    callback=_project_dir, help="Project root holding spec/ and generated/ (default: the current directory).")
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="specgen")
-def cli() -> None:
+@click.option("-C", "--project-dir", "project_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Project root holding spec/ and generated/ (default: the current directory).")
+@click.pass_context
+def cli(ctx: click.Context, project_dir: Path | None) -> None:
     """Compile spec/ into migrations, contracts and sync adapters, and keep them honest.
 
     \b
@@ -67,6 +78,7 @@ def cli() -> None:
 
     Exit codes: 0 ok, 1 drift or a failed check, 2 invalid input (spec or usage).
     """
+    ctx.obj = {"project_dir": project_dir}
 
 
 @cli.command()

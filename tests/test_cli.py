@@ -184,6 +184,13 @@ def test_every_command_explains_itself(command, repo_root):
     assert "Usage: " in result.stdout and len(result.stdout.splitlines()) > 5
 
 
+def test_project_dir_option_works_before_or_after_the_command(project, tmp_path):
+    """`specgen -C DIR diff` and `specgen diff -C DIR` both act on DIR."""
+    assert specgen("-C", str(project), "diff", cwd=tmp_path).returncode == 0
+    assert specgen("diff", "-C", str(project), cwd=tmp_path).returncode == 0
+    assert specgen("-C", str(tmp_path / "nowhere"), "check", cwd=tmp_path).returncode == 2
+
+
 def test_unknown_option_is_a_usage_error(repo_root):
     """Bad usage exits 2, as CI expects for invalid input."""
     result = specgen("build", "--nope", cwd=repo_root)
