@@ -1,0 +1,1 @@
+"""The sync runtime: Odoo client, mock Odoo server, sync engine, webhook receiver."""

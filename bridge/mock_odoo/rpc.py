@@ -1,0 +1,159 @@
+"""Odoo's RPC services (common, object, db) and web sessions, independent of the wire format."""
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from .errors import AccessDenied, SessionExpired
+from .orm import Database, call
+
+VERSION_INFO = {
+    "server_version": "17.0",
+    "server_version_info": [17, 0, 0, "final", 0, ""],
+    "server_serie": "17.0",
+    "protocol_version": 1,
+}
+
+
+class DatabaseNotFound(Exception):
+    odoo_name = "psycopg2.OperationalError"
+
+    def __init__(self, name: str):
+        super().__init__(f'connection to server on socket "/var/run/postgresql/.s.PGSQL.5432" failed: '
+                         f'FATAL:  database "{name}" does not exist\n')
+
+
+def fault_target(service: Any, method: Any, args: Any) -> tuple[str, str]:
+    """(model, method) a fault rule is matched against; non-ORM calls use the service name."""
+    if service == "object" and method in ("execute", "execute_kw") and isinstance(args, list) \
+            and len(args) >= 5 and isinstance(args[3], str) and isinstance(args[4], str):
+        return args[3], args[4]
+    return str(service), str(method)
+
+
+class Services:
+    """What /xmlrpc/2/*, /jsonrpc and /web/* all end up calling."""
+
+    def __init__(self, db: Database):
+        self.db = db
+        self.sessions: dict[str, dict] = {}
+
+    # -- credentials --------------------------------------------------------------
+    def _check_db(self, name: Any) -> None:
+        if name != self.db.name:
+            raise DatabaseNotFound(str(name))
+
+    def uid_for(self, login: Any, password: Any) -> int | bool:
+        for rid, user in self.db.table("res.users").items():
+            if user.get("login") == login and user.get("active"):
+                if password and (self.db.passwords.get(rid) == password or self.db.api_keys.get(password) == rid):
+                    return rid
+                return False
+        return False
+
+    def check(self, db_name: Any, uid: Any, password: Any) -> int:
+        self._check_db(db_name)
+        try:
+            uid = int(uid)
+        except (TypeError, ValueError):
+            raise AccessDenied() from None
+        user = self.db.table("res.users").get(uid)
+        if not password or not user or not user.get("active") or not (
+                self.db.passwords.get(uid) == password or self.db.api_keys.get(password) == uid):
+            raise AccessDenied()
+        return uid
+
+    # -- transactions --------------------------------------------------------------
+    def execute_kw(self, uid: int, model: Any, method: Any, args: Any, kwargs: Any, backdate: float = 0):
+        if not isinstance(args, list):
+            args = list(args) if isinstance(args, tuple) else [args]
+        kwargs = kwargs if isinstance(kwargs, dict) else {}
+        context = kwargs.get("context") if isinstance(kwargs.get("context"), dict) else {}
+        with self.db.lock:
+            env = self.db.env(uid, context, backdate)
+            try:
+                result = call(env, model, method, args, kwargs)
+            except BaseException:
+                env.rollback()
+                raise
+            env.commit()
+        return result
+
+    # -- services ------------------------------------------------------------------
+    def dispatch(self, service: Any, method: Any, args: Any, backdate: float = 0) -> Any:
+        args = list(args or []) if isinstance(args, (list, tuple)) else [args]
+        handlers = {"common": self.common, "object": self.object, "db": self.db_service}
+        return handlers[service](method, args, backdate)
+
+    def common(self, method: str, args: list, backdate: float = 0) -> Any:
+        if method == "version":
+            return dict(VERSION_INFO)
+        if method in ("login", "authenticate"):
+            if len(args) < 3:
+                raise TypeError(f"exp_{method}() missing required positional arguments")
+            self._check_db(args[0])
+            return self.uid_for(args[1], args[2])
+        if method == "about":
+            return "See http://openerp.com"
+        raise Exception(f"Method not found: {method}")
+
+    def object(self, method: str, args: list, backdate: float = 0) -> Any:
+        if method not in ("execute", "execute_kw"):
+            raise NameError(f"Method not available {method}")
+        if len(args) < 5:
+            raise TypeError(f"{method}() missing required positional arguments "
+                            "(db, uid, password, model, method)")
+        uid = self.check(*args[:3])
+        model, name = args[3], args[4]
+        if method == "execute":
+            return self.execute_kw(uid, model, name, list(args[5:]), {}, backdate)
+        return self.execute_kw(uid, model, name, args[5] if len(args) > 5 else [],
+                               args[6] if len(args) > 6 else {}, backdate)
+
+    def db_service(self, method: str, args: list, backdate: float = 0) -> Any:
+        if method == "list":
+            return [self.db.name]
+        if method == "server_version":
+            return VERSION_INFO["server_version"]
+        if method == "db_exist":
+            return bool(args) and args[0] == self.db.name
+        raise AccessDenied()
+
+    # -- web sessions -------------------------------------------------------------------
+    def web_authenticate(self, db_name: Any, login: Any, password: Any) -> tuple[str, dict]:
+        if db_name != self.db.name:
+            raise AccessDenied()
+        uid = self.uid_for(login, password)
+        if not uid:
+            raise AccessDenied()
+        sid = secrets.token_hex(20)
+        self.sessions[sid] = {"uid": uid, "db": db_name, "login": login}
+        return sid, self.session_info(uid)
+
+    def session_uid(self, sid: str | None) -> int:
+        session = self.sessions.get(sid or "")
+        if not session:
+            raise SessionExpired()
+        return session["uid"]
+
+    def session_info(self, uid: int) -> dict:
+        users = self.db.table("res.users")
+        user = users.get(uid, {})
+        companies = self.db.table("res.company")
+        allowed = {str(cid): {"id": cid, "name": companies[cid]["name"], "sequence": companies[cid]["sequence"],
+                              "parent_id": False, "child_ids": []}
+                   for cid in user.get("company_ids") or [] if cid in companies}
+        return {
+            "uid": uid, "is_system": uid in (1, 2), "is_admin": uid in (1, 2), "is_public": False,
+            "user_context": {"lang": user.get("lang") or "en_US", "tz": user.get("tz") or "Europe/Brussels",
+                             "uid": uid},
+            "db": self.db.name, "name": user.get("name") or "", "username": user.get("login") or "",
+            "partner_display_name": user.get("display_name") or "",
+            "partner_id": user.get("partner_id") or False,
+            "company_id": user.get("company_id") or False,
+            "user_companies": {"current_company": user.get("company_id") or False,
+                               "allowed_companies": allowed, "disallowed_ancestor_companies": {}},
+            "server_version": VERSION_INFO["server_version"],
+            "server_version_info": VERSION_INFO["server_version_info"],
+            "support_url": "https://www.odoo.com/buy", "web.base.url": "http://127.0.0.1:8069",
+        }

@@ -1,0 +1,1 @@
+"""Tests of the mock Odoo server (bridge/mock_odoo)."""
