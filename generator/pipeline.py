@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator import __version__
-from generator.emit import sql
+from generator.emit import contracts, sql
 from generator.errors import SpecError
 from generator.ir import IR
 from generator.ir.build import build_ir
@@ -76,6 +76,8 @@ def baseline_stamp(root: Path, now: _dt.datetime | None = None) -> str:
 def render_all(ir: IR, stamp: str) -> dict[str, str]:
     """Every generated file, keyed by its path under generated/, manifest included."""
     files = {f"{MIGRATIONS}/{stamp}_baseline.sql": sql.render_baseline(ir)}
+    for emitter in (contracts.render,):
+        files.update(emitter(ir))
     files[MANIFEST] = render_manifest(ir, files)
     return dict(sorted(files.items()))
 
