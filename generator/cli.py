@@ -10,6 +10,9 @@ from pathlib import Path
 
 import click
 
+from generator.api_compat import api_gate
+from generator.emit import jsondoc
+from generator.emit.openapi import OPENAPI_PATH
 from generator.errors import EXIT_FAILED, EXIT_INVALID, SpecgenError, UsageError
 
 # Subcommands that pull in heavy runtime imports are loaded only when called,
@@ -136,11 +139,15 @@ def build(project_dir: Path, emit: str, prune: bool) -> None:
         return
     files = pipeline.render_all(ir, pipeline.baseline_stamp(project_dir))
     out = project_dir / pipeline.GENERATED
+    old_api = _read_json(out / OPENAPI_PATH, unless_equal_to=files[OPENAPI_PATH])
     written, removed = writer.write(out, files, prune=prune)
     for path in written:
         click.echo(f"wrote {pipeline.GENERATED}/{path}", err=True)
     for path in removed:
         click.echo(f"removed {pipeline.GENERATED}/{path}", err=True)
+    if old_api is not None:
+        for line in api_gate(old_api, jsondoc.load(files[OPENAPI_PATH]))[0]:
+            click.echo(f"warning: {line}", err=True)
     stale = [] if prune else [p for p in writer.existing_files(out) if p not in files]
     for path in stale:
         click.echo(f"warning: {pipeline.GENERATED}/{path} is not produced by the spec "
@@ -152,22 +159,68 @@ def build(project_dir: Path, emit: str, prune: bool) -> None:
 
 @cli.command()
 @project_dir_option
+@click.option("--api-base", metavar="REF|FILE",
+              help="Also compare the Data API with this earlier openapi.json (a git ref such as origin/main, "
+                   "or a file) and fail on breaking changes that come without a major version bump.")
 @handle_errors
-def diff(project_dir: Path) -> None:
+def diff(project_dir: Path, api_base: str | None) -> None:
     """Exit 1 when generated/ differs from what the spec produces (CI's drift gate).
 
-    Regenerates in memory and reports edited files as a unified diff, plus missing and extra files.
+    Regenerates in memory and reports edited files as a unified diff, plus missing and extra files,
+    and names breaking API changes against the committed (or --api-base) openapi.json.
     Nothing is written.
     """
     from generator import pipeline, writer
     ir = pipeline.compile_ir(project_dir)
     files = pipeline.render_all(ir, pipeline.baseline_stamp(project_dir))
-    drift = writer.compare(project_dir / pipeline.GENERATED, files)
-    if drift.clean:
+    out = project_dir / pipeline.GENERATED
+    drift = writer.compare(out, files)
+    new_api = files[OPENAPI_PATH]
+    base = _api_base(project_dir, api_base) if api_base else _read_json(out / OPENAPI_PATH, unless_equal_to=new_api)
+    lines, allowed = api_gate(base, jsondoc.load(new_api)) if base is not None else ([], True)
+    if drift.clean and allowed:
+        for line in lines:
+            click.echo(line)
         click.echo(f"no drift: {len(files)} files in {pipeline.GENERATED}/ match the spec")
         return
-    click.echo(drift.report(pipeline.GENERATED))
+    if not drift.clean:
+        click.echo(drift.report(pipeline.GENERATED))
+    for line in lines:
+        click.echo(line)
     sys.exit(EXIT_FAILED)
+
+
+def _read_json(path: Path, unless_equal_to: str | None = None):
+    """A JSON file's content, or None when it is missing, unreadable, or the same text as given."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        return None if text == unless_equal_to else jsondoc.load(text)
+    except (OSError, ValueError):
+        return None
+
+
+def _api_base(project_dir: Path, ref: str) -> dict:
+    """The earlier OpenAPI document: a file, or generated/openapi/openapi.json at a git ref."""
+    candidate = Path(ref)
+    if candidate.is_file():
+        doc = _read_json(candidate)
+        if doc is None:
+            raise UsageError(f"--api-base {ref}: not a JSON document")
+        return doc
+    import subprocess
+    rel = (project_dir / "generated" / OPENAPI_PATH).resolve()
+    try:
+        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=project_dir, capture_output=True,
+                             text=True, check=True).stdout.strip()
+        shown = subprocess.run(["git", "show", f"{ref}:{rel.relative_to(Path(top).resolve()).as_posix()}"],
+                               cwd=project_dir, capture_output=True, text=True, check=True).stdout
+    except (subprocess.CalledProcessError, FileNotFoundError, ValueError) as exc:
+        detail = getattr(exc, "stderr", "") or str(exc)
+        raise UsageError(f"--api-base {ref}: cannot read the OpenAPI document there ({detail.strip()})") from None
+    try:
+        return json.loads(shown)
+    except ValueError:
+        raise UsageError(f"--api-base {ref}: the OpenAPI document there is not valid JSON") from None
 
 
 @cli.command()

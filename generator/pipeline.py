@@ -2,14 +2,19 @@
 from __future__ import annotations
 
 import datetime as _dt
+import gc
+import multiprocessing
+import os
 import hashlib
 import json
 import re
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from generator import __version__
-from generator.emit import contracts, sql
+from generator.emit import contracts, dbml, docs, openapi, pydantic, sql
 from generator.errors import SpecError
 from generator.ir import IR
 from generator.ir.build import build_ir
@@ -53,7 +58,25 @@ def validate(spec: Spec) -> None:
         raise SpecError(errors)
 
 
+@contextmanager
+def paused_gc():
+    """The compiler allocates millions of short-lived objects and makes no cycles worth collecting;
+    pausing the cyclic collector for one build saves about 15% of its time."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def compile_ir(root: Path) -> IR:
+    with paused_gc():
+        return _compile_ir(root)
+
+
+def _compile_ir(root: Path) -> IR:
     spec = load_spec(root)
     validate(spec)
     inputs = tuple((s.path, hashlib.sha256(s.text.encode("utf-8")).hexdigest()) for s in (spec.entities, spec.roles))
@@ -75,11 +98,55 @@ def baseline_stamp(root: Path, now: _dt.datetime | None = None) -> str:
 
 def render_all(ir: IR, stamp: str) -> dict[str, str]:
     """Every generated file, keyed by its path under generated/, manifest included."""
-    files = {f"{MIGRATIONS}/{stamp}_baseline.sql": sql.render_baseline(ir)}
-    for emitter in (contracts.render,):
+    with paused_gc():
+        return _render_all(ir, stamp)
+
+
+# Emitters split in two groups of similar cost; on large specs the second runs in a forked child.
+EMITTER_GROUPS = ((openapi.render, pydantic.render), (contracts.render, dbml.render, docs.render))
+PARALLEL_FROM_TABLES = 150
+_FORKED_IR: IR | None = None
+
+
+def _run_group(ir: IR, group) -> dict[str, str]:
+    files: dict[str, str] = {}
+    for emitter in group:
         files.update(emitter(ir))
+    return files
+
+
+def _run_forked_group(index: int) -> dict[str, str]:
+    assert _FORKED_IR is not None
+    return _run_group(_FORKED_IR, EMITTER_GROUPS[index])
+
+
+def _render_all(ir: IR, stamp: str) -> dict[str, str]:
+    files = {f"{MIGRATIONS}/{stamp}_baseline.sql": sql.render_baseline(ir)}
+    if _parallel(ir):
+        # Emitters are pure, so a forked child sees the same IR and returns the same text: the merged
+        # result is byte-identical to the serial one (a test checks it).
+        global _FORKED_IR
+        _FORKED_IR = ir
+        try:
+            with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
+                child = pool.submit(_run_forked_group, 0)
+                files.update(_run_group(ir, EMITTER_GROUPS[1]))
+                files.update(child.result())
+        finally:
+            _FORKED_IR = None
+    else:
+        for group in EMITTER_GROUPS:
+            files.update(_run_group(ir, group))
     files[MANIFEST] = render_manifest(ir, files)
     return dict(sorted(files.items()))
+
+
+def _parallel(ir: IR) -> bool:
+    jobs = os.environ.get("SPECGEN_JOBS")
+    if jobs is not None:
+        return jobs.strip() not in ("", "0", "1")
+    return (len(ir.tables) >= PARALLEL_FROM_TABLES and (os.cpu_count() or 1) > 1
+            and "fork" in multiprocessing.get_all_start_methods())
 
 
 def render_manifest(ir: IR, files: dict[str, str]) -> str:

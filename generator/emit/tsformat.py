@@ -28,8 +28,10 @@ def member(indent: int, name: str, type_text: str, optional: bool = False) -> li
     pad = " " * indent
     head = f"{pad}{name}{'?' if optional else ''}:"
     line = f"{head} {type_text}"
+    if len(line) <= WIDTH:
+        return [line]
     parts = split_union(type_text)
-    if len(line) <= WIDTH or len(parts) < 2:
+    if len(parts) < 2:
         return [line]
     return [head, *(f"{pad}  | {p}" for p in parts)]
 

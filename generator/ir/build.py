@@ -177,7 +177,7 @@ class _Builder:
             checks.append(check)
         columns.append(m.Column(
             name=name, type=ftype, sql_type=sql_type, nullable=not f.get("required", False) and not f.get("identity"),
-            default_sql=default_sql, default_value=f.get("default"), enum=enum_ref, unique=f.get("unique", False),
+            default_sql=default_sql, default_json=None if "default" not in f else json.dumps(f["default"], sort_keys=True), enum=enum_ref, unique=f.get("unique", False),
             pii=f.get("pii", False), description=f.get("description", ""), renamed_from=f.get("renamed_from"),
             system=system, identity=f.get("identity", False)))
 

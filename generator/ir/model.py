@@ -59,7 +59,7 @@ class Column:
     sql_type: str  # as written in DDL: varchar(120), app.task_status, text[]
     nullable: bool
     default_sql: str | None = None
-    default_value: object = None  # the spec's literal default, for contracts and docs
+    default_json: str | None = None  # the spec's literal default as JSON text (the IR stays hashable)
     enum: tuple[str, str] | None = None  # (schema, name) for enum columns
     unique: bool = False
     pii: bool = False

@@ -7,6 +7,7 @@ time a diagnostic has to say where something is.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ try:  # libyaml makes the marks pass three times faster where it is available
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _ComposeLoader = yaml.SafeLoader
 
+_DATE_LIKE = re.compile(r"[:\-\[,]\s*\d{4}-\d\d?-\d\d?")  # an unquoted YAML date can only follow these
 PathKey = tuple  # a path into the data: ("entities", 3, "fields", 0, "name")
 
 
@@ -93,7 +95,7 @@ def load_yaml(path: Path, shown_as: str) -> SourceFile:
         data = yaml_rs.loads(text)
     except (yaml_rs.YAMLDecodeError, ValueError, TypeError, RecursionError) as exc:
         raise SpecError([_syntax_diagnostic(text, shown_as, exc)])
-    if _has_dates(data):
+    if _DATE_LIKE.search(text) and _has_dates(data):
         data = _plain(data)
     if data is None:
         data = {}

@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from generator.errors import Diagnostic
+from generator.ir.platform_tables import TABLE_NAMES as PLATFORM_TABLES
 from generator.names import identifier_problem
 from generator.spec import defaults as d
 from generator.spec.loader import SourceFile
@@ -51,6 +52,8 @@ class SemanticChecker:
     # -- entities ---------------------------------------------------------------------------
     def check_entity_names(self) -> None:
         tables: dict[tuple[str, str], str] = {}
+        exposed_names: dict[str, str] = {}
+        exposed = d.exposed_schemas(self.spec)
         for i, entity in enumerate(self.spec["entities"]):
             name = entity["name"]
             self.name_ok(("entities", i, "name"), name, "entity")
@@ -63,6 +66,16 @@ class SemanticChecker:
             if "table" in entity:
                 self.name_ok(("entities", i, "table"), table, "table")
             key = (d.schema(entity), table)
+            where = ("entities", i, "table" if "table" in entity else "name")
+            if key in PLATFORM_TABLES:
+                self.err(where, f"table {key[0]}.{key[1]} is one of the platform's own tables",
+                         "set a different `table:` for this entity")
+            if key[0] in exposed and table in exposed_names and exposed_names[table] != key[0]:
+                self.err(where, f"table name {table!r} is used in two exposed schemas "
+                         f"({exposed_names[table]} and {key[0]}); the Data API serves both at /{table}",
+                         "give one of the tables another name")
+            if key[0] in exposed:
+                exposed_names.setdefault(table, key[0])
             if key in tables:
                 self.err(("entities", i, "table" if "table" in entity else "name"),
                          f"table {key[0]}.{key[1]} is already used by entity {tables[key]!r}",
