@@ -196,3 +196,36 @@ def test_unknown_option_is_a_usage_error(repo_root):
     result = specgen("build", "--nope", cwd=repo_root)
     assert result.returncode == 2
     assert "No such option" in result.stderr
+
+
+def test_diff_names_breaking_api_changes_and_requires_a_major_bump(project):
+    """Narrowing a field is named as a breaking API change; with --api-base it fails until the major version grows."""
+    base = project / "base-openapi.json"
+    shutil.copy(project / "generated/openapi/openapi.json", base)
+    entities = project / "spec/schema/entities.yaml"
+    text = entities.read_text()
+    assert "        type: varchar(200)\n        required: true\n        check: {min_length: 1}\n" in text
+    entities.write_text(text.replace("        type: varchar(200)\n        required: true\n        check: {min_length: 1}\n",
+                                     "        type: varchar(100)\n        required: true\n        check: {min_length: 1}\n", 1))
+    drift = specgen("diff", cwd=project)
+    assert drift.returncode == 1
+    assert "breaking API changes without a major version bump" in drift.stdout
+    assert "app.projects.Insert: field 'name' maxLength narrowed from 200 to 100" in drift.stdout
+    built = specgen("build", cwd=project)
+    assert "warning: breaking API changes" in built.stderr
+    assert specgen("diff", cwd=project).returncode == 0  # the committed tree matches the spec again ...
+    gated = specgen("diff", "--api-base", str(base), cwd=project)
+    assert gated.returncode == 1  # ... but not the API it promised before
+    assert "maxLength narrowed from 200 to 100" in gated.stdout
+    entities.write_text(entities.read_text().replace("  version: 0.1.0\n", "  version: 0.2.0\n", 1))
+    assert specgen("build", cwd=project).returncode == 0
+    allowed = specgen("diff", "--api-base", str(base), cwd=project)
+    assert allowed.returncode == 0, allowed.stdout
+    assert "allowed by the major version bump" in allowed.stdout
+
+
+def test_api_base_that_cannot_be_read_is_a_usage_error(project):
+    """A bad --api-base says what it could not read and exits 2."""
+    result = specgen("diff", "--api-base", "no-such-ref", cwd=project)
+    assert result.returncode == 2
+    assert "--api-base no-such-ref" in result.stderr and "Traceback" not in result.stderr
