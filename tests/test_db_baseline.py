@@ -182,3 +182,39 @@ def test_reserved_words_match_the_servers_keywords(pg_cluster):
     with psycopg.connect(pg_cluster.conninfo) as conn:
         words = {w for (w,) in conn.execute("select word from pg_get_keywords() where catcode in ('R', 'T')")}
     assert words == RESERVED
+
+
+def test_app_changes_to_shared_entities_are_queued_in_the_outbox(migrated):
+    """A change to a pushed entity writes an outbox row in the same transaction; the sync's own writes do not."""
+    with psycopg.connect(migrated, autocommit=True) as conn:
+        org = conn.execute("insert into app.orgs (name, slug) values ('Acme', 'acme') returning id").fetchone()[0]
+        # No Odoo instance yet: nothing to push to, nothing queued.
+        conn.execute("insert into app.contacts (org_id, full_name) values (%s, 'Early')", (org,))
+        assert conn.execute("select count(*) from odoo.outbox").fetchone()[0] == 0
+        inst = conn.execute("""insert into odoo.instances (org_id, name, base_url, database, login, secret_ref)
+                               values (%s, 'main', 'https://erp.example.com', 'odoo', 'bot', 'ODOO_PASSWORD')
+                               returning id""", (org,)).fetchone()[0]
+        contact = conn.execute("insert into app.contacts (org_id, full_name) values (%s, 'Ada') returning id",
+                               (org,)).fetchone()[0]
+        conn.execute("update app.contacts set notes = 'met at a fair' where id = %s", (contact,))
+        conn.execute("update app.contacts set notes = notes where id = %s", (contact,))  # no change: not queued
+        with conn.transaction():
+            conn.execute("select set_config('specgen.sync_origin', 'odoo', true)")
+            conn.execute("update app.contacts set full_name = 'Ada L.' where id = %s", (contact,))
+        conn.execute("delete from app.contacts where id = %s", (contact,))
+        rows = conn.execute("select instance_id, entity, local_id, operation::text, payload ->> 'full_name' "
+                            "from odoo.outbox order by id").fetchall()
+    assert rows == [(inst, "contact", contact, "create", "Ada"), (inst, "contact", contact, "write", "Ada"),
+                    (inst, "contact", contact, "unlink", "Ada L.")]
+
+
+def test_a_failed_app_transaction_leaves_no_outbox_row(migrated):
+    """The outbox row and the app change commit or roll back together."""
+    with psycopg.connect(migrated) as conn:
+        org = conn.execute("insert into app.orgs (name, slug) values ('Acme', 'acme') returning id").fetchone()[0]
+        conn.execute("""insert into odoo.instances (org_id, name, base_url, database, login, secret_ref)
+                        values (%s, 'main', 'https://erp.example.com', 'odoo', 'bot', 'ODOO_PASSWORD')""", (org,))
+        conn.commit()
+        conn.execute("insert into app.contacts (org_id, full_name) values (%s, 'Ada')", (org,))
+        conn.rollback()
+        assert conn.execute("select count(*) from odoo.outbox").fetchone()[0] == 0

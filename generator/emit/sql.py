@@ -21,7 +21,9 @@ def render_baseline(ir: IR) -> str:
     parts = [HEADER]
     parts.append(_section("Schemas", [f"create schema if not exists {quote_ident(s)};" for s in ir.schemas]))
     parts.append(_section("Enums", [render_enum(e) for e in ir.enums]))
-    parts.append(_section("Functions", [UPDATED_AT_FUNCTION]))
+    pushed = [t for t in ir.tables if t.odoo and t.odoo.direction in ("push", "both")]
+    functions = [UPDATED_AT_FUNCTION] + ([render_outbox_function(ir)] if pushed else [])
+    parts.append(_section("Functions", functions))
     parts.append(_section("Tables", [render_table(t) for t in ir.tables]))
     parts.append(_section("Foreign keys", [fk for t in ir.tables for fk in render_foreign_keys(t)]))
     parts.append(_section("Indexes", [ix for t in ir.tables for ix in render_indexes(t)]))
@@ -91,10 +93,31 @@ def render_comments(t: Table) -> list[str]:
 
 
 def render_triggers(t: Table) -> list[str]:
-    if not t.timestamps:
-        return []
-    return [f"create trigger set_updated_at before update on {t.qualified} "
-            f"for each row execute function ops.set_updated_at();"]
+    out = []
+    if t.timestamps:
+        out.append(f"create trigger set_updated_at before update on {t.qualified} "
+                   f"for each row execute function ops.set_updated_at();")
+    if t.odoo and t.odoo.direction in ("push", "both"):
+        out.append(f"create trigger enqueue_outbox after insert or update or delete on {t.qualified} "
+                   f"for each row execute function ops.enqueue_outbox({sql_string(t.entity or t.name)}, "
+                   f"{sql_string(t.primary_key[0])});")
+    return out
+
+
+def render_outbox_function(ir: IR) -> str:
+    """The trigger that queues app changes for Odoo in the same transaction as the change.
+
+    Rows the sync writes itself (it sets specgen.sync_origin = 'odoo') are not queued, so a pulled
+    change is never pushed back. The target instance is the row's own, else its org's active one.
+    """
+    if ir.tenancy:
+        col = quote_ident(ir.tenancy.column)
+        pick = (f"select i.id into v_instance from odoo.instances i\n"
+                f"     where i.active and i.{col} = (v_row ->> {sql_string(ir.tenancy.column)})::uuid\n"
+                f"     order by i.created_at, i.id limit 1;")
+    else:
+        pick = "select i.id into v_instance from odoo.instances i where i.active order by i.created_at, i.id limit 1;"
+    return OUTBOX_FUNCTION.replace("{pick_instance}", pick)
 
 
 def render_grants(ir: IR) -> list[str]:
@@ -118,6 +141,8 @@ def render_grants(ir: IR) -> list[str]:
             cols = f" ({_cols(columns)})" if columns else ""
             out.append(f"grant {PRIVILEGE[p.command]}{cols} on {table} to {role};")
     out.append("revoke execute on function ops.set_updated_at() from public, anon, authenticated;")
+    if any(t.odoo and t.odoo.direction in ("push", "both") for t in ir.tables):
+        out.append("revoke execute on function ops.enqueue_outbox() from public, anon, authenticated;")
     return out
 
 
@@ -154,5 +179,45 @@ as $$
 begin
   new.updated_at := now();
   return new;
+end;
+$$;"""
+
+
+OUTBOX_FUNCTION = """\
+create or replace function ops.enqueue_outbox() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_row jsonb;
+  v_instance uuid;
+begin
+  if coalesce(current_setting('specgen.sync_origin', true), '') = 'odoo' then
+    return null;  -- written by the sync from Odoo: do not echo it back
+  end if;
+  if tg_op = 'DELETE' then
+    v_row := to_jsonb(old);
+  else
+    v_row := to_jsonb(new);
+  end if;
+  if tg_op = 'UPDATE' and (v_row - 'updated_at') = (to_jsonb(old) - 'updated_at') then
+    return null;  -- nothing changed
+  end if;
+  v_instance := nullif(v_row ->> 'instance_id', '')::uuid;
+  if v_instance is null then
+    {pick_instance}
+  end if;
+  if v_instance is null then
+    return null;  -- no Odoo instance to push to
+  end if;
+  insert into odoo.outbox (instance_id, entity, local_id, operation, payload, trace_id)
+  values (
+    v_instance, tg_argv[0], (v_row ->> tg_argv[1])::uuid,
+    (case tg_op when 'INSERT' then 'create' when 'UPDATE' then 'write' else 'unlink' end)::odoo.outbox_operation,
+    v_row,
+    coalesce(nullif(current_setting('specgen.trace_id', true), ''), replace(gen_random_uuid()::text, '-', ''))
+  );
+  return null;
 end;
 $$;"""

@@ -80,7 +80,9 @@ class _Builder:
                       {"name": "odoo_write_date", "type": "timestamptz",
                        "description": "Odoo's write_date when last synced."},
                       {"name": "synced_at", "type": "timestamptz",
-                       "description": "When the sync last wrote this row."}):
+                       "description": "When the sync last wrote this row."},
+                      {"name": "odoo_deleted_at", "type": "timestamptz",
+                       "description": "Tombstone: when the record was found deleted in Odoo."}):
                 self.add_field(schema, table, e["name"], f, columns, fks, checks, system="odoo")
         if d.timestamps(e):
             self.add_timestamps(schema, table, e["name"], columns, fks, checks)

@@ -69,6 +69,8 @@ ENTITIES: list[dict] = [
             {"name": "odoo_write_date", "type": "timestamptz"},
             {"name": "synced_hash", "type": "varchar(64)",
              "description": "Hash of the values last synced, for echo suppression."},
+            {"name": "synced_values", "type": "jsonb",
+             "description": "The values last synced, the base of a field_merge."},
         ],
         "unique": [["instance_id", "entity", "odoo_id"], ["instance_id", "entity", "local_id"]],
     },

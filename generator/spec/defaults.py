@@ -10,7 +10,7 @@ OWNED_BY = "created_by"
 DEFAULT_EXPOSED = ("app",)
 TIMESTAMP_COLUMNS = ("created_at", "updated_at")
 # Columns every Odoo-mapped table carries: which instance and record it mirrors, and sync bookkeeping.
-ODOO_COLUMNS = ("instance_id", "odoo_id", "odoo_write_date", "synced_at")
+ODOO_COLUMNS = ("instance_id", "odoo_id", "odoo_write_date", "synced_at", "odoo_deleted_at")
 AUTH_USERS = "auth.users"
 
 

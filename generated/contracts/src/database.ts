@@ -63,6 +63,7 @@ export type Database = {
           id: string
           instance_id: string | null
           notes: string | null
+          odoo_deleted_at: string | null
           odoo_id: number | null
           odoo_write_date: string | null
           org_id: string
@@ -78,6 +79,7 @@ export type Database = {
           id?: string
           instance_id?: string | null
           notes?: string | null
+          odoo_deleted_at?: string | null
           odoo_id?: number | null
           odoo_write_date?: string | null
           org_id: string
@@ -93,6 +95,7 @@ export type Database = {
           id?: string
           instance_id?: string | null
           notes?: string | null
+          odoo_deleted_at?: string | null
           odoo_id?: number | null
           odoo_write_date?: string | null
           org_id?: string
@@ -403,6 +406,7 @@ export type Database = {
           odoo_model: string
           odoo_write_date: string | null
           synced_hash: string | null
+          synced_values: Json | null
           updated_at: string
         }
         Insert: {
@@ -415,6 +419,7 @@ export type Database = {
           odoo_model: string
           odoo_write_date?: string | null
           synced_hash?: string | null
+          synced_values?: Json | null
           updated_at?: string
         }
         Update: {
@@ -427,6 +432,7 @@ export type Database = {
           odoo_model?: string
           odoo_write_date?: string | null
           synced_hash?: string | null
+          synced_values?: Json | null
           updated_at?: string
         }
         Relationships: [
@@ -494,6 +500,7 @@ export type Database = {
           invoice_date: string | null
           move_type: Database["odoo"]["Enums"]["invoices_move_type"]
           name: string | null
+          odoo_deleted_at: string | null
           odoo_id: number
           odoo_write_date: string | null
           org_id: string
@@ -511,6 +518,7 @@ export type Database = {
           invoice_date?: string | null
           move_type: Database["odoo"]["Enums"]["invoices_move_type"]
           name?: string | null
+          odoo_deleted_at?: string | null
           odoo_id: number
           odoo_write_date?: string | null
           org_id: string
@@ -528,6 +536,7 @@ export type Database = {
           invoice_date?: string | null
           move_type?: Database["odoo"]["Enums"]["invoices_move_type"]
           name?: string | null
+          odoo_deleted_at?: string | null
           odoo_id?: number
           odoo_write_date?: string | null
           org_id?: string
@@ -625,6 +634,7 @@ export type Database = {
           instance_id: string
           is_company: boolean
           name: string
+          odoo_deleted_at: string | null
           odoo_id: number
           odoo_write_date: string | null
           org_id: string
@@ -643,6 +653,7 @@ export type Database = {
           instance_id: string
           is_company?: boolean
           name: string
+          odoo_deleted_at?: string | null
           odoo_id: number
           odoo_write_date?: string | null
           org_id: string
@@ -661,6 +672,7 @@ export type Database = {
           instance_id?: string
           is_company?: boolean
           name?: string
+          odoo_deleted_at?: string | null
           odoo_id?: number
           odoo_write_date?: string | null
           org_id?: string
@@ -696,6 +708,7 @@ export type Database = {
           instance_id: string
           list_price: number | null
           name: string
+          odoo_deleted_at: string | null
           odoo_id: number
           odoo_write_date: string | null
           org_id: string
@@ -710,6 +723,7 @@ export type Database = {
           instance_id: string
           list_price?: number | null
           name: string
+          odoo_deleted_at?: string | null
           odoo_id: number
           odoo_write_date?: string | null
           org_id: string
@@ -724,6 +738,7 @@ export type Database = {
           instance_id?: string
           list_price?: number | null
           name?: string
+          odoo_deleted_at?: string | null
           odoo_id?: number
           odoo_write_date?: string | null
           org_id?: string
@@ -746,6 +761,7 @@ export type Database = {
           id: string
           instance_id: string
           name: string | null
+          odoo_deleted_at: string | null
           odoo_id: number
           odoo_write_date: string | null
           order_id: string
@@ -762,6 +778,7 @@ export type Database = {
           id?: string
           instance_id: string
           name?: string | null
+          odoo_deleted_at?: string | null
           odoo_id: number
           odoo_write_date?: string | null
           order_id: string
@@ -778,6 +795,7 @@ export type Database = {
           id?: string
           instance_id?: string
           name?: string | null
+          odoo_deleted_at?: string | null
           odoo_id?: number
           odoo_write_date?: string | null
           order_id?: string
@@ -821,6 +839,7 @@ export type Database = {
           id: string
           instance_id: string
           name: string
+          odoo_deleted_at: string | null
           odoo_id: number
           odoo_write_date: string | null
           org_id: string
@@ -836,6 +855,7 @@ export type Database = {
           id?: string
           instance_id: string
           name: string
+          odoo_deleted_at?: string | null
           odoo_id: number
           odoo_write_date?: string | null
           org_id: string
@@ -851,6 +871,7 @@ export type Database = {
           id?: string
           instance_id?: string
           name?: string
+          odoo_deleted_at?: string | null
           odoo_id?: number
           odoo_write_date?: string | null
           org_id?: string

@@ -123,6 +123,7 @@ class AppContactsRow(RowModel):
     odoo_id: Annotated[int, Field(ge=-2147483648, le=2147483647)] | None = Field(description="The record's id in Odoo.")
     odoo_write_date: Timestamp | None = Field(description="Odoo's write_date when last synced.")
     synced_at: Timestamp | None = Field(description="When the sync last wrote this row.")
+    odoo_deleted_at: Timestamp | None = Field(description="Tombstone: when the record was found deleted in Odoo.")
     created_at: Timestamp = Field(description="When the row was created.")
     updated_at: Timestamp = Field(description="When the row last changed; maintained by a trigger.")
 
@@ -141,6 +142,7 @@ class AppContactsInsert(WriteModel):
     odoo_id: Annotated[int, Field(ge=-2147483648, le=2147483647)] | None = Field(default=None, description="The record's id in Odoo.")
     odoo_write_date: Timestamp | None = Field(default=None, description="Odoo's write_date when last synced.")
     synced_at: Timestamp | None = Field(default=None, description="When the sync last wrote this row.")
+    odoo_deleted_at: Timestamp | None = Field(default=None, description="Tombstone: when the record was found deleted in Odoo.")
     created_at: Timestamp = Field(default=None, description="When the row was created.")
     updated_at: Timestamp = Field(default=None, description="When the row last changed; maintained by a trigger.")
 
@@ -159,6 +161,7 @@ class AppContactsUpdate(WriteModel):
     odoo_id: Annotated[int, Field(ge=-2147483648, le=2147483647)] | None = Field(default=None, description="The record's id in Odoo.")
     odoo_write_date: Timestamp | None = Field(default=None, description="Odoo's write_date when last synced.")
     synced_at: Timestamp | None = Field(default=None, description="When the sync last wrote this row.")
+    odoo_deleted_at: Timestamp | None = Field(default=None, description="Tombstone: when the record was found deleted in Odoo.")
     created_at: Timestamp = Field(default=None, description="When the row was created.")
     updated_at: Timestamp = Field(default=None, description="When the row last changed; maintained by a trigger.")
 
@@ -433,6 +436,7 @@ class OdooEntityMappingsRow(RowModel):
     odoo_id: Annotated[int, Field(ge=-2147483648, le=2147483647)]
     odoo_write_date: Timestamp | None
     synced_hash: Annotated[str, Field(max_length=64)] | None = Field(description="Hash of the values last synced, for echo suppression.")
+    synced_values: JsonValue = Field(description="The values last synced, the base of a field_merge.")
     created_at: Timestamp = Field(description="When the row was created.")
     updated_at: Timestamp = Field(description="When the row last changed; maintained by a trigger.")
 
@@ -447,6 +451,7 @@ class OdooEntityMappingsInsert(WriteModel):
     odoo_id: Annotated[int, Field(ge=-2147483648, le=2147483647)]
     odoo_write_date: Timestamp | None = None
     synced_hash: Annotated[str, Field(max_length=64)] | None = Field(default=None, description="Hash of the values last synced, for echo suppression.")
+    synced_values: JsonValue = Field(default=None, description="The values last synced, the base of a field_merge.")
     created_at: Timestamp = Field(default=None, description="When the row was created.")
     updated_at: Timestamp = Field(default=None, description="When the row last changed; maintained by a trigger.")
 
@@ -461,6 +466,7 @@ class OdooEntityMappingsUpdate(WriteModel):
     odoo_id: Annotated[int, Field(ge=-2147483648, le=2147483647)] = Field(default=None)
     odoo_write_date: Timestamp | None = None
     synced_hash: Annotated[str, Field(max_length=64)] | None = Field(default=None, description="Hash of the values last synced, for echo suppression.")
+    synced_values: JsonValue = Field(default=None, description="The values last synced, the base of a field_merge.")
     created_at: Timestamp = Field(default=None, description="When the row was created.")
     updated_at: Timestamp = Field(default=None, description="When the row last changed; maintained by a trigger.")
 
@@ -532,6 +538,7 @@ class OdooInvoicesRow(RowModel):
     odoo_id: Annotated[int, Field(ge=-2147483648, le=2147483647)] = Field(description="The record's id in Odoo.")
     odoo_write_date: Timestamp | None = Field(description="Odoo's write_date when last synced.")
     synced_at: Timestamp | None = Field(description="When the sync last wrote this row.")
+    odoo_deleted_at: Timestamp | None = Field(description="Tombstone: when the record was found deleted in Odoo.")
     created_at: Timestamp = Field(description="When the row was created.")
     updated_at: Timestamp = Field(description="When the row last changed; maintained by a trigger.")
 
@@ -552,6 +559,7 @@ class OdooInvoicesInsert(WriteModel):
     odoo_id: Annotated[int, Field(ge=-2147483648, le=2147483647)] = Field(description="The record's id in Odoo.")
     odoo_write_date: Timestamp | None = Field(default=None, description="Odoo's write_date when last synced.")
     synced_at: Timestamp | None = Field(default=None, description="When the sync last wrote this row.")
+    odoo_deleted_at: Timestamp | None = Field(default=None, description="Tombstone: when the record was found deleted in Odoo.")
     created_at: Timestamp = Field(default=None, description="When the row was created.")
     updated_at: Timestamp = Field(default=None, description="When the row last changed; maintained by a trigger.")
 
@@ -572,6 +580,7 @@ class OdooInvoicesUpdate(WriteModel):
     odoo_id: Annotated[int, Field(ge=-2147483648, le=2147483647)] = Field(default=None, description="The record's id in Odoo.")
     odoo_write_date: Timestamp | None = Field(default=None, description="Odoo's write_date when last synced.")
     synced_at: Timestamp | None = Field(default=None, description="When the sync last wrote this row.")
+    odoo_deleted_at: Timestamp | None = Field(default=None, description="Tombstone: when the record was found deleted in Odoo.")
     created_at: Timestamp = Field(default=None, description="When the row was created.")
     updated_at: Timestamp = Field(default=None, description="When the row last changed; maintained by a trigger.")
 
@@ -651,6 +660,7 @@ class OdooPartnersRow(RowModel):
     odoo_id: Annotated[int, Field(ge=-2147483648, le=2147483647)] = Field(description="The record's id in Odoo.")
     odoo_write_date: Timestamp | None = Field(description="Odoo's write_date when last synced.")
     synced_at: Timestamp | None = Field(description="When the sync last wrote this row.")
+    odoo_deleted_at: Timestamp | None = Field(description="Tombstone: when the record was found deleted in Odoo.")
     created_at: Timestamp = Field(description="When the row was created.")
     updated_at: Timestamp = Field(description="When the row last changed; maintained by a trigger.")
 
@@ -672,6 +682,7 @@ class OdooPartnersInsert(WriteModel):
     odoo_id: Annotated[int, Field(ge=-2147483648, le=2147483647)] = Field(description="The record's id in Odoo.")
     odoo_write_date: Timestamp | None = Field(default=None, description="Odoo's write_date when last synced.")
     synced_at: Timestamp | None = Field(default=None, description="When the sync last wrote this row.")
+    odoo_deleted_at: Timestamp | None = Field(default=None, description="Tombstone: when the record was found deleted in Odoo.")
     created_at: Timestamp = Field(default=None, description="When the row was created.")
     updated_at: Timestamp = Field(default=None, description="When the row last changed; maintained by a trigger.")
 
@@ -693,6 +704,7 @@ class OdooPartnersUpdate(WriteModel):
     odoo_id: Annotated[int, Field(ge=-2147483648, le=2147483647)] = Field(default=None, description="The record's id in Odoo.")
     odoo_write_date: Timestamp | None = Field(default=None, description="Odoo's write_date when last synced.")
     synced_at: Timestamp | None = Field(default=None, description="When the sync last wrote this row.")
+    odoo_deleted_at: Timestamp | None = Field(default=None, description="Tombstone: when the record was found deleted in Odoo.")
     created_at: Timestamp = Field(default=None, description="When the row was created.")
     updated_at: Timestamp = Field(default=None, description="When the row last changed; maintained by a trigger.")
 
@@ -710,6 +722,7 @@ class OdooProductsRow(RowModel):
     odoo_id: Annotated[int, Field(ge=-2147483648, le=2147483647)] = Field(description="The record's id in Odoo.")
     odoo_write_date: Timestamp | None = Field(description="Odoo's write_date when last synced.")
     synced_at: Timestamp | None = Field(description="When the sync last wrote this row.")
+    odoo_deleted_at: Timestamp | None = Field(description="Tombstone: when the record was found deleted in Odoo.")
     created_at: Timestamp = Field(description="When the row was created.")
     updated_at: Timestamp = Field(description="When the row last changed; maintained by a trigger.")
 
@@ -727,6 +740,7 @@ class OdooProductsInsert(WriteModel):
     odoo_id: Annotated[int, Field(ge=-2147483648, le=2147483647)] = Field(description="The record's id in Odoo.")
     odoo_write_date: Timestamp | None = Field(default=None, description="Odoo's write_date when last synced.")
     synced_at: Timestamp | None = Field(default=None, description="When the sync last wrote this row.")
+    odoo_deleted_at: Timestamp | None = Field(default=None, description="Tombstone: when the record was found deleted in Odoo.")
     created_at: Timestamp = Field(default=None, description="When the row was created.")
     updated_at: Timestamp = Field(default=None, description="When the row last changed; maintained by a trigger.")
 
@@ -744,6 +758,7 @@ class OdooProductsUpdate(WriteModel):
     odoo_id: Annotated[int, Field(ge=-2147483648, le=2147483647)] = Field(default=None, description="The record's id in Odoo.")
     odoo_write_date: Timestamp | None = Field(default=None, description="Odoo's write_date when last synced.")
     synced_at: Timestamp | None = Field(default=None, description="When the sync last wrote this row.")
+    odoo_deleted_at: Timestamp | None = Field(default=None, description="Tombstone: when the record was found deleted in Odoo.")
     created_at: Timestamp = Field(default=None, description="When the row was created.")
     updated_at: Timestamp = Field(default=None, description="When the row last changed; maintained by a trigger.")
 
@@ -763,6 +778,7 @@ class OdooSaleOrderLinesRow(RowModel):
     odoo_id: Annotated[int, Field(ge=-2147483648, le=2147483647)] = Field(description="The record's id in Odoo.")
     odoo_write_date: Timestamp | None = Field(description="Odoo's write_date when last synced.")
     synced_at: Timestamp | None = Field(description="When the sync last wrote this row.")
+    odoo_deleted_at: Timestamp | None = Field(description="Tombstone: when the record was found deleted in Odoo.")
     created_at: Timestamp = Field(description="When the row was created.")
     updated_at: Timestamp = Field(description="When the row last changed; maintained by a trigger.")
 
@@ -782,6 +798,7 @@ class OdooSaleOrderLinesInsert(WriteModel):
     odoo_id: Annotated[int, Field(ge=-2147483648, le=2147483647)] = Field(description="The record's id in Odoo.")
     odoo_write_date: Timestamp | None = Field(default=None, description="Odoo's write_date when last synced.")
     synced_at: Timestamp | None = Field(default=None, description="When the sync last wrote this row.")
+    odoo_deleted_at: Timestamp | None = Field(default=None, description="Tombstone: when the record was found deleted in Odoo.")
     created_at: Timestamp = Field(default=None, description="When the row was created.")
     updated_at: Timestamp = Field(default=None, description="When the row last changed; maintained by a trigger.")
 
@@ -801,6 +818,7 @@ class OdooSaleOrderLinesUpdate(WriteModel):
     odoo_id: Annotated[int, Field(ge=-2147483648, le=2147483647)] = Field(default=None, description="The record's id in Odoo.")
     odoo_write_date: Timestamp | None = Field(default=None, description="Odoo's write_date when last synced.")
     synced_at: Timestamp | None = Field(default=None, description="When the sync last wrote this row.")
+    odoo_deleted_at: Timestamp | None = Field(default=None, description="Tombstone: when the record was found deleted in Odoo.")
     created_at: Timestamp = Field(default=None, description="When the row was created.")
     updated_at: Timestamp = Field(default=None, description="When the row last changed; maintained by a trigger.")
 
@@ -819,6 +837,7 @@ class OdooSaleOrdersRow(RowModel):
     odoo_id: Annotated[int, Field(ge=-2147483648, le=2147483647)] = Field(description="The record's id in Odoo.")
     odoo_write_date: Timestamp | None = Field(description="Odoo's write_date when last synced.")
     synced_at: Timestamp | None = Field(description="When the sync last wrote this row.")
+    odoo_deleted_at: Timestamp | None = Field(description="Tombstone: when the record was found deleted in Odoo.")
     created_at: Timestamp = Field(description="When the row was created.")
     updated_at: Timestamp = Field(description="When the row last changed; maintained by a trigger.")
 
@@ -837,6 +856,7 @@ class OdooSaleOrdersInsert(WriteModel):
     odoo_id: Annotated[int, Field(ge=-2147483648, le=2147483647)] = Field(description="The record's id in Odoo.")
     odoo_write_date: Timestamp | None = Field(default=None, description="Odoo's write_date when last synced.")
     synced_at: Timestamp | None = Field(default=None, description="When the sync last wrote this row.")
+    odoo_deleted_at: Timestamp | None = Field(default=None, description="Tombstone: when the record was found deleted in Odoo.")
     created_at: Timestamp = Field(default=None, description="When the row was created.")
     updated_at: Timestamp = Field(default=None, description="When the row last changed; maintained by a trigger.")
 
@@ -855,6 +875,7 @@ class OdooSaleOrdersUpdate(WriteModel):
     odoo_id: Annotated[int, Field(ge=-2147483648, le=2147483647)] = Field(default=None, description="The record's id in Odoo.")
     odoo_write_date: Timestamp | None = Field(default=None, description="Odoo's write_date when last synced.")
     synced_at: Timestamp | None = Field(default=None, description="When the sync last wrote this row.")
+    odoo_deleted_at: Timestamp | None = Field(default=None, description="Tombstone: when the record was found deleted in Odoo.")
     created_at: Timestamp = Field(default=None, description="When the row was created.")
     updated_at: Timestamp = Field(default=None, description="When the row last changed; maintained by a trigger.")
 

@@ -32,6 +32,45 @@ begin
   return new;
 end;
 $$;
+create or replace function ops.enqueue_outbox() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_row jsonb;
+  v_instance uuid;
+begin
+  if coalesce(current_setting('specgen.sync_origin', true), '') = 'odoo' then
+    return null;  -- written by the sync from Odoo: do not echo it back
+  end if;
+  if tg_op = 'DELETE' then
+    v_row := to_jsonb(old);
+  else
+    v_row := to_jsonb(new);
+  end if;
+  if tg_op = 'UPDATE' and (v_row - 'updated_at') = (to_jsonb(old) - 'updated_at') then
+    return null;  -- nothing changed
+  end if;
+  v_instance := nullif(v_row ->> 'instance_id', '')::uuid;
+  if v_instance is null then
+    select i.id into v_instance from odoo.instances i
+     where i.active and i.org_id = (v_row ->> 'org_id')::uuid
+     order by i.created_at, i.id limit 1;
+  end if;
+  if v_instance is null then
+    return null;  -- no Odoo instance to push to
+  end if;
+  insert into odoo.outbox (instance_id, entity, local_id, operation, payload, trace_id)
+  values (
+    v_instance, tg_argv[0], (v_row ->> tg_argv[1])::uuid,
+    (case tg_op when 'INSERT' then 'create' when 'UPDATE' then 'write' else 'unlink' end)::odoo.outbox_operation,
+    v_row,
+    coalesce(nullif(current_setting('specgen.trace_id', true), ''), replace(gen_random_uuid()::text, '-', ''))
+  );
+  return null;
+end;
+$$;
 
 -- Tables
 create table app.comments (
@@ -57,6 +96,7 @@ create table app.contacts (
   odoo_id integer,
   odoo_write_date timestamptz,
   synced_at timestamptz,
+  odoo_deleted_at timestamptz,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   constraint contacts_pkey primary key (id),
@@ -156,6 +196,7 @@ create table odoo.entity_mappings (
   odoo_id integer not null,
   odoo_write_date timestamptz,
   synced_hash varchar(64),
+  synced_values jsonb,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   constraint entity_mappings_pkey primary key (id),
@@ -193,6 +234,7 @@ create table odoo.invoices (
   odoo_id integer not null,
   odoo_write_date timestamptz,
   synced_at timestamptz,
+  odoo_deleted_at timestamptz,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   constraint invoices_pkey primary key (id),
@@ -231,6 +273,7 @@ create table odoo.partners (
   odoo_id integer not null,
   odoo_write_date timestamptz,
   synced_at timestamptz,
+  odoo_deleted_at timestamptz,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   constraint partners_pkey primary key (id),
@@ -247,6 +290,7 @@ create table odoo.products (
   odoo_id integer not null,
   odoo_write_date timestamptz,
   synced_at timestamptz,
+  odoo_deleted_at timestamptz,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   constraint products_pkey primary key (id),
@@ -265,6 +309,7 @@ create table odoo.sale_order_lines (
   odoo_id integer not null,
   odoo_write_date timestamptz,
   synced_at timestamptz,
+  odoo_deleted_at timestamptz,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   constraint sale_order_lines_pkey primary key (id),
@@ -282,6 +327,7 @@ create table odoo.sale_orders (
   odoo_id integer not null,
   odoo_write_date timestamptz,
   synced_at timestamptz,
+  odoo_deleted_at timestamptz,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   constraint sale_orders_pkey primary key (id),
@@ -464,6 +510,7 @@ comment on column app.contacts.instance_id is 'The Odoo instance this row mirror
 comment on column app.contacts.odoo_id is 'The record''s id in Odoo.';
 comment on column app.contacts.odoo_write_date is 'Odoo''s write_date when last synced.';
 comment on column app.contacts.synced_at is 'When the sync last wrote this row.';
+comment on column app.contacts.odoo_deleted_at is 'Tombstone: when the record was found deleted in Odoo.';
 comment on column app.contacts.created_at is 'When the row was created.';
 comment on column app.contacts.updated_at is 'When the row last changed; maintained by a trigger.';
 comment on table app.memberships is 'Who belongs to which org, and with which role.';
@@ -492,6 +539,7 @@ comment on column odoo.dead_letters.created_at is 'When the row was created.';
 comment on column odoo.dead_letters.updated_at is 'When the row last changed; maintained by a trigger.';
 comment on table odoo.entity_mappings is 'Which local row mirrors which Odoo record; resolves many2one and makes pushes idempotent.';
 comment on column odoo.entity_mappings.synced_hash is 'Hash of the values last synced, for echo suppression.';
+comment on column odoo.entity_mappings.synced_values is 'The values last synced, the base of a field_merge.';
 comment on column odoo.entity_mappings.created_at is 'When the row was created.';
 comment on column odoo.entity_mappings.updated_at is 'When the row last changed; maintained by a trigger.';
 comment on table odoo.instances is 'Odoo instances an org syncs with. Credentials are referenced, never stored.';
@@ -506,6 +554,7 @@ comment on column odoo.invoices.instance_id is 'The Odoo instance this row mirro
 comment on column odoo.invoices.odoo_id is 'The record''s id in Odoo.';
 comment on column odoo.invoices.odoo_write_date is 'Odoo''s write_date when last synced.';
 comment on column odoo.invoices.synced_at is 'When the sync last wrote this row.';
+comment on column odoo.invoices.odoo_deleted_at is 'Tombstone: when the record was found deleted in Odoo.';
 comment on column odoo.invoices.created_at is 'When the row was created.';
 comment on column odoo.invoices.updated_at is 'When the row last changed; maintained by a trigger.';
 comment on table odoo.outbox is 'App changes waiting to be pushed to Odoo, written by triggers in the app transaction.';
@@ -518,6 +567,7 @@ comment on column odoo.partners.instance_id is 'The Odoo instance this row mirro
 comment on column odoo.partners.odoo_id is 'The record''s id in Odoo.';
 comment on column odoo.partners.odoo_write_date is 'Odoo''s write_date when last synced.';
 comment on column odoo.partners.synced_at is 'When the sync last wrote this row.';
+comment on column odoo.partners.odoo_deleted_at is 'Tombstone: when the record was found deleted in Odoo.';
 comment on column odoo.partners.created_at is 'When the row was created.';
 comment on column odoo.partners.updated_at is 'When the row last changed; maintained by a trigger.';
 comment on table odoo.products is 'Sellable products, mirrored from Odoo.';
@@ -526,6 +576,7 @@ comment on column odoo.products.instance_id is 'The Odoo instance this row mirro
 comment on column odoo.products.odoo_id is 'The record''s id in Odoo.';
 comment on column odoo.products.odoo_write_date is 'Odoo''s write_date when last synced.';
 comment on column odoo.products.synced_at is 'When the sync last wrote this row.';
+comment on column odoo.products.odoo_deleted_at is 'Tombstone: when the record was found deleted in Odoo.';
 comment on column odoo.products.created_at is 'When the row was created.';
 comment on column odoo.products.updated_at is 'When the row last changed; maintained by a trigger.';
 comment on table odoo.sale_order_lines is 'Lines of a sales order, mirrored from Odoo.';
@@ -534,6 +585,7 @@ comment on column odoo.sale_order_lines.instance_id is 'The Odoo instance this r
 comment on column odoo.sale_order_lines.odoo_id is 'The record''s id in Odoo.';
 comment on column odoo.sale_order_lines.odoo_write_date is 'Odoo''s write_date when last synced.';
 comment on column odoo.sale_order_lines.synced_at is 'When the sync last wrote this row.';
+comment on column odoo.sale_order_lines.odoo_deleted_at is 'Tombstone: when the record was found deleted in Odoo.';
 comment on column odoo.sale_order_lines.created_at is 'When the row was created.';
 comment on column odoo.sale_order_lines.updated_at is 'When the row last changed; maintained by a trigger.';
 comment on table odoo.sale_orders is 'Quotations and sales orders, mirrored from Odoo.';
@@ -542,6 +594,7 @@ comment on column odoo.sale_orders.instance_id is 'The Odoo instance this row mi
 comment on column odoo.sale_orders.odoo_id is 'The record''s id in Odoo.';
 comment on column odoo.sale_orders.odoo_write_date is 'Odoo''s write_date when last synced.';
 comment on column odoo.sale_orders.synced_at is 'When the sync last wrote this row.';
+comment on column odoo.sale_orders.odoo_deleted_at is 'Tombstone: when the record was found deleted in Odoo.';
 comment on column odoo.sale_orders.created_at is 'When the row was created.';
 comment on column odoo.sale_orders.updated_at is 'When the row last changed; maintained by a trigger.';
 comment on table odoo.sync_cursors is 'Keyset pull cursor (write_date, id) per instance and entity.';
@@ -562,6 +615,7 @@ comment on column ops.runs.trace_id is 'Trace id shared by logs, run events and 
 -- Triggers
 create trigger set_updated_at before update on app.comments for each row execute function ops.set_updated_at();
 create trigger set_updated_at before update on app.contacts for each row execute function ops.set_updated_at();
+create trigger enqueue_outbox after insert or update or delete on app.contacts for each row execute function ops.enqueue_outbox('contact', 'id');
 create trigger set_updated_at before update on app.memberships for each row execute function ops.set_updated_at();
 create trigger set_updated_at before update on app.orgs for each row execute function ops.set_updated_at();
 create trigger set_updated_at before update on app.profiles for each row execute function ops.set_updated_at();
@@ -643,3 +697,4 @@ grant select on odoo.products to authenticated;
 grant select on odoo.sale_order_lines to authenticated;
 grant select on odoo.sale_orders to authenticated;
 revoke execute on function ops.set_updated_at() from public, anon, authenticated;
+revoke execute on function ops.enqueue_outbox() from public, anon, authenticated;

@@ -212,6 +212,7 @@ class OdooEntityMappingsRow(RowModel):
     odoo_id: Annotated[int, Field(ge=-2147483648, le=2147483647)]
     odoo_write_date: Timestamp | None
     synced_hash: Annotated[str, Field(max_length=64)] | None = Field(description="Hash of the values last synced, for echo suppression.")
+    synced_values: JsonValue = Field(description="The values last synced, the base of a field_merge.")
     created_at: Timestamp = Field(description="When the row was created.")
     updated_at: Timestamp = Field(description="When the row last changed; maintained by a trigger.")
 
@@ -226,6 +227,7 @@ class OdooEntityMappingsInsert(WriteModel):
     odoo_id: Annotated[int, Field(ge=-2147483648, le=2147483647)]
     odoo_write_date: Timestamp | None = None
     synced_hash: Annotated[str, Field(max_length=64)] | None = Field(default=None, description="Hash of the values last synced, for echo suppression.")
+    synced_values: JsonValue = Field(default=None, description="The values last synced, the base of a field_merge.")
     created_at: Timestamp = Field(default=None, description="When the row was created.")
     updated_at: Timestamp = Field(default=None, description="When the row last changed; maintained by a trigger.")
 
@@ -240,6 +242,7 @@ class OdooEntityMappingsUpdate(WriteModel):
     odoo_id: Annotated[int, Field(ge=-2147483648, le=2147483647)] = Field(default=None)
     odoo_write_date: Timestamp | None = None
     synced_hash: Annotated[str, Field(max_length=64)] | None = Field(default=None, description="Hash of the values last synced, for echo suppression.")
+    synced_values: JsonValue = Field(default=None, description="The values last synced, the base of a field_merge.")
     created_at: Timestamp = Field(default=None, description="When the row was created.")
     updated_at: Timestamp = Field(default=None, description="When the row last changed; maintained by a trigger.")
 

@@ -86,6 +86,7 @@ create table odoo.entity_mappings (
   odoo_id integer not null,
   odoo_write_date timestamptz,
   synced_hash varchar(64),
+  synced_values jsonb,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   constraint entity_mappings_pkey primary key (id),
@@ -250,6 +251,7 @@ comment on column odoo.dead_letters.created_at is 'When the row was created.';
 comment on column odoo.dead_letters.updated_at is 'When the row last changed; maintained by a trigger.';
 comment on table odoo.entity_mappings is 'Which local row mirrors which Odoo record; resolves many2one and makes pushes idempotent.';
 comment on column odoo.entity_mappings.synced_hash is 'Hash of the values last synced, for echo suppression.';
+comment on column odoo.entity_mappings.synced_values is 'The values last synced, the base of a field_merge.';
 comment on column odoo.entity_mappings.created_at is 'When the row was created.';
 comment on column odoo.entity_mappings.updated_at is 'When the row last changed; maintained by a trigger.';
 comment on table odoo.instances is 'Odoo instances an org syncs with. Credentials are referenced, never stored.';

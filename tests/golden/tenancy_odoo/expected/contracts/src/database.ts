@@ -16,6 +16,7 @@ export type Database = {
           created_by: string | null
           id: string
           instance_id: string | null
+          odoo_deleted_at: string | null
           odoo_id: number | null
           odoo_write_date: string | null
           synced_at: string | null
@@ -29,6 +30,7 @@ export type Database = {
           created_by?: string | null
           id?: string
           instance_id?: string | null
+          odoo_deleted_at?: string | null
           odoo_id?: number | null
           odoo_write_date?: string | null
           synced_at?: string | null
@@ -42,6 +44,7 @@ export type Database = {
           created_by?: string | null
           id?: string
           instance_id?: string | null
+          odoo_deleted_at?: string | null
           odoo_id?: number | null
           odoo_write_date?: string | null
           synced_at?: string | null
@@ -138,6 +141,7 @@ export type Database = {
           instance_id: string
           kind: Database["odoo"]["Enums"]["companies_kind"]
           name: string
+          odoo_deleted_at: string | null
           odoo_id: number
           odoo_write_date: string | null
           parent_id: string | null
@@ -151,6 +155,7 @@ export type Database = {
           instance_id: string
           kind: Database["odoo"]["Enums"]["companies_kind"]
           name: string
+          odoo_deleted_at?: string | null
           odoo_id: number
           odoo_write_date?: string | null
           parent_id?: string | null
@@ -164,6 +169,7 @@ export type Database = {
           instance_id?: string
           kind?: Database["odoo"]["Enums"]["companies_kind"]
           name?: string
+          odoo_deleted_at?: string | null
           odoo_id?: number
           odoo_write_date?: string | null
           parent_id?: string | null
@@ -258,6 +264,7 @@ export type Database = {
           odoo_model: string
           odoo_write_date: string | null
           synced_hash: string | null
+          synced_values: Json | null
           updated_at: string
         }
         Insert: {
@@ -270,6 +277,7 @@ export type Database = {
           odoo_model: string
           odoo_write_date?: string | null
           synced_hash?: string | null
+          synced_values?: Json | null
           updated_at?: string
         }
         Update: {
@@ -282,6 +290,7 @@ export type Database = {
           odoo_model?: string
           odoo_write_date?: string | null
           synced_hash?: string | null
+          synced_values?: Json | null
           updated_at?: string
         }
         Relationships: [

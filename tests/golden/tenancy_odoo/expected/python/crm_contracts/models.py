@@ -77,6 +77,7 @@ class AppLeadsRow(RowModel):
     odoo_id: Annotated[int, Field(ge=-2147483648, le=2147483647)] | None = Field(description="The record's id in Odoo.")
     odoo_write_date: Timestamp | None = Field(description="Odoo's write_date when last synced.")
     synced_at: Timestamp | None = Field(description="When the sync last wrote this row.")
+    odoo_deleted_at: Timestamp | None = Field(description="Tombstone: when the record was found deleted in Odoo.")
     created_at: Timestamp = Field(description="When the row was created.")
     updated_at: Timestamp = Field(description="When the row last changed; maintained by a trigger.")
 
@@ -93,6 +94,7 @@ class AppLeadsInsert(WriteModel):
     odoo_id: Annotated[int, Field(ge=-2147483648, le=2147483647)] | None = Field(default=None, description="The record's id in Odoo.")
     odoo_write_date: Timestamp | None = Field(default=None, description="Odoo's write_date when last synced.")
     synced_at: Timestamp | None = Field(default=None, description="When the sync last wrote this row.")
+    odoo_deleted_at: Timestamp | None = Field(default=None, description="Tombstone: when the record was found deleted in Odoo.")
     created_at: Timestamp = Field(default=None, description="When the row was created.")
     updated_at: Timestamp = Field(default=None, description="When the row last changed; maintained by a trigger.")
 
@@ -109,6 +111,7 @@ class AppLeadsUpdate(WriteModel):
     odoo_id: Annotated[int, Field(ge=-2147483648, le=2147483647)] | None = Field(default=None, description="The record's id in Odoo.")
     odoo_write_date: Timestamp | None = Field(default=None, description="Odoo's write_date when last synced.")
     synced_at: Timestamp | None = Field(default=None, description="When the sync last wrote this row.")
+    odoo_deleted_at: Timestamp | None = Field(default=None, description="Tombstone: when the record was found deleted in Odoo.")
     created_at: Timestamp = Field(default=None, description="When the row was created.")
     updated_at: Timestamp = Field(default=None, description="When the row last changed; maintained by a trigger.")
 
@@ -185,6 +188,7 @@ class OdooCompaniesRow(RowModel):
     odoo_id: Annotated[int, Field(ge=-2147483648, le=2147483647)] = Field(description="The record's id in Odoo.")
     odoo_write_date: Timestamp | None = Field(description="Odoo's write_date when last synced.")
     synced_at: Timestamp | None = Field(description="When the sync last wrote this row.")
+    odoo_deleted_at: Timestamp | None = Field(description="Tombstone: when the record was found deleted in Odoo.")
     created_at: Timestamp = Field(description="When the row was created.")
     updated_at: Timestamp = Field(description="When the row last changed; maintained by a trigger.")
 
@@ -201,6 +205,7 @@ class OdooCompaniesInsert(WriteModel):
     odoo_id: Annotated[int, Field(ge=-2147483648, le=2147483647)] = Field(description="The record's id in Odoo.")
     odoo_write_date: Timestamp | None = Field(default=None, description="Odoo's write_date when last synced.")
     synced_at: Timestamp | None = Field(default=None, description="When the sync last wrote this row.")
+    odoo_deleted_at: Timestamp | None = Field(default=None, description="Tombstone: when the record was found deleted in Odoo.")
     created_at: Timestamp = Field(default=None, description="When the row was created.")
     updated_at: Timestamp = Field(default=None, description="When the row last changed; maintained by a trigger.")
 
@@ -217,6 +222,7 @@ class OdooCompaniesUpdate(WriteModel):
     odoo_id: Annotated[int, Field(ge=-2147483648, le=2147483647)] = Field(default=None, description="The record's id in Odoo.")
     odoo_write_date: Timestamp | None = Field(default=None, description="Odoo's write_date when last synced.")
     synced_at: Timestamp | None = Field(default=None, description="When the sync last wrote this row.")
+    odoo_deleted_at: Timestamp | None = Field(default=None, description="Tombstone: when the record was found deleted in Odoo.")
     created_at: Timestamp = Field(default=None, description="When the row was created.")
     updated_at: Timestamp = Field(default=None, description="When the row last changed; maintained by a trigger.")
 
@@ -287,6 +293,7 @@ class OdooEntityMappingsRow(RowModel):
     odoo_id: Annotated[int, Field(ge=-2147483648, le=2147483647)]
     odoo_write_date: Timestamp | None
     synced_hash: Annotated[str, Field(max_length=64)] | None = Field(description="Hash of the values last synced, for echo suppression.")
+    synced_values: JsonValue = Field(description="The values last synced, the base of a field_merge.")
     created_at: Timestamp = Field(description="When the row was created.")
     updated_at: Timestamp = Field(description="When the row last changed; maintained by a trigger.")
 
@@ -301,6 +308,7 @@ class OdooEntityMappingsInsert(WriteModel):
     odoo_id: Annotated[int, Field(ge=-2147483648, le=2147483647)]
     odoo_write_date: Timestamp | None = None
     synced_hash: Annotated[str, Field(max_length=64)] | None = Field(default=None, description="Hash of the values last synced, for echo suppression.")
+    synced_values: JsonValue = Field(default=None, description="The values last synced, the base of a field_merge.")
     created_at: Timestamp = Field(default=None, description="When the row was created.")
     updated_at: Timestamp = Field(default=None, description="When the row last changed; maintained by a trigger.")
 
@@ -315,6 +323,7 @@ class OdooEntityMappingsUpdate(WriteModel):
     odoo_id: Annotated[int, Field(ge=-2147483648, le=2147483647)] = Field(default=None)
     odoo_write_date: Timestamp | None = None
     synced_hash: Annotated[str, Field(max_length=64)] | None = Field(default=None, description="Hash of the values last synced, for echo suppression.")
+    synced_values: JsonValue = Field(default=None, description="The values last synced, the base of a field_merge.")
     created_at: Timestamp = Field(default=None, description="When the row was created.")
     updated_at: Timestamp = Field(default=None, description="When the row last changed; maintained by a trigger.")
 

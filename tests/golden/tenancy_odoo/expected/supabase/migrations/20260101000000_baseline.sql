@@ -28,6 +28,45 @@ begin
   return new;
 end;
 $$;
+create or replace function ops.enqueue_outbox() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_row jsonb;
+  v_instance uuid;
+begin
+  if coalesce(current_setting('specgen.sync_origin', true), '') = 'odoo' then
+    return null;  -- written by the sync from Odoo: do not echo it back
+  end if;
+  if tg_op = 'DELETE' then
+    v_row := to_jsonb(old);
+  else
+    v_row := to_jsonb(new);
+  end if;
+  if tg_op = 'UPDATE' and (v_row - 'updated_at') = (to_jsonb(old) - 'updated_at') then
+    return null;  -- nothing changed
+  end if;
+  v_instance := nullif(v_row ->> 'instance_id', '')::uuid;
+  if v_instance is null then
+    select i.id into v_instance from odoo.instances i
+     where i.active and i.workspace_id = (v_row ->> 'workspace_id')::uuid
+     order by i.created_at, i.id limit 1;
+  end if;
+  if v_instance is null then
+    return null;  -- no Odoo instance to push to
+  end if;
+  insert into odoo.outbox (instance_id, entity, local_id, operation, payload, trace_id)
+  values (
+    v_instance, tg_argv[0], (v_row ->> tg_argv[1])::uuid,
+    (case tg_op when 'INSERT' then 'create' when 'UPDATE' then 'write' else 'unlink' end)::odoo.outbox_operation,
+    v_row,
+    coalesce(nullif(current_setting('specgen.trace_id', true), ''), replace(gen_random_uuid()::text, '-', ''))
+  );
+  return null;
+end;
+$$;
 
 -- Tables
 create table app.leads (
@@ -40,6 +79,7 @@ create table app.leads (
   odoo_id integer,
   odoo_write_date timestamptz,
   synced_at timestamptz,
+  odoo_deleted_at timestamptz,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   constraint leads_pkey primary key (id),
@@ -72,6 +112,7 @@ create table odoo.companies (
   odoo_id integer not null,
   odoo_write_date timestamptz,
   synced_at timestamptz,
+  odoo_deleted_at timestamptz,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   constraint companies_pkey primary key (id),
@@ -103,6 +144,7 @@ create table odoo.entity_mappings (
   odoo_id integer not null,
   odoo_write_date timestamptz,
   synced_hash varchar(64),
+  synced_values jsonb,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   constraint entity_mappings_pkey primary key (id),
@@ -271,6 +313,7 @@ comment on column app.leads.instance_id is 'The Odoo instance this row mirrors.'
 comment on column app.leads.odoo_id is 'The record''s id in Odoo.';
 comment on column app.leads.odoo_write_date is 'Odoo''s write_date when last synced.';
 comment on column app.leads.synced_at is 'When the sync last wrote this row.';
+comment on column app.leads.odoo_deleted_at is 'Tombstone: when the record was found deleted in Odoo.';
 comment on column app.leads.created_at is 'When the row was created.';
 comment on column app.leads.updated_at is 'When the row last changed; maintained by a trigger.';
 comment on column app.seats.workspace_id is 'The org this row belongs to.';
@@ -283,6 +326,7 @@ comment on column odoo.companies.instance_id is 'The Odoo instance this row mirr
 comment on column odoo.companies.odoo_id is 'The record''s id in Odoo.';
 comment on column odoo.companies.odoo_write_date is 'Odoo''s write_date when last synced.';
 comment on column odoo.companies.synced_at is 'When the sync last wrote this row.';
+comment on column odoo.companies.odoo_deleted_at is 'Tombstone: when the record was found deleted in Odoo.';
 comment on column odoo.companies.created_at is 'When the row was created.';
 comment on column odoo.companies.updated_at is 'When the row last changed; maintained by a trigger.';
 comment on table odoo.dead_letters is 'Work that failed for good, with its reason and payload, ready to be replayed.';
@@ -291,6 +335,7 @@ comment on column odoo.dead_letters.created_at is 'When the row was created.';
 comment on column odoo.dead_letters.updated_at is 'When the row last changed; maintained by a trigger.';
 comment on table odoo.entity_mappings is 'Which local row mirrors which Odoo record; resolves many2one and makes pushes idempotent.';
 comment on column odoo.entity_mappings.synced_hash is 'Hash of the values last synced, for echo suppression.';
+comment on column odoo.entity_mappings.synced_values is 'The values last synced, the base of a field_merge.';
 comment on column odoo.entity_mappings.created_at is 'When the row was created.';
 comment on column odoo.entity_mappings.updated_at is 'When the row last changed; maintained by a trigger.';
 comment on table odoo.instances is 'Odoo instances an org syncs with. Credentials are referenced, never stored.';
@@ -320,6 +365,7 @@ comment on column ops.runs.trace_id is 'Trace id shared by logs, run events and 
 
 -- Triggers
 create trigger set_updated_at before update on app.leads for each row execute function ops.set_updated_at();
+create trigger enqueue_outbox after insert or update or delete on app.leads for each row execute function ops.enqueue_outbox('lead', 'id');
 create trigger set_updated_at before update on app.seats for each row execute function ops.set_updated_at();
 create trigger set_updated_at before update on app.workspaces for each row execute function ops.set_updated_at();
 create trigger set_updated_at before update on odoo.companies for each row execute function ops.set_updated_at();
@@ -366,3 +412,4 @@ grant delete on app.seats to authenticated;
 grant select on app.workspaces to authenticated;
 grant select on odoo.companies to authenticated;
 revoke execute on function ops.set_updated_at() from public, anon, authenticated;
+revoke execute on function ops.enqueue_outbox() from public, anon, authenticated;
