@@ -403,10 +403,25 @@ class SemanticChecker:
                     seen.add(cur)
                     cur = roles[cur].get("inherits")
         self.check_permissions(roles)
+        self.check_sso_membership()
         for group, role in ((self.roles_doc.get("sso") or {}).get("groups") or {}).items():
             if role not in roles or "system" in roles[role]:
                 self.err(("sso", "groups", group), f"SSO group {group!r} maps to unknown org role {role!r}",
                          f"org roles: {', '.join(r for r in roles if 'system' not in roles[r])}", roles=True)
+
+    def check_sso_membership(self) -> None:
+        """SSO upserts memberships, so (org, user) must be unique in the membership entity."""
+        tenancy = self.spec.get("tenancy")
+        if not self.roles_doc.get("sso") or not tenancy or tenancy["membership"]["entity"] not in self.entities:
+            return
+        i, entity = self.entities[tenancy["membership"]["entity"]]
+        wanted = {d.tenant_column(self.spec), tenancy["membership"].get("user", d.MEMBERSHIP_USER)}
+        uniques = [set(u) for u in entity.get("unique") or []]
+        uniques += [set(ix["columns"]) for ix in entity.get("indexes") or [] if ix.get("unique") and not ix.get("where")]
+        if wanted not in uniques:
+            self.err(("sso",), f"SSO keeps memberships in step, which needs a unique ({', '.join(sorted(wanted))}) "
+                     f"on {entity['name']!r}", f"add unique: [[{', '.join(sorted(wanted))}]] to entity "
+                     f"{entity['name']!r} (entities.yaml)", key=True, roles=True)
 
     def check_permissions(self, roles: dict[str, dict]) -> None:
         tenancy = self.spec.get("tenancy") or {}
@@ -421,6 +436,15 @@ class SemanticChecker:
             for command in COMMANDS:
                 value = commands.get(command)
                 multiple = isinstance(value, list)
+                if value is not None and command != "select" and d.owner(entity) == "odoo":
+                    self.err((*base, command), f"{entity['name']!r} mirrors Odoo and is read-only for API roles",
+                             "only the sync writes Odoo mirrors; grant select only, or make the entity shared",
+                             roles=True)
+                column_sets = {tuple(sorted(g.get("columns") or ())) for g in d.grants_of(value)}
+                if len(column_sets) > 1:
+                    self.err((*base, command), f"the {command} grants of {entity['name']!r} name different columns",
+                             "column privileges apply to every signed-in user alike, so all grants of one "
+                             "command must list the same columns (or none)", roles=True)
                 for k, grant in enumerate(d.grants_of(value)):
                     path = (*base, command, k) if multiple else (*base, command)
                     self.check_grant(path, entity, grant, roles, columns, command, tenancy)

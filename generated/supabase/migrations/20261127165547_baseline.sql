@@ -633,7 +633,7 @@ create trigger set_updated_at before update on odoo.sale_orders for each row exe
 create trigger set_updated_at before update on odoo.sync_cursors for each row execute function ops.set_updated_at();
 create trigger set_updated_at before update on ops.artifacts for each row execute function ops.set_updated_at();
 
--- Row level security: on for every table. With no policy yet, every API role is denied every row
+-- Row level security: on for every table; anything the matrix does not grant is denied
 alter table app.comments enable row level security;
 alter table app.contacts enable row level security;
 alter table app.memberships enable row level security;
@@ -657,6 +657,181 @@ alter table ops.audit_log enable row level security;
 alter table ops.run_events enable row level security;
 alter table ops.runs enable row level security;
 
+-- Helpers for policies (schema private: not served by the Data API)
+create schema if not exists private;
+revoke all on schema private from public;
+grant usage on schema private to authenticated, service_role;
+create or replace function private.user_org_ids(p_roles app.org_role[])
+returns setof uuid
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select m.org_id
+  from app.memberships m
+  where m.user_id = (select auth.uid())
+    and m.role = any (p_roles)
+$$;
+comment on function private.user_org_ids(app.org_role[]) is 'Orgs in which the caller holds one of the given roles; used by row level security policies.';
+revoke execute on function private.user_org_ids(app.org_role[]) from public, anon;
+grant execute on function private.user_org_ids(app.org_role[]) to authenticated, service_role;
+
+-- Policies: one per table and command, roles merged
+create policy comments_select on app.comments for select to authenticated using (org_id in (select private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[])));
+create policy comments_insert on app.comments for insert to authenticated with check (org_id in (select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[])));
+create policy comments_update on app.comments for update to authenticated using (created_by = (select auth.uid()) and org_id in (select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[]))) with check (created_by = (select auth.uid()) and org_id in (select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[])));
+create policy comments_delete on app.comments for delete to authenticated using ((created_by = (select auth.uid()) and org_id in (select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[]))) or (org_id in (select private.user_org_ids(array['admin', 'owner']::app.org_role[]))));
+create policy contacts_select on app.contacts for select to authenticated using (org_id in (select private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[])));
+create policy contacts_insert on app.contacts for insert to authenticated with check (org_id in (select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[])));
+create policy contacts_update on app.contacts for update to authenticated using (org_id in (select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[]))) with check (org_id in (select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[])));
+create policy contacts_delete on app.contacts for delete to authenticated using (org_id in (select private.user_org_ids(array['admin', 'owner']::app.org_role[])));
+create policy memberships_select on app.memberships for select to authenticated using (org_id in (select private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[])));
+create policy memberships_insert on app.memberships for insert to authenticated with check (org_id in (select private.user_org_ids(array['admin', 'owner']::app.org_role[])));
+create policy memberships_update on app.memberships for update to authenticated using (org_id in (select private.user_org_ids(array['admin', 'owner']::app.org_role[]))) with check (org_id in (select private.user_org_ids(array['admin', 'owner']::app.org_role[])));
+create policy memberships_delete on app.memberships for delete to authenticated using (org_id in (select private.user_org_ids(array['admin', 'owner']::app.org_role[])));
+create policy orgs_select on app.orgs for select to authenticated using (id in (select private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[])));
+create policy orgs_update on app.orgs for update to authenticated using (id in (select private.user_org_ids(array['owner']::app.org_role[]))) with check (id in (select private.user_org_ids(array['owner']::app.org_role[])));
+create policy profiles_select on app.profiles for select to authenticated using (exists (select 1 from private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[])));
+create policy profiles_update on app.profiles for update to authenticated using (id = (select auth.uid()) and exists (select 1 from private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[]))) with check (id = (select auth.uid()) and exists (select 1 from private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[])));
+create policy projects_select on app.projects for select to authenticated using (org_id in (select private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[])));
+create policy projects_insert on app.projects for insert to authenticated with check (org_id in (select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[])));
+create policy projects_update on app.projects for update to authenticated using ((created_by = (select auth.uid()) and org_id in (select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[]))) or (org_id in (select private.user_org_ids(array['admin', 'owner']::app.org_role[])))) with check ((created_by = (select auth.uid()) and org_id in (select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[]))) or (org_id in (select private.user_org_ids(array['admin', 'owner']::app.org_role[]))));
+create policy projects_delete on app.projects for delete to authenticated using (org_id in (select private.user_org_ids(array['admin', 'owner']::app.org_role[])));
+create policy tasks_select on app.tasks for select to authenticated using (org_id in (select private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[])));
+create policy tasks_insert on app.tasks for insert to authenticated with check (org_id in (select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[])));
+create policy tasks_update on app.tasks for update to authenticated using (org_id in (select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[]))) with check (org_id in (select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[])));
+create policy tasks_delete on app.tasks for delete to authenticated using ((created_by = (select auth.uid()) and org_id in (select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[]))) or (org_id in (select private.user_org_ids(array['admin', 'owner']::app.org_role[]))));
+create policy dead_letters_no_api_access on odoo.dead_letters as restrictive for all to anon, authenticated using (false) with check (false);
+create policy entity_mappings_no_api_access on odoo.entity_mappings as restrictive for all to anon, authenticated using (false) with check (false);
+create policy instances_no_api_access on odoo.instances as restrictive for all to anon, authenticated using (false) with check (false);
+create policy invoices_select on odoo.invoices for select to authenticated using (org_id in (select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[])));
+create policy outbox_no_api_access on odoo.outbox as restrictive for all to anon, authenticated using (false) with check (false);
+create policy partners_select on odoo.partners for select to authenticated using (org_id in (select private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[])));
+create policy products_select on odoo.products for select to authenticated using (org_id in (select private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[])));
+create policy sale_order_lines_select on odoo.sale_order_lines for select to authenticated using (org_id in (select private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[])));
+create policy sale_orders_select on odoo.sale_orders for select to authenticated using (org_id in (select private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[])));
+create policy sync_cursors_no_api_access on odoo.sync_cursors as restrictive for all to anon, authenticated using (false) with check (false);
+create policy webhook_events_no_api_access on odoo.webhook_events as restrictive for all to anon, authenticated using (false) with check (false);
+create policy artifacts_no_api_access on ops.artifacts as restrictive for all to anon, authenticated using (false) with check (false);
+create policy audit_log_no_api_access on ops.audit_log as restrictive for all to anon, authenticated using (false) with check (false);
+create policy run_events_no_api_access on ops.run_events as restrictive for all to anon, authenticated using (false) with check (false);
+create policy runs_no_api_access on ops.runs as restrictive for all to anon, authenticated using (false) with check (false);
+
+-- Audit
+create or replace function ops.forbid_change() returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  raise exception '%.% is append-only', tg_table_schema, tg_table_name using errcode = 'insufficient_privilege';
+end;
+$$;
+create trigger audit_log_append_only before update or delete on ops.audit_log
+for each row execute function ops.forbid_change();
+create trigger audit_log_no_truncate before truncate on ops.audit_log
+for each statement execute function ops.forbid_change();
+create or replace function ops.audit_row() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_row jsonb;
+  v_old jsonb;
+  v_new jsonb;
+  v_changed text[];
+  v_key text;
+begin
+  if tg_op = 'DELETE' then
+    v_row := to_jsonb(old);
+  else
+    v_row := to_jsonb(new);
+  end if;
+  if tg_op in ('UPDATE', 'DELETE') then
+    v_old := to_jsonb(old);
+  end if;
+  if tg_op in ('INSERT', 'UPDATE') then
+    v_new := to_jsonb(new);
+  end if;
+  if tg_op = 'UPDATE' then
+    select coalesce(array_agg(n.key order by n.key), '{}') into v_changed
+    from jsonb_each(v_new) n
+    where n.value is distinct from v_old -> n.key and n.key <> 'updated_at';
+    if cardinality(v_changed) = 0 then
+      return null;
+    end if;
+    select jsonb_object_agg(key, value) into v_old from jsonb_each(v_old) where key = any (v_changed);
+    select jsonb_object_agg(key, value) into v_new from jsonb_each(v_new) where key = any (v_changed);
+  end if;
+  -- Personal data never reaches the log: a pii value is replaced, null stays null.
+  foreach v_key in array tg_argv[2]::text[] loop
+    if v_old ? v_key and v_old -> v_key <> 'null'::jsonb then
+      v_old := jsonb_set(v_old, array[v_key], '"***"');
+    end if;
+    if v_new ? v_key and v_new -> v_key <> 'null'::jsonb then
+      v_new := jsonb_set(v_new, array[v_key], '"***"');
+    end if;
+  end loop;
+  insert into ops.audit_log (actor, org_id, table_schema, table_name, operation, row_pk, old_values, new_values,
+                             changed_columns, trace_id)
+  values (
+    auth.uid(),
+    case when tg_argv[1] <> '' then (v_row ->> tg_argv[1])::uuid end,
+    tg_table_schema, tg_table_name, lower(tg_op)::ops.audit_operation, v_row ->> tg_argv[0],
+    v_old, v_new, v_changed, nullif(current_setting('specgen.trace_id', true), '')
+  );
+  return null;
+end;
+$$;
+create trigger audit_row after insert or update or delete on app.contacts for each row execute function ops.audit_row('id', 'org_id', '{email,phone}');
+create trigger audit_row after insert or update or delete on app.memberships for each row execute function ops.audit_row('id', 'org_id', '{}');
+create trigger audit_row after insert or update or delete on app.orgs for each row execute function ops.audit_row('id', 'id', '{}');
+create trigger audit_row after insert or update or delete on app.projects for each row execute function ops.audit_row('id', 'org_id', '{}');
+create trigger audit_row after insert or update or delete on app.tasks for each row execute function ops.audit_row('id', 'org_id', '{}');
+
+-- SSO: IdP groups in app_metadata become memberships
+create or replace function private.apply_sso_claims() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_claims jsonb := new.raw_app_meta_data #> '{groups}';
+  v_org text;
+  v_groups jsonb;
+  v_role app.org_role;
+begin
+  -- Only app_metadata is trusted: users can edit user_metadata themselves.
+  if v_claims is null or jsonb_typeof(v_claims) <> 'object' then
+    return new;
+  end if;
+  for v_org, v_groups in select key, value from jsonb_each(v_claims) loop
+    continue when v_org !~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+      or jsonb_typeof(v_groups) <> 'array';
+    select m.role into v_role
+    from (values
+      ('platform-admins', 'admin'::app.org_role, 2),
+      ('platform-owners', 'owner'::app.org_role, 1),
+      ('platform-readonly', 'viewer'::app.org_role, 4),
+      ('platform-staff', 'member'::app.org_role, 3)
+    ) as m(grp, role, strength)
+    where v_groups ? m.grp
+    order by m.strength
+    limit 1;
+    continue when v_role is null;
+    continue when not exists (select 1 from app.orgs o where o.id = v_org::uuid);
+    insert into app.memberships (org_id, user_id, role) values (v_org::uuid, new.id, v_role)
+    on conflict (org_id, user_id) do update set role = excluded.role;
+  end loop;
+  -- The claim is the source of truth for this user's memberships: orgs it no longer names are left.
+  delete from app.memberships m where m.user_id = new.id and not (v_claims ? m.org_id::text);
+  return new;
+end;
+$$;
+revoke execute on function private.apply_sso_claims() from public, anon, authenticated;
+create trigger apply_sso_claims after insert or update of raw_app_meta_data on auth.users for each row execute function private.apply_sso_claims();
+
 -- Privileges
 grant usage on schema app to anon, authenticated, service_role;
 grant usage on schema odoo to anon, authenticated, service_role;
@@ -668,33 +843,36 @@ grant usage, select on all sequences in schema odoo to service_role;
 grant select, insert, update, delete on all tables in schema ops to service_role;
 grant usage, select on all sequences in schema ops to service_role;
 grant select on app.comments to authenticated;
-grant insert on app.comments to authenticated;
+grant insert (org_id, task_id, body) on app.comments to authenticated;
 grant update (body) on app.comments to authenticated;
 grant delete on app.comments to authenticated;
 grant select on app.contacts to authenticated;
-grant insert on app.contacts to authenticated;
-grant update on app.contacts to authenticated;
+grant insert (org_id, full_name, email, phone, company_id, notes) on app.contacts to authenticated;
+grant update (full_name, email, phone, company_id, notes) on app.contacts to authenticated;
 grant delete on app.contacts to authenticated;
 grant select on app.memberships to authenticated;
-grant insert on app.memberships to authenticated;
+grant insert (org_id, user_id, role) on app.memberships to authenticated;
 grant update (role) on app.memberships to authenticated;
 grant delete on app.memberships to authenticated;
 grant select on app.orgs to authenticated;
 grant update (name, plan) on app.orgs to authenticated;
 grant select on app.profiles to authenticated;
-grant update (avatar_url, display_name) on app.profiles to authenticated;
+grant update (display_name, avatar_url) on app.profiles to authenticated;
 grant select on app.projects to authenticated;
-grant insert on app.projects to authenticated;
-grant update on app.projects to authenticated;
+grant insert (org_id, name, description, customer_id, budget, starts_on, tags) on app.projects to authenticated;
+grant update (name, description, customer_id, budget, starts_on, tags) on app.projects to authenticated;
 grant delete on app.projects to authenticated;
 grant select on app.tasks to authenticated;
-grant insert on app.tasks to authenticated;
-grant update on app.tasks to authenticated;
+grant insert (org_id, project_id, title, status, priority, estimate_hours, due_on, assignee_id, product_id, metadata) on app.tasks to authenticated;
+grant update (project_id, title, status, priority, estimate_hours, due_on, assignee_id, product_id, metadata) on app.tasks to authenticated;
 grant delete on app.tasks to authenticated;
 grant select on odoo.invoices to authenticated;
 grant select on odoo.partners to authenticated;
 grant select on odoo.products to authenticated;
 grant select on odoo.sale_order_lines to authenticated;
 grant select on odoo.sale_orders to authenticated;
+revoke update, delete, truncate on ops.audit_log from service_role, authenticated, anon;
+revoke execute on function ops.forbid_change() from public, anon, authenticated;
+revoke execute on function ops.audit_row() from public, anon, authenticated;
 revoke execute on function ops.set_updated_at() from public, anon, authenticated;
 revoke execute on function ops.enqueue_outbox() from public, anon, authenticated;

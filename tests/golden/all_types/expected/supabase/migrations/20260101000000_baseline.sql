@@ -287,7 +287,7 @@ create trigger set_updated_at before update on odoo.outbox for each row execute 
 create trigger set_updated_at before update on odoo.sync_cursors for each row execute function ops.set_updated_at();
 create trigger set_updated_at before update on ops.artifacts for each row execute function ops.set_updated_at();
 
--- Row level security: on for every table. With no policy yet, every API role is denied every row
+-- Row level security: on for every table; anything the matrix does not grant is denied
 alter table app.samples enable row level security;
 alter table odoo.dead_letters enable row level security;
 alter table odoo.entity_mappings enable row level security;
@@ -300,6 +300,87 @@ alter table ops.audit_log enable row level security;
 alter table ops.run_events enable row level security;
 alter table ops.runs enable row level security;
 
+-- Policies: one per table and command, roles merged
+create policy samples_no_api_access on app.samples as restrictive for all to anon, authenticated using (false) with check (false);
+create policy dead_letters_no_api_access on odoo.dead_letters as restrictive for all to anon, authenticated using (false) with check (false);
+create policy entity_mappings_no_api_access on odoo.entity_mappings as restrictive for all to anon, authenticated using (false) with check (false);
+create policy instances_no_api_access on odoo.instances as restrictive for all to anon, authenticated using (false) with check (false);
+create policy outbox_no_api_access on odoo.outbox as restrictive for all to anon, authenticated using (false) with check (false);
+create policy sync_cursors_no_api_access on odoo.sync_cursors as restrictive for all to anon, authenticated using (false) with check (false);
+create policy webhook_events_no_api_access on odoo.webhook_events as restrictive for all to anon, authenticated using (false) with check (false);
+create policy artifacts_no_api_access on ops.artifacts as restrictive for all to anon, authenticated using (false) with check (false);
+create policy audit_log_no_api_access on ops.audit_log as restrictive for all to anon, authenticated using (false) with check (false);
+create policy run_events_no_api_access on ops.run_events as restrictive for all to anon, authenticated using (false) with check (false);
+create policy runs_no_api_access on ops.runs as restrictive for all to anon, authenticated using (false) with check (false);
+
+-- Audit
+create or replace function ops.forbid_change() returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  raise exception '%.% is append-only', tg_table_schema, tg_table_name using errcode = 'insufficient_privilege';
+end;
+$$;
+create trigger audit_log_append_only before update or delete on ops.audit_log
+for each row execute function ops.forbid_change();
+create trigger audit_log_no_truncate before truncate on ops.audit_log
+for each statement execute function ops.forbid_change();
+create or replace function ops.audit_row() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_row jsonb;
+  v_old jsonb;
+  v_new jsonb;
+  v_changed text[];
+  v_key text;
+begin
+  if tg_op = 'DELETE' then
+    v_row := to_jsonb(old);
+  else
+    v_row := to_jsonb(new);
+  end if;
+  if tg_op in ('UPDATE', 'DELETE') then
+    v_old := to_jsonb(old);
+  end if;
+  if tg_op in ('INSERT', 'UPDATE') then
+    v_new := to_jsonb(new);
+  end if;
+  if tg_op = 'UPDATE' then
+    select coalesce(array_agg(n.key order by n.key), '{}') into v_changed
+    from jsonb_each(v_new) n
+    where n.value is distinct from v_old -> n.key and n.key <> 'updated_at';
+    if cardinality(v_changed) = 0 then
+      return null;
+    end if;
+    select jsonb_object_agg(key, value) into v_old from jsonb_each(v_old) where key = any (v_changed);
+    select jsonb_object_agg(key, value) into v_new from jsonb_each(v_new) where key = any (v_changed);
+  end if;
+  -- Personal data never reaches the log: a pii value is replaced, null stays null.
+  foreach v_key in array tg_argv[2]::text[] loop
+    if v_old ? v_key and v_old -> v_key <> 'null'::jsonb then
+      v_old := jsonb_set(v_old, array[v_key], '"***"');
+    end if;
+    if v_new ? v_key and v_new -> v_key <> 'null'::jsonb then
+      v_new := jsonb_set(v_new, array[v_key], '"***"');
+    end if;
+  end loop;
+  insert into ops.audit_log (actor, org_id, table_schema, table_name, operation, row_pk, old_values, new_values,
+                             changed_columns, trace_id)
+  values (
+    auth.uid(),
+    case when tg_argv[1] <> '' then (v_row ->> tg_argv[1])::uuid end,
+    tg_table_schema, tg_table_name, lower(tg_op)::ops.audit_operation, v_row ->> tg_argv[0],
+    v_old, v_new, v_changed, nullif(current_setting('specgen.trace_id', true), '')
+  );
+  return null;
+end;
+$$;
+create trigger audit_row after insert or update or delete on app.samples for each row execute function ops.audit_row('id', '', '{an_inline_enum}');
+
 -- Privileges
 grant usage on schema app to anon, authenticated, service_role;
 grant usage on schema odoo to service_role;
@@ -310,4 +391,7 @@ grant select, insert, update, delete on all tables in schema odoo to service_rol
 grant usage, select on all sequences in schema odoo to service_role;
 grant select, insert, update, delete on all tables in schema ops to service_role;
 grant usage, select on all sequences in schema ops to service_role;
+revoke update, delete, truncate on ops.audit_log from service_role, authenticated, anon;
+revoke execute on function ops.forbid_change() from public, anon, authenticated;
+revoke execute on function ops.audit_row() from public, anon, authenticated;
 revoke execute on function ops.set_updated_at() from public, anon, authenticated;

@@ -265,7 +265,7 @@ create trigger set_updated_at before update on odoo.outbox for each row execute 
 create trigger set_updated_at before update on odoo.sync_cursors for each row execute function ops.set_updated_at();
 create trigger set_updated_at before update on ops.artifacts for each row execute function ops.set_updated_at();
 
--- Row level security: on for every table. With no policy yet, every API role is denied every row
+-- Row level security: on for every table; anything the matrix does not grant is denied
 alter table app.categories enable row level security;
 alter table app.items enable row level security;
 alter table odoo.dead_letters enable row level security;
@@ -279,6 +279,34 @@ alter table ops.audit_log enable row level security;
 alter table ops.run_events enable row level security;
 alter table ops.runs enable row level security;
 
+-- Policies: one per table and command, roles merged
+create policy categories_select on app.categories for select to anon, authenticated using (true);
+create policy items_select on app.items for select to anon, authenticated using (true);
+create policy dead_letters_no_api_access on odoo.dead_letters as restrictive for all to anon, authenticated using (false) with check (false);
+create policy entity_mappings_no_api_access on odoo.entity_mappings as restrictive for all to anon, authenticated using (false) with check (false);
+create policy instances_no_api_access on odoo.instances as restrictive for all to anon, authenticated using (false) with check (false);
+create policy outbox_no_api_access on odoo.outbox as restrictive for all to anon, authenticated using (false) with check (false);
+create policy sync_cursors_no_api_access on odoo.sync_cursors as restrictive for all to anon, authenticated using (false) with check (false);
+create policy webhook_events_no_api_access on odoo.webhook_events as restrictive for all to anon, authenticated using (false) with check (false);
+create policy artifacts_no_api_access on ops.artifacts as restrictive for all to anon, authenticated using (false) with check (false);
+create policy audit_log_no_api_access on ops.audit_log as restrictive for all to anon, authenticated using (false) with check (false);
+create policy run_events_no_api_access on ops.run_events as restrictive for all to anon, authenticated using (false) with check (false);
+create policy runs_no_api_access on ops.runs as restrictive for all to anon, authenticated using (false) with check (false);
+
+-- Audit
+create or replace function ops.forbid_change() returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  raise exception '%.% is append-only', tg_table_schema, tg_table_name using errcode = 'insufficient_privilege';
+end;
+$$;
+create trigger audit_log_append_only before update or delete on ops.audit_log
+for each row execute function ops.forbid_change();
+create trigger audit_log_no_truncate before truncate on ops.audit_log
+for each statement execute function ops.forbid_change();
+
 -- Privileges
 grant usage on schema app to anon, authenticated, service_role;
 grant usage on schema odoo to service_role;
@@ -289,8 +317,8 @@ grant select, insert, update, delete on all tables in schema odoo to service_rol
 grant usage, select on all sequences in schema odoo to service_role;
 grant select, insert, update, delete on all tables in schema ops to service_role;
 grant usage, select on all sequences in schema ops to service_role;
-grant select on app.categories to anon;
-grant select on app.categories to authenticated;
-grant select (category_id, id, label) on app.items to anon;
-grant select (category_id, id, label) on app.items to authenticated;
+grant select on app.categories to anon, authenticated;
+grant select (id, label, category_id) on app.items to anon, authenticated;
+revoke update, delete, truncate on ops.audit_log from service_role, authenticated, anon;
+revoke execute on function ops.forbid_change() from public, anon, authenticated;
 revoke execute on function ops.set_updated_at() from public, anon, authenticated;

@@ -376,7 +376,7 @@ create trigger set_updated_at before update on odoo.outbox for each row execute 
 create trigger set_updated_at before update on odoo.sync_cursors for each row execute function ops.set_updated_at();
 create trigger set_updated_at before update on ops.artifacts for each row execute function ops.set_updated_at();
 
--- Row level security: on for every table. With no policy yet, every API role is denied every row
+-- Row level security: on for every table; anything the matrix does not grant is denied
 alter table app.leads enable row level security;
 alter table app.seats enable row level security;
 alter table app.workspaces enable row level security;
@@ -392,6 +392,101 @@ alter table ops.audit_log enable row level security;
 alter table ops.run_events enable row level security;
 alter table ops.runs enable row level security;
 
+-- Helpers for policies (schema private: not served by the Data API)
+create schema if not exists private;
+revoke all on schema private from public;
+grant usage on schema private to authenticated, service_role;
+create or replace function private.user_org_ids(p_roles app.seats_level[])
+returns setof uuid
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select m.workspace_id
+  from app.seats m
+  where m.member_id = (select auth.uid())
+    and m.level = any (p_roles)
+$$;
+comment on function private.user_org_ids(app.seats_level[]) is 'Orgs in which the caller holds one of the given roles; used by row level security policies.';
+revoke execute on function private.user_org_ids(app.seats_level[]) from public, anon;
+grant execute on function private.user_org_ids(app.seats_level[]) to authenticated, service_role;
+
+-- Policies: one per table and command, roles merged
+create policy leads_select on app.leads for select to authenticated using (workspace_id in (select private.user_org_ids(array['agent', 'manager']::app.seats_level[])));
+create policy leads_insert on app.leads for insert to authenticated with check (workspace_id in (select private.user_org_ids(array['agent', 'manager']::app.seats_level[])));
+create policy leads_update on app.leads for update to authenticated using ((created_by = (select auth.uid()) and workspace_id in (select private.user_org_ids(array['agent', 'manager']::app.seats_level[]))) or (workspace_id in (select private.user_org_ids(array['manager']::app.seats_level[])))) with check ((created_by = (select auth.uid()) and workspace_id in (select private.user_org_ids(array['agent', 'manager']::app.seats_level[]))) or (workspace_id in (select private.user_org_ids(array['manager']::app.seats_level[]))));
+create policy leads_delete on app.leads for delete to authenticated using (workspace_id in (select private.user_org_ids(array['manager']::app.seats_level[])));
+create policy seats_select on app.seats for select to authenticated using (workspace_id in (select private.user_org_ids(array['agent', 'manager']::app.seats_level[])));
+create policy seats_insert on app.seats for insert to authenticated with check (workspace_id in (select private.user_org_ids(array['manager']::app.seats_level[])));
+create policy seats_delete on app.seats for delete to authenticated using (workspace_id in (select private.user_org_ids(array['manager']::app.seats_level[])));
+create policy workspaces_select on app.workspaces for select to authenticated using (id in (select private.user_org_ids(array['agent', 'manager']::app.seats_level[])));
+create policy companies_select on odoo.companies for select to authenticated using (workspace_id in (select private.user_org_ids(array['agent', 'manager']::app.seats_level[])));
+create policy dead_letters_no_api_access on odoo.dead_letters as restrictive for all to anon, authenticated using (false) with check (false);
+create policy entity_mappings_no_api_access on odoo.entity_mappings as restrictive for all to anon, authenticated using (false) with check (false);
+create policy instances_no_api_access on odoo.instances as restrictive for all to anon, authenticated using (false) with check (false);
+create policy outbox_no_api_access on odoo.outbox as restrictive for all to anon, authenticated using (false) with check (false);
+create policy sync_cursors_no_api_access on odoo.sync_cursors as restrictive for all to anon, authenticated using (false) with check (false);
+create policy webhook_events_no_api_access on odoo.webhook_events as restrictive for all to anon, authenticated using (false) with check (false);
+create policy artifacts_no_api_access on ops.artifacts as restrictive for all to anon, authenticated using (false) with check (false);
+create policy audit_log_no_api_access on ops.audit_log as restrictive for all to anon, authenticated using (false) with check (false);
+create policy run_events_no_api_access on ops.run_events as restrictive for all to anon, authenticated using (false) with check (false);
+create policy runs_no_api_access on ops.runs as restrictive for all to anon, authenticated using (false) with check (false);
+
+-- Audit
+create or replace function ops.forbid_change() returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  raise exception '%.% is append-only', tg_table_schema, tg_table_name using errcode = 'insufficient_privilege';
+end;
+$$;
+create trigger audit_log_append_only before update or delete on ops.audit_log
+for each row execute function ops.forbid_change();
+create trigger audit_log_no_truncate before truncate on ops.audit_log
+for each statement execute function ops.forbid_change();
+
+-- SSO: IdP groups in app_metadata become memberships
+create or replace function private.apply_sso_claims() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_claims jsonb := new.raw_app_meta_data #> '{crm,groups}';
+  v_org text;
+  v_groups jsonb;
+  v_role app.seats_level;
+begin
+  -- Only app_metadata is trusted: users can edit user_metadata themselves.
+  if v_claims is null or jsonb_typeof(v_claims) <> 'object' then
+    return new;
+  end if;
+  for v_org, v_groups in select key, value from jsonb_each(v_claims) loop
+    continue when v_org !~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+      or jsonb_typeof(v_groups) <> 'array';
+    select m.role into v_role
+    from (values
+      ('crm-agents', 'agent'::app.seats_level, 2),
+      ('crm-managers', 'manager'::app.seats_level, 1)
+    ) as m(grp, role, strength)
+    where v_groups ? m.grp
+    order by m.strength
+    limit 1;
+    continue when v_role is null;
+    continue when not exists (select 1 from app.workspaces o where o.id = v_org::uuid);
+    insert into app.seats (workspace_id, member_id, level) values (v_org::uuid, new.id, v_role)
+    on conflict (workspace_id, member_id) do update set level = excluded.level;
+  end loop;
+  -- The claim is the source of truth for this user's memberships: orgs it no longer names are left.
+  delete from app.seats m where m.member_id = new.id and not (v_claims ? m.workspace_id::text);
+  return new;
+end;
+$$;
+revoke execute on function private.apply_sso_claims() from public, anon, authenticated;
+create trigger apply_sso_claims after insert or update of raw_app_meta_data on auth.users for each row execute function private.apply_sso_claims();
+
 -- Privileges
 grant usage on schema app to anon, authenticated, service_role;
 grant usage on schema odoo to anon, authenticated, service_role;
@@ -403,13 +498,15 @@ grant usage, select on all sequences in schema odoo to service_role;
 grant select, insert, update, delete on all tables in schema ops to service_role;
 grant usage, select on all sequences in schema ops to service_role;
 grant select on app.leads to authenticated;
-grant insert on app.leads to authenticated;
-grant update on app.leads to authenticated;
+grant insert (workspace_id, title, company_id) on app.leads to authenticated;
+grant update (title) on app.leads to authenticated;
 grant delete on app.leads to authenticated;
 grant select on app.seats to authenticated;
-grant insert on app.seats to authenticated;
+grant insert (workspace_id, member_id, level) on app.seats to authenticated;
 grant delete on app.seats to authenticated;
 grant select on app.workspaces to authenticated;
 grant select on odoo.companies to authenticated;
+revoke update, delete, truncate on ops.audit_log from service_role, authenticated, anon;
+revoke execute on function ops.forbid_change() from public, anon, authenticated;
 revoke execute on function ops.set_updated_at() from public, anon, authenticated;
 revoke execute on function ops.enqueue_outbox() from public, anon, authenticated;
