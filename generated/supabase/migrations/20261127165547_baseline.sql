@@ -662,55 +662,59 @@ create schema if not exists private;
 revoke all on schema private from public;
 grant usage on schema private to authenticated, service_role;
 create or replace function private.user_org_ids(p_roles app.org_role[])
-returns setof uuid
-language sql
+returns uuid[]
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $$
-  select m.org_id
-  from app.memberships m
-  where m.user_id = (select auth.uid())
-    and m.role = any (p_roles)
+begin
+  return array(
+    select m.org_id
+    from app.memberships m
+    where m.user_id = auth.uid()
+      and m.role = any (p_roles)
+  );
+end;
 $$;
 comment on function private.user_org_ids(app.org_role[]) is 'Orgs in which the caller holds one of the given roles; used by row level security policies.';
 revoke execute on function private.user_org_ids(app.org_role[]) from public, anon;
 grant execute on function private.user_org_ids(app.org_role[]) to authenticated, service_role;
 
 -- Policies: one per table and command, roles merged
-create policy comments_select on app.comments for select to authenticated using (org_id in (select private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[])));
-create policy comments_insert on app.comments for insert to authenticated with check (org_id in (select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[])));
-create policy comments_update on app.comments for update to authenticated using (created_by = (select auth.uid()) and org_id in (select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[]))) with check (created_by = (select auth.uid()) and org_id in (select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[])));
-create policy comments_delete on app.comments for delete to authenticated using ((created_by = (select auth.uid()) and org_id in (select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[]))) or (org_id in (select private.user_org_ids(array['admin', 'owner']::app.org_role[]))));
-create policy contacts_select on app.contacts for select to authenticated using (org_id in (select private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[])));
-create policy contacts_insert on app.contacts for insert to authenticated with check (org_id in (select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[])));
-create policy contacts_update on app.contacts for update to authenticated using (org_id in (select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[]))) with check (org_id in (select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[])));
-create policy contacts_delete on app.contacts for delete to authenticated using (org_id in (select private.user_org_ids(array['admin', 'owner']::app.org_role[])));
-create policy memberships_select on app.memberships for select to authenticated using (org_id in (select private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[])));
-create policy memberships_insert on app.memberships for insert to authenticated with check (org_id in (select private.user_org_ids(array['admin', 'owner']::app.org_role[])));
-create policy memberships_update on app.memberships for update to authenticated using (org_id in (select private.user_org_ids(array['admin', 'owner']::app.org_role[]))) with check (org_id in (select private.user_org_ids(array['admin', 'owner']::app.org_role[])));
-create policy memberships_delete on app.memberships for delete to authenticated using (org_id in (select private.user_org_ids(array['admin', 'owner']::app.org_role[])));
-create policy orgs_select on app.orgs for select to authenticated using (id in (select private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[])));
-create policy orgs_update on app.orgs for update to authenticated using (id in (select private.user_org_ids(array['owner']::app.org_role[]))) with check (id in (select private.user_org_ids(array['owner']::app.org_role[])));
-create policy profiles_select on app.profiles for select to authenticated using (exists (select 1 from private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[])));
-create policy profiles_update on app.profiles for update to authenticated using (id = (select auth.uid()) and exists (select 1 from private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[]))) with check (id = (select auth.uid()) and exists (select 1 from private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[])));
-create policy projects_select on app.projects for select to authenticated using (org_id in (select private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[])));
-create policy projects_insert on app.projects for insert to authenticated with check (org_id in (select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[])));
-create policy projects_update on app.projects for update to authenticated using ((created_by = (select auth.uid()) and org_id in (select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[]))) or (org_id in (select private.user_org_ids(array['admin', 'owner']::app.org_role[])))) with check ((created_by = (select auth.uid()) and org_id in (select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[]))) or (org_id in (select private.user_org_ids(array['admin', 'owner']::app.org_role[]))));
-create policy projects_delete on app.projects for delete to authenticated using (org_id in (select private.user_org_ids(array['admin', 'owner']::app.org_role[])));
-create policy tasks_select on app.tasks for select to authenticated using (org_id in (select private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[])));
-create policy tasks_insert on app.tasks for insert to authenticated with check (org_id in (select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[])));
-create policy tasks_update on app.tasks for update to authenticated using (org_id in (select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[]))) with check (org_id in (select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[])));
-create policy tasks_delete on app.tasks for delete to authenticated using ((created_by = (select auth.uid()) and org_id in (select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[]))) or (org_id in (select private.user_org_ids(array['admin', 'owner']::app.org_role[]))));
+create policy comments_select on app.comments for select to authenticated using (org_id = any ((select private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[]))::uuid[]));
+create policy comments_insert on app.comments for insert to authenticated with check (org_id = any ((select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[]))::uuid[]));
+create policy comments_update on app.comments for update to authenticated using (created_by = (select auth.uid()) and org_id = any ((select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[]))::uuid[])) with check (created_by = (select auth.uid()) and org_id = any ((select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[]))::uuid[]));
+create policy comments_delete on app.comments for delete to authenticated using ((created_by = (select auth.uid()) and org_id = any ((select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[]))::uuid[])) or (org_id = any ((select private.user_org_ids(array['admin', 'owner']::app.org_role[]))::uuid[])));
+create policy contacts_select on app.contacts for select to authenticated using (org_id = any ((select private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[]))::uuid[]));
+create policy contacts_insert on app.contacts for insert to authenticated with check (org_id = any ((select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[]))::uuid[]));
+create policy contacts_update on app.contacts for update to authenticated using (org_id = any ((select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[]))::uuid[])) with check (org_id = any ((select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[]))::uuid[]));
+create policy contacts_delete on app.contacts for delete to authenticated using (org_id = any ((select private.user_org_ids(array['admin', 'owner']::app.org_role[]))::uuid[]));
+create policy memberships_select on app.memberships for select to authenticated using (org_id = any ((select private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[]))::uuid[]));
+create policy memberships_insert on app.memberships for insert to authenticated with check (org_id = any ((select private.user_org_ids(array['admin', 'owner']::app.org_role[]))::uuid[]));
+create policy memberships_update on app.memberships for update to authenticated using (org_id = any ((select private.user_org_ids(array['admin', 'owner']::app.org_role[]))::uuid[])) with check (org_id = any ((select private.user_org_ids(array['admin', 'owner']::app.org_role[]))::uuid[]));
+create policy memberships_delete on app.memberships for delete to authenticated using (org_id = any ((select private.user_org_ids(array['admin', 'owner']::app.org_role[]))::uuid[]));
+create policy orgs_select on app.orgs for select to authenticated using (id = any ((select private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[]))::uuid[]));
+create policy orgs_update on app.orgs for update to authenticated using (id = any ((select private.user_org_ids(array['owner']::app.org_role[]))::uuid[])) with check (id = any ((select private.user_org_ids(array['owner']::app.org_role[]))::uuid[]));
+create policy profiles_select on app.profiles for select to authenticated using (cardinality((select private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[]))) > 0);
+create policy profiles_update on app.profiles for update to authenticated using (id = (select auth.uid()) and cardinality((select private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[]))) > 0) with check (id = (select auth.uid()) and cardinality((select private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[]))) > 0);
+create policy projects_select on app.projects for select to authenticated using (org_id = any ((select private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[]))::uuid[]));
+create policy projects_insert on app.projects for insert to authenticated with check (org_id = any ((select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[]))::uuid[]));
+create policy projects_update on app.projects for update to authenticated using ((created_by = (select auth.uid()) and org_id = any ((select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[]))::uuid[])) or (org_id = any ((select private.user_org_ids(array['admin', 'owner']::app.org_role[]))::uuid[]))) with check ((created_by = (select auth.uid()) and org_id = any ((select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[]))::uuid[])) or (org_id = any ((select private.user_org_ids(array['admin', 'owner']::app.org_role[]))::uuid[])));
+create policy projects_delete on app.projects for delete to authenticated using (org_id = any ((select private.user_org_ids(array['admin', 'owner']::app.org_role[]))::uuid[]));
+create policy tasks_select on app.tasks for select to authenticated using (org_id = any ((select private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[]))::uuid[]));
+create policy tasks_insert on app.tasks for insert to authenticated with check (org_id = any ((select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[]))::uuid[]));
+create policy tasks_update on app.tasks for update to authenticated using (org_id = any ((select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[]))::uuid[])) with check (org_id = any ((select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[]))::uuid[]));
+create policy tasks_delete on app.tasks for delete to authenticated using ((created_by = (select auth.uid()) and org_id = any ((select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[]))::uuid[])) or (org_id = any ((select private.user_org_ids(array['admin', 'owner']::app.org_role[]))::uuid[])));
 create policy dead_letters_no_api_access on odoo.dead_letters as restrictive for all to anon, authenticated using (false) with check (false);
 create policy entity_mappings_no_api_access on odoo.entity_mappings as restrictive for all to anon, authenticated using (false) with check (false);
 create policy instances_no_api_access on odoo.instances as restrictive for all to anon, authenticated using (false) with check (false);
-create policy invoices_select on odoo.invoices for select to authenticated using (org_id in (select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[])));
+create policy invoices_select on odoo.invoices for select to authenticated using (org_id = any ((select private.user_org_ids(array['member', 'admin', 'owner']::app.org_role[]))::uuid[]));
 create policy outbox_no_api_access on odoo.outbox as restrictive for all to anon, authenticated using (false) with check (false);
-create policy partners_select on odoo.partners for select to authenticated using (org_id in (select private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[])));
-create policy products_select on odoo.products for select to authenticated using (org_id in (select private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[])));
-create policy sale_order_lines_select on odoo.sale_order_lines for select to authenticated using (org_id in (select private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[])));
-create policy sale_orders_select on odoo.sale_orders for select to authenticated using (org_id in (select private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[])));
+create policy partners_select on odoo.partners for select to authenticated using (org_id = any ((select private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[]))::uuid[]));
+create policy products_select on odoo.products for select to authenticated using (org_id = any ((select private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[]))::uuid[]));
+create policy sale_order_lines_select on odoo.sale_order_lines for select to authenticated using (org_id = any ((select private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[]))::uuid[]));
+create policy sale_orders_select on odoo.sale_orders for select to authenticated using (org_id = any ((select private.user_org_ids(array['viewer', 'member', 'admin', 'owner']::app.org_role[]))::uuid[]));
 create policy sync_cursors_no_api_access on odoo.sync_cursors as restrictive for all to anon, authenticated using (false) with check (false);
 create policy webhook_events_no_api_access on odoo.webhook_events as restrictive for all to anon, authenticated using (false) with check (false);
 create policy artifacts_no_api_access on ops.artifacts as restrictive for all to anon, authenticated using (false) with check (false);

@@ -397,31 +397,35 @@ create schema if not exists private;
 revoke all on schema private from public;
 grant usage on schema private to authenticated, service_role;
 create or replace function private.user_org_ids(p_roles app.seats_level[])
-returns setof uuid
-language sql
+returns uuid[]
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $$
-  select m.workspace_id
-  from app.seats m
-  where m.member_id = (select auth.uid())
-    and m.level = any (p_roles)
+begin
+  return array(
+    select m.workspace_id
+    from app.seats m
+    where m.member_id = auth.uid()
+      and m.level = any (p_roles)
+  );
+end;
 $$;
 comment on function private.user_org_ids(app.seats_level[]) is 'Orgs in which the caller holds one of the given roles; used by row level security policies.';
 revoke execute on function private.user_org_ids(app.seats_level[]) from public, anon;
 grant execute on function private.user_org_ids(app.seats_level[]) to authenticated, service_role;
 
 -- Policies: one per table and command, roles merged
-create policy leads_select on app.leads for select to authenticated using (workspace_id in (select private.user_org_ids(array['agent', 'manager']::app.seats_level[])));
-create policy leads_insert on app.leads for insert to authenticated with check (workspace_id in (select private.user_org_ids(array['agent', 'manager']::app.seats_level[])));
-create policy leads_update on app.leads for update to authenticated using ((created_by = (select auth.uid()) and workspace_id in (select private.user_org_ids(array['agent', 'manager']::app.seats_level[]))) or (workspace_id in (select private.user_org_ids(array['manager']::app.seats_level[])))) with check ((created_by = (select auth.uid()) and workspace_id in (select private.user_org_ids(array['agent', 'manager']::app.seats_level[]))) or (workspace_id in (select private.user_org_ids(array['manager']::app.seats_level[]))));
-create policy leads_delete on app.leads for delete to authenticated using (workspace_id in (select private.user_org_ids(array['manager']::app.seats_level[])));
-create policy seats_select on app.seats for select to authenticated using (workspace_id in (select private.user_org_ids(array['agent', 'manager']::app.seats_level[])));
-create policy seats_insert on app.seats for insert to authenticated with check (workspace_id in (select private.user_org_ids(array['manager']::app.seats_level[])));
-create policy seats_delete on app.seats for delete to authenticated using (workspace_id in (select private.user_org_ids(array['manager']::app.seats_level[])));
-create policy workspaces_select on app.workspaces for select to authenticated using (id in (select private.user_org_ids(array['agent', 'manager']::app.seats_level[])));
-create policy companies_select on odoo.companies for select to authenticated using (workspace_id in (select private.user_org_ids(array['agent', 'manager']::app.seats_level[])));
+create policy leads_select on app.leads for select to authenticated using (workspace_id = any ((select private.user_org_ids(array['agent', 'manager']::app.seats_level[]))::uuid[]));
+create policy leads_insert on app.leads for insert to authenticated with check (workspace_id = any ((select private.user_org_ids(array['agent', 'manager']::app.seats_level[]))::uuid[]));
+create policy leads_update on app.leads for update to authenticated using ((created_by = (select auth.uid()) and workspace_id = any ((select private.user_org_ids(array['agent', 'manager']::app.seats_level[]))::uuid[])) or (workspace_id = any ((select private.user_org_ids(array['manager']::app.seats_level[]))::uuid[]))) with check ((created_by = (select auth.uid()) and workspace_id = any ((select private.user_org_ids(array['agent', 'manager']::app.seats_level[]))::uuid[])) or (workspace_id = any ((select private.user_org_ids(array['manager']::app.seats_level[]))::uuid[])));
+create policy leads_delete on app.leads for delete to authenticated using (workspace_id = any ((select private.user_org_ids(array['manager']::app.seats_level[]))::uuid[]));
+create policy seats_select on app.seats for select to authenticated using (workspace_id = any ((select private.user_org_ids(array['agent', 'manager']::app.seats_level[]))::uuid[]));
+create policy seats_insert on app.seats for insert to authenticated with check (workspace_id = any ((select private.user_org_ids(array['manager']::app.seats_level[]))::uuid[]));
+create policy seats_delete on app.seats for delete to authenticated using (workspace_id = any ((select private.user_org_ids(array['manager']::app.seats_level[]))::uuid[]));
+create policy workspaces_select on app.workspaces for select to authenticated using (id = any ((select private.user_org_ids(array['agent', 'manager']::app.seats_level[]))::uuid[]));
+create policy companies_select on odoo.companies for select to authenticated using (workspace_id = any ((select private.user_org_ids(array['agent', 'manager']::app.seats_level[]))::uuid[]));
 create policy dead_letters_no_api_access on odoo.dead_letters as restrictive for all to anon, authenticated using (false) with check (false);
 create policy entity_mappings_no_api_access on odoo.entity_mappings as restrictive for all to anon, authenticated using (false) with check (false);
 create policy instances_no_api_access on odoo.instances as restrictive for all to anon, authenticated using (false) with check (false);
