@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import importlib
 import json
+import re
 import sys
 from importlib import resources
 from pathlib import Path
@@ -137,7 +138,7 @@ def build(project_dir: Path, emit: str, prune: bool) -> None:
     if emit == "ir":
         click.echo(json.dumps(ir.to_dict(), indent=2, sort_keys=True, default=_json_default))
         return
-    files = pipeline.render_all(ir, pipeline.baseline_stamp(project_dir))
+    files, state = pipeline.project_files(project_dir, ir)
     out = project_dir / pipeline.GENERATED
     old_api = _read_json(out / OPENAPI_PATH, unless_equal_to=files[OPENAPI_PATH])
     written, removed = writer.write(out, files, prune=prune)
@@ -155,6 +156,8 @@ def build(project_dir: Path, emit: str, prune: bool) -> None:
     click.echo(f"{len(files)} files in {pipeline.GENERATED}/: {len(written)} written, "
                f"{len(files) - len(written)} unchanged" + (f", {len(removed)} removed" if removed else ""),
                err=True)
+    for problem in pipeline.check_migrations(state, ir) if not state.empty else []:
+        click.echo(f"warning: {problem}", err=True)
 
 
 @cli.command()
@@ -172,19 +175,22 @@ def diff(project_dir: Path, api_base: str | None) -> None:
     """
     from generator import pipeline, writer
     ir = pipeline.compile_ir(project_dir)
-    files = pipeline.render_all(ir, pipeline.baseline_stamp(project_dir))
+    files, state = pipeline.project_files(project_dir, ir)
     out = project_dir / pipeline.GENERATED
     drift = writer.compare(out, files)
+    migration_problems = [] if state.empty else pipeline.check_migrations(state, ir)
     new_api = files[OPENAPI_PATH]
     base = _api_base(project_dir, api_base) if api_base else _read_json(out / OPENAPI_PATH, unless_equal_to=new_api)
     lines, allowed = api_gate(base, jsondoc.load(new_api)) if base is not None else ([], True)
-    if drift.clean and allowed:
+    if drift.clean and allowed and not migration_problems:
         for line in lines:
             click.echo(line)
         click.echo(f"no drift: {len(files)} files in {pipeline.GENERATED}/ match the spec")
         return
     if not drift.clean:
         click.echo(drift.report(pipeline.GENERATED))
+    for problem in migration_problems:
+        click.echo(f"migrations: {problem}")
     for line in lines:
         click.echo(line)
     sys.exit(EXIT_FAILED)
@@ -221,6 +227,111 @@ def _api_base(project_dir: Path, ref: str) -> dict:
         return json.loads(shown)
     except ValueError:
         raise UsageError(f"--api-base {ref}: the OpenAPI document there is not valid JSON") from None
+
+
+@cli.command()
+@click.argument("name")
+@project_dir_option
+@handle_errors
+def migrate(name: str, project_dir: Path) -> None:
+    """Write the next migration NAME: what turns the last recorded schema into the spec's.
+
+    \b
+    Compares the IR snapshot recorded with the newest migration against the spec, writes
+    generated/supabase/migrations/<UTC timestamp>_NAME.sql with its steps in dependency order,
+    records the new snapshot and checksum, and rebuilds generated/. Unsafe steps (drops, narrowing
+    type changes, NOT NULL without a backfill, locking index builds, enum value removal, renames
+    that break API clients) are refused until the spec acknowledges them:
+
+    \b
+      acknowledged_changes:
+        - change: drop_column app.tasks.legacy
+          reason: nothing reads it since v2
+    """
+    from generator import pipeline, writer
+    from generator.migrate import folder, lint
+    if not re.match(r"^[a-z0-9_]+$", name) or len(name) > 80:
+        raise UsageError(f"migration name {name!r}: use lower_snake_case (a-z, 0-9, _), at most 80 characters")
+    ir = pipeline.compile_ir(project_dir)
+    out = project_dir / pipeline.GENERATED
+    state = folder.read_folder(out)
+    if state.empty:
+        raise UsageError("there is no baseline migration yet: run `specgen build` first")
+    if state.problems or state.snapshot is None:
+        click.echo("\n".join(f"migrations: {p}" for p in state.problems), err=True)
+        sys.exit(EXIT_FAILED)
+    from generator.migrate.plan import plan_migration
+    steps = plan_migration(state.snapshot, ir)
+    if not steps and folder.fingerprint(state.snapshot) == folder.fingerprint(ir):
+        click.echo("nothing to migrate: the newest migration already captures the spec")
+        return
+    report = lint.lint_steps(steps, ir)
+    for line in report.lines():
+        click.echo(line, err=True)
+    if report.refused:
+        sys.exit(EXIT_FAILED)
+    stamp = folder.next_stamp(out)
+    file_name = f"{stamp}_{name}.sql"
+    text = lint.render_migration(steps, ir)
+    files, _ = pipeline.project_files(project_dir, ir)
+    files.update(folder.migration_files(ir, file_name, text, state.lock))
+    files["manifest.json"] = pipeline.render_manifest(ir, {k: v for k, v in files.items() if k != "manifest.json"})
+    written, _ = writer.write(out, files, prune=False)
+    click.echo(f"wrote {pipeline.GENERATED}/{folder.MIGRATIONS}/{file_name}: {len(steps)} steps")
+    for path in written:
+        click.echo(f"wrote {pipeline.GENERATED}/{path}", err=True)
+
+
+@cli.command(name="lint")
+@project_dir_option
+@handle_errors
+def lint_command(project_dir: Path) -> None:
+    """Check the pending migration for unsafe steps (exit 1 if any is not acknowledged).
+
+    Also runs squawk on the newest migration when squawk is installed; its findings are shown as
+    advice (specgen's own rules decide the exit code).
+    """
+    from generator import pipeline
+    from generator.migrate import folder, lint
+    from generator.migrate.plan import plan_migration
+    ir = pipeline.compile_ir(project_dir)
+    out = project_dir / pipeline.GENERATED
+    state = folder.read_folder(out)
+    failed = False
+    if state.snapshot is not None:
+        report = lint.lint_steps(plan_migration(state.snapshot, ir), ir)
+        for line in report.lines() or ["no pending changes"]:
+            click.echo(line)
+        failed = report.refused
+    squawk = lint.run_squawk(out, state.files[-1:] if state.files else [])
+    if squawk is not None:
+        click.echo("squawk (advice on the newest migration):")
+        click.echo(squawk.output)
+    sys.exit(EXIT_FAILED if failed else 0)
+
+
+@cli.command()
+@project_dir_option
+@click.option("--database-url", metavar="URL",
+              help="Compare this live database with the spec instead (read-only: nothing is changed).")
+@handle_errors
+def verify(project_dir: Path, database_url: str | None) -> None:
+    """Prove the migrations build exactly the schema the spec describes.
+
+    Without --database-url: applies every migration in order to a throwaway PostgreSQL with the
+    Supabase stand-in, then compares its catalog (tables, columns, types, nullability, defaults,
+    constraints, indexes, RLS, policies, grants, triggers, functions, enums) with a database built
+    from the spec directly. Prints 0 differences or each one; exit 1 if any.
+    """
+    from generator import pipeline
+    from generator.migrate import verify as verifying
+    ir = pipeline.compile_ir(project_dir)
+    differences = verifying.verify(project_dir / pipeline.GENERATED, ir, database_url,
+                                   progress=lambda msg: click.echo(msg, err=True))
+    for line in differences:
+        click.echo(line)
+    click.echo(f"{len(differences)} difference{'s' if len(differences) != 1 else ''}")
+    sys.exit(EXIT_FAILED if differences else 0)
 
 
 @cli.command()

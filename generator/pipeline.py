@@ -7,7 +7,6 @@ import multiprocessing
 import os
 import hashlib
 import json
-import re
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from generator.emit import adapters, contracts, dbml, docs, openapi, pgtap, pyda
 from generator.errors import SpecError
 from generator.ir import IR
 from generator.ir.build import build_ir
+from generator.migrate import folder
 from generator.spec.loader import SourceFile, load_yaml
 from generator.spec.schema_check import check_structure
 from generator.spec.semantics import check_semantics
@@ -25,9 +25,7 @@ from generator.spec.semantics import check_semantics
 ENTITIES_PATH = "spec/schema/entities.yaml"
 ROLES_PATH = "spec/auth/roles.yaml"
 GENERATED = "generated"
-MIGRATIONS = "supabase/migrations"  # under generated/
 MANIFEST = "manifest.json"
-_BASELINE = re.compile(r"^(\d{14})_baseline\.sql$")
 
 
 @dataclass(frozen=True)
@@ -83,23 +81,48 @@ def _compile_ir(root: Path) -> IR:
     return build_ir(spec.entities.data, spec.roles.data, inputs)
 
 
-def baseline_stamp(root: Path, now: _dt.datetime | None = None) -> str:
-    """The baseline's timestamp: the committed one if it exists, else now (UTC).
-
-    Time appears only in migration names, never in generated bodies.
-    """
-    folder = root / GENERATED / MIGRATIONS
-    if folder.is_dir():
-        stamps = sorted(m.group(1) for p in folder.iterdir() if (m := _BASELINE.match(p.name)))
-        if stamps:
-            return stamps[0]
-    return (now or _dt.datetime.now(_dt.timezone.utc)).strftime("%Y%m%d%H%M%S")
-
-
 def render_all(ir: IR, stamp: str) -> dict[str, str]:
-    """Every generated file, keyed by its path under generated/, manifest included."""
+    """The whole tree of a new project: every generated file, a baseline migration named by `stamp`
+    with its snapshot and lock, and the manifest."""
     with paused_gc():
-        return _render_all(ir, stamp)
+        files = render_outputs(ir)
+        files.update(baseline_files(ir, stamp))
+        files[MANIFEST] = render_manifest(ir, files)
+        return dict(sorted(files.items()))
+
+
+def baseline_files(ir: IR, stamp: str) -> dict[str, str]:
+    return folder.migration_files(ir, f"{stamp}_baseline.sql", sql.render_baseline(ir), [])
+
+
+def project_files(root: Path, ir: IR) -> tuple[dict[str, str], folder.Folder]:
+    """What generated/ must hold for this project: outputs from the IR, and the migrations on disk.
+
+    Without migrations yet, the baseline is made now (named by the current UTC time). With migrations,
+    their files are taken as they are: `migrate` owns them, and `check_migrations` judges them.
+    """
+    out = root / GENERATED
+    state = folder.read_folder(out)
+    if state.empty:
+        return render_all(ir, folder.next_stamp(out)), state
+    with paused_gc():
+        files = render_outputs(ir)
+        files.update(folder.managed_files(out))
+        files[MANIFEST] = render_manifest(ir, files)
+        return dict(sorted(files.items())), state
+
+
+def check_migrations(state: folder.Folder, ir: IR) -> list[str]:
+    """Problems with the committed migrations: edited, missing, out of order, or not capturing the spec."""
+    problems = list(state.problems)
+    if state.snapshot is not None and folder.fingerprint(state.snapshot) != folder.fingerprint(ir):
+        from generator.migrate.plan import plan_migration
+        steps = plan_migration(state.snapshot, ir)
+        listed = "".join(f"\n    - {s.change}" for s in steps[:12]) + (
+            f"\n    - ... and {len(steps) - 12} more" if len(steps) > 12 else "")
+        problems.append("the spec changed but no migration captures the change; run `specgen migrate <name>`"
+                        + (f"; it would:{listed}" if steps else ""))
+    return problems
 
 
 # Emitters split in two groups of similar cost; on large specs the second runs in a forked child.
@@ -120,8 +143,9 @@ def _run_forked_group(index: int) -> dict[str, str]:
     return _run_group(_FORKED_IR, EMITTER_GROUPS[index])
 
 
-def _render_all(ir: IR, stamp: str) -> dict[str, str]:
-    files = {f"{MIGRATIONS}/{stamp}_baseline.sql": sql.render_baseline(ir)}
+def render_outputs(ir: IR) -> dict[str, str]:
+    """Every file generated from the IR alone (everything but migrations and the manifest)."""
+    files: dict[str, str] = {}
     if _parallel(ir):
         # Emitters are pure, so a forked child sees the same IR and returns the same text: the merged
         # result is byte-identical to the serial one (a test checks it).
@@ -137,8 +161,7 @@ def _render_all(ir: IR, stamp: str) -> dict[str, str]:
     else:
         for group in EMITTER_GROUPS:
             files.update(_run_group(ir, group))
-    files[MANIFEST] = render_manifest(ir, files)
-    return dict(sorted(files.items()))
+    return files
 
 
 def _parallel(ir: IR) -> bool:
@@ -153,6 +176,8 @@ def render_manifest(ir: IR, files: dict[str, str]) -> str:
     manifest = {
         "generator": f"specgen {__version__}",
         "inputs": dict(ir.inputs),
-        "outputs": {path: hashlib.sha256(text.encode("utf-8")).hexdigest() for path, text in sorted(files.items())},
+        # Migrations and snapshots are covered by the lock's checksums, which the manifest hashes.
+        "outputs": {path: hashlib.sha256(text.encode("utf-8")).hexdigest() for path, text in sorted(files.items())
+                    if not folder.managed(path) or path == folder.LOCK},
     }
     return json.dumps(manifest, indent=2, sort_keys=True) + "\n"

@@ -42,13 +42,13 @@ def test_build_on_the_committed_tree_changes_nothing(project, repo_root):
 
 def test_diff_names_a_hand_edited_file(project):
     """Editing a generated file by hand makes diff exit 1 with a unified diff naming the file."""
-    migration = next((project / "generated/supabase/migrations").glob("*_baseline.sql"))
-    migration.write_text(migration.read_text().replace("create schema if not exists ops;", "-- removed"))
+    types = project / "generated/contracts/src/database.ts"
+    types.write_text(types.read_text().replace("export type Database = {", "export type Database = { hacked: true;"))
     result = specgen("diff", cwd=project)
     assert result.returncode == 1
-    assert f"edited: generated/supabase/migrations/{migration.name}" in result.stdout
-    assert "+create schema if not exists ops;" in result.stdout
-    assert "--- a/supabase/migrations/" in result.stdout
+    assert "edited: generated/contracts/src/database.ts" in result.stdout
+    assert "+export type Database = {\n" in result.stdout
+    assert "--- a/contracts/src/database.ts" in result.stdout
 
 
 def test_diff_names_a_deleted_file(project):
@@ -80,13 +80,15 @@ def test_build_keeps_extra_files_unless_pruned(project):
 
 
 def test_spec_change_without_rebuild_is_drift(project):
-    """Changing the spec and not rebuilding is caught by diff."""
+    """Changing the spec and not rebuilding is caught by diff; after build and migrate it is clean."""
     entities = project / "spec/schema/entities.yaml"
     entities.write_text(entities.read_text().replace("type: varchar(120)\n", "type: varchar(140)\n", 1))
     result = specgen("diff", cwd=project)
     assert result.returncode == 1
-    assert "varchar(140)" in result.stdout
+    assert "maxLength" in result.stdout or "140" in result.stdout
     assert specgen("build", cwd=project).returncode == 0
+    assert "widen_type app.orgs.name" in specgen("diff", cwd=project).stdout
+    assert specgen("migrate", "wider_org_name", cwd=project).returncode == 0
     assert specgen("diff", cwd=project).returncode == 0
 
 
@@ -213,6 +215,9 @@ def test_diff_names_breaking_api_changes_and_requires_a_major_bump(project):
     assert "app.projects.Insert: field 'name' maxLength narrowed from 200 to 100" in drift.stdout
     built = specgen("build", cwd=project)
     assert "warning: breaking API changes" in built.stderr
+    entities.write_text(entities.read_text() + "\nacknowledged_changes:\n  - change: change_type app.projects.name\n"
+                        "    reason: no project name is longer than 100 characters\n")
+    assert specgen("migrate", "shorter_project_names", cwd=project).returncode == 0
     assert specgen("diff", cwd=project).returncode == 0  # the committed tree matches the spec again ...
     gated = specgen("diff", "--api-base", str(base), cwd=project)
     assert gated.returncode == 1  # ... but not the API it promised before

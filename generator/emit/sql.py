@@ -77,13 +77,14 @@ def render_foreign_keys(t: Table) -> list[str]:
 
 
 def render_indexes(t: Table) -> list[str]:
-    out = []
-    for ix in t.indexes:
-        unique = "unique " if ix.unique else ""
-        using = f" using {ix.method}" if ix.method != "btree" else ""
-        where = f" where {ix.where}" if ix.where else ""
-        out.append(f"create {unique}index {quote_ident(ix.name)} on {t.qualified}{using} ({_cols(ix.columns)}){where};")
-    return out
+    return [render_index(t, ix) for ix in t.indexes]
+
+
+def render_index(t: Table, ix) -> str:
+    unique = "unique " if ix.unique else ""
+    using = f" using {ix.method}" if ix.method != "btree" else ""
+    where = f" where {ix.where}" if ix.where else ""
+    return f"create {unique}index {quote_ident(ix.name)} on {t.qualified}{using} ({_cols(ix.columns)}){where};"
 
 
 def render_comments(t: Table) -> list[str]:

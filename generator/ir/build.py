@@ -55,6 +55,7 @@ class _Builder:
             tenancy=self.tenancy_ir(),
             sso=self.sso(),
             inputs=inputs,
+            acknowledged=tuple(sorted((a["change"], a["reason"]) for a in self.spec.get("acknowledged_changes") or [])),
         )
 
     # -- tables -----------------------------------------------------------------------------

@@ -198,6 +198,7 @@ class IR:
     tenancy: Tenancy | None
     sso: SSO | None
     inputs: tuple[tuple[str, str], ...] = field(default=())  # (path, sha256) of the spec files
+    acknowledged: tuple[tuple[str, str], ...] = field(default=())  # (change, reason) the spec accepts
 
     def table(self, schema: str, name: str) -> Table:
         for t in self.tables:

@@ -1,0 +1,42 @@
+"""IR snapshots: the IR as JSON, recorded with each migration, and read back for the planner."""
+from __future__ import annotations
+
+import dataclasses
+import typing
+from functools import lru_cache
+
+from generator.emit import jsondoc
+from generator.ir import model as m
+from generator.types import FieldType
+
+
+def dump_ir(ir: m.IR) -> str:
+    return jsondoc.dump({"format": 1, "ir": ir.to_dict()})
+
+
+def load_ir(text: str) -> m.IR:
+    doc = jsondoc.load(text)
+    return _build(m.IR, doc["ir"])
+
+
+@lru_cache(maxsize=None)
+def _hints(cls) -> dict:
+    return typing.get_type_hints(cls, vars(m) | {"FieldType": FieldType})
+
+
+def _build(tp, value):
+    origin = typing.get_origin(tp)
+    if value is None:
+        return None
+    if dataclasses.is_dataclass(tp):
+        hints = _hints(tp)
+        return tp(**{f.name: _build(hints[f.name], value[f.name]) for f in dataclasses.fields(tp) if f.name in value})
+    if origin is tuple:
+        args = typing.get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_build(args[0], v) for v in value)
+        return tuple(_build(a, v) for a, v in zip(args, value))
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        options = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _build(options[0], value) if len(options) == 1 else value
+    return value

@@ -1,0 +1,1 @@
+"""Migrations after the baseline: the planner, its safety lint, the migrations folder, and verify."""

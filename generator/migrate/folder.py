@@ -1,0 +1,142 @@
+"""The migrations folder: committed migrations, the IR snapshot recorded with each, and a lock of checksums.
+
+Layout under generated/supabase/ (the Supabase CLI applies migrations/*.sql in name order):
+  migrations/<14-digit UTC timestamp>_<name>.sql
+  snapshots/<same name>.ir.json       the IR after that migration, for the planner
+  migrations.lock.json                file names in order, with their sha256
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from generator.emit import jsondoc
+from generator.ir import IR
+from generator.ir.snapshot import dump_ir, load_ir
+
+MIGRATIONS = "supabase/migrations"
+SNAPSHOTS = "supabase/snapshots"
+LOCK = "supabase/migrations.lock.json"
+NAME = re.compile(r"^(\d{14})_([a-z0-9_]+)\.sql$")
+
+
+def managed(path: str) -> bool:
+    """Files that `migrate` owns: build never regenerates them, diff checks them against the lock."""
+    return path.startswith(MIGRATIONS + "/") or path.startswith(SNAPSHOTS + "/") or path == LOCK
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def snapshot_path(migration: str) -> str:
+    return f"{SNAPSHOTS}/{migration[:-4]}.ir.json"
+
+
+def fingerprint(ir: IR) -> str:
+    """What a migration must capture: the IR without what never reaches the database (the spec files'
+    hashes, the acknowledgements, and the project's name, version and package)."""
+    return dump_ir(replace(ir, inputs=(), acknowledged=(), project=replace(ir.project, version="", package="",
+                                                                             description="")))
+
+
+def lock_text(entries: list[tuple[str, str]]) -> str:
+    return jsondoc.dump({"format": 1, "migrations": [{"file": f, "sha256": h} for f, h in entries]})
+
+
+def migration_files(ir: IR, name: str, sql_text: str, previous: list[tuple[str, str]]) -> dict[str, str]:
+    """The files one new migration adds or changes: itself, its snapshot, and the lock."""
+    return {f"{MIGRATIONS}/{name}": sql_text, snapshot_path(name): dump_ir(ir),
+            LOCK: lock_text([*previous, (name, sha256(sql_text))])}
+
+
+def next_stamp(out: Path, now: _dt.datetime | None = None) -> str:
+    """Now in UTC, or one second after the newest migration if that is later (names must increase)."""
+    stamp = (now or _dt.datetime.now(_dt.timezone.utc)).strftime("%Y%m%d%H%M%S")
+    existing = [m.group(1) for p in _listing(out) if (m := NAME.match(p))]
+    if existing and stamp <= max(existing):
+        last = _dt.datetime.strptime(max(existing), "%Y%m%d%H%M%S") + _dt.timedelta(seconds=1)
+        stamp = last.strftime("%Y%m%d%H%M%S")
+    return stamp
+
+
+def _listing(out: Path) -> list[str]:
+    folder = out / MIGRATIONS
+    return sorted(p.name for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+
+
+@dataclass
+class Folder:
+    """What is on disk, read once."""
+
+    files: list[str]  # migration file names, sorted
+    texts: dict[str, str]
+    lock: list[tuple[str, str]]  # (file, sha256) as recorded
+    lock_present: bool
+    snapshot: IR | None  # after the newest recorded migration
+    problems: list[str]
+
+    @property
+    def empty(self) -> bool:
+        return not self.files and not self.lock
+
+
+def read_folder(out: Path) -> Folder:
+    problems: list[str] = []
+    names = _listing(out)
+    files = []
+    for n in names:
+        if NAME.match(n):
+            files.append(n)
+        else:
+            problems.append(f"{MIGRATIONS}/{n}: not a migration name (<14-digit timestamp>_<lower_snake_name>.sql)")
+    texts = {n: (out / MIGRATIONS / n).read_text(encoding="utf-8") for n in files}
+    lock: list[tuple[str, str]] = []
+    lock_file = out / LOCK
+    if lock_file.is_file():
+        try:
+            lock = [(e["file"], e["sha256"]) for e in jsondoc.load(lock_file.read_text())["migrations"]]
+        except (ValueError, KeyError, TypeError):
+            problems.append(f"{LOCK}: unreadable; restore it from git")
+    elif files:
+        problems.append(f"{LOCK}: missing; restore it from git (it records which migrations were generated)")
+    recorded = [f for f, _ in lock]
+    if recorded != sorted(recorded):
+        problems.append(f"{LOCK}: migrations are recorded out of name order")
+    for f, digest in lock:
+        if f not in texts:
+            problems.append(f"{MIGRATIONS}/{f}: recorded in the lock but missing")
+        elif sha256(texts[f]) != digest:
+            problems.append(f"{MIGRATIONS}/{f}: edited after it was generated (checksum differs from the lock); "
+                            "committed migrations are append-only: revert the edit and add a new migration")
+    for f in files:
+        if f not in recorded:
+            newer = recorded and f > recorded[-1]
+            problems.append(f"{MIGRATIONS}/{f}: not recorded in the lock"
+                            + (" (was it written by hand? create migrations with `specgen migrate NAME`)" if newer
+                               else " and older than recorded migrations: migrations are out of order"))
+    snapshot = None
+    if recorded:
+        path = out / snapshot_path(recorded[-1])
+        if path.is_file():
+            snapshot = load_ir(path.read_text(encoding="utf-8"))
+        else:
+            problems.append(f"{snapshot_path(recorded[-1])}: missing; restore it from git")
+    return Folder(files, texts, lock, lock_file.is_file(), snapshot, problems)
+
+
+def managed_files(out: Path) -> dict[str, str]:
+    """Every migrate-owned file as it is on disk."""
+    found = {}
+    for sub in (MIGRATIONS, SNAPSHOTS):
+        folder = out / sub
+        if folder.is_dir():
+            for p in sorted(folder.iterdir()):
+                if p.is_file():
+                    found[f"{sub}/{p.name}"] = p.read_text(encoding="utf-8")
+    if (out / LOCK).is_file():
+        found[LOCK] = (out / LOCK).read_text(encoding="utf-8")
+    return found

@@ -1,0 +1,393 @@
+"""Plan the next migration: the steps that take a database from one IR to the next, in dependency order.
+
+Tables, columns, constraints, indexes and enums are compared structurally, with renames taken from
+`renamed_from`. Everything else the baseline writes (functions, triggers, policies, grants, comments)
+is compared statement by statement, and re-emitted where it differs. Each step says whether it is
+unsafe and why; the lint decides what needs an acknowledgement.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from generator.emit import sql
+from generator.ir import IR, Column, Enum, Table
+from generator.migrate.objects import STRUCTURAL, Statement, objects
+from generator.names import qualified, quote_ident, sql_string
+
+# Phases order the steps so every statement finds what it needs.
+PRE, ENUMS, FUNCTIONS, DROP_DEPENDENTS, RENAMES, CREATE_TABLES, COLUMNS, ENUM_SWAP, DROPS, CONSTRAINTS, \
+    COMMENTS, TRIGGERS, SECURITY, GRANTS = range(14)
+
+
+@dataclass
+class Step:
+    change: str  # stable id, as used in acknowledged_changes: "drop_column app.tasks.legacy"
+    sql: list[str]
+    phase: int
+    unsafe: str | None = None  # why it is unsafe, if it is
+    order: int = field(default=0)
+
+    @property
+    def description(self) -> str:
+        return self.change.replace("_", " ", 1)
+
+
+_WIDENINGS = {("smallint", "integer"), ("smallint", "bigint"), ("integer", "bigint"), ("varchar", "text"),
+              ("smallint", "numeric"), ("integer", "numeric"), ("bigint", "numeric")}
+
+
+def _widening(old: Column, new: Column) -> bool:
+    a, b = old.type, new.type
+    if a.array != b.array:
+        return False
+    if (a.base, b.base) in _WIDENINGS:
+        return True
+    if a.base == b.base == "varchar":
+        return (b.length or 0) >= (a.length or 0)
+    if a.base == b.base == "numeric":
+        if b.precision is None:
+            return True
+        if a.precision is None:
+            return False
+        return b.scale >= a.scale and (b.precision - b.scale) >= (a.precision - a.scale)
+    return False
+
+
+class Planner:
+    def __init__(self, old: IR, new: IR):
+        self.old, self.new = old, new
+        self.steps: list[Step] = []
+        self.old_tables = {(t.schema, t.name): t for t in old.tables}
+        self.new_tables = {(t.schema, t.name): t for t in new.tables}
+        self.renamed_tables: dict[tuple, tuple] = {}  # old key -> new key
+        self.column_renames: dict[tuple, dict[str, str]] = {}  # new table key -> {old: new}
+        self.created: set[tuple] = set()
+        self.dropped: set[tuple] = set()
+
+    def add(self, change: str, statements: list[str] | str, phase: int, unsafe: str | None = None) -> None:
+        if isinstance(statements, str):
+            statements = [statements]
+        self.steps.append(Step(change, statements, phase, unsafe, len(self.steps)))
+
+    # -- plan -------------------------------------------------------------------------------
+    def plan(self) -> list[Step]:
+        self.match_tables()
+        self.plan_enums()
+        for key, t in self.new_tables.items():
+            old_key = next((o for o, n in self.renamed_tables.items() if n == key), key)
+            if old_key in self.old_tables:
+                self.plan_table_changes(self.old_tables[old_key], t)
+            else:
+                self.created.add(key)
+                self.add(f"create_table {t.schema}.{t.name}", sql.render_table(t), CREATE_TABLES)
+                for fk in sql.render_foreign_keys(t):
+                    self.add(f"foreign_key {t.schema}.{t.name}", fk, CONSTRAINTS)
+                for ix in sql.render_indexes(t):
+                    self.add(f"index {t.schema}.{t.name}", ix, CONSTRAINTS)
+        for key, t in self.old_tables.items():
+            if key not in self.new_tables and key not in self.renamed_tables:
+                self.dropped.add(key)
+                unsafe = "drops the table and all its rows"
+                self.add(f"drop_table {t.schema}.{t.name}", f"drop table {t.qualified} cascade;", DROPS, unsafe)
+        self.plan_statements()
+        return sorted(self.steps, key=lambda s: (s.phase, s.order))
+
+    def match_tables(self) -> None:
+        for key, t in self.new_tables.items():
+            if key in self.old_tables or not t.renamed_from:
+                continue
+            old_key = (t.schema, t.renamed_from)
+            if old_key in self.old_tables and old_key not in self.new_tables:
+                self.renamed_tables[old_key] = key
+                self.add(f"rename_table {t.schema}.{t.renamed_from}->{t.name}",
+                         f"alter table {qualified(*old_key)} rename to {quote_ident(t.name)};", RENAMES,
+                         "API clients still using the old name break" if t.schema in self.new.exposed_schemas
+                         else None)
+
+    # -- enums -------------------------------------------------------------------------------
+    def plan_enums(self) -> None:
+        old = {(e.schema, e.name): e for e in self.old.enums}
+        for e in self.new.enums:
+            before = old.get((e.schema, e.name))
+            if before is None:
+                self.add(f"create_enum {e.schema}.{e.name}", sql.render_enum(e), ENUMS)
+                continue
+            self.plan_enum_values(before, e)
+        for key, e in old.items():
+            if key not in {(n.schema, n.name) for n in self.new.enums}:
+                self.add(f"drop_enum {e.schema}.{e.name}", f"drop type if exists {e.qualified};", DROPS)
+
+    def plan_enum_values(self, old: Enum, new: Enum) -> None:
+        renames = dict(new.renamed_values)  # new -> old
+        current = [next((n for n, o in renames.items() if o == v), v) for v in old.values]
+        for n, o in renames.items():
+            if o in old.values and n not in old.values:
+                self.add(f"rename_enum_value {new.schema}.{new.name}.{o}->{n}",
+                         f"alter type {new.qualified} rename value {sql_string(o)} to {sql_string(n)};", ENUMS)
+        removed = [v for v in current if v not in new.values]
+        if removed:
+            self.plan_enum_swap(new, removed)
+            return
+        for i, value in enumerate(new.values):
+            if value in current:
+                continue
+            after = next((v for v in reversed(new.values[:i]) if v in current), None)
+            position = f" after {sql_string(after)}" if after else (
+                f" before {sql_string(current[0])}" if current else "")
+            self.add(f"add_enum_value {new.schema}.{new.name}.{value}",
+                     f"alter type {new.qualified} add value if not exists {sql_string(value)}{position};", ENUMS)
+            current.insert(current.index(after) + 1 if after else 0, value)
+
+    def plan_enum_swap(self, e: Enum, removed: list[str]) -> None:
+        """Removing a value means a new type: check no row uses it, convert every column, swap names."""
+        users = [(t, c) for t in self.new.tables for c in t.columns if c.enum == (e.schema, e.name)]
+        tmp = qualified(e.schema, e.name + "__new")
+        stmts = [f"create type {tmp} as enum ({', '.join(sql_string(v) for v in e.values)});"]
+        for t, c in users:
+            values = ", ".join(sql_string(v) for v in removed)
+            stmts.append(f"do $$ begin if exists (select 1 from {t.qualified} where {quote_ident(c.name)}::text in "
+                         f"({values})) then raise exception 'cannot remove enum value(s) {', '.join(removed)}: "
+                         f"rows of {t.schema}.{t.name}.{c.name} still use them'; end if; end $$;")
+            suffix = "[]" if c.type.array else ""
+            if c.default_sql:
+                stmts.append(f"alter table {t.qualified} alter column {quote_ident(c.name)} drop default;")
+            stmts.append(f"alter table {t.qualified} alter column {quote_ident(c.name)} type {tmp}{suffix} "
+                         f"using {quote_ident(c.name)}::text{suffix}::{tmp}{suffix};")
+        stmts.append(f"drop type {e.qualified};")
+        stmts.append(f"alter type {tmp} rename to {quote_ident(e.name)};")
+        for t, c in users:
+            if c.default_sql:
+                stmts.append(f"alter table {t.qualified} alter column {quote_ident(c.name)} set default {c.default_sql};")
+        self.add(f"remove_enum_value {e.schema}.{e.name}.{','.join(removed)}", stmts, ENUM_SWAP,
+                 "rows holding the removed value would make the migration fail; API clients may still send it")
+
+    # -- tables and columns ------------------------------------------------------------------
+    def plan_table_changes(self, old: Table, new: Table) -> None:
+        key = (new.schema, new.name)
+        label = f"{new.schema}.{new.name}"
+        old_cols = {c.name: c for c in old.columns}
+        new_cols = {c.name: c for c in new.columns}
+        renames: dict[str, str] = {}
+        for c in new.columns:
+            if c.name not in old_cols and c.renamed_from and c.renamed_from in old_cols \
+                    and c.renamed_from not in new_cols:
+                renames[c.renamed_from] = c.name
+                self.add(f"rename_column {label}.{c.renamed_from}->{c.name}",
+                         f"alter table {qualified(*key)} rename column {quote_ident(c.renamed_from)} to "
+                         f"{quote_ident(c.name)};", RENAMES,
+                         "API clients still using the old name break" if new.schema in self.new.exposed_schemas
+                         else None)
+        self.column_renames[key] = renames
+        for c in new.columns:
+            before_name = next((o for o, n in renames.items() if n == c.name), c.name)
+            before = old_cols.get(before_name)
+            if before is None:
+                self.plan_add_column(new, c)
+            else:
+                self.plan_column_change(new, before, c)
+        for c in old.columns:
+            if c.name not in new_cols and c.name not in renames:
+                self.add(f"drop_column {label}.{c.name}",
+                         f"alter table {new.qualified} drop column {quote_ident(c.name)};", DROPS,
+                         "drops the column and its data; API clients reading it break")
+        self.plan_constraints(old, new, renames)
+
+    def plan_add_column(self, t: Table, c: Column) -> None:
+        parts = [quote_ident(c.name), c.sql_type]
+        if c.identity:
+            parts.append("generated always as identity")
+        if c.default_sql is not None:
+            parts.append(f"default {c.default_sql}")
+        if not c.nullable:
+            parts.append("not null")
+        unsafe = None
+        if not c.nullable and c.default_sql is None and not c.identity:
+            unsafe = "adds a required column without a default: fails on a table that has rows"
+        self.add(f"add_column {t.schema}.{t.name}.{c.name}",
+                 f"alter table {t.qualified} add column {' '.join(parts)};", COLUMNS, unsafe)
+
+    def plan_column_change(self, t: Table, old: Column, new: Column) -> None:
+        label = f"{t.schema}.{t.name}.{new.name}"
+        col = f"alter table {t.qualified} alter column {quote_ident(new.name)}"
+        enum_swapped = old.enum == new.enum and old.enum is not None
+        if old.sql_type != new.sql_type and not enum_swapped:
+            widening = _widening(old, new)
+            stmts = []
+            if old.default_sql is not None:
+                stmts.append(f"{col} drop default;")
+            stmts.append(f"{col} type {new.sql_type} using {quote_ident(new.name)}::{new.sql_type};")
+            if new.default_sql is not None:
+                stmts.append(f"{col} set default {new.default_sql};")
+            self.add(f"{'widen_type' if widening else 'change_type'} {label}", stmts, COLUMNS,
+                     None if widening else f"changes {old.sql_type} to {new.sql_type}: values that do not convert "
+                                           "make the migration fail, and API clients see a new type")
+        elif old.default_sql != new.default_sql:
+            self.add(f"set_default {label}",
+                     f"{col} set default {new.default_sql};" if new.default_sql else f"{col} drop default;", COLUMNS)
+        if old.nullable and not new.nullable:
+            if new.default_sql is not None:
+                self.add(f"set_not_null {label}", [
+                    f"update {t.qualified} set {quote_ident(new.name)} = {new.default_sql} "
+                    f"where {quote_ident(new.name)} is null;", f"{col} set not null;"], COLUMNS)
+            else:
+                self.add(f"set_not_null {label}", f"{col} set not null;", COLUMNS,
+                         "sets NOT NULL without a default to backfill: fails if any row is null")
+        elif not old.nullable and new.nullable:
+            self.add(f"drop_not_null {label}", f"{col} drop not null;", COLUMNS)
+
+    def plan_constraints(self, old: Table, new: Table, renames: dict[str, str]) -> None:
+        existing = (new.schema, new.name) not in self.created
+        label = f"{new.schema}.{new.name}"
+        rename_table = old.name != new.name
+
+        def cols(columns):
+            return tuple(renames.get(c, c) for c in columns)
+
+        def expr(text):
+            for a, b in renames.items():
+                text = re.sub(rf"\b{re.escape(a)}\b", b, text)
+            return text
+
+        def reconcile(kind, olds: dict, news: dict, drop_sql, create_sql, rename_sql, unsafe_new=None):
+            by_sig_old = {sig: name for name, sig in olds.items()}
+            for name, sig in news.items():
+                if name in olds and olds[name] == sig:
+                    continue
+                if sig in by_sig_old and by_sig_old[sig] not in news:
+                    self.add(f"rename_{kind} {label}.{by_sig_old[sig]}->{name}", rename_sql(by_sig_old[sig], name),
+                             CONSTRAINTS)
+                    continue
+                if name in olds:
+                    self.add(f"drop_{kind} {label}.{name}", drop_sql(name), DROP_DEPENDENTS)
+                self.add(f"{kind} {label}.{name}", create_sql(name), CONSTRAINTS,
+                         unsafe_new(name) if unsafe_new and existing else None)
+            renamed_away = {by_sig_old[s] for n, s in news.items() if s in by_sig_old and by_sig_old[s] not in news}
+            for name in olds:
+                if name not in news and name not in renamed_away:
+                    self.add(f"drop_{kind} {label}.{name}", drop_sql(name), DROP_DEPENDENTS)
+
+        tq = new.qualified
+        constraint_rename = (lambda a, b: f"alter table {tq} rename constraint {quote_ident(a)} to {quote_ident(b)};")
+        drop_constraint = (lambda n: f"alter table {tq} drop constraint if exists {quote_ident(n)};")
+        # primary key: only ever renamed (it follows the table's name)
+        if rename_table and old.pk_name != new.pk_name:
+            self.add(f"rename_constraint {label}.{old.pk_name}->{new.pk_name}",
+                     constraint_rename(old.pk_name, new.pk_name), CONSTRAINTS)
+        uniques_old = {u.name: cols(u.columns) for u in old.uniques}
+        uniques_new = {u.name: u.columns for u in new.uniques}
+        by_name = {u.name: u for u in new.uniques}
+        reconcile("unique", uniques_old, uniques_new, drop_constraint,
+                  lambda n: f"alter table {tq} add constraint {quote_ident(n)} unique "
+                            f"({', '.join(quote_ident(c) for c in by_name[n].columns)});",
+                  constraint_rename, lambda n: "builds a unique index under a lock and fails on duplicate rows")
+        checks_old = {c.name: expr(c.expression) for c in old.checks}
+        checks_new = {c.name: c.expression for c in new.checks}
+        reconcile("check", checks_old, checks_new, drop_constraint,
+                  lambda n: [f"alter table {tq} add constraint {quote_ident(n)} check ({checks_new[n]}) not valid;",
+                             f"alter table {tq} validate constraint {quote_ident(n)};"], constraint_rename)
+        fks_old = {f.name: (cols(f.columns), self._ref(f.ref_schema, f.ref_table), f.ref_columns, f.on_delete)
+                   for f in old.foreign_keys}
+        fks_new = {f.name: (f.columns, (f.ref_schema, f.ref_table), f.ref_columns, f.on_delete) for f in new.foreign_keys}
+        fk_by = {f.name: f for f in new.foreign_keys}
+        reconcile("foreign_key", fks_old, fks_new, drop_constraint,
+                  lambda n: [f"alter table {tq} add constraint {quote_ident(n)} foreign key "
+                             f"({', '.join(quote_ident(c) for c in fk_by[n].columns)}) references "
+                             f"{fk_by[n].ref_qualified} ({', '.join(quote_ident(c) for c in fk_by[n].ref_columns)}) "
+                             f"on delete {fk_by[n].on_delete} not valid;",
+                             f"alter table {tq} validate constraint {quote_ident(n)};"], constraint_rename)
+        ix_old = {i.name: (cols(i.columns), i.unique, expr(i.where or ""), i.method) for i in old.indexes}
+        ix_new = {i.name: (i.columns, i.unique, i.where or "", i.method) for i in new.indexes}
+        ix_by = {i.name: i for i in new.indexes}
+        reconcile("index", ix_old, ix_new,
+                  lambda n: f"drop index if exists {qualified(new.schema, n)};",
+                  lambda n: sql.render_index(new, ix_by[n]),
+                  lambda a, b: f"alter index {qualified(new.schema, a)} rename to {quote_ident(b)};",
+                  lambda n: "builds the index under a lock that blocks writes (migrations run in a transaction, "
+                            "so it cannot be concurrent)")
+
+    def _ref(self, schema: str, table: str) -> tuple:
+        return self.renamed_tables.get((schema, table), (schema, table))
+
+    # -- everything else, statement by statement ---------------------------------------------
+    def plan_statements(self) -> None:
+        old = [s for s in objects(self.old) if s.kind not in STRUCTURAL]
+        new = [s for s in objects(self.new) if s.kind not in STRUCTURAL]
+        old_by = _by_key(old, self._old_key)
+        new_by = _by_key(new, lambda s: (s.kind, *s.key))
+        for key, stmts in new_by.items():
+            before = old_by.get(key)
+            texts = [s.text for s in stmts]
+            if before is not None and [s.text for s in before] == texts:
+                continue
+            kind = stmts[0].kind
+            if kind == "table_grant":
+                table = key[1]
+                self.add(f"grants {table}", [f"revoke all on {table} from anon, authenticated;", *texts], GRANTS)
+            elif kind == "trigger":
+                name, table = key[1], key[2]
+                drop = [f"drop trigger if exists {name} on {table};"] if before is not None else []
+                self.add(f"trigger {table}.{name}", drop + texts, TRIGGERS)
+            elif kind == "policy":
+                name, table = key[1], key[2]
+                drop = [f"drop policy if exists {name} on {table};"] if before is not None else []
+                self.add(f"policy {table}.{name}", drop + texts, SECURITY)
+            elif kind == "function":
+                self.add(f"function {key[1]}", texts, FUNCTIONS)
+            elif kind == "comment":
+                self.add(f"comment {key[1]}", texts, COMMENTS)
+            elif kind == "rls":
+                self.add(f"rls {key[1]}", texts, SECURITY)
+            else:
+                self.add("statement", texts, PRE if texts[0].startswith("create schema") else GRANTS)
+        for key, stmts in old_by.items():
+            if key in new_by:
+                continue
+            kind = stmts[0].kind
+            # Dependents are dropped before renames run, so they are named by the table's old name.
+            if kind == "policy" and self._live(key[2]):
+                old_table = stmts[0].key[1]
+                self.add(f"drop_policy {key[2]}.{key[1]}", f"drop policy if exists {key[1]} on {old_table};",
+                         DROP_DEPENDENTS)
+            elif kind == "trigger" and self._live(key[2]):
+                old_table = stmts[0].key[1]
+                self.add(f"drop_trigger {key[2]}.{key[1]}", f"drop trigger if exists {key[1]} on {old_table};",
+                         DROP_DEPENDENTS)
+            elif kind == "table_grant" and self._live(key[1]):
+                self.add(f"grants {key[1]}", f"revoke all on {key[1]} from anon, authenticated;", GRANTS)
+            elif kind == "statement" and stmts[0].text.startswith("grant usage on schema "):
+                schema = stmts[0].text.split()[4]
+                self.add(f"revoke_usage {schema}", f"revoke usage on schema {schema} from anon, authenticated;",
+                         GRANTS)
+        for schema in {k[0] for k in self.created}:
+            self.add(f"service_role_grants {schema}", [
+                f"grant select, insert, update, delete on all tables in schema {quote_ident(schema)} to service_role;",
+                f"grant usage, select on all sequences in schema {quote_ident(schema)} to service_role;"], GRANTS)
+
+    def _old_key(self, s: Statement) -> tuple:
+        """Keys of the old IR, translated through table renames so they meet the new ones."""
+        if s.kind in ("trigger", "policy"):
+            return (s.kind, s.key[0], self._new_name(s.key[1]))
+        if s.kind in ("table_grant", "rls"):
+            return (s.kind, self._new_name(s.key[0]))
+        return (s.kind, *s.key)
+
+    def _new_name(self, table: str) -> str:
+        schema, _, name = table.partition(".")
+        new = self.renamed_tables.get((schema, name))
+        return f"{new[0]}.{new[1]}" if new else table
+
+    def _live(self, table: str) -> bool:
+        schema, _, name = table.partition(".")
+        return (schema, name) in self.new_tables
+
+
+def _by_key(statements: list[Statement], key_of) -> dict[tuple, list[Statement]]:
+    out: dict[tuple, list[Statement]] = {}
+    for s in statements:
+        out.setdefault(key_of(s), []).append(s)
+    return out
+
+
+def plan_migration(old: IR, new: IR) -> list[Step]:
+    return Planner(old, new).plan()

@@ -1,0 +1,113 @@
+"""verify: the schema the migrations build, compared with the schema the spec describes.
+
+Both sides are read from PostgreSQL's catalog the same way: the migrations applied in order (or a live
+database), and the spec's baseline applied to a fresh database. Any difference is printed.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+
+from generator.database.cluster import apply_sql, standin_sql, start_cluster
+from generator.emit import sql
+from generator.ir import IR
+from generator.migrate import folder
+
+CATALOG = {
+    "table": """select n.nspname || '.' || c.relname, json_build_object('rls', c.relrowsecurity)
+                from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                where c.relkind = 'r' and n.nspname = any(%(schemas)s)""",
+    "column": """select n.nspname || '.' || c.relname || '.' || a.attname, json_build_object(
+                   'type', format_type(a.atttypid, a.atttypmod), 'not_null', a.attnotnull,
+                   'default', pg_get_expr(d.adbin, d.adrelid), 'identity', a.attidentity)
+                 from pg_attribute a join pg_class c on c.oid = a.attrelid
+                 join pg_namespace n on n.oid = c.relnamespace
+                 left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
+                 where c.relkind = 'r' and n.nspname = any(%(schemas)s) and a.attnum > 0 and not a.attisdropped""",
+    "constraint": """select n.nspname || '.' || c.relname || '.' || k.conname,
+                       json_build_object('def', pg_get_constraintdef(k.oid), 'validated', k.convalidated)
+                     from pg_constraint k join pg_class c on c.oid = k.conrelid
+                     join pg_namespace n on n.oid = c.relnamespace where n.nspname = any(%(schemas)s)""",
+    "index": """select schemaname || '.' || indexname, json_build_object('def', indexdef)
+                from pg_indexes where schemaname = any(%(schemas)s)""",
+    "policy": """select schemaname || '.' || tablename || '.' || policyname, json_build_object(
+                   'permissive', permissive, 'roles', roles, 'cmd', cmd, 'using', qual, 'check', with_check)
+                 from pg_policies where schemaname = any(%(schemas)s)""",
+    "table grant": """select table_schema || '.' || table_name || ' to ' || grantee,
+                        json_agg(privilege_type order by privilege_type)
+                      from information_schema.role_table_grants
+                      where table_schema = any(%(schemas)s) and grantee in ('anon', 'authenticated', 'service_role')
+                      group by 1""",
+    "column grant": """select table_schema || '.' || table_name || '.' || column_name || ' to ' || grantee,
+                         json_agg(privilege_type order by privilege_type)
+                       from information_schema.column_privileges
+                       where table_schema = any(%(schemas)s) and grantee in ('anon', 'authenticated')
+                       group by 1""",
+    "trigger": """select n.nspname || '.' || c.relname || '.' || t.tgname,
+                    json_build_object('def', pg_get_triggerdef(t.oid), 'enabled', t.tgenabled)
+                  from pg_trigger t join pg_class c on c.oid = t.tgrelid join pg_namespace n on n.oid = c.relnamespace
+                  where not t.tgisinternal and (n.nspname = any(%(schemas)s) or n.nspname = 'auth')""",
+    "function": """select n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')',
+                     json_build_object('def', md5(pg_get_functiondef(p.oid)),
+                                       'acl', coalesce(p.proacl::text, ''))
+                   from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+                   where n.nspname = any(%(schemas)s)""",
+    "enum": """select n.nspname || '.' || t.typname, json_agg(e.enumlabel order by e.enumsortorder)
+               from pg_type t join pg_namespace n on n.oid = t.typnamespace join pg_enum e on e.enumtypid = t.oid
+               where n.nspname = any(%(schemas)s) group by 1""",
+    "schema grant": """select n.nspname || ' to ' || r.rolname, json_build_object(
+                         'usage', has_schema_privilege(r.rolname, n.oid, 'usage'))
+                       from pg_namespace n cross join pg_roles r
+                       where n.nspname = any(%(schemas)s) and r.rolname in ('anon', 'authenticated', 'service_role')""",
+}
+
+
+def introspect(conn: psycopg.Connection, schemas: list[str]) -> dict[tuple[str, str], object]:
+    facts = {}
+    for kind, query in CATALOG.items():
+        for name, value in conn.execute(query, {"schemas": schemas}).fetchall():
+            facts[(kind, name)] = value
+    return facts
+
+
+def compare(expected: dict, actual: dict) -> list[str]:
+    out = []
+    for key in sorted(set(expected) | set(actual)):
+        kind, name = key
+        if key not in actual:
+            out.append(f"missing {kind} {name} (the spec has it, the database does not)")
+        elif key not in expected:
+            out.append(f"extra {kind} {name} (the database has it, the spec does not)")
+        elif expected[key] != actual[key]:
+            out.append(f"different {kind} {name}: spec {expected[key]} != database {actual[key]}")
+    return out
+
+
+def verify(out: Path, ir: IR, database_url: str | None = None, progress=lambda msg: None) -> list[str]:
+    schemas = [*ir.schemas, "private"]
+    cluster = start_cluster()
+    try:
+        progress(f"started a throwaway PostgreSQL ({cluster.kind})")
+        expected_db = cluster.url_for(cluster.create_database(prefix="expected"))
+        apply_sql(expected_db, standin_sql())
+        apply_sql(expected_db, sql.render_baseline(ir))
+        with psycopg.connect(expected_db) as conn:
+            expected = introspect(conn, schemas)
+        if database_url:
+            progress("reading the live database (nothing is changed)")
+            with psycopg.connect(database_url) as conn:
+                conn.read_only = True
+                actual = introspect(conn, schemas)
+        else:
+            actual_db = cluster.url_for(cluster.create_database(prefix="migrated"))
+            apply_sql(actual_db, standin_sql())
+            state = folder.read_folder(out)
+            for name in state.files:
+                progress(f"applying {name}")
+                apply_sql(actual_db, state.texts[name])
+            with psycopg.connect(actual_db) as conn:
+                actual = introspect(conn, schemas)
+    finally:
+        cluster.stop()
+    return compare(expected, actual)
