@@ -66,6 +66,9 @@ CHAIN = [
       - {name: label, type: varchar(40), required: true}
     unique: [[memo_id, label]]
 """, []),
+    ("enum_rename_value", lambda s: s.replace("mood: {values: [calm, focused, busy]}",
+                                              "mood: {values: [relaxed, focused, busy], renamed_values: {relaxed: calm}}"),
+     ["rename_enum_value app.mood.calm->relaxed"]),
 ]
 
 
@@ -118,7 +121,7 @@ def test_upgrade_chain_migrates_verifies_and_keeps_data(tmp_path, pg_cluster, su
             old = new
         content = conn.execute("select count(*) from app.memos where content like 'v%%'").fetchone()[0]
         assert content > 0  # values written as `body` survived the rename
-    assert len(seen) == len(CHAIN) >= 12
+    assert len(seen) == len(CHAIN) >= 13
 
 
 def _seed(conn, ir) -> World:

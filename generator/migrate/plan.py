@@ -124,7 +124,9 @@ class Planner:
         for n, o in renames.items():
             if o in old.values and n not in old.values:
                 self.add(f"rename_enum_value {new.schema}.{new.name}.{o}->{n}",
-                         f"alter type {new.qualified} rename value {sql_string(o)} to {sql_string(n)};", ENUMS)
+                         f"alter type {new.qualified} rename value {sql_string(o)} to {sql_string(n)};", ENUMS,
+                         "API clients sending the old value break" if new.schema in self.new.exposed_schemas
+                         else None)
         removed = [v for v in current if v not in new.values]
         if removed:
             self.plan_enum_swap(new, removed)
