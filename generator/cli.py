@@ -257,7 +257,7 @@ def migrate(name: str, project_dir: Path) -> None:
     state = folder.read_folder(out)
     if state.empty:
         raise UsageError("there is no baseline migration yet: run `specgen build` first")
-    if state.problems or state.snapshot is None:
+    if state.problems or state.snapshot_file is None:
         click.echo("\n".join(f"migrations: {p}" for p in state.problems), err=True)
         sys.exit(EXIT_FAILED)
     from generator.migrate.plan import plan_migration

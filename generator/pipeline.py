@@ -115,7 +115,9 @@ def project_files(root: Path, ir: IR) -> tuple[dict[str, str], folder.Folder]:
 def check_migrations(state: folder.Folder, ir: IR) -> list[str]:
     """Problems with the committed migrations: edited, missing, out of order, or not capturing the spec."""
     problems = list(state.problems)
-    if state.snapshot is not None and folder.fingerprint(state.snapshot) != folder.fingerprint(ir):
+    current = folder.sha256(folder.fingerprint(ir))
+    if state.snapshot_file is not None and state.fingerprint_sha != current \
+            and folder.fingerprint(state.snapshot) != folder.fingerprint(ir):
         from generator.migrate.plan import plan_migration
         steps = plan_migration(state.snapshot, ir)
         listed = "".join(f"\n    - {s.change}" for s in steps[:12]) + (

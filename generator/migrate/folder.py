@@ -43,14 +43,18 @@ def fingerprint(ir: IR) -> str:
                                                                              description="")))
 
 
-def lock_text(entries: list[tuple[str, str]]) -> str:
-    return jsondoc.dump({"format": 1, "migrations": [{"file": f, "sha256": h} for f, h in entries]})
+def lock_text(entries: list[tuple[str, str]], fingerprint_sha: str) -> str:
+    return jsondoc.dump({"format": 1, "migrations": [{"file": f, "sha256": h} for f, h in entries],
+                         "spec_fingerprint": fingerprint_sha})
 
 
 def migration_files(ir: IR, name: str, sql_text: str, previous: list[tuple[str, str]]) -> dict[str, str]:
-    """The files one new migration adds or changes: itself, its snapshot, and the lock."""
+    """The files one new migration adds or changes: itself, its snapshot, and the lock.
+
+    The lock also records a hash of the spec's fingerprint after the migration, so checking that the
+    spec is captured costs one hash, not reading the snapshot back."""
     return {f"{MIGRATIONS}/{name}": sql_text, snapshot_path(name): dump_ir(ir),
-            LOCK: lock_text([*previous, (name, sha256(sql_text))])}
+            LOCK: lock_text([*previous, (name, sha256(sql_text))], sha256(fingerprint(ir)))}
 
 
 def next_stamp(out: Path, now: _dt.datetime | None = None) -> str:
@@ -76,12 +80,22 @@ class Folder:
     texts: dict[str, str]
     lock: list[tuple[str, str]]  # (file, sha256) as recorded
     lock_present: bool
-    snapshot: IR | None  # after the newest recorded migration
+    fingerprint_sha: str | None  # of the spec captured by the newest migration
+    snapshot_file: Path | None
     problems: list[str]
 
     @property
     def empty(self) -> bool:
         return not self.files and not self.lock
+
+    @property
+    def snapshot(self) -> IR | None:
+        """The IR after the newest recorded migration (read on first use: it is large)."""
+        if self.snapshot_file is None:
+            return None
+        if not hasattr(self, "_snapshot"):
+            self._snapshot = load_ir(self.snapshot_file.read_text(encoding="utf-8"))
+        return self._snapshot
 
 
 def read_folder(out: Path) -> Folder:
@@ -95,10 +109,13 @@ def read_folder(out: Path) -> Folder:
             problems.append(f"{MIGRATIONS}/{n}: not a migration name (<14-digit timestamp>_<lower_snake_name>.sql)")
     texts = {n: (out / MIGRATIONS / n).read_text(encoding="utf-8") for n in files}
     lock: list[tuple[str, str]] = []
+    fingerprint_sha = None
     lock_file = out / LOCK
     if lock_file.is_file():
         try:
-            lock = [(e["file"], e["sha256"]) for e in jsondoc.load(lock_file.read_text())["migrations"]]
+            doc = jsondoc.load(lock_file.read_text())
+            lock = [(e["file"], e["sha256"]) for e in doc["migrations"]]
+            fingerprint_sha = doc.get("spec_fingerprint")
         except (ValueError, KeyError, TypeError):
             problems.append(f"{LOCK}: unreadable; restore it from git")
     elif files:
@@ -118,14 +135,14 @@ def read_folder(out: Path) -> Folder:
             problems.append(f"{MIGRATIONS}/{f}: not recorded in the lock"
                             + (" (was it written by hand? create migrations with `specgen migrate NAME`)" if newer
                                else " and older than recorded migrations: migrations are out of order"))
-    snapshot = None
+    snapshot_file = None
     if recorded:
         path = out / snapshot_path(recorded[-1])
         if path.is_file():
-            snapshot = load_ir(path.read_text(encoding="utf-8"))
+            snapshot_file = path
         else:
             problems.append(f"{snapshot_path(recorded[-1])}: missing; restore it from git")
-    return Folder(files, texts, lock, lock_file.is_file(), snapshot, problems)
+    return Folder(files, texts, lock, lock_file.is_file(), fingerprint_sha, snapshot_file, problems)
 
 
 def managed_files(out: Path) -> dict[str, str]:
