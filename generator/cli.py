@@ -261,7 +261,7 @@ def migrate(name: str, project_dir: Path) -> None:
         click.echo("\n".join(f"migrations: {p}" for p in state.problems), err=True)
         sys.exit(EXIT_FAILED)
     from generator.migrate.plan import plan_migration
-    steps = plan_migration(state.snapshot, ir)
+    steps = plan_migration(state.snapshot, ir, state.snapshot_sql)
     if not steps and folder.fingerprint(state.snapshot) == folder.fingerprint(ir):
         click.echo("nothing to migrate: the newest migration already captures the spec")
         return
@@ -299,7 +299,7 @@ def lint_command(project_dir: Path) -> None:
     state = folder.read_folder(out)
     failed = False
     if state.snapshot is not None:
-        report = lint.lint_steps(plan_migration(state.snapshot, ir), ir)
+        report = lint.lint_steps(plan_migration(state.snapshot, ir, state.snapshot_sql), ir)
         for line in report.lines() or ["no pending changes"]:
             click.echo(line)
         failed = report.refused

@@ -115,11 +115,15 @@ def project_files(root: Path, ir: IR) -> tuple[dict[str, str], folder.Folder]:
 def check_migrations(state: folder.Folder, ir: IR) -> list[str]:
     """Problems with the committed migrations: edited, missing, out of order, or not capturing the spec."""
     problems = list(state.problems)
-    current = folder.sha256(folder.fingerprint(ir))
-    if state.snapshot_file is not None and state.fingerprint_sha != current \
-            and folder.fingerprint(state.snapshot) != folder.fingerprint(ir):
-        from generator.migrate.plan import plan_migration
-        steps = plan_migration(state.snapshot, ir)
+    if state.snapshot_file is None:
+        return problems
+    same_spec = state.fingerprint_sha == folder.sha256(folder.fingerprint(ir))
+    same_sql = state.schema_sha == folder.sha256(sql.render_baseline(ir))
+    if same_spec and same_sql:
+        return problems
+    from generator.migrate.plan import plan_migration
+    steps = plan_migration(state.snapshot, ir, state.snapshot_sql)
+    if steps or folder.fingerprint(state.snapshot) != folder.fingerprint(ir):
         listed = "".join(f"\n    - {s.change}" for s in steps[:12]) + (
             f"\n    - ... and {len(steps) - 12} more" if len(steps) > 12 else "")
         problems.append("the spec changed but no migration captures the change; run `specgen migrate <name>`"

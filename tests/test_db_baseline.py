@@ -51,8 +51,9 @@ def test_every_ir_table_and_column_exists_with_its_nullability(migrated, platfor
     ir = platform[0]
     with psycopg.connect(migrated) as conn:
         rows = conn.execute("""
-            select table_schema, table_name, column_name, is_nullable = 'YES'
-            from information_schema.columns where table_schema in ('app','odoo','ops')""").fetchall()
+            select c.table_schema, c.table_name, c.column_name, c.is_nullable = 'YES'
+            from information_schema.columns c join information_schema.tables t using (table_schema, table_name)
+            where c.table_schema in ('app','odoo','ops') and t.table_type = 'BASE TABLE'""").fetchall()
     actual = {(s, t, c): nullable for s, t, c, nullable in rows}
     expected = {(t.schema, t.name, c.name): c.nullable for t in ir.tables for c in t.columns}
     assert actual == expected
@@ -222,3 +223,25 @@ def test_a_failed_app_transaction_leaves_no_outbox_row(migrated):
         conn.execute("insert into app.contacts (org_id, full_name) values (%s, 'Ada')", (org,))
         conn.rollback()
         assert conn.execute("select count(*) from odoo.outbox").fetchone()[0] == 0
+
+
+def test_sync_health_view_flags_stalls_errors_and_dead_letters(migrated):
+    """ops.sync_health shows one row per instance and entity, with the alert conditions as flags."""
+    with psycopg.connect(migrated, autocommit=True) as conn:
+        org = conn.execute("insert into app.orgs (name, slug) values ('Acme', 'acme') returning id").fetchone()[0]
+        inst = conn.execute("""insert into odoo.instances (org_id, name, base_url, database, login, secret_ref)
+                               values (%s, 'main', 'https://erp.example.com', 'odoo', 'bot', 'ODOO_PASSWORD')
+                               returning id""", (org,)).fetchone()[0]
+        conn.execute("""insert into ops.runs (trace_id, kind, instance_id, entity, status, started_at, finished_at)
+                        values ('t1', 'pull', %(i)s, 'partner', 'succeeded', now() - interval '1 minute', now()),
+                               ('t2', 'pull', %(i)s, 'product', 'failed', now() - interval '1 minute', now()),
+                               ('t3', 'pull', %(i)s, 'product', 'succeeded', now() - interval '2 hours',
+                                now() - interval '2 hours')""", {"i": inst})
+        conn.execute("insert into odoo.dead_letters (source, instance_id, entity, payload, reason, trace_id) "
+                     "select 'pull', %s, 'invoice', '{}', 'bad value', 't' from generate_series(1, 11)", (inst,))
+        rows = {r[0]: r[1:] for r in conn.execute(
+            "select entity, stalled, error_rate_high, dead_letters_growing, dead_letters from ops.sync_health")}
+    assert rows["partner"] == (False, False, False, 0)
+    assert rows["product"] == (True, True, False, 0)  # last success 2 hours ago; half of recent runs failed
+    assert rows["invoice"][2:] == (True, 11)
+    assert set(rows) == {"partner", "product", "sale_order", "sale_order_line", "invoice", "contact"}

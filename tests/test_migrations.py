@@ -246,3 +246,27 @@ def test_verify_reports_zero_differences_then_names_a_drift(project, pg_cluster)
                 is False
     finally:
         pg_cluster.drop_database(name)
+
+
+def test_a_newer_compiler_writing_different_sql_asks_for_a_migration(project):
+    """If specgen itself now writes different SQL for the same spec (a new view, a changed policy),
+    diff notices against the SQL recorded with the last migration, and migrate captures it."""
+    import hashlib
+    import json
+    snapshot = next((project / "generated/supabase/snapshots").glob("*.ir.json"))
+    doc = json.loads(snapshot.read_text())
+    statement = next(line for line in doc["schema_sql"].splitlines() if line.startswith("create policy note_select"))
+    # Pretend the last migration was made by an older specgen that wrote no note_select policy.
+    doc["schema_sql"] = doc["schema_sql"].replace(statement + "\n", "")
+    snapshot.write_text(json.dumps(doc))
+    lock_path = project / "generated/supabase/migrations.lock.json"
+    lock = json.loads(lock_path.read_text())
+    lock["schema_sql"] = hashlib.sha256(doc["schema_sql"].encode()).hexdigest()
+    lock_path.write_text(json.dumps(lock))
+    result = specgen("diff", cwd=project)
+    assert result.returncode == 1, result.stdout
+    assert "policy app.note.note_select" in result.stdout
+    assert specgen("migrate", "newer_specgen", cwd=project).returncode == 0
+    migration = next((project / "generated/supabase/migrations").glob("*_newer_specgen.sql")).read_text()
+    assert "create policy note_select on app.note" in migration
+    assert specgen("diff", cwd=project).returncode == 0

@@ -5,7 +5,7 @@ the spec never matters and optional reference cycles are fine.
 """
 from __future__ import annotations
 
-from generator.emit import policies
+from generator.emit import health, policies
 from generator.ir import IR, Table
 from generator.names import quote_ident, sql_string
 
@@ -37,6 +37,7 @@ def render_baseline(ir: IR) -> str:
     parts.append(_section("Audit", policies.render_audit(ir)))
     parts.append(_section("SSO: IdP groups in app_metadata become memberships", policies.render_sso(ir)))
     parts.append(_section("Privileges", render_grants(ir)))
+    parts.append(_section("Sync health (the alert conditions as a view)", health.render_sync_health(ir)))
     return "\n".join(p for p in parts if p)
 
 

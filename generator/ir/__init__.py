@@ -1,6 +1,6 @@
 """The IR: one frozen, fully resolved, deterministically ordered model that every emitter reads."""
-from generator.ir.model import (IR, Check, Column, Enum, ForeignKey, Grant, Index, OdooFieldMap, OdooMapping,
+from generator.ir.model import (IR, Check, Observability, Column, Enum, ForeignKey, Grant, Index, OdooFieldMap, OdooMapping,
                                 Permission, Project, Role, SSO, Table, Tenancy, UniqueConstraint)
 
-__all__ = ["IR", "Check", "Column", "Enum", "ForeignKey", "Grant", "Index", "OdooFieldMap", "OdooMapping",
+__all__ = ["IR", "Check", "Observability", "Column", "Enum", "ForeignKey", "Grant", "Index", "OdooFieldMap", "OdooMapping",
            "Permission", "Project", "Role", "SSO", "Table", "Tenancy", "UniqueConstraint"]

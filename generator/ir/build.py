@@ -55,6 +55,7 @@ class _Builder:
             tenancy=self.tenancy_ir(),
             sso=self.sso(),
             inputs=inputs,
+            observability=m.Observability(**(self.spec.get("observability") or {})),
             acknowledged=tuple(sorted((a["change"], a["reason"]) for a in self.spec.get("acknowledged_changes") or [])),
         )
 
@@ -233,7 +234,8 @@ class _Builder:
             model=odoo["model"], domain_json=json.dumps(odoo.get("domain") or [], sort_keys=True),
             context=tuple(sorted((odoo.get("context") or {}).items())), fields=tuple(fields),
             direction=sync.get("direction", default_direction), batch_size=sync.get("batch_size", 500),
-            conflict=sync.get("conflict"))
+            conflict=sync.get("conflict"),
+            stall_minutes=sync.get("stall_minutes", (self.spec.get("observability") or {}).get("stall_minutes", 30)))
 
     # -- roles ------------------------------------------------------------------------------
     def roles(self) -> tuple[m.Role, ...]:

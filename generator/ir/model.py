@@ -106,6 +106,7 @@ class OdooMapping:
     direction: str
     batch_size: int
     conflict: str | None
+    stall_minutes: int = 30
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,16 @@ class SSO:
 
 
 @dataclass(frozen=True)
+class Observability:
+    stall_minutes: int = 30
+    error_rate: float = 0.05
+    dead_letters_per_hour: int = 10
+    webhook_rejection_rate: float = 0.2
+    odoo_p99_seconds: float = 5.0
+    event_to_row_p99_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
 class IR:
     project: Project
     schemas: tuple[str, ...]
@@ -199,6 +210,7 @@ class IR:
     sso: SSO | None
     inputs: tuple[tuple[str, str], ...] = field(default=())  # (path, sha256) of the spec files
     acknowledged: tuple[tuple[str, str], ...] = field(default=())  # (change, reason) the spec accepts
+    observability: Observability = field(default_factory=Observability)
 
     def table(self, schema: str, name: str) -> Table:
         for t in self.tables:

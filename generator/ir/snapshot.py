@@ -12,14 +12,24 @@ from generator.ir import model as m
 from generator.types import FieldType
 
 
-def dump_ir(ir: m.IR) -> str:
-    """orjson serialises the frozen dataclasses directly (no asdict copy): ~10x faster on a large spec."""
-    return orjson.dumps({"format": 1, "ir": ir}, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
+def dump_ir(ir: m.IR, schema_sql: str | None = None) -> str:
+    """The IR as JSON, and (in migration snapshots) the schema SQL it produced when it was recorded, so a
+    later compiler's changes to that SQL show up as changes to migrate.
+
+    orjson serialises the frozen dataclasses directly (no asdict copy): ~10x faster on a large spec."""
+    doc: dict = {"format": 1, "ir": ir}
+    if schema_sql is not None:
+        doc["schema_sql"] = schema_sql
+    return orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
 
 
 def load_ir(text: str) -> m.IR:
+    return load_snapshot(text)[0]
+
+
+def load_snapshot(text: str) -> tuple[m.IR, str | None]:
     doc = jsondoc.load(text)
-    return _build(m.IR, doc["ir"])
+    return _build(m.IR, doc["ir"]), doc.get("schema_sql")
 
 
 @lru_cache(maxsize=None)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from generator.emit import jsondoc
 from generator.ir import IR
-from generator.ir.snapshot import dump_ir, load_ir
+from generator.ir.snapshot import dump_ir, load_snapshot
 
 MIGRATIONS = "supabase/migrations"
 SNAPSHOTS = "supabase/snapshots"
@@ -43,9 +43,9 @@ def fingerprint(ir: IR) -> str:
                                                                              description="")))
 
 
-def lock_text(entries: list[tuple[str, str]], fingerprint_sha: str) -> str:
+def lock_text(entries: list[tuple[str, str]], fingerprint_sha: str, schema_sha: str) -> str:
     return jsondoc.dump({"format": 1, "migrations": [{"file": f, "sha256": h} for f, h in entries],
-                         "spec_fingerprint": fingerprint_sha})
+                         "spec_fingerprint": fingerprint_sha, "schema_sql": schema_sha})
 
 
 def migration_files(ir: IR, name: str, sql_text: str, previous: list[tuple[str, str]]) -> dict[str, str]:
@@ -53,8 +53,10 @@ def migration_files(ir: IR, name: str, sql_text: str, previous: list[tuple[str, 
 
     The lock also records a hash of the spec's fingerprint after the migration, so checking that the
     spec is captured costs one hash, not reading the snapshot back."""
-    return {f"{MIGRATIONS}/{name}": sql_text, snapshot_path(name): dump_ir(ir),
-            LOCK: lock_text([*previous, (name, sha256(sql_text))], sha256(fingerprint(ir)))}
+    from generator.emit.sql import render_baseline
+    schema_sql = render_baseline(ir)
+    return {f"{MIGRATIONS}/{name}": sql_text, snapshot_path(name): dump_ir(ir, schema_sql),
+            LOCK: lock_text([*previous, (name, sha256(sql_text))], sha256(fingerprint(ir)), sha256(schema_sql))}
 
 
 def next_stamp(out: Path, now: _dt.datetime | None = None) -> str:
@@ -81,6 +83,7 @@ class Folder:
     lock: list[tuple[str, str]]  # (file, sha256) as recorded
     lock_present: bool
     fingerprint_sha: str | None  # of the spec captured by the newest migration
+    schema_sha: str | None  # of the schema SQL the compiler produced for it
     snapshot_file: Path | None
     problems: list[str]
 
@@ -91,10 +94,18 @@ class Folder:
     @property
     def snapshot(self) -> IR | None:
         """The IR after the newest recorded migration (read on first use: it is large)."""
+        return self._read()[0]
+
+    @property
+    def snapshot_sql(self) -> str | None:
+        """The schema SQL the compiler produced for that IR, when the snapshot recorded it."""
+        return self._read()[1]
+
+    def _read(self):
         if self.snapshot_file is None:
-            return None
+            return (None, None)
         if not hasattr(self, "_snapshot"):
-            self._snapshot = load_ir(self.snapshot_file.read_text(encoding="utf-8"))
+            self._snapshot = load_snapshot(self.snapshot_file.read_text(encoding="utf-8"))
         return self._snapshot
 
 
@@ -109,13 +120,14 @@ def read_folder(out: Path) -> Folder:
             problems.append(f"{MIGRATIONS}/{n}: not a migration name (<14-digit timestamp>_<lower_snake_name>.sql)")
     texts = {n: (out / MIGRATIONS / n).read_text(encoding="utf-8") for n in files}
     lock: list[tuple[str, str]] = []
-    fingerprint_sha = None
+    fingerprint_sha = schema_sha = None
     lock_file = out / LOCK
     if lock_file.is_file():
         try:
             doc = jsondoc.load(lock_file.read_text())
             lock = [(e["file"], e["sha256"]) for e in doc["migrations"]]
             fingerprint_sha = doc.get("spec_fingerprint")
+            schema_sha = doc.get("schema_sql")
         except (ValueError, KeyError, TypeError):
             problems.append(f"{LOCK}: unreadable; restore it from git")
     elif files:
@@ -142,7 +154,7 @@ def read_folder(out: Path) -> Folder:
             snapshot_file = path
         else:
             problems.append(f"{snapshot_path(recorded[-1])}: missing; restore it from git")
-    return Folder(files, texts, lock, lock_file.is_file(), fingerprint_sha, snapshot_file, problems)
+    return Folder(files, texts, lock, lock_file.is_file(), fingerprint_sha, schema_sha, snapshot_file, problems)
 
 
 def managed_files(out: Path) -> dict[str, str]:

@@ -13,9 +13,10 @@ from generator.ir import IR
 
 _RULES = [
     ("function", re.compile(r"^create or replace function ([^(]+)\(")),
+    ("view", re.compile(r"^create or replace view (\S+) ")),
     ("trigger", re.compile(r"^create trigger (\S+)\s.*?\son (\S+)\s", re.S)),
     ("policy", re.compile(r"^create policy (\S+) on (\S+) ")),
-    ("comment", re.compile(r"^comment on (?:table|column|function) (.+?) is ", re.S)),
+    ("comment", re.compile(r"^comment on (?:table|column|function|view) (.+?) is ", re.S)),
     ("rls", re.compile(r"^alter table (\S+) enable row level security;")),
     ("table_grant", re.compile(r"^(?:grant|revoke) .*? on (?!schema |all |function )(\S+) (?:to|from) ", re.S)),
     ("enum", re.compile(r"^create type (\S+) as enum")),
@@ -57,4 +58,8 @@ def classify(statement: str) -> Statement:
 
 
 def objects(ir: IR) -> list[Statement]:
-    return [classify(s) for s in split_statements(sql.render_baseline(ir))]
+    return objects_of(sql.render_baseline(ir))
+
+
+def objects_of(script: str) -> list[Statement]:
+    return [classify(s) for s in split_statements(script)]

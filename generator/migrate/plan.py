@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from generator.emit import sql
 from generator.ir import IR, Column, Enum, Table
-from generator.migrate.objects import STRUCTURAL, Statement, objects
+from generator.migrate.objects import STRUCTURAL, Statement, objects, objects_of
 from generator.names import qualified, quote_ident, sql_string
 
 # Phases order the steps so every statement finds what it needs.
@@ -55,8 +55,9 @@ def _widening(old: Column, new: Column) -> bool:
 
 
 class Planner:
-    def __init__(self, old: IR, new: IR):
+    def __init__(self, old: IR, new: IR, old_sql: str | None = None):
         self.old, self.new = old, new
+        self.old_sql = old_sql  # the schema SQL recorded for `old`, when known
         self.steps: list[Step] = []
         self.old_tables = {(t.schema, t.name): t for t in old.tables}
         self.new_tables = {(t.schema, t.name): t for t in new.tables}
@@ -313,7 +314,8 @@ class Planner:
 
     # -- everything else, statement by statement ---------------------------------------------
     def plan_statements(self) -> None:
-        old = [s for s in objects(self.old) if s.kind not in STRUCTURAL]
+        old_objects = objects_of(self.old_sql) if self.old_sql is not None else objects(self.old)
+        old = [s for s in old_objects if s.kind not in STRUCTURAL]
         new = [s for s in objects(self.new) if s.kind not in STRUCTURAL]
         old_by = _by_key(old, self._old_key)
         new_by = _by_key(new, lambda s: (s.kind, *s.key))
@@ -336,6 +338,8 @@ class Planner:
                 self.add(f"policy {table}.{name}", drop + texts, SECURITY)
             elif kind == "function":
                 self.add(f"function {key[1]}", texts, FUNCTIONS)
+            elif kind == "view":
+                self.add(f"view {key[1]}", [f"drop view if exists {key[1]};", *texts], SECURITY)
             elif kind == "comment":
                 self.add(f"comment {key[1]}", texts, COMMENTS)
             elif kind == "rls":
@@ -355,6 +359,8 @@ class Planner:
                 old_table = stmts[0].key[1]
                 self.add(f"drop_trigger {key[2]}.{key[1]}", f"drop trigger if exists {key[1]} on {old_table};",
                          DROP_DEPENDENTS)
+            elif kind == "view":
+                self.add(f"drop_view {key[1]}", f"drop view if exists {key[1]};", DROP_DEPENDENTS)
             elif kind == "table_grant" and self._live(key[1]):
                 self.add(f"grants {key[1]}", f"revoke all on {key[1]} from anon, authenticated;", GRANTS)
             elif kind == "statement" and stmts[0].text.startswith("grant usage on schema "):
@@ -391,5 +397,7 @@ def _by_key(statements: list[Statement], key_of) -> dict[tuple, list[Statement]]
     return out
 
 
-def plan_migration(old: IR, new: IR) -> list[Step]:
-    return Planner(old, new).plan()
+def plan_migration(old: IR, new: IR, old_sql: str | None = None) -> list[Step]:
+    """Steps from `old` to `new`. With `old_sql` (the schema SQL recorded with the last migration), what a
+    newer compiler writes differently for the same spec becomes steps too."""
+    return Planner(old, new, old_sql).plan()

@@ -53,6 +53,8 @@ CATALOG = {
                                        'acl', coalesce(p.proacl::text, ''))
                    from pg_proc p join pg_namespace n on n.oid = p.pronamespace
                    where n.nspname = any(%(schemas)s)""",
+    "view": """select schemaname || '.' || viewname, json_build_object('def', md5(definition))
+               from pg_views where schemaname = any(%(schemas)s)""",
     "enum": """select n.nspname || '.' || t.typname, json_agg(e.enumlabel order by e.enumsortorder)
                from pg_type t join pg_namespace n on n.oid = t.typnamespace join pg_enum e on e.enumtypid = t.oid
                where n.nspname = any(%(schemas)s) group by 1""",

@@ -880,3 +880,57 @@ revoke execute on function ops.forbid_change() from public, anon, authenticated;
 revoke execute on function ops.audit_row() from public, anon, authenticated;
 revoke execute on function ops.set_updated_at() from public, anon, authenticated;
 revoke execute on function ops.enqueue_outbox() from public, anon, authenticated;
+
+-- Sync health (the alert conditions as a view)
+create or replace view ops.sync_health with (security_invoker = true) as
+with mapped (entity, odoo_model, stall_minutes) as (
+  values
+    ('contact', 'res.partner', 30),
+    ('invoice', 'account.move', 30),
+    ('partner', 'res.partner', 30),
+    ('product', 'product.product', 30),
+    ('sale_order_line', 'sale.order.line', 30),
+    ('sale_order', 'sale.order', 30)
+),
+last_success as (
+  select instance_id, entity, max(finished_at) as at
+  from ops.runs where status = 'succeeded' and kind in ('pull', 'push', 'process') group by 1, 2
+),
+recent as (
+  select instance_id, entity, count(*) filter (where status = 'failed') as failed, count(*) as total
+  from ops.runs where started_at > now() - interval '10 minutes' group by 1, 2
+),
+letters as (
+  select instance_id, entity, count(*) filter (where replayed_at is null) as open,
+         count(*) filter (where created_at > now() - interval '1 hour') as last_hour
+  from odoo.dead_letters group by 1, 2
+),
+latency as (
+  select instance_id, odoo_model,
+         percentile_cont(0.99) within group (order by extract(epoch from processed_at - received_at)) as p99
+  from odoo.webhook_events
+  where processed_at > now() - interval '1 hour' group by 1, 2
+)
+select
+  i.id as instance_id, i.name as instance, m.entity, m.odoo_model,
+  s.at as last_success_at,
+  extract(epoch from now() - c.last_write_date) as cursor_lag_seconds,
+  r.failed::double precision / nullif(r.total, 0) as error_rate,
+  coalesce(d.open, 0) as dead_letters,
+  coalesce(d.last_hour, 0) as dead_letters_last_hour,
+  l.p99 as event_to_row_p99_seconds,
+  (s.at is null or s.at < now() - make_interval(mins => m.stall_minutes)) as stalled,
+  coalesce(r.failed::double precision / nullif(r.total, 0), 0) > 0.05 as error_rate_high,
+  coalesce(d.last_hour, 0) > 10 as dead_letters_growing,
+  coalesce(l.p99, 0) > 60.0 as latency_high
+from odoo.instances i
+cross join mapped m
+left join last_success s on s.instance_id = i.id and s.entity = m.entity
+left join odoo.sync_cursors c on c.instance_id = i.id and c.entity = m.entity
+left join recent r on r.instance_id = i.id and r.entity = m.entity
+left join letters d on d.instance_id = i.id and d.entity = m.entity
+left join latency l on l.instance_id = i.id and l.odoo_model = m.odoo_model
+where i.active;
+comment on view ops.sync_health is 'Per instance and entity: sync facts and alert flags (the Prometheus alert rules, in SQL).';
+revoke all on ops.sync_health from public, anon, authenticated;
+grant select on ops.sync_health to service_role;
