@@ -78,7 +78,9 @@ def cli(ctx: click.Context, project_dir: Path | None) -> None:
     (language: docs/spec-language.md). Typical use:
       specgen check     validate the spec
       specgen build     regenerate generated/
+      specgen migrate   write the next migration after a spec change
       specgen diff      fail (exit 1) when generated/ drifted from the spec
+      specgen verify    prove the migrations build the schema the spec describes
 
     Exit codes: 0 ok, 1 drift or a failed check, 2 invalid input (spec or usage).
     """
