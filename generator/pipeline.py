@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator import __version__
-from generator.emit import adapters, contracts, dbml, docs, observability, openapi, pgtap, pydantic, sql
+from generator.emit import (adapters, contracts, dbml, docs, observability, openapi, pgtap, pydantic, runtime_api,
+                            sql)
 from generator.errors import SpecError
 from generator.ir import IR
 from generator.ir.build import build_ir
@@ -132,7 +133,7 @@ def check_migrations(state: folder.Folder, ir: IR) -> list[str]:
 
 
 # Emitters split in two groups of similar cost; on large specs the second runs in a forked child.
-EMITTER_GROUPS = ((openapi.render, pydantic.render, adapters.render), (contracts.render, dbml.render, docs.render, pgtap.render, observability.render))
+EMITTER_GROUPS = ((openapi.render, pydantic.render, adapters.render, runtime_api.render), (contracts.render, dbml.render, docs.render, pgtap.render, observability.render))
 PARALLEL_FROM_TABLES = 150
 _FORKED_IR: IR | None = None
 

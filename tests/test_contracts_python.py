@@ -238,3 +238,17 @@ def test_docs_cover_every_table_and_the_matrix(repo_root, repo_ir):
     assert "| `odoo.outbox` | all API roles | — | — | — | — |" in matrix
     erd = files["docs/erd.md"]
     assert "erDiagram" in erd and "app_orgs ||--o{ app_tasks : \"org_id\"" in erd
+
+
+def test_runtime_endpoints_are_described_in_a_valid_openapi_document(repo_root, repo_ir):
+    """The webhook receiver and health endpoints have their own OpenAPI 3.1 document, and its event schema
+    is exactly the one the runtime validates against."""
+    from generator.emit import runtime_api
+    doc = json.loads(render_all(repo_ir, STAMP)[runtime_api.RUNTIME_PATH])
+    validate_openapi(doc)
+    assert set(doc["paths"]) == {"/webhooks/odoo/{instance_id}/{token}", "/webhooks/odoo/{instance_id}", "/health"}
+    assert {"202", "400", "401", "413", "415", "503"} <= set(doc["paths"]["/webhooks/odoo/{instance_id}"]["post"]
+                                                             ["responses"])
+    runtime_schema = repo_root / "bridge/schemas/odoo_event.schema.json"
+    if runtime_schema.exists():
+        assert json.loads(runtime_schema.read_text()) == runtime_api.ODOO_EVENT

@@ -1,0 +1,111 @@
+"""`openapi/runtime.json`: the sync runtime's own HTTP endpoints (webhook receiver, health), OpenAPI 3.1.
+
+A document of its own: the runtime is served from its own host, not by Supabase's Data API.
+"""
+from __future__ import annotations
+
+from generator.emit import jsondoc
+from generator.ir import IR
+
+RUNTIME_PATH = "openapi/runtime.json"
+
+# The event Odoo 17+ posts (and the pull and replay queue). The runtime validates against the same
+# schema (bridge/schemas/odoo_event.schema.json); a test keeps the two equal.
+ODOO_EVENT = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://specgen.dev/schemas/odoo_event.schema.json",
+    "title": "Odoo to Supabase change event",
+    "description": "One change notification about one Odoo record, as Odoo 17+'s 'Send Webhook Notification' "
+                   "posts it, and as the pull and replay queue it. The event is a hint: the processor re-reads the "
+                   "record by id, so only _model and _id are required. Any other key is a field value read with "
+                   "load=None (a many2one is a bare id).",
+    "type": "object",
+    "required": ["_model", "_id"],
+    "properties": {
+        "_model": {"type": "string", "pattern": "^[a-z][a-z0-9_]*(\\.[a-z0-9_]+)*$", "maxLength": 128,
+                   "description": "Technical name of the Odoo model, e.g. res.partner."},
+        "_id": {"type": "integer", "minimum": 1, "maximum": 2147483647, "description": "Record id in Odoo."},
+        "id": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+        "_action": {"type": "string", "maxLength": 200,
+                    "description": "The automation rule, e.g. 'Send Webhook Notification(#2)'."},
+        "write_date": {"oneOf": [{"type": "string", "pattern": "^\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}"},
+                                 {"const": False}],
+                       "description": "Odoo's write_date, naive UTC 'YYYY-MM-DD HH:MM:SS'."},
+        "_replay_of": {"type": "integer", "description": "Set when the event re-queues a dead letter (its id)."},
+    },
+    "additionalProperties": True,
+}
+
+
+def _problem(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": {
+        "$ref": "#/components/schemas/Problem"}}}}
+
+
+def render_document(ir: IR) -> dict:
+    models = sorted({t.odoo.model for t in ir.tables if t.odoo})
+    event = {k: v for k, v in ODOO_EVENT.items() if k not in ("$schema", "$id")}
+    common = {
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "$ref": "#/components/schemas/OdooEvent"}}}},
+        "responses": {
+            "202": {"description": "Stored once (a repeated idempotency key stores nothing and also answers 202).",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Accepted"}}}},
+            "400": _problem("Not JSON, or not an event."),
+            "401": _problem("Unknown instance, wrong token or signature."),
+            "413": _problem("Body over the size limit."),
+            "415": _problem("Content-Type is not application/json."),
+            "503": _problem("The database is unavailable; nothing was stored, retry later."),
+        },
+    }
+    instance = {"name": "instance_id", "in": "path", "required": True,
+                "schema": {"type": "string", "format": "uuid"}, "description": "odoo.instances.id"}
+    idempotency = {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string",
+                   "maxLength": 200}, "description": "Defaults to a hash of model, id, write_date and body."}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": f"{ir.project.name} sync runtime", "version": ir.project.version,
+                 "description": "Endpoints of the sync runtime (`specgen webhooks serve`). Odoo 17 signs nothing, "
+                                "so its automation rule calls the URL with the instance's secret token; a signing "
+                                "proxy can use the HMAC route instead. Mapped models: " + ", ".join(models) + "."},
+        "servers": [{"url": "{runtime_url}", "variables": {"runtime_url": {"default": "http://127.0.0.1:8080"}}}],
+        "paths": {
+            "/webhooks/odoo/{instance_id}/{token}": {"post": {
+                "operationId": "receive_webhook_with_token", "summary": "Receive an Odoo webhook (URL token)",
+                "parameters": [instance, {"name": "token", "in": "path", "required": True,
+                                          "schema": {"type": "string"},
+                                          "description": "Secret token; its sha256 is odoo.instances.webhook_token_hash."},
+                               idempotency, {"name": "X-Trace-Id", "in": "header", "required": False,
+                                             "schema": {"type": "string"}}],
+                "security": [], **common}},
+            "/webhooks/odoo/{instance_id}": {"post": {
+                "operationId": "receive_webhook_signed", "summary": "Receive an event from a signing proxy (HMAC)",
+                "parameters": [instance, idempotency,
+                               {"name": "X-Specgen-Timestamp", "in": "header", "required": True,
+                                "schema": {"type": "string"}, "description": "Unix seconds; must be recent."},
+                               {"name": "X-Specgen-Signature", "in": "header", "required": True,
+                                "schema": {"type": "string", "pattern": "^sha256=[0-9a-f]{64}$"},
+                                "description": "HMAC-SHA256 of `timestamp.body`."}],
+                "security": [], **common}},
+            "/health": {"get": {
+                "operationId": "health", "summary": "Liveness and database reachability", "security": [],
+                "responses": {"200": {"description": "Up.", "content": {"application/json": {"schema": {
+                    "$ref": "#/components/schemas/Health"}}}},
+                              "503": {"description": "Degraded: the database is down.", "content": {
+                                  "application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}}}}},
+        },
+        "components": {"schemas": {
+            "OdooEvent": event,
+            "Accepted": {"type": "object", "required": ["status"], "properties": {
+                "status": {"enum": ["accepted", "duplicate"]}, "id": {"type": "integer"},
+                "trace_id": {"type": "string"}, "idempotency_key": {"type": "string"}}},
+            "Problem": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+            "Health": {"type": "object", "required": ["status", "database"], "properties": {
+                "status": {"enum": ["ok", "degraded"]}, "database": {"enum": ["up", "down"]}},
+                "additionalProperties": True},
+        }},
+    }
+
+
+def render(ir: IR) -> dict[str, str]:
+    return {RUNTIME_PATH: jsondoc.dump(render_document(ir))} if any(t.odoo for t in ir.tables) else {}
