@@ -20,6 +20,9 @@ from generator.errors import EXIT_FAILED, EXIT_INVALID, SpecgenError, UsageError
 # so `specgen build` pays nothing for the sync runtime.
 LAZY_COMMANDS = {
     "mock-odoo": ("bridge.mock_odoo.cli:mock_odoo", "Run a mock Odoo 17 server (XML-RPC, JSON-RPC, webhooks)."),
+    "sync": ("bridge.cli:sync", "Run the Odoo <-> Supabase sync: instances, pull, push, replay, worker."),
+    "webhooks": ("bridge.cli:webhooks", "Serve the Odoo webhook receiver."),
+    "demo": ("bridge.cli:demo", "Start PostgreSQL, a mock Odoo, the worker and the receiver, in one command."),
 }
 
 

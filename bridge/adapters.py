@@ -1,0 +1,315 @@
+"""Runtime base of the generated sync adapters: field maps and Odoo <-> row conversions.
+
+A generated adapter (generated/python/<pkg>/adapters.py) is a subclass of `EntityAdapter` that only sets
+class attributes. Everything that turns an Odoo record into a row, and a row into Odoo values, lives here:
+
+- ``False`` <-> NULL (except for booleans, where False is a value);
+- many2one <-> foreign key: Odoo ids are translated to local uuids through a resolver built from
+  ``odoo.entity_mappings`` / the mirror tables (see `bridge.pull.Resolver`);
+- selection <-> enum (strings);
+- Odoo ``'YYYY-MM-DD HH:MM:SS'`` naive-UTC strings <-> aware ``datetime`` (timestamptz), dates;
+- numeric and monetary values as ``Decimal`` (through ``str`` so 0.1 stays 0.1);
+- validation through the generated pydantic models.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any, Callable, ClassVar
+
+import orjson
+from pydantic import TypeAdapter, ValidationError
+
+ODOO_DATETIME = "%Y-%m-%d %H:%M:%S"
+UTC = dt.timezone.utc
+
+# Odoo fields the push uses to find a record it may already have created (idempotent create after a
+# crash between Odoo's answer and our commit). The value written is "specgen:<local uuid>".
+EXTERNAL_REF_FIELDS = {"res.partner": "ref", "product.product": "default_code"}
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """One mapped column: ``column`` in the table, ``odoo_field`` in the model."""
+
+    column: str
+    odoo_field: str
+    kind: str = "scalar"  # scalar | many2one | selection
+    target: str | None = None  # target entity of a many2one
+    type: str = "text"
+    nullable: bool = True
+    array: bool = False
+
+
+class ConversionError(ValueError):
+    """An Odoo value (or a row value) that cannot be converted; carries the field name."""
+
+    def __init__(self, field: str, value: Any, message: str):
+        super().__init__(f"{field}: {message} (value {value!r})")
+        self.field = field
+
+
+@lru_cache(maxsize=4096)
+def _parse_dt(text: str) -> dt.datetime:
+    # fromisoformat is ~20x faster than strptime; the cache helps because write_dates repeat a lot
+    value = dt.datetime.fromisoformat(text[:19])
+    if len(text) < 19 or text[10] != " ":
+        raise ValueError(f"not an Odoo datetime: {text!r}")
+    return value.replace(tzinfo=UTC)
+
+
+def parse_odoo_datetime(value: Any) -> dt.datetime | None:
+    if value is False or value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return _parse_dt(str(value))
+
+
+def format_odoo_datetime(value: dt.datetime | None) -> str | bool:
+    if value is None:
+        return False
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.strftime(ODOO_DATETIME)
+
+
+def _scalar_from_odoo(fm: FieldMap, value: Any) -> Any:
+    if fm.type == "boolean":
+        return bool(value)
+    if value is False or value is None:
+        return None
+    t = fm.type
+    if t in ("text", "varchar", "enum"):
+        return str(value)
+    if t in ("smallint", "integer", "bigint"):
+        return int(value)
+    if t == "numeric":
+        return Decimal(str(value))
+    if t == "date":
+        return dt.date.fromisoformat(str(value)[:10])
+    if t == "timestamptz":
+        return parse_odoo_datetime(value)
+    if t == "uuid":
+        return str(value)
+    return value  # jsonb and anything else: as is
+
+
+def _text(value: Any) -> str | None:
+    return None if value is False or value is None else str(value)
+
+
+def _scalar_to_odoo(fm: FieldMap, value: Any) -> Any:
+    if value is None:
+        return False
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dt.datetime):
+        return format_odoo_datetime(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if fm.type == "timestamptz" and isinstance(value, str):
+        return format_odoo_datetime(dt.datetime.fromisoformat(value))
+    if fm.type == "numeric" and isinstance(value, str):
+        return float(Decimal(value))
+    return value
+
+
+def m2o_id(value: Any) -> int | None:
+    """An Odoo many2one as read ([id, name], a bare id, or False) -> the id or None."""
+    if value is False or value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return int(value[0]) if value else None
+    return int(value)
+
+
+def json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    raise TypeError(type(value))
+
+
+def canonical_json(values: dict) -> bytes:
+    return orjson.dumps(values, default=json_default, option=orjson.OPT_SORT_KEYS)
+
+
+def values_hash(values: dict) -> str:
+    return hashlib.sha256(canonical_json(values)).hexdigest()
+
+
+class EntityAdapter:
+    """Declarative description of one synced entity; subclasses only set the attributes below."""
+
+    entity: ClassVar[str]
+    odoo_model: ClassVar[str]
+    schema: ClassVar[str]
+    table: ClassVar[str]
+    primary_key: ClassVar[str] = "id"
+    owner: ClassVar[str] = "odoo"
+    tenant_column: ClassVar[str | None] = "org_id"
+    domain: ClassVar[list] = []
+    context: ClassVar[dict] = {}
+    batch_size: ClassVar[int] = 500
+    direction: ClassVar[str] = "pull"
+    conflict: ClassVar[str | None] = None
+    fields: ClassVar[tuple[FieldMap, ...]] = ()
+    row_model: ClassVar[type | None] = None
+    insert_model: ClassVar[type | None] = None
+    update_model: ClassVar[type | None] = None
+
+    # -- derived ----------------------------------------------------------------------------
+    @classmethod
+    def qualified_table(cls) -> str:
+        return f'"{cls.schema}"."{cls.table}"'
+
+    @classmethod
+    def columns(cls) -> list[str]:
+        return [f.column for f in cls.fields]
+
+    @classmethod
+    def odoo_fields(cls) -> list[str]:
+        """Fields to read from Odoo: the mapped ones plus write_date (id always comes)."""
+        names = [f.odoo_field for f in cls.fields]
+        return names + [n for n in ("write_date",) if n not in names]
+
+    @classmethod
+    def many2ones(cls) -> list[FieldMap]:
+        return [f for f in cls.fields if f.kind == "many2one"]
+
+    @classmethod
+    def read_context(cls) -> dict:
+        """Pulls always see archived records (active_test False), whatever the adapter says."""
+        return {**cls.context, "active_test": False}
+
+    @classmethod
+    def pulls(cls) -> bool:
+        return cls.direction in ("pull", "both")
+
+    @classmethod
+    def pushes(cls) -> bool:
+        return cls.direction in ("push", "both")
+
+    @classmethod
+    def external_ref_field(cls) -> str | None:
+        mapped = {f.odoo_field for f in cls.fields}
+        ref = EXTERNAL_REF_FIELDS.get(cls.odoo_model)
+        return ref if ref and ref not in mapped else None
+
+    # -- Odoo -> row ------------------------------------------------------------------------
+    @classmethod
+    def _converters(cls) -> list:
+        key = "_sg_converters"
+        if key not in cls.__dict__:
+            conv = []
+            for fm in cls.fields:
+                if fm.kind == "many2one":
+                    conv.append((fm.column, fm.odoo_field, None, fm.target))
+                elif fm.kind == "selection" or fm.type in ("text", "varchar", "enum"):
+                    conv.append((fm.column, fm.odoo_field, _text, None))
+                elif fm.type == "boolean":
+                    conv.append((fm.column, fm.odoo_field, bool, None))
+                else:
+                    conv.append((fm.column, fm.odoo_field, lambda v, fm=fm: _scalar_from_odoo(fm, v), None))
+            setattr(cls, key, conv)
+        return cls.__dict__[key]
+
+    @classmethod
+    def from_odoo(cls, record: dict, resolve: Callable[[str, int], str | None] | None = None) -> dict:
+        """Column values of one Odoo record. ``resolve(target_entity, odoo_id)`` gives a local uuid."""
+        try:  # fast path: precomputed converters; on any error the slow path names the field
+            out: dict[str, Any] = {}
+            get = record.get
+            for column, name, fn, target in cls._converters():
+                value = get(name, False)
+                if fn is not None:
+                    out[column] = fn(value)
+                else:
+                    oid = m2o_id(value)
+                    out[column] = None if oid is None or resolve is None else resolve(target, oid)
+            return out
+        except (TypeError, ValueError, ArithmeticError):
+            pass
+        out = {}
+        for fm in cls.fields:
+            value = record.get(fm.odoo_field, False)
+            try:
+                if fm.kind == "many2one":
+                    oid = m2o_id(value)
+                    out[fm.column] = None if oid is None or resolve is None else resolve(fm.target, oid)
+                elif fm.kind == "selection":
+                    out[fm.column] = None if value is False or value is None else str(value)
+                else:
+                    out[fm.column] = _scalar_from_odoo(fm, value)
+            except (TypeError, ValueError, ArithmeticError) as exc:
+                raise ConversionError(fm.odoo_field, value, str(exc)) from exc
+        return out
+
+    @classmethod
+    def m2o_refs(cls, record: dict) -> dict[str, int]:
+        """column -> Odoo id of every set many2one of a record."""
+        refs = {}
+        for fm in cls.many2ones():
+            oid = m2o_id(record.get(fm.odoo_field, False))
+            if oid is not None:
+                refs[fm.column] = oid
+        return refs
+
+    # -- row -> Odoo ------------------------------------------------------------------------
+    @classmethod
+    def to_odoo(cls, row: dict, unresolve: Callable[[str, str], int | None] | None = None,
+                columns: list[str] | None = None) -> dict:
+        """Odoo values of a row (only ``columns`` if given). ``unresolve(target, uuid)`` gives an Odoo id."""
+        out: dict[str, Any] = {}
+        for fm in cls.fields:
+            if columns is not None and fm.column not in columns:
+                continue
+            value = row.get(fm.column)
+            if fm.kind == "many2one":
+                oid = None if value is None or unresolve is None else unresolve(fm.target, str(value))
+                out[fm.odoo_field] = oid if oid is not None else False
+            elif fm.kind == "selection":
+                out[fm.odoo_field] = False if value is None else str(value)
+            else:
+                out[fm.odoo_field] = _scalar_to_odoo(fm, value)
+        return out
+
+    # -- validation -------------------------------------------------------------------------
+    @classmethod
+    def _list_adapter(cls) -> TypeAdapter:
+        key = "_sg_list_adapter"
+        if key not in cls.__dict__:
+            setattr(cls, key, TypeAdapter(list[cls.insert_model]) if cls.insert_model else None)
+        return cls.__dict__[key]
+
+    @classmethod
+    def validate(cls, rows: list[dict]) -> list[str | None]:
+        """Validate rows (with org_id/instance_id/odoo_id) against the insert model.
+
+        Returns one error message (or None) per row, so one bad record never blocks a batch.
+        """
+        adapter = cls._list_adapter()
+        if adapter is None or not rows:
+            return [None] * len(rows)
+        try:
+            adapter.validate_python(rows)
+            return [None] * len(rows)
+        except ValidationError as exc:
+            errors: list[str | None] = [None] * len(rows)
+            for err in exc.errors():
+                loc = err.get("loc", ())
+                if loc and isinstance(loc[0], int):
+                    where = ".".join(str(p) for p in loc[1:])
+                    msg = f"{where}: {err.get('msg')}"
+                    errors[loc[0]] = msg if errors[loc[0]] is None else f"{errors[loc[0]]}; {msg}"
+            return errors
+
+    @classmethod
+    def comparable(cls, values: dict) -> dict:
+        """JSON-safe copy of mapped column values, for synced_values and comparisons."""
+        return orjson.loads(canonical_json({c: values.get(c) for c in cls.columns()}))

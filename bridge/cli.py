@@ -1,0 +1,284 @@
+"""CLI of the sync runtime: ``sync`` (instances, pull, push, reconcile, process, replay, status, worker),
+``webhooks serve`` and ``demo``. Registered lazily in the main ``specgen`` CLI.
+
+Bad input is a usage error (exit 2) with a clear message; an unreachable database or Odoo is exit 1.
+Never a traceback.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import click
+
+from bridge import db, jsonlog
+from bridge.cli_common import (DB_OPTION, INSTANCE_OPTION, JSON_OPTION, Progress, _adapters, _instances, _need_url,
+                               _setup, emit, friendly)
+
+
+# -------------------------------------------------------------------------------------------------
+@click.group()
+def sync():
+    """Synchronise Odoo instances with the database (pull, push, webhooks, dead letters)."""
+
+
+from bridge.cli_instances import instance  # noqa: E402
+
+sync.add_command(instance)
+
+
+def _client_for_cli():
+    from bridge.worker import ClientCache
+    return ClientCache()
+
+
+@sync.command()
+@INSTANCE_OPTION
+@click.option("--entity", help="Only this entity (default: every pulled entity).")
+@click.option("--full", is_flag=True, help="Ignore the cursor and re-read everything.")
+@click.option("--reconcile", "also_reconcile", is_flag=True, help="Also reconcile deletions afterwards.")
+@click.option("--lookback", type=click.FloatRange(0), default=120.0, show_default=True,
+              help="Seconds re-read before the cursor.")
+@DB_OPTION
+@JSON_OPTION
+@friendly
+def pull(instance, entity, full, also_reconcile, lookback, database_url, as_json):
+    """Pull changed records from Odoo."""
+    from bridge.pull import pull_entity, reconcile_entity
+    _setup()
+    url = _need_url(database_url)
+    adapters, order = _adapters(entity)
+    clients = _client_for_cli()
+    out = {}
+    with db.connect(url) as conn:
+        insts = _instances(conn, instance)
+    for inst in insts:
+        for adapter in order:
+            if entity and adapter.entity != entity:
+                continue
+            bar = Progress(f"{inst['name']}/{adapter.entity}", not as_json)
+            counts = pull_entity(url, inst, adapters, adapter, clients(inst), full=full, progress=bar,
+                                 lookback=dt.timedelta(seconds=lookback))
+            bar.done()
+            if also_reconcile:
+                counts["reconcile"] = reconcile_entity(url, inst, adapters, adapter, clients(inst))
+            out[f"{inst['name']}/{adapter.entity}"] = counts
+    clients.close()
+    emit(out, as_json)
+
+
+@sync.command()
+@INSTANCE_OPTION
+@click.option("--entity", help="Only this entity.")
+@DB_OPTION
+@JSON_OPTION
+@friendly
+def reconcile(instance, entity, database_url, as_json):
+    """Compare ids with Odoo: tombstone deleted records, fetch missing ones."""
+    from bridge.pull import reconcile_entity
+    _setup()
+    url = _need_url(database_url)
+    adapters, order = _adapters(entity)
+    clients = _client_for_cli()
+    out = {}
+    with db.connect(url) as conn:
+        insts = _instances(conn, instance)
+    for inst in insts:
+        for adapter in order:
+            if not entity or adapter.entity == entity:
+                out[f"{inst['name']}/{adapter.entity}"] = reconcile_entity(url, inst, adapters, adapter, clients(inst))
+    clients.close()
+    emit(out, as_json)
+
+
+def _drain(runner, limit, instance_id, label, as_json, rounds):
+    total: dict = {}
+    bar = Progress(label, not as_json)
+    for _ in range(rounds):
+        counts = runner.run_once(limit=limit, instance_id=instance_id, progress=bar)
+        for k, v in counts.items():
+            if k != "duration_s":
+                total[k] = total.get(k, 0) + v
+        if not counts.get("claimed"):
+            break
+    bar.done()
+    return total
+
+
+@sync.command()
+@INSTANCE_OPTION
+@click.option("--limit", type=click.IntRange(1, 10000), default=200, show_default=True, help="Rows per claim.")
+@click.option("--rounds", type=click.IntRange(1), default=1000, show_default=True, help="Stop after this many claims.")
+@DB_OPTION
+@JSON_OPTION
+@friendly
+def push(instance, limit, rounds, database_url, as_json):
+    """Push pending outbox rows to Odoo."""
+    from bridge.push import Pusher
+    _setup()
+    url = _need_url(database_url)
+    adapters, _ = _adapters()
+    with db.connect(url) as conn:
+        iid = _instances(conn, instance)[0]["id"] if instance else None
+    clients = _client_for_cli()
+    out = _drain(Pusher(url, adapters, clients), limit, iid, "pushed", as_json, rounds)
+    clients.close()
+    emit(out, as_json)
+
+
+@sync.command()
+@INSTANCE_OPTION
+@click.option("--limit", type=click.IntRange(1, 10000), default=500, show_default=True, help="Events per claim.")
+@click.option("--rounds", type=click.IntRange(1), default=1000, show_default=True)
+@DB_OPTION
+@JSON_OPTION
+@friendly
+def process(instance, limit, rounds, database_url, as_json):
+    """Process stored webhook events (re-read each record from Odoo and upsert it)."""
+    from bridge.processor import Processor
+    _setup()
+    url = _need_url(database_url)
+    adapters, _ = _adapters()
+    with db.connect(url) as conn:
+        iid = _instances(conn, instance)[0]["id"] if instance else None
+    clients = _client_for_cli()
+    out = _drain(Processor(url, adapters, clients), limit, iid, "processed", as_json, rounds)
+    clients.close()
+    emit(out, as_json)
+
+
+def _when(value: str | None, name: str):
+    if value is None:
+        return None
+    m = re.fullmatch(r"(\d+)([smhd])", value)
+    if m:
+        return dt.datetime.now(dt.timezone.utc) - dt.timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours",
+                                                                    "d": "days"}[m.group(2)]: int(m.group(1))})
+    try:
+        t = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("expected an ISO timestamp or a duration like 30m, 2h, 1d", param_hint=name) from None
+    return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
+
+
+@sync.command()
+@click.option("--id", "ids", multiple=True, type=int, help="Dead letter id (repeatable).")
+@click.option("--since", help="Dead letters created at or after (ISO time, or a duration like 2h).")
+@click.option("--until", help="... and before this time.")
+@click.option("--again", is_flag=True, help="Also replay dead letters already replayed once.")
+@DB_OPTION
+@JSON_OPTION
+@friendly
+def replay(ids, since, until, again, database_url, as_json):
+    """Re-queue dead letters (by id or time window): pushes go back to the outbox, pulls/webhooks become events."""
+    from bridge import deadletters
+    if not ids and not since and not until:
+        raise click.UsageError("say what to replay: --id N (repeatable) and/or --since/--until")
+    s, u = _when(since, "--since"), _when(until, "--until")
+    url = _need_url(database_url)
+    from bridge.runs import Run
+    with Run(url, "replay") as run, db.connect(url) as conn:
+        counts = deadletters.replay(conn, ids=list(ids) or None, since=s, until=u, include_replayed=again,
+                                    trace_id=run.trace_id)
+        conn.commit()
+        run.counts.update(counts)
+    emit(counts, as_json, lambda c: click.echo(
+        f"re-queued {c['outbox']} push(es) and {c['events']} event(s); skipped {c['skipped']}"))
+
+
+def status_data(url: str) -> dict:
+    with db.connect(url) as conn:
+        q = lambda sql: [dict(r) for r in conn.execute(sql).fetchall()]  # noqa: E731
+        return {
+            "instances": q("select id, name, base_url, active from odoo.instances order by created_at"),
+            "cursors": q("select i.name as instance, c.entity, c.last_write_date, c.last_id, c.updated_at "
+                         "from odoo.sync_cursors c join odoo.instances i on i.id = c.instance_id order by 1, 2"),
+            "outbox": q("select status, count(*) as n, min(created_at) as oldest from odoo.outbox group by status order by 1"),
+            "events": q("select status, count(*) as n, min(received_at) as oldest from odoo.webhook_events group by status order by 1"),
+            "dead_letters": q("select source, count(*) filter (where replayed_at is null) as open, count(*) as total "
+                              "from odoo.dead_letters group by source order by 1"),
+            "recent_runs": q("select kind, entity, status, started_at, finished_at, counts, error, trace_id "
+                             "from ops.runs order by started_at desc limit 10"),
+        }
+
+
+@sync.command()
+@DB_OPTION
+@JSON_OPTION
+@friendly
+def status(database_url, as_json):
+    """Cursors, queue depths, dead letters and recent runs."""
+    data = status_data(_need_url(database_url))
+
+    def human(d):
+        click.echo(f"instances: {', '.join(i['name'] for i in d['instances']) or 'none'}")
+        for c in d["cursors"]:
+            click.echo(f"  cursor {c['instance']}/{c['entity']}: {c['last_write_date']} #{c['last_id']}")
+        click.echo("outbox: " + (", ".join(f"{r['status']}={r['n']}" for r in d["outbox"]) or "empty"))
+        click.echo("events: " + (", ".join(f"{r['status']}={r['n']}" for r in d["events"]) or "empty"))
+        click.echo("dead letters: " + (", ".join(f"{r['source']} open={r['open']} total={r['total']}"
+                                                 for r in d["dead_letters"]) or "none"))
+        for r in d["recent_runs"]:
+            click.echo(f"  run {r['kind']:<9} {r['entity'] or '':<16} {r['status']:<9} {r['started_at']:%H:%M:%S} "
+                       f"trace={r['trace_id']}{' error=' + r['error'] if r['error'] else ''}")
+    emit(data, as_json, human)
+
+
+@sync.command()
+@INSTANCE_OPTION
+@click.option("--interval", type=click.FloatRange(0.05), default=5.0, show_default=True, help="Seconds between cycles.")
+@click.option("--reconcile-every", type=click.FloatRange(1), default=600.0, show_default=True, help="Seconds between reconciles.")
+@click.option("--once", is_flag=True, help="Run one cycle and exit.")
+@click.option("--lease", type=click.FloatRange(0.1), default=300.0, show_default=True,
+              help="Seconds after which a claimed queue row of a dead worker is claimed again.")
+@click.option("--pull-batch-size", type=click.IntRange(1, 100000), help="Records per pull page (default: the adapter's).")
+@click.option("--retry-base", type=click.FloatRange(0), default=1.0, show_default=True, help="Base of the queue retry backoff, seconds.")
+@click.option("--lookback", type=click.FloatRange(0), default=120.0, show_default=True,
+              help="Seconds re-read before the cursor (cover Odoo's longest transaction).")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info", show_default=True)
+@DB_OPTION
+@friendly
+def worker(instance, interval, reconcile_every, once, lease, pull_batch_size, retry_base, lookback, log_level,
+           database_url):
+    """Run pull, process, push and reconcile in a loop until SIGTERM/SIGINT (graceful)."""
+    from bridge.worker import Worker
+    jsonlog.setup(log_level)
+    url = _need_url(database_url)
+    adapters, _ = _adapters()
+    with db.connect(url) as conn:
+        _instances(conn, instance)
+    w = Worker(url, adapters, interval=interval, reconcile_every=reconcile_every, instance=instance, lease=lease,
+               pull_batch_size=pull_batch_size, retry_base=retry_base, lookback=lookback)
+    w.install_signals()
+    w.run(once=once)
+
+
+@click.group()
+def webhooks():
+    """Receive Odoo webhook notifications."""
+
+
+@webhooks.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8070, show_default=True)
+@click.option("--max-body", type=click.IntRange(1), default=256 * 1024, show_default=True, help="Largest body in bytes (413 above).")
+@click.option("--hmac-secret-env", default="SPECGEN_WEBHOOK_HMAC_SECRET", show_default=True,
+              help="Env var holding the signing proxy's HMAC key.")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info", show_default=True)
+@DB_OPTION
+def serve(host, port, max_body, hmac_secret_env, log_level, database_url):
+    """Serve POST /webhooks/odoo/{instance_id}/{token} and GET /health until Ctrl-C/SIGTERM."""
+    import uvicorn
+    from bridge.receiver import create_app
+    url = _need_url(database_url)
+    jsonlog.setup(log_level)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"warning: binding {host}; put TLS in front of the receiver", err=True)
+    app = create_app(url, max_body=max_body, hmac_secret_env=hmac_secret_env)
+    click.echo(f"webhook receiver on http://{host}:{port}/webhooks/odoo/<instance_id>/<token>", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+from bridge.demo import demo  # noqa: E402  (the demo command lives in its own module)
+
+__all__ = ["sync", "webhooks", "demo"]

@@ -1,0 +1,85 @@
+"""Helpers shared by the sync CLI modules: options, error handling, output, progress."""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+
+import click
+import psycopg
+
+from bridge import db, jsonlog
+
+DB_OPTION = click.option("--database-url", envvar=db.URL_ENV, metavar="URL",
+                         help=f"PostgreSQL URL (default: ${db.URL_ENV}).")
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+INSTANCE_OPTION = click.option("--instance", "instance", metavar="NAME|ID", help="Only this instance (default: all active).")
+
+
+def _need_url(url: str | None) -> str:
+    if not url:
+        raise click.UsageError(f"no database: pass --database-url or set {db.URL_ENV}")
+    return url
+
+
+def friendly(func):
+    """Database / Odoo failures become a one-line message and exit 1; never a traceback."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from bridge.odoo_client import OdooError
+        try:
+            return func(*args, **kwargs)
+        except psycopg.OperationalError as exc:
+            raise click.ClickException(f"database unreachable: {str(exc).strip().splitlines()[0]}") from None
+        except psycopg.errors.UndefinedTable as exc:
+            raise click.ClickException(f"database not migrated (apply generated/supabase/migrations): {exc}") from None
+        except OdooError as exc:
+            raise click.ClickException(f"Odoo error ({exc.name}): {exc}") from None
+    return wrapper
+
+
+def emit(data, as_json: bool, human=None) -> None:
+    if as_json:
+        click.echo(json.dumps(data, default=str, indent=2, sort_keys=True))
+    elif human:
+        human(data)
+    else:
+        for k, v in (data.items() if isinstance(data, dict) else enumerate(data)):
+            click.echo(f"{k}: {v}")
+
+
+class Progress:
+    """A counter on stderr for long work (a live line on a terminal, a line per step otherwise)."""
+
+    def __init__(self, label: str, enabled: bool = True):
+        self.label, self.n, self.enabled = label, 0, enabled
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, k: int) -> None:
+        self.n += k
+        if self.enabled and self.tty:
+            click.echo(f"\r{self.label}: {self.n}", err=True, nl=False)
+
+    def done(self) -> None:
+        if self.enabled and (self.n or not self.tty):
+            click.echo(f"{chr(13) if self.tty else ''}{self.label}: {self.n} done", err=True)
+
+
+def _setup(level="warning"):
+    jsonlog.setup(os.environ.get("SPECGEN_LOG_LEVEL", level))
+
+
+def _adapters(entity: str | None = None):
+    from bridge.contracts import load_adapters, pull_order
+    adapters = load_adapters()
+    if entity and entity not in adapters:
+        raise click.BadParameter(f"unknown entity {entity!r}; known: {', '.join(sorted(adapters))}", param_hint="--entity")
+    return adapters, pull_order(adapters)
+
+
+def _instances(conn, only):
+    found = db.instances(conn, only)
+    if only and not found:
+        raise click.BadParameter(f"no active instance named or with id {only!r}", param_hint="--instance")
+    return found

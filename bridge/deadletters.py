@@ -1,0 +1,66 @@
+"""Dead letters: what failed for good, with reason, attempts and payload; and their replay."""
+from __future__ import annotations
+
+import datetime as dt
+
+import orjson
+import psycopg
+
+from bridge.adapters import json_default
+
+
+def add(conn: psycopg.Connection, *, source: str, instance_id, entity: str | None, odoo_model: str | None,
+        record_ref, payload, reason: str, error_class: str | None, attempts: int, trace_id: str) -> int:
+    row = conn.execute(
+        """insert into odoo.dead_letters (source, instance_id, entity, odoo_model, record_ref, payload, reason,
+                                          error_class, attempts, trace_id)
+           values (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) returning id""",
+        (source, instance_id, entity, odoo_model, None if record_ref is None else str(record_ref),
+         orjson.dumps(payload, default=json_default).decode(), reason[:4000], (error_class or "")[:200] or None,
+         attempts, trace_id)).fetchone()
+    return row["id"] if isinstance(row, dict) else row[0]
+
+
+def replay(conn: psycopg.Connection, *, ids: list[int] | None = None, since: dt.datetime | None = None,
+           until: dt.datetime | None = None, include_replayed: bool = False, trace_id: str) -> dict:
+    """Re-queue dead letters: push ones as outbox rows, pull/webhook ones as events (re-read by id).
+
+    Selected by id, or by a created_at window. Each is marked replayed_at in the same transaction.
+    """
+    sql = "select * from odoo.dead_letters where true"
+    params: list = []
+    if ids:
+        sql += " and id = any(%s)"
+        params.append(ids)
+    if since:
+        sql += " and created_at >= %s"
+        params.append(since)
+    if until:
+        sql += " and created_at < %s"
+        params.append(until)
+    if not include_replayed:
+        sql += " and replayed_at is null"
+    counts = {"outbox": 0, "events": 0, "skipped": 0}
+    rows = conn.execute(sql + " order by id for update skip locked", params).fetchall()
+    for dl in rows:
+        payload = dl["payload"]
+        if dl["source"] == "push" and dl["instance_id"] and isinstance(payload, dict) and payload.get("local_id"):
+            conn.execute(
+                """insert into odoo.outbox (instance_id, entity, local_id, operation, payload, trace_id)
+                   values (%s,%s,%s,%s,%s,%s)""",
+                (dl["instance_id"], dl["entity"], payload["local_id"], payload.get("operation", "write"),
+                 orjson.dumps(payload.get("row") or {}).decode(), trace_id))
+            counts["outbox"] += 1
+        elif dl["instance_id"] and dl["odoo_model"] and dl["record_ref"] and str(dl["record_ref"]).isdigit():
+            event = {"_model": dl["odoo_model"], "_id": int(dl["record_ref"]), "_replay_of": dl["id"]}
+            conn.execute(
+                """insert into odoo.webhook_events (instance_id, idempotency_key, odoo_model, odoo_id, payload, trace_id)
+                   values (%s,%s,%s,%s,%s,%s) on conflict (instance_id, idempotency_key) do nothing""",
+                (dl["instance_id"], f"replay:{dl['id']}:{dt.datetime.now(dt.timezone.utc).timestamp():.6f}",
+                 dl["odoo_model"], int(dl["record_ref"]), orjson.dumps(event).decode(), trace_id))
+            counts["events"] += 1
+        else:
+            counts["skipped"] += 1
+            continue
+        conn.execute("update odoo.dead_letters set replayed_at = now() where id = %s", (dl["id"],))
+    return counts

@@ -1,0 +1,112 @@
+"""Event processor: turns stored webhook events into rows.
+
+An event is only a hint that a record changed. Events are claimed with ``FOR UPDATE SKIP LOCKED``
+(a claim is a lease: ``available_at`` moves ``lease`` ahead, so a killed worker's events come back),
+grouped by instance and model, and the records are re-read by id from Odoo, through every pulling
+adapter of that model (with its domain), then upserted like a pull page. A record that no longer
+exists becomes a tombstone. The events are marked done in the same transaction as the upsert.
+Transient failures retry with backoff; after ``max_attempts``, or for a permanent error or an event
+that does not match the schema, the event is dead-lettered.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections import defaultdict
+from typing import Callable
+
+import psycopg
+
+from bridge import db, deadletters, events
+from bridge.odoo_client import OdooClient, OdooError
+from bridge.runs import Run
+from bridge.upsert import Context, read_fields, tombstone, upsert
+
+CLAIM_SQL = """
+update odoo.webhook_events e set status = 'processing', attempts = e.attempts + 1,
+       available_at = now() + %(lease)s
+ where e.id in (select c.id from odoo.webhook_events c
+                 where c.status in ('pending', 'processing') and c.available_at <= now()
+                   and (%(instance)s::uuid is null or c.instance_id = %(instance)s::uuid)
+                 order by c.available_at, c.id limit %(limit)s for update skip locked)
+returning e.*"""
+
+
+class Processor:
+    def __init__(self, url: str, adapters: dict, client_for: Callable[[dict], OdooClient], *,
+                 max_attempts: int = 8, lease: dt.timedelta = dt.timedelta(minutes=5), retry_base: float = 1.0):
+        self.url, self.adapters, self.client_for = url, adapters, client_for
+        self.max_attempts, self.lease, self.retry_base = max_attempts, lease, retry_base
+
+    def run_once(self, limit: int = 500, instance_id=None, progress=None) -> dict:
+        with Run(self.url, "process", instance_id) as run, db.connect(self.url) as conn:
+            claimed = conn.execute(CLAIM_SQL, {"lease": self.lease, "limit": limit, "instance": instance_id}).fetchall()
+            conn.commit()
+            run.counts["claimed"] = len(claimed)
+            groups: dict = defaultdict(list)
+            for ev in claimed:
+                problem = events.validate(ev["payload"])
+                if problem:
+                    self._dead(conn, run, ev, f"event does not match the schema: {problem}", "SchemaError")
+                    continue
+                groups[(str(ev["instance_id"]), ev["odoo_model"])].append(ev)
+            for (instance_id_, model), evs in groups.items():
+                self._group(conn, run, instance_id_, model, evs)
+                if progress:
+                    progress(len(evs))
+            return dict(run.counts)
+
+    def _group(self, conn, run: Run, instance_id: str, model: str, evs: list[dict]) -> None:
+        instance = conn.execute("select * from odoo.instances where id = %s", (instance_id,)).fetchone()
+        conn.commit()
+        adapters = [a for a in self.adapters.values() if a.odoo_model == model and a.pulls()]
+        ids = sorted({ev["odoo_id"] or ev["payload"].get("_id") for ev in evs})
+        try:
+            if instance is None or not instance["active"]:
+                raise OdooError(f"instance {instance_id} is unknown or inactive", name="InactiveInstance")
+            client = self.client_for(instance)
+            client.trace_id = evs[0]["trace_id"] or run.trace_id
+            ctx = Context(instance, self.adapters, client, run.trace_id, run.counts, source="webhook")
+            fetched = []
+            for adapter in adapters:
+                records = client.search_read(adapter.odoo_model, [["id", "in", ids]] + [list(t) for t in adapter.domain],
+                                             read_fields(adapter, client), context=adapter.read_context())
+                fetched.append((adapter, records))
+            absent = set(ids) - {r["id"] for _, recs in fetched for r in recs}
+            gone = set()
+            if absent and adapters:
+                still = {r["id"] for r in client.read(model, sorted(absent), ["id"], {"active_test": False})}
+                gone = absent - still
+            db.as_sync(conn, run.trace_id)
+            for adapter, records in fetched:
+                upsert(conn, ctx, adapter, records)
+                tombstone(conn, ctx, adapter, gone)
+            conn.execute("update odoo.webhook_events set status='done', processed_at=clock_timestamp(), last_error=null "
+                         "where id = any(%s)", ([ev["id"] for ev in evs],))
+            conn.commit()
+            run.counts["processed"] += len(evs)
+            if not adapters:
+                run.counts["ignored_no_adapter"] += len(evs)
+        except (OdooError, psycopg.Error) as exc:
+            conn.rollback()
+            transient = getattr(exc, "transient", isinstance(exc, psycopg.OperationalError))
+            for ev in evs:
+                if not transient or ev["attempts"] >= self.max_attempts:
+                    self._dead(conn, run, ev, f"{type(exc).__name__}: {exc}", getattr(exc, "name", type(exc).__name__))
+                else:
+                    delay = random.uniform(0, min(300.0, self.retry_base * 2 ** ev["attempts"]))
+                    conn.execute("update odoo.webhook_events set status='pending', last_error=%s, "
+                                 "available_at = now() + make_interval(secs => %s) where id=%s",
+                                 (str(exc)[:4000], delay, ev["id"]))
+                    run.counts["retried"] += 1
+            conn.commit()
+
+    def _dead(self, conn, run, ev, reason: str, error_class: str) -> None:
+        deadletters.add(conn, source="webhook", instance_id=ev["instance_id"], entity=None, odoo_model=ev["odoo_model"],
+                        record_ref=ev["odoo_id"], payload=ev["payload"], reason=reason, error_class=error_class,
+                        attempts=ev["attempts"], trace_id=ev["trace_id"] or run.trace_id)
+        conn.execute("update odoo.webhook_events set status='dead', last_error=%s, processed_at=now() where id=%s",
+                     (reason[:4000], ev["id"]))
+        conn.commit()
+        run.counts["dead_lettered"] += 1
+        run.event("event dead-lettered", level="error", event_id=ev["id"], reason=reason)

@@ -1,0 +1,163 @@
+"""Pull: Odoo -> PostgreSQL per (instance, entity), with a keyset cursor on (write_date, id).
+
+- domain ``['|', ('write_date','>',d), '&', ('write_date','=',d), ('id','>',i)]`` + the adapter's domain,
+  ordered ``write_date asc, id asc``, with ``active_test: False`` so archived records arrive;
+- each run starts ``lookback`` seconds before the stored cursor, because write_date is the start
+  of Odoo's transaction and a late commit can land behind a cursor that already passed it
+  (upserts are idempotent, so re-reading costs only bandwidth);
+- each page is upserted together with its cursor in ONE transaction (bulk COPY path);
+- a session advisory lock per (instance, entity) makes a concurrent worker skip rather than pull the
+  same records twice; the lock dies with the connection if the worker is killed;
+- reconcile compares all ids: ids gone from Odoo are tombstoned, ids missing locally are fetched.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
+from bridge import db
+from bridge.adapters import UTC, EntityAdapter, format_odoo_datetime, parse_odoo_datetime
+from bridge.odoo_client import OdooClient
+from bridge.runs import Run
+from bridge.upsert import Context, read_fields, tombstone, upsert
+
+DEFAULT_LOOKBACK = dt.timedelta(seconds=120)
+ORDER = "write_date asc, id asc"
+
+
+def keyset_domain(adapter_domain: list, last_write_date: dt.datetime | None, last_id: int) -> list:
+    domain = [list(t) if isinstance(t, (list, tuple)) else t for t in adapter_domain]
+    if last_write_date is None:
+        return domain
+    d = format_odoo_datetime(last_write_date)
+    return ["|", ["write_date", ">", d], "&", ["write_date", "=", d], ["id", ">", last_id]] + domain
+
+
+def read_cursor(conn, instance_id, entity: str) -> tuple[dt.datetime | None, int]:
+    row = conn.execute("select last_write_date, last_id from odoo.sync_cursors where instance_id=%s and entity=%s",
+                       (instance_id, entity)).fetchone()
+    return (row["last_write_date"], row["last_id"]) if row else (None, 0)
+
+
+def save_cursor(conn, instance_id, adapter, write_date: dt.datetime, last_id: int, run_id) -> None:
+    """Move the cursor forward only (a lookback page never moves it back)."""
+    conn.execute(
+        """insert into odoo.sync_cursors as c (instance_id, entity, odoo_model, last_write_date, last_id, last_run_id)
+           values (%s,%s,%s,%s,%s,%s)
+           on conflict (instance_id, entity) do update
+             set last_write_date = excluded.last_write_date, last_id = excluded.last_id, last_run_id = excluded.last_run_id
+           where c.last_write_date is null
+              or (excluded.last_write_date, excluded.last_id) > (c.last_write_date, c.last_id)""",
+        (instance_id, adapter.entity, adapter.odoo_model, write_date, last_id, run_id))
+
+
+def pull_entity(url: str, instance: dict, adapters: dict, adapter: type[EntityAdapter], client: OdooClient, *,
+                lookback: dt.timedelta = DEFAULT_LOOKBACK, batch_size: int | None = None,
+                max_batches: int | None = None, full: bool = False,
+                progress: Callable[[int], None] | None = None,
+                should_stop: Callable[[], bool] | None = None) -> dict:
+    """Pull one entity of one instance. Returns the run's counts (``locked`` if another worker has it).
+
+    ``should_stop`` is checked between pages: a shutdown stops after the current page's commit.
+    """
+    with Run(url, "pull", instance["id"], adapter.entity, trace_id=client.trace_id) as run, \
+            db.connect(url) as conn:
+        if not db.try_lock(conn, "pull", instance["id"], adapter.entity):
+            run.counts["locked"] = 1
+            run.event("skipped: another worker holds the pull lock", entity=adapter.entity)
+            return dict(run.counts)
+        try:
+            ctx = Context(instance, adapters, client, run.trace_id, run.counts, source="pull")
+            last_wd, last_id = (None, 0) if full else read_cursor(conn, instance["id"], adapter.entity)
+            conn.commit()
+            if last_wd is not None:
+                last_wd, last_id = last_wd - lookback, 0
+            limit = batch_size or adapter.batch_size
+            fields = read_fields(adapter, client)
+            batches = 0
+
+            def fetch(wd, i):
+                return client.search_read(adapter.odoo_model, keyset_domain(adapter.domain, wd, i), fields,
+                                          limit=limit, order=ORDER, context=adapter.read_context())
+            # The next page is read from Odoo while this one is written to PostgreSQL (both wait on I/O).
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pull-prefetch") as pool:
+                pending = pool.submit(fetch, last_wd, last_id)
+                while True:
+                    page = pending.result()
+                    pending = None
+                    if not page:
+                        break
+                    tail = page[-1]
+                    last_wd, last_id = parse_odoo_datetime(tail["write_date"]), tail["id"]
+                    more = len(page) >= limit and (max_batches is None or batches + 1 < max_batches)
+                    if more:
+                        pending = pool.submit(fetch, last_wd, last_id)
+                    db.as_sync(conn, run.trace_id)
+                    # page + cursor commit together; losing the very last commit in a crash only means
+                    # re-reading that page, so the commit need not wait for the WAL flush
+                    conn.execute("set local synchronous_commit = off")
+                    upsert(conn, ctx, adapter, page)
+                    save_cursor(conn, instance["id"], adapter, last_wd, last_id, run.id)
+                    conn.commit()
+                    batches += 1
+                    run.counts["read"] += len(page)
+                    run.counts["batches"] = batches
+                    if progress:
+                        progress(len(page))
+                    if not more:
+                        break
+                    if should_stop is not None and should_stop():
+                        run.counts["stopped_early"] = 1
+                        break
+            run.event("pull finished", entity=adapter.entity, read=run.counts["read"], batches=batches,
+                      cursor=[last_wd.isoformat() if last_wd else None, last_id])
+            return dict(run.counts)
+        finally:
+            db.unlock(conn, "pull", instance["id"], adapter.entity)
+
+
+def reconcile_entity(url: str, instance: dict, adapters: dict, adapter: type[EntityAdapter],
+                     client: OdooClient, *, chunk: int = 1000) -> dict:
+    """Compare ids with Odoo: tombstone local rows whose record is gone, fetch records missing locally."""
+    with Run(url, "reconcile", instance["id"], adapter.entity, trace_id=client.trace_id) as run, \
+            db.connect(url) as conn:
+        if not db.try_lock(conn, "pull", instance["id"], adapter.entity):
+            run.counts["locked"] = 1
+            return dict(run.counts)
+        try:
+            ctx = Context(instance, adapters, client, run.trace_id, run.counts, source="pull")
+            remote = set(client.search(adapter.odoo_model, [list(t) for t in adapter.domain],
+                                       context=adapter.read_context()))
+            rows = conn.execute(f"select odoo_id, odoo_deleted_at is not null as dead from {adapter.qualified_table()} "
+                                "where instance_id = %s and odoo_id is not null", (instance["id"],)).fetchall()
+            conn.commit()
+            alive = {r["odoo_id"] for r in rows if not r["dead"]}
+            known = {r["odoo_id"] for r in rows}
+            gone_candidates = sorted(alive - remote)
+            # out of the domain is not deleted: only ids that no longer exist at all are tombstoned
+            still = set()
+            for i in range(0, len(gone_candidates), chunk):
+                ids = gone_candidates[i:i + chunk]
+                still |= {r["id"] for r in client.read(adapter.odoo_model, ids, ["id"], {"active_test": False})}
+            gone = [i for i in gone_candidates if i not in still]
+            missing = sorted(remote - known) + sorted((remote & known) - alive)
+            run.counts["remote"], run.counts["local"] = len(remote), len(alive)
+            db.as_sync(conn, run.trace_id)
+            tombstone(conn, ctx, adapter, gone)
+            conn.commit()
+            for i in range(0, len(missing), chunk):
+                records = client.read(adapter.odoo_model, missing[i:i + chunk], read_fields(adapter, client),
+                                      adapter.read_context())
+                db.as_sync(conn, run.trace_id)
+                upsert(conn, ctx, adapter, records)
+                conn.commit()
+                run.counts["fetched_missing"] += len(records)
+            run.event("reconcile finished", entity=adapter.entity, gone=len(gone), missing=len(missing))
+            return dict(run.counts)
+        finally:
+            db.unlock(conn, "pull", instance["id"], adapter.entity)
+
+
+def now_utc() -> dt.datetime:
+    return dt.datetime.now(UTC)

@@ -1,0 +1,239 @@
+"""Push: app -> Odoo through the outbox the ``ops.enqueue_outbox`` trigger fills in the app transaction.
+
+- rows are claimed with ``FOR UPDATE SKIP LOCKED`` (never two workers on one row), oldest first, and
+  only the oldest open row of a record, so a record's changes reach Odoo in order;
+- a claim is a lease: a row left ``processing`` by a killed worker is claimed again after ``lease``;
+- create is idempotent: the mapping is checked first, then Odoo is searched for the record's external
+  reference (``ref = 'specgen:<uuid>'`` on res.partner), so a crash between Odoo's answer and our
+  commit finds the record instead of creating a duplicate;
+- for a shared entity the Odoo record is re-read and the conflict policy decides, field by field
+  against the last synced base, what goes to Odoo and what comes back;
+- the mapping, the row's instance_id/odoo_id and the outbox acknowledgement are written in ONE
+  transaction, with ``specgen.sync_origin = 'odoo'`` so the trigger does not echo them;
+- transient errors retry later (``available_at`` with exponential backoff and jitter); after
+  ``max_attempts``, or at once for permanent errors, the row goes to ``odoo.dead_letters``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import random
+from typing import Callable
+
+import orjson
+import psycopg
+
+from bridge import conflicts, db, deadletters
+from bridge.adapters import canonical_json, values_hash
+from bridge.odoo_client import MissingError, OdooClient, OdooError
+from bridge.runs import WORKER, Run
+from bridge.upsert import REF_PREFIX
+
+CLAIM_SQL = """
+update odoo.outbox o set status = 'processing', claimed_by = %(worker)s, claimed_at = now(), attempts = o.attempts + 1
+ where o.id in (
+   select c.id from odoo.outbox c
+    where ((c.status = 'pending' and c.available_at <= now())
+           or (c.status = 'processing' and c.claimed_at < now() - %(lease)s))
+      and (%(instance)s::uuid is null or c.instance_id = %(instance)s::uuid)
+      and not exists (select 1 from odoo.outbox p
+                       where p.instance_id = c.instance_id and p.entity = c.entity and p.local_id = c.local_id
+                         and p.id < c.id and p.status in ('pending', 'processing'))
+    order by c.id limit %(limit)s
+    for update skip locked)
+returning o.*"""
+
+
+def backoff(attempts: int, base: float = 1.0, cap: float = 300.0) -> float:
+    return random.uniform(0, min(cap, base * 2 ** attempts))
+
+
+class Pusher:
+    def __init__(self, url: str, adapters: dict, client_for: Callable[[dict], OdooClient], *,
+                 max_attempts: int = 8, lease: dt.timedelta = dt.timedelta(minutes=5),
+                 retry_base: float = 1.0, worker: str = WORKER):
+        self.url, self.adapters, self.client_for = url, adapters, client_for
+        self.max_attempts, self.lease, self.retry_base, self.worker = max_attempts, lease, retry_base, worker
+        self._instances: dict = {}
+
+    def _instance(self, conn, instance_id) -> dict:
+        key = str(instance_id)
+        if key not in self._instances:
+            self._instances[key] = conn.execute("select * from odoo.instances where id = %s", (instance_id,)).fetchone()
+        return self._instances[key]
+
+    def claim(self, conn, limit: int, instance_id=None) -> list[dict]:
+        rows = conn.execute(CLAIM_SQL, {"worker": self.worker, "lease": self.lease, "limit": limit,
+                                        "instance": instance_id}).fetchall()
+        conn.commit()
+        return rows
+
+    def run_once(self, limit: int = 100, instance_id=None, progress=None) -> dict:
+        """Claim up to ``limit`` rows and push them. Returns counts."""
+        with Run(self.url, "push", instance_id) as run, db.connect(self.url) as conn:
+            rows = self.claim(conn, limit, instance_id)
+            run.counts["claimed"] = len(rows)
+            for row in rows:
+                self._one(conn, run, row)
+                if progress:
+                    progress(1)
+            return dict(run.counts)
+
+    # -- one outbox row ---------------------------------------------------------------------
+    def _one(self, conn, run: Run, row: dict) -> None:
+        adapter = self.adapters.get(row["entity"])
+        instance = self._instance(conn, row["instance_id"])
+        try:
+            if adapter is None or not adapter.pushes():
+                raise OdooError(f"entity {row['entity']!r} has no push adapter", name="NoAdapter")
+            client = self.client_for(instance)
+            client.trace_id = row["trace_id"] or run.trace_id
+            if row["operation"] == "unlink":
+                self._unlink(conn, run, adapter, instance, client, row)
+            else:
+                self._upsert(conn, run, adapter, instance, client, row)
+            conn.commit()
+        except OdooError as exc:
+            conn.rollback()
+            self._failed(conn, run, row, adapter, exc, permanent=not exc.transient)
+        except (psycopg.Error, ValueError, TypeError, KeyError) as exc:
+            conn.rollback()
+            self._failed(conn, run, row, adapter, exc, permanent=isinstance(exc, (ValueError, TypeError, KeyError)))
+
+    def _failed(self, conn, run, row, adapter, exc, permanent: bool) -> None:
+        reason = f"{type(exc).__name__}: {exc}"
+        if permanent or row["attempts"] >= self.max_attempts:
+            deadletters.add(conn, source="push", instance_id=row["instance_id"], entity=row["entity"],
+                            odoo_model=adapter.odoo_model if adapter else None, record_ref=row["local_id"],
+                            payload={"outbox_id": row["id"], "local_id": str(row["local_id"]),
+                                     "operation": row["operation"], "row": row["payload"]},
+                            reason=reason, error_class=getattr(exc, "name", type(exc).__name__),
+                            attempts=row["attempts"], trace_id=row["trace_id"] or run.trace_id)
+            conn.execute("update odoo.outbox set status='dead', last_error=%s, claimed_by=null where id=%s",
+                         (reason[:4000], row["id"]))
+            if isinstance(exc, MissingError) and adapter is not None:
+                # edited in the app, deleted in Odoo: the row becomes a tombstone (and the edit a dead letter)
+                db.as_sync(conn, row["trace_id"])
+                conn.execute(f"update {adapter.qualified_table()} set odoo_deleted_at = now() "
+                             "where id = %s and odoo_deleted_at is null", (row["local_id"],))
+            run.counts["dead_lettered"] += 1
+            run.event("push dead-lettered", level="error", outbox_id=row["id"], reason=reason, attempts=row["attempts"])
+        else:
+            delay = backoff(row["attempts"], self.retry_base)
+            conn.execute("update odoo.outbox set status='pending', claimed_by=null, last_error=%s, "
+                         "available_at = now() + make_interval(secs => %s) where id=%s",
+                         (reason[:4000], delay, row["id"]))
+            run.counts["retried"] += 1
+        conn.commit()
+
+    def _done(self, conn, row) -> None:
+        conn.execute("update odoo.outbox set status='done', claimed_by=null, last_error=null where id=%s", (row["id"],))
+
+    def _unresolver(self, conn, instance_id):
+        def unresolve(target: str, local_id: str):
+            t = self.adapters.get(target)
+            if t is None:
+                return None
+            r = conn.execute(f"select odoo_id from {t.qualified_table()} where id = %s and instance_id = %s",
+                             (local_id, instance_id)).fetchone()
+            return r["odoo_id"] if r else None
+        return unresolve
+
+    def _resolver(self, conn, instance_id):
+        def resolve(target: str, odoo_id: int):
+            t = self.adapters.get(target)
+            if t is None:
+                return None
+            r = conn.execute(f"select id from {t.qualified_table()} where odoo_id = %s and instance_id = %s",
+                             (odoo_id, instance_id)).fetchone()
+            return str(r["id"]) if r else None
+        return resolve
+
+    def _find_by_ref(self, client, adapter, local_id) -> int | None:
+        ref = adapter.external_ref_field()
+        if not ref:
+            return None
+        ids = client.search(adapter.odoo_model, [[ref, "=", f"{REF_PREFIX}{local_id}"]],
+                            context={"active_test": False}, limit=1)
+        return ids[0] if ids else None
+
+    def _upsert(self, conn, run, adapter, instance, client, row) -> None:
+        table, iid = adapter.qualified_table(), instance["id"]
+        local = conn.execute(f"select * from {table} where id = %s", (row["local_id"],)).fetchone()
+        if local is None:  # deleted since: the unlink row that follows does the work
+            self._done(conn, row)
+            run.counts["skipped_deleted"] += 1
+            return
+        mapping = conn.execute("select * from odoo.entity_mappings where instance_id=%s and entity=%s and local_id=%s",
+                               (iid, adapter.entity, row["local_id"])).fetchone()
+        odoo_id = mapping["odoo_id"] if mapping else None
+        conn.commit()  # no transaction open while Odoo is called
+        current = adapter.comparable(local)
+        unresolve = self._unresolver(conn, iid)
+        to_local: dict = {}
+        if odoo_id is None:
+            odoo_id = self._find_by_ref(client, adapter, row["local_id"])
+            if odoo_id is None:
+                values = adapter.to_odoo(local, unresolve)
+                ref = adapter.external_ref_field()
+                if ref:
+                    values[ref] = f"{REF_PREFIX}{row['local_id']}"
+                odoo_id = client.create(adapter.odoo_model, values)
+                run.counts["created"] += 1
+            else:
+                run.counts["found_by_ref"] += 1
+                client.write(adapter.odoo_model, [odoo_id], adapter.to_odoo(local, unresolve))
+            synced = current
+        else:
+            base = mapping["synced_values"]
+            remote_recs = client.read(adapter.odoo_model, [odoo_id], adapter.odoo_fields(), {"active_test": False})
+            if not remote_recs:
+                raise MissingError(f"{adapter.odoo_model} {odoo_id} no longer exists in Odoo", name="MissingError")
+            remote_vals = adapter.from_odoo(remote_recs[0], self._resolver(conn, iid))
+            conn.commit()
+            remote = adapter.comparable(remote_vals)
+            if adapter.owner == "shared":
+                res = conflicts.resolve(adapter.conflict or "odoo_wins", base, current, remote,
+                                        local_ts=local.get("updated_at"),
+                                        remote_ts=remote_vals.get("odoo_write_date"))
+            else:  # app-owned: the app is the source of truth
+                res = conflicts.resolve("app_wins", base, current, remote)
+            if res.to_push:
+                client.write(adapter.odoo_model, [odoo_id], adapter.to_odoo(local, unresolve, columns=list(res.to_push)))
+                run.counts["written"] += 1
+            else:
+                run.counts["unchanged"] += 1
+            to_local = {c: remote_vals[c] for c in res.to_local}
+            synced = res.values
+        # one transaction: row link (+ fields Odoo won), mapping, acknowledgement; no echo
+        db.as_sync(conn, row["trace_id"])
+        sets = ", ".join([f"{c} = %s" for c in to_local] + ["instance_id = %s", "odoo_id = %s", "synced_at = now()"])
+        conn.execute(f"update {table} set {sets} where id = %s", [*to_local.values(), iid, odoo_id, row["local_id"]])
+        conn.execute(
+            """insert into odoo.entity_mappings (instance_id, entity, local_id, odoo_model, odoo_id, synced_hash, synced_values)
+               values (%s,%s,%s,%s,%s,%s,%s)
+               on conflict (instance_id, entity, local_id) do update set odoo_id = excluded.odoo_id,
+                 synced_hash = excluded.synced_hash, synced_values = excluded.synced_values""",
+            (iid, adapter.entity, row["local_id"], adapter.odoo_model, odoo_id, values_hash(synced),
+             canonical_json(synced).decode()))
+        self._done(conn, row)
+
+    def _unlink(self, conn, run, adapter, instance, client, row) -> None:
+        iid = instance["id"]
+        mapping = conn.execute("select odoo_id from odoo.entity_mappings where instance_id=%s and entity=%s and local_id=%s",
+                               (iid, adapter.entity, row["local_id"])).fetchone()
+        conn.commit()
+        odoo_id = mapping["odoo_id"] if mapping else self._find_by_ref(client, adapter, row["local_id"])
+        if odoo_id is not None:
+            try:
+                client.unlink(adapter.odoo_model, [odoo_id])
+                run.counts["unlinked"] += 1
+            except MissingError:
+                run.counts["already_gone"] += 1
+        db.as_sync(conn, row["trace_id"])
+        conn.execute("delete from odoo.entity_mappings where instance_id=%s and entity=%s and local_id=%s",
+                     (iid, adapter.entity, row["local_id"]))
+        self._done(conn, row)
+
+
+def payload_json(value) -> str:
+    return orjson.dumps(value).decode()

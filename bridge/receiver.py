@@ -1,0 +1,323 @@
+"""Webhook receiver (starlette ASGI): authenticates Odoo notifications and stores each event once.
+
+Routes:
+- ``POST /webhooks/odoo/{instance_id}/{token}``: the secret URL token, compared in constant time
+  with ``odoo.instances.webhook_token_hash`` (sha256 hex of the token). Odoo 17 signs nothing, so
+  this is what its automation rule calls.
+- ``POST /webhooks/odoo/{instance_id}``: for a signing proxy: ``X-Specgen-Timestamp`` (unix seconds)
+  and ``X-Specgen-Signature: sha256=<hex HMAC-SHA256 of "timestamp.body">``, within ``window`` seconds;
+  the key is the value of the environment variable named by ``hmac_secret_env``.
+- ``GET /health``.
+
+Answers: 202 accepted (also for a duplicate, which stores nothing), 400 bad JSON / schema,
+401 bad auth, 413 body too large, 415 not JSON, 503 when the database is down (nothing was
+acknowledged, so Odoo or the proxy may retry; the periodic pull catches up anyway). Never a 5xx for
+bad input. The event is acknowledged only after its INSERT committed.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import logging
+import os
+import time
+import uuid
+
+import orjson
+import psycopg
+from psycopg.rows import dict_row
+from starlette.applications import Starlette
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bridge import events, jsonlog
+from bridge.odoo_client import new_trace_id
+
+log = jsonlog.get("receiver")
+MAX_BODY = 256 * 1024
+HMAC_ENV = "SPECGEN_WEBHOOK_HMAC_SECRET"
+
+
+class TooLarge(Exception):
+    pass
+
+
+class Pool:
+    """A few async connections handed out through a queue; broken ones are replaced on next use."""
+
+    def __init__(self, url: str, size: int = 4):
+        self.url, self.size = url, size
+        self._queue: asyncio.Queue | None = None
+
+    async def _connect(self):
+        return await psycopg.AsyncConnection.connect(self.url, autocommit=True, row_factory=dict_row,
+                                                     application_name="specgen-webhooks", connect_timeout=3)
+
+    async def acquire(self):
+        if self._queue is None:
+            self._queue = asyncio.Queue()
+            for _ in range(self.size):
+                self._queue.put_nowait(None)
+        conn = await self._queue.get()
+        if conn is None or conn.closed or conn.broken:
+            try:
+                conn = await self._connect()
+            except BaseException:
+                self._queue.put_nowait(None)
+                raise
+        return conn
+
+    def release(self, conn, broken: bool = False) -> None:
+        if broken:
+            asyncio.ensure_future(_close_quietly(conn))
+            conn = None
+        self._queue.put_nowait(conn)
+
+    async def close(self) -> None:
+        if self._queue is None:
+            return
+        while not self._queue.empty():
+            conn = self._queue.get_nowait()
+            if conn is not None:
+                await _close_quietly(conn)
+
+
+async def _close_quietly(conn) -> None:
+    try:
+        await conn.close()
+    except Exception:
+        pass
+
+
+INSERT_SQL = """
+insert into odoo.webhook_events (instance_id, idempotency_key, odoo_model, odoo_id, payload, trace_id)
+select * from unnest(%s::uuid[], %s::text[], %s::text[], %s::int[], %s::jsonb[], %s::text[])
+on conflict (instance_id, idempotency_key) do nothing
+returning id, instance_id::text, idempotency_key"""
+
+
+class GroupInsert:
+    """Group commit: events arriving while an INSERT is in flight are stored together in the next one.
+
+    Each caller still waits for the commit of its own event before it is answered (acknowledge after
+    commit); batching only saves PostgreSQL work and round trips under load. Up to ``pool.size``
+    INSERTs run at once.
+    """
+
+    def __init__(self, pool: Pool, max_batch: int = 256):
+        self.pool, self.max_batch = pool, max_batch
+        self.items: list = []
+        self.running = 0
+
+    async def submit(self, params: tuple):
+        future = asyncio.get_running_loop().create_future()
+        self.items.append((params, future))
+        if self.running < self.pool.size:
+            self.running += 1
+            asyncio.ensure_future(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        try:
+            while self.items:
+                batch, self.items = self.items[:self.max_batch], self.items[self.max_batch:]
+                await self._insert(batch)
+        finally:
+            self.running -= 1
+
+    async def _insert(self, batch: list) -> None:
+        try:
+            conn = await self.pool.acquire()
+        except BaseException as exc:  # noqa: BLE001 - every waiter must hear about it
+            _fail(batch, exc)
+            return
+        broken, retry_alone = False, False
+        try:
+            columns = [list(c) for c in zip(*(p for p, _ in batch))]
+            rows = await (await conn.execute(INSERT_SQL, columns)).fetchall()
+        except BaseException as exc:  # noqa: BLE001
+            broken = isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError, OSError))
+            retry_alone = not broken and len(batch) > 1 and isinstance(exc, psycopg.Error)
+            if not retry_alone:
+                _fail(batch, exc)
+            rows = None
+        finally:
+            self.pool.release(conn, broken)
+        if retry_alone:  # one bad event (e.g. a NUL in its JSON) must not fail its batch-mates
+            for item in batch:
+                await self._insert([item])
+            return
+        if rows is None:
+            return
+        stored = {(r["instance_id"], r["idempotency_key"]): r["id"] for r in rows}
+        for params, fut in batch:
+            # the first of several identical keys in one batch gets the row, the others are duplicates
+            if not fut.done():
+                fut.set_result(stored.pop((params[0], params[1]), None))
+
+
+def _fail(batch: list, exc: BaseException) -> None:
+    for _, fut in batch:
+        if not fut.done():
+            fut.set_exception(exc)
+
+
+def _problem(status: int, message: str, **extra) -> JSONResponse:
+    headers = {"Retry-After": "5"} if status == 503 else None
+    return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _lifespan(pool: Pool):
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        await pool.close()
+    return lifespan
+
+
+def create_app(database_url: str, *, max_body: int = MAX_BODY, hmac_secret_env: str = HMAC_ENV,
+               window: int = 300, pool_size: int = 4, cache_ttl: float = 30.0) -> Starlette:
+    pool = Pool(database_url, pool_size)
+    inserter = GroupInsert(pool)
+    cache: dict[str, tuple[float, dict | None]] = {}
+    stats = {"accepted": 0, "duplicates": 0, "rejected": 0, "unavailable": 0}
+
+    async def instance(instance_id: str) -> dict | None:
+        hit = cache.get(instance_id)
+        if hit and hit[0] > time.monotonic():
+            return hit[1]
+        conn = await pool.acquire()
+        broken = False
+        try:
+            row = await (await conn.execute(
+                "select id, org_id, webhook_token_hash, active from odoo.instances where id = %s",
+                (instance_id,))).fetchone()
+        except (psycopg.OperationalError, psycopg.InterfaceError, OSError):
+            broken = True
+            raise
+        finally:
+            pool.release(conn, broken)
+        cache[instance_id] = (time.monotonic() + cache_ttl, row)
+        return row
+
+    def token_ok(inst: dict, token: str) -> bool:
+        expected = (inst.get("webhook_token_hash") or "").lower()
+        given = hashlib.sha256(token.encode()).hexdigest()
+        return bool(expected) and hmac.compare_digest(given, expected)
+
+    def signature_ok(request: Request, body: bytes) -> bool:
+        secret = os.environ.get(hmac_secret_env, "")
+        ts, sig = request.headers.get("x-specgen-timestamp", ""), request.headers.get("x-specgen-signature", "")
+        if not secret or not ts.isdigit() or not sig.startswith("sha256="):
+            return False
+        if abs(time.time() - int(ts)) > window:
+            return False
+        mac = hmac.new(secret.encode(), ts.encode() + b"." + body, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(mac, sig[len("sha256="):].lower())
+
+    async def receive(request: Request) -> Response:
+        t0 = time.perf_counter()
+        trace_id = request.headers.get("x-trace-id") or new_trace_id()
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > max_body:
+            stats["rejected"] += 1
+            return _problem(413, f"body larger than {max_body} bytes")
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype != "application/json":
+            stats["rejected"] += 1
+            return _problem(415, "Content-Type must be application/json")
+        instance_id, token = request.path_params["instance_id"], request.path_params.get("token")
+        try:
+            uuid.UUID(instance_id)
+        except ValueError:
+            stats["rejected"] += 1
+            return _problem(401, "unknown instance or bad credentials")
+        try:
+            body = await _read_body(request, max_body)
+        except TooLarge:
+            stats["rejected"] += 1
+            return _problem(413, f"body larger than {max_body} bytes")
+        except ClientDisconnect:
+            return Response(status_code=400)
+        try:
+            inst = await instance(instance_id)
+        except (psycopg.Error, OSError) as exc:
+            stats["unavailable"] += 1
+            jsonlog.log(log, logging.ERROR, "database unavailable", trace_id=trace_id, error=type(exc).__name__)
+            return _problem(503, "database unavailable; retry later")
+        authed = inst is not None and inst["active"] and (
+            token_ok(inst, token) if token is not None else signature_ok(request, body))
+        if not authed:
+            stats["rejected"] += 1
+            return _problem(401, "unknown instance or bad credentials")
+        try:
+            event = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            stats["rejected"] += 1
+            return _problem(400, "body is not valid JSON")
+        problem = events.validate(event)
+        if problem:
+            stats["rejected"] += 1
+            return _problem(400, f"event does not match the schema: {problem}")
+        key = (request.headers.get("idempotency-key") or request.headers.get("x-idempotency-key")
+               or events.idempotency_key(event, body))[:200]
+        try:
+            event_id = await inserter.submit((str(uuid.UUID(instance_id)), key, event["_model"], event["_id"],
+                                              body.decode("utf-8", "replace"), trace_id))
+        except (psycopg.OperationalError, psycopg.InterfaceError, OSError) as exc:
+            stats["unavailable"] += 1
+            jsonlog.log(log, logging.ERROR, "database unavailable", trace_id=trace_id, error=type(exc).__name__)
+            return _problem(503, "database unavailable; retry later")
+        except psycopg.DataError:
+            stats["rejected"] += 1
+            return _problem(400, "event could not be stored as given (bad characters?)")
+        except psycopg.Error as exc:  # anything else from the database: not the sender's fault, retryable
+            stats["unavailable"] += 1
+            jsonlog.log(log, logging.ERROR, "event not stored", trace_id=trace_id, error=type(exc).__name__)
+            return _problem(503, "event not stored; retry later")
+        if event_id is None:
+            stats["duplicates"] += 1
+            return JSONResponse({"status": "duplicate", "idempotency_key": key}, status_code=202)
+        stats["accepted"] += 1
+        jsonlog.log(log, logging.DEBUG, "event accepted", trace_id=trace_id, event_id=event_id,
+                    model=event["_model"], odoo_id=event["_id"], ms=round((time.perf_counter() - t0) * 1000, 2))
+        return JSONResponse({"status": "accepted", "id": event_id, "trace_id": trace_id}, status_code=202)
+
+    async def health(request: Request) -> Response:
+        try:
+            conn = await pool.acquire()
+        except (psycopg.Error, OSError):
+            return JSONResponse({"status": "degraded", "database": "down", **stats}, status_code=503)
+        broken = False
+        try:
+            await conn.execute("select 1")
+        except (psycopg.Error, OSError):
+            broken = True
+            return JSONResponse({"status": "degraded", "database": "down", **stats}, status_code=503)
+        finally:
+            pool.release(conn, broken)
+        return JSONResponse({"status": "ok", "database": "up", **stats})
+
+    async def not_allowed(request: Request) -> Response:
+        return _problem(405, "use POST")
+
+    app = Starlette(routes=[
+        Route("/webhooks/odoo/{instance_id}/{token}", receive, methods=["POST"]),
+        Route("/webhooks/odoo/{instance_id}", receive, methods=["POST"]),
+        Route("/health", health, methods=["GET"]),
+    ], lifespan=_lifespan(pool))
+    app.state.stats = stats
+    return app

@@ -1,0 +1,86 @@
+"""Run tracking: one ops.runs row per run, ops.run_events along the way, JSON log lines alike."""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from collections import Counter
+
+import orjson
+import psycopg
+
+from bridge import jsonlog
+from bridge.adapters import json_default
+from bridge.db import connect
+from bridge.odoo_client import new_trace_id
+
+log = jsonlog.get("runs")
+WORKER = f"{socket.gethostname()}:{os.getpid()}"
+LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+
+
+def _json(data: dict) -> str:
+    return orjson.dumps(jsonlog.redact(data), default=json_default).decode()
+
+
+class Run:
+    """``with Run(url, 'pull', instance_id, entity) as run: run.counts['upserted'] += n``.
+
+    Written on its own autocommit connection, so a failed batch rolling back never hides the run.
+    An exception marks the run failed (and is re-raised); KeyboardInterrupt/SystemExit mark it cancelled.
+    """
+
+    def __init__(self, url: str, kind: str, instance_id=None, entity: str | None = None,
+                 trace_id: str | None = None):
+        self.url, self.kind, self.instance_id, self.entity = url, kind, instance_id, entity
+        self.trace_id = trace_id or new_trace_id()
+        self.counts: Counter = Counter()
+        self.id = None
+        self._conn: psycopg.Connection | None = None
+        self._token = None
+        self.started = 0.0
+
+    def __enter__(self) -> "Run":
+        self._token = jsonlog.trace_var.set(self.trace_id)
+        self.started = time.monotonic()
+        self._conn = connect(self.url, autocommit=True)
+        self.id = self._conn.execute(
+            "insert into ops.runs (trace_id, kind, instance_id, entity, worker) values (%s,%s,%s,%s,%s) returning id",
+            (self.trace_id, self.kind, self.instance_id, self.entity, WORKER)).fetchone()["id"]
+        jsonlog.log(log, logging.INFO, f"{self.kind} started", run_id=str(self.id), kind=self.kind,
+                    instance_id=str(self.instance_id) if self.instance_id else None, entity=self.entity)
+        return self
+
+    def event(self, event: str, level: str = "info", **data) -> None:
+        jsonlog.log(log, LEVELS[level], event, run_id=str(self.id), kind=self.kind, **data)
+        try:
+            self._conn.execute("insert into ops.run_events (run_id, trace_id, level, event, data) values (%s,%s,%s,%s,%s)",
+                               (self.id, self.trace_id, level, event[:120], _json(data)))
+        except psycopg.Error:
+            pass  # tracking must never break the work it tracks
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        duration = round(time.monotonic() - self.started, 3)
+        if exc_type is None:
+            status, error = "succeeded", None
+        elif issubclass(exc_type, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+            status, error = "cancelled", exc_type.__name__
+        else:
+            status, error = "failed", jsonlog.redact(f"{exc_type.__name__}: {exc}")[:2000]
+        counts = {**self.counts, "duration_s": duration}
+        try:
+            self._conn.execute("update ops.runs set status=%s, finished_at=now(), counts=%s, error=%s where id=%s",
+                               (status, _json(counts), error, self.id))
+            if error:
+                self._conn.execute("insert into ops.run_events (run_id, trace_id, level, event, data) values (%s,%s,'error',%s,%s)",
+                                   (self.id, self.trace_id, f"{self.kind} failed", _json({"error": error})))
+        except psycopg.Error:
+            pass
+        finally:
+            self._conn.close()
+        jsonlog.log(log, logging.ERROR if error else logging.INFO, f"{self.kind} {status}", run_id=str(self.id),
+                    kind=self.kind, counts=counts, error=error)
+        if self._token is not None:
+            jsonlog.trace_var.reset(self._token)
+        return False

@@ -1,0 +1,120 @@
+"""Checks shared by the guarantee tests: the mirror equals Odoo, every app contact exists once in Odoo."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bridge.db import connect
+from bridge.odoo_client import OdooClient
+from bridge.worker import Worker
+from tests.sync.conftest import SECRET_ENV
+
+ROOT = Path(__file__).resolve().parents[2]
+PARTNER_FIELDS = ["name", "email", "phone", "is_company", "parent_id", "vat", "city", "active"]
+
+
+def odoo_partners(odoo_url: str) -> dict[int, dict]:
+    c = OdooClient(odoo_url, "odoo", "admin", "admin")
+    try:
+        rows = c.search_read("res.partner", [], PARTNER_FIELDS + ["ref", "comment"], context={"active_test": False})
+    finally:
+        c.close()
+    return {r["id"]: r for r in rows}
+
+
+def mirror_problems(db_url: str, odoo_url: str, instance_id) -> list[str]:
+    """Every difference between Odoo's partners and odoo.partners / app.contacts (empty = in sync)."""
+    remote = odoo_partners(odoo_url)
+    problems: list[str] = []
+    with connect(db_url) as conn:
+        rows = conn.execute("select * from odoo.partners where instance_id = %s", (instance_id,)).fetchall()
+        contacts = conn.execute("select * from app.contacts").fetchall()
+    live = {r["odoo_id"]: r for r in rows if r["odoo_deleted_at"] is None}
+    if len(rows) != len({r["odoo_id"] for r in rows}):
+        problems.append("duplicate partner rows")
+    if set(live) != set(remote):
+        problems.append(f"partner ids differ: missing {sorted(set(remote) - set(live))[:10]} "
+                        f"extra {sorted(set(live) - set(remote))[:10]}")
+    by_uuid = {r["id"]: r["odoo_id"] for r in rows}
+    for oid in set(live) & set(remote):
+        row, rec = live[oid], remote[oid]
+        want = {"name": rec["name"], "email": rec["email"] or None, "phone": rec["phone"] or None,
+                "is_company": rec["is_company"], "vat": rec["vat"] or None, "city": rec["city"] or None,
+                "active": rec["active"], "parent": rec["parent_id"][0] if rec["parent_id"] else None}
+        got = {k: row[k] for k in want if k != "parent"}
+        got["parent"] = by_uuid.get(row["parent_id"]) if row["parent_id"] else None
+        if got != want:
+            problems.append(f"partner {oid} differs: {got} != {want}")
+    # app.contacts: each exactly once in Odoo, same values; every Odoo individual exactly once in the app
+    linked: dict[int, int] = {}
+    for c in contacts:
+        if c["odoo_deleted_at"] is not None:
+            continue
+        refs = [oid for oid, r in remote.items() if r["ref"] == f"specgen:{c['id']}"]
+        if len(refs) > 1:
+            problems.append(f"contact {c['id']} created {len(refs)} times in Odoo")
+        if c["odoo_id"] is None:
+            problems.append(f"contact {c['id']} never reached Odoo")
+            continue
+        linked[c["odoo_id"]] = linked.get(c["odoo_id"], 0) + 1
+        rec = remote.get(c["odoo_id"])
+        if rec is None:
+            problems.append(f"contact {c['id']} points at missing partner {c['odoo_id']}")
+            continue
+        if (c["full_name"], c["email"], c["phone"]) != (rec["name"], rec["email"] or None, rec["phone"] or None):
+            problems.append(f"contact {c['id']} differs from partner {c['odoo_id']}: "
+                            f"{(c['full_name'], c['email'], c['phone'])} vs {(rec['name'], rec['email'], rec['phone'])}")
+    individuals = {oid for oid, r in remote.items() if not r["is_company"]}
+    if missing := individuals - set(linked):
+        problems.append(f"Odoo individuals missing from app.contacts: {sorted(missing)[:10]}")
+    if dup := [oid for oid, n in linked.items() if n > 1]:
+        problems.append(f"app.contacts duplicates for {dup[:10]}")
+    return problems
+
+
+def queue_depth(db_url: str) -> dict:
+    with connect(db_url) as conn:
+        return conn.execute(
+            "select (select count(*) from odoo.outbox where status in ('pending','processing')) as outbox, "
+            "(select count(*) from odoo.webhook_events where status in ('pending','processing')) as events, "
+            "(select count(*) from odoo.dead_letters) as dead").fetchone()
+
+
+def quiesce(db_url: str, adapters: dict, max_cycles: int = 8, **kw) -> Worker:
+    """Run worker cycles in-process (short lease, reconcile each cycle) until the queues are empty."""
+    kw.setdefault("retry_base", 0.0)
+    w = Worker(db_url, adapters, interval=0, reconcile_every=0, lease=0.2, **kw)
+    for _ in range(max_cycles):
+        time.sleep(0.25)  # let leases of killed workers expire
+        with connect(db_url) as conn:  # leftovers of killed workers become claimable now
+            conn.execute("update odoo.outbox set available_at = now() where status = 'pending'")
+            conn.execute("update odoo.webhook_events set available_at = now() where status = 'pending'")
+        w.cycle()
+        depth = queue_depth(db_url)
+        if not depth["outbox"] and not depth["events"]:
+            w.cycle()  # one more pull after the last push, so pushed records come back as rows
+            break
+    w.clients.close()
+    return w
+
+
+def worker_process(db_url: str, *extra: str) -> subprocess.Popen:
+    env = {**os.environ, SECRET_ENV: "admin", "PYTHONPATH": str(ROOT), "SPECGEN_LOG_LEVEL": "warning"}
+    return subprocess.Popen([sys.executable, "-c", "from bridge.cli import sync; sync()", "worker",
+                             "--database-url", db_url, "--log-level", "warning", *extra],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+
+
+def stop_process(proc: subprocess.Popen, sig=signal.SIGTERM, timeout: float = 20) -> int:
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait(5)

@@ -1,0 +1,133 @@
+"""Pull from the mock Odoo into PostgreSQL: cursor, bulk upsert, many2one, archived, tombstones."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from bridge.pull import pull_entity, reconcile_entity
+from tests.sync.conftest import fast_client, odoo_records, table_rows
+
+pytestmark = pytest.mark.db
+
+
+def _pull_all(db_url, instance, adapters, client, **kw):
+    from bridge.contracts import pull_order
+    out = {}
+    for adapter in pull_order(adapters):
+        out[adapter.entity] = pull_entity(db_url, instance, adapters, adapter, client, **kw)
+    return out
+
+
+def test_pull_mirrors_every_partner_with_fields_parents_and_archived(db_url, instance, adapters, odoo):
+    """Mirrored partners match Odoo field for field, archived ones and parent links included."""
+    client = fast_client(instance)
+    counts = pull_entity(db_url, instance, adapters, adapters["partner"], client, batch_size=17)
+    remote = odoo_records(odoo, "res.partner", ["name", "email", "phone", "is_company", "parent_id", "vat", "city", "active"])
+    local = table_rows(db_url, "odoo.partners", instance["id"])
+    assert set(local) == set(remote)
+    assert counts["batches"] > 3
+    assert any(not r["active"] for r in remote.values()) and any(not r["active"] for r in local.values())
+    by_uuid = {r["id"]: oid for oid, r in local.items()}
+    for oid, rec in remote.items():
+        row = local[oid]
+        assert row["name"] == rec["name"] and row["email"] == (rec["email"] or None)
+        assert row["active"] == rec["active"] and row["vat"] == (rec["vat"] or None)
+        expected_parent = rec["parent_id"][0] if rec["parent_id"] else None
+        assert (by_uuid[row["parent_id"]] if row["parent_id"] else None) == expected_parent
+        assert row["org_id"] == instance["org_id"]
+    client.close()
+
+
+def test_second_pull_reads_only_the_lookback_window_and_changes_nothing(db_url, instance, adapters, odoo):
+    """A repeated pull neither duplicates nor rewrites rows (idempotent upsert, cursor kept)."""
+    client = fast_client(instance)
+    pull_entity(db_url, instance, adapters, adapters["partner"], client)
+    before = table_rows(db_url, "odoo.partners", instance["id"])
+    again = pull_entity(db_url, instance, adapters, adapters["partner"], client)
+    after = table_rows(db_url, "odoo.partners", instance["id"])
+    assert again.get("inserted", 0) == 0 and again.get("updated", 0) == 0
+    assert {k: v["updated_at"] for k, v in before.items()} == {k: v["updated_at"] for k, v in after.items()}
+    client.close()
+
+
+def test_changes_in_odoo_arrive_on_the_next_pull(db_url, instance, adapters, odoo):
+    """An Odoo edit and a new record show up after the next pull; numerics arrive as exact decimals."""
+    client = fast_client(instance)
+    _pull_all(db_url, instance, adapters, client)
+    pid = client.search("res.partner", [["is_company", "=", True]], limit=1)[0]
+    client.write("res.partner", [pid], {"city": "Ghent", "email": False})
+    new_id = client.create("res.partner", {"name": "Fresh Partner", "parent_id": pid})
+    prod = client.search("product.product", [["sale_ok", "=", True]], limit=1)[0]
+    client.write("product.product", [prod], {"list_price": 12.1})
+    _pull_all(db_url, instance, adapters, client)
+    partners = table_rows(db_url, "odoo.partners", instance["id"])
+    assert partners[pid]["city"] == "Ghent" and partners[pid]["email"] is None
+    assert partners[new_id]["parent_id"] == partners[pid]["id"]
+    assert table_rows(db_url, "odoo.products", instance["id"])[prod]["list_price"] == Decimal("12.10")
+    client.close()
+
+
+def test_all_entities_pull_with_their_many2ones_resolved(db_url, instance, adapters, odoo):
+    """Orders, lines and invoices point at the right mirrored partners/products/orders."""
+    client = fast_client(instance)
+    _pull_all(db_url, instance, adapters, client)
+    orders = table_rows(db_url, "odoo.sale_orders", instance["id"])
+    lines = table_rows(db_url, "odoo.sale_order_lines", instance["id"])
+    partners = table_rows(db_url, "odoo.partners", instance["id"])
+    remote_lines = odoo_records(odoo, "sale.order.line", ["order_id", "product_id"])
+    assert orders and lines and set(lines) == set(remote_lines)
+    order_by_uuid = {r["id"]: k for k, r in orders.items()}
+    for oid, rec in remote_lines.items():
+        assert order_by_uuid[lines[oid]["order_id"]] == rec["order_id"][0]
+    remote_orders = odoo_records(odoo, "sale.order", ["partner_id", "state", "date_order"])
+    p_by_uuid = {r["id"]: k for k, r in partners.items()}
+    for oid, rec in remote_orders.items():
+        assert p_by_uuid[orders[oid]["partner_id"]] == rec["partner_id"][0]
+        assert orders[oid]["state"] == rec["state"]
+        assert orders[oid]["date_order"].strftime("%Y-%m-%d %H:%M:%S") == rec["date_order"]
+    client.close()
+
+
+def test_reconcile_tombstones_records_deleted_in_odoo(db_url, instance, adapters, odoo):
+    """A partner deleted in Odoo gets odoo_deleted_at locally instead of lingering as live."""
+    client = fast_client(instance)
+    pull_entity(db_url, instance, adapters, adapters["partner"], client)
+    victim = client.create("res.partner", {"name": "Short Lived"})
+    pull_entity(db_url, instance, adapters, adapters["partner"], client)
+    client.unlink("res.partner", [victim])
+    counts = reconcile_entity(db_url, instance, adapters, adapters["partner"], client)
+    rows = table_rows(db_url, "odoo.partners", instance["id"])
+    assert counts["tombstoned"] == 1
+    assert rows[victim]["odoo_deleted_at"] is not None
+    assert sum(1 for r in rows.values() if r["odoo_deleted_at"]) == 1
+    client.close()
+
+
+def test_concurrent_pull_of_the_same_entity_is_skipped_by_the_advisory_lock(db_url, instance, adapters, odoo):
+    """Two workers never pull the same (instance, entity) at once: the second one backs off."""
+    from bridge import db
+    client = fast_client(instance)
+    holder = db.connect(db_url)
+    assert db.try_lock(holder, "pull", instance["id"], "partner")
+    counts = pull_entity(db_url, instance, adapters, adapters["partner"], client)
+    assert counts.get("locked") == 1 and not table_rows(db_url, "odoo.partners", instance["id"])
+    db.unlock(holder, "pull", instance["id"], "partner")
+    holder.close()
+    assert "locked" not in pull_entity(db_url, instance, adapters, adapters["partner"], client)
+    client.close()
+
+
+def test_mirror_mappings_can_be_written_for_odoo_owned_entities(db_url, instance, adapters, odoo, monkeypatch):
+    """With SPECGEN_SYNC_MIRROR_MAPPINGS=1 every pulled partner also gets its odoo.entity_mappings row."""
+    monkeypatch.setenv("SPECGEN_SYNC_MIRROR_MAPPINGS", "1")
+    client = fast_client(instance)
+    pull_entity(db_url, instance, adapters, adapters["partner"], client)
+    from bridge.db import connect
+    with connect(db_url) as conn:
+        bad = conn.execute("""select count(*) as n from odoo.partners p left join odoo.entity_mappings m
+                              on m.entity = 'partner' and m.odoo_id = p.odoo_id and m.local_id = p.id
+                              where m.id is null""").fetchone()["n"]
+        n = conn.execute("select count(*) as n from odoo.entity_mappings where entity='partner'").fetchone()["n"]
+    assert bad == 0 and n == len(table_rows(db_url, "odoo.partners", instance["id"]))
+    client.close()
