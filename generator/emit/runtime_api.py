@@ -107,5 +107,10 @@ def render_document(ir: IR) -> dict:
     }
 
 
+EVENT_SCHEMA_PATH = "schemas/odoo_event.schema.json"
+
+
 def render(ir: IR) -> dict[str, str]:
-    return {RUNTIME_PATH: jsondoc.dump(render_document(ir))} if any(t.odoo for t in ir.tables) else {}
+    if not any(t.odoo for t in ir.tables):
+        return {}
+    return {RUNTIME_PATH: jsondoc.dump(render_document(ir)), EVENT_SCHEMA_PATH: jsondoc.dump(ODOO_EVENT)}

@@ -93,7 +93,7 @@ ENTITIES: list[dict] = [
             _TRACE,
         ],
         "unique": [["instance_id", "idempotency_key"]],
-        "indexes": [{"columns": ["available_at"], "where": "status = 'pending'"}],
+        "indexes": [{"columns": ["available_at"], "where": "status in ('pending', 'processing')"}],
     },
     {
         "name": "platform:outbox", "schema": "odoo", "table": "outbox",
@@ -113,7 +113,10 @@ ENTITIES: list[dict] = [
             {"name": "last_error", "type": "text"},
             _TRACE,
         ],
-        "indexes": [{"columns": ["available_at"], "where": "status = 'pending'"}],
+        # Claims take the oldest pending row per record, so both the queue order and a record's own
+        # changes are served by an index.
+        "indexes": [{"columns": ["available_at"], "where": "status = 'pending'"},
+                    {"columns": ["instance_id", "entity", "local_id"], "where": "status in ('pending', 'processing')"}],
     },
     {
         "name": "platform:dead_letters", "schema": "odoo", "table": "dead_letters",
@@ -132,6 +135,7 @@ ENTITIES: list[dict] = [
             {"name": "replayed_at", "type": "timestamptz"},
             _TRACE,
         ],
+        "indexes": [{"columns": ["created_at"]}],  # replay by time window
     },
     {
         "name": "platform:runs", "schema": "ops", "table": "runs", "timestamps": False,
@@ -148,7 +152,7 @@ ENTITIES: list[dict] = [
             {"name": "error", "type": "text"},
             {"name": "worker", "type": "text"},
         ],
-        "indexes": [{"columns": ["trace_id"]}, {"columns": ["started_at"]}],
+        "indexes": [{"columns": ["trace_id"]}, {"columns": ["started_at"]}, {"columns": ["finished_at"]}],
     },
     {
         "name": "platform:run_events", "schema": "ops", "table": "run_events", "timestamps": False,

@@ -227,10 +227,12 @@ create index samples_a_jsonb_idx on app.samples using gin (a_jsonb);
 create unique index samples_pair_uidx on app.samples (an_integer, a_bigint);
 create index samples_a_very_long_column_name_that_makes_generat_e0bb9ac2_idx on app.samples (a_very_long_column_name_that_makes_generated_names_overflow_x, a_text);
 create index samples_parent_id_idx on app.samples (parent_id);
+create index dead_letters_created_at_idx on odoo.dead_letters (created_at);
 create index dead_letters_instance_id_idx on odoo.dead_letters (instance_id);
 create index outbox_available_at_idx on odoo.outbox (available_at) where status = 'pending';
+create index outbox_instance_id_entity_local_id_idx on odoo.outbox (instance_id, entity, local_id) where status in ('pending', 'processing');
 create index outbox_instance_id_idx on odoo.outbox (instance_id);
-create index webhook_events_available_at_idx on odoo.webhook_events (available_at) where status = 'pending';
+create index webhook_events_available_at_idx on odoo.webhook_events (available_at) where status in ('pending', 'processing');
 create index artifacts_run_id_idx on ops.artifacts (run_id);
 create index audit_log_table_schema_table_name_at_idx on ops.audit_log (table_schema, table_name, at);
 create index audit_log_org_id_at_idx on ops.audit_log (org_id, at);
@@ -238,6 +240,7 @@ create index run_events_trace_id_idx on ops.run_events (trace_id);
 create index run_events_run_id_idx on ops.run_events (run_id);
 create index runs_trace_id_idx on ops.runs (trace_id);
 create index runs_started_at_idx on ops.runs (started_at);
+create index runs_finished_at_idx on ops.runs (finished_at);
 create index runs_instance_id_idx on ops.runs (instance_id);
 
 -- Comments

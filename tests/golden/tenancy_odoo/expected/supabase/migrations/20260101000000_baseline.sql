@@ -294,10 +294,12 @@ create index leads_company_id_idx on app.leads (company_id);
 create index seats_member_id_idx on app.seats (member_id);
 create index companies_workspace_id_idx on odoo.companies (workspace_id);
 create index companies_parent_id_idx on odoo.companies (parent_id);
+create index dead_letters_created_at_idx on odoo.dead_letters (created_at);
 create index dead_letters_instance_id_idx on odoo.dead_letters (instance_id);
 create index outbox_available_at_idx on odoo.outbox (available_at) where status = 'pending';
+create index outbox_instance_id_entity_local_id_idx on odoo.outbox (instance_id, entity, local_id) where status in ('pending', 'processing');
 create index outbox_instance_id_idx on odoo.outbox (instance_id);
-create index webhook_events_available_at_idx on odoo.webhook_events (available_at) where status = 'pending';
+create index webhook_events_available_at_idx on odoo.webhook_events (available_at) where status in ('pending', 'processing');
 create index artifacts_run_id_idx on ops.artifacts (run_id);
 create index audit_log_table_schema_table_name_at_idx on ops.audit_log (table_schema, table_name, at);
 create index audit_log_org_id_at_idx on ops.audit_log (org_id, at);
@@ -305,6 +307,7 @@ create index run_events_trace_id_idx on ops.run_events (trace_id);
 create index run_events_run_id_idx on ops.run_events (run_id);
 create index runs_trace_id_idx on ops.runs (trace_id);
 create index runs_started_at_idx on ops.runs (started_at);
+create index runs_finished_at_idx on ops.runs (finished_at);
 create index runs_instance_id_idx on ops.runs (instance_id);
 
 -- Comments
