@@ -215,8 +215,11 @@ def test_diff_names_breaking_api_changes_and_requires_a_major_bump(project):
     assert "app.projects.Insert: field 'name' maxLength narrowed from 200 to 100" in drift.stdout
     built = specgen("build", cwd=project)
     assert "warning: breaking API changes" in built.stderr
-    entities.write_text(entities.read_text() + "\nacknowledged_changes:\n  - change: change_type app.projects.name\n"
-                        "    reason: no project name is longer than 100 characters\n")
+    text = entities.read_text()
+    entry = "  - change: change_type app.projects.name\n    reason: no project name is longer than 100 characters\n"
+    # The repo's spec ends with its acknowledged_changes list; add to it (or start one).
+    entities.write_text(text + entry if "\nacknowledged_changes:\n" in text else
+                        text + "\nacknowledged_changes:\n" + entry)
     assert specgen("migrate", "shorter_project_names", cwd=project).returncode == 0
     assert specgen("diff", cwd=project).returncode == 0  # the committed tree matches the spec again ...
     gated = specgen("diff", "--api-base", str(base), cwd=project)
