@@ -146,7 +146,7 @@ def build(project_dir: Path, emit: str, prune: bool) -> None:
     files, state = pipeline.project_files(project_dir, ir)
     out = project_dir / pipeline.GENERATED
     old_api = _read_json(out / OPENAPI_PATH, unless_equal_to=files[OPENAPI_PATH])
-    written, removed = writer.write(out, files, prune=prune)
+    written, removed = writer.write(out, files, prune=prune, owned_elsewhere=_managed)
     for path in written:
         click.echo(f"wrote {pipeline.GENERATED}/{path}", err=True)
     for path in removed:
@@ -154,7 +154,7 @@ def build(project_dir: Path, emit: str, prune: bool) -> None:
     if old_api is not None:
         for line in api_gate(old_api, jsondoc.load(files[OPENAPI_PATH]))[0]:
             click.echo(f"warning: {line}", err=True)
-    stale = [] if prune else [p for p in writer.existing_files(out) if p not in files]
+    stale = [] if prune else [p for p in writer.existing_files(out) if p not in files and not _managed(p)]
     for path in stale:
         click.echo(f"warning: {pipeline.GENERATED}/{path} is not produced by the spec "
                    f"(`specgen build --prune` deletes it)", err=True)
@@ -182,7 +182,7 @@ def diff(project_dir: Path, api_base: str | None) -> None:
     ir = pipeline.compile_ir(project_dir)
     files, state = pipeline.project_files(project_dir, ir)
     out = project_dir / pipeline.GENERATED
-    drift = writer.compare(out, files)
+    drift = writer.compare(out, files, owned_elsewhere=_managed)
     migration_problems = [] if state.empty else pipeline.check_migrations(state, ir)
     new_api = files[OPENAPI_PATH]
     base = _api_base(project_dir, api_base) if api_base else _read_json(out / OPENAPI_PATH, unless_equal_to=new_api)
@@ -199,6 +199,11 @@ def diff(project_dir: Path, api_base: str | None) -> None:
     for line in lines:
         click.echo(line)
     sys.exit(EXIT_FAILED)
+
+
+def _managed(path: str) -> bool:
+    from generator.migrate.folder import managed
+    return managed(path)
 
 
 def _read_json(path: Path, unless_equal_to: str | None = None):
@@ -281,7 +286,7 @@ def migrate(name: str, project_dir: Path) -> None:
     files, _ = pipeline.project_files(project_dir, ir)
     files.update(folder.migration_files(ir, file_name, text, state.lock))
     files["manifest.json"] = pipeline.render_manifest(ir, {k: v for k, v in files.items() if k != "manifest.json"})
-    written, _ = writer.write(out, files, prune=False)
+    written, _ = writer.write(out, files, prune=False, owned_elsewhere=_managed)
     click.echo(f"wrote {pipeline.GENERATED}/{folder.MIGRATIONS}/{file_name}: {len(steps)} steps")
     for path in written:
         click.echo(f"wrote {pipeline.GENERATED}/{path}", err=True)

@@ -87,6 +87,8 @@ def render_all(ir: IR, stamp: str) -> dict[str, str]:
     with its snapshot and lock, and the manifest."""
     with paused_gc():
         files = render_outputs(ir)
+        files.pop(SCHEMA_DIGEST, None)
+        files.pop(SPEC_DIGEST, None)
         files.update(baseline_files(ir, stamp))
         files[MANIFEST] = render_manifest(ir, files)
         return dict(sorted(files.items()))
@@ -100,7 +102,9 @@ def project_files(root: Path, ir: IR) -> tuple[dict[str, str], folder.Folder]:
     """What generated/ must hold for this project: outputs from the IR, and the migrations on disk.
 
     Without migrations yet, the baseline is made now (named by the current UTC time). With migrations,
-    their files are taken as they are: `migrate` owns them, and `check_migrations` judges them.
+    only the lock is taken from disk: `migrate` owns the migrations and snapshots, and
+    `check_migrations` judges them against the lock (writer calls pass `folder.managed` as owned
+    elsewhere, so they are never reported as extra or deleted).
     """
     out = root / GENERATED
     state = folder.read_folder(out)
@@ -108,7 +112,10 @@ def project_files(root: Path, ir: IR) -> tuple[dict[str, str], folder.Folder]:
         return render_all(ir, folder.next_stamp(out)), state
     with paused_gc():
         files = render_outputs(ir)
-        files.update(folder.managed_files(out))
+        state.current_schema_sha = files.pop(SCHEMA_DIGEST, None)
+        state.current_spec_sha = files.pop(SPEC_DIGEST, None)
+        if (out / folder.LOCK).is_file():
+            files[folder.LOCK] = (out / folder.LOCK).read_text(encoding="utf-8")
         files[MANIFEST] = render_manifest(ir, files)
         return dict(sorted(files.items())), state
 
@@ -118,8 +125,10 @@ def check_migrations(state: folder.Folder, ir: IR) -> list[str]:
     problems = list(state.problems)
     if state.snapshot_file is None:
         return problems
-    same_spec = state.fingerprint_sha == folder.sha256(folder.fingerprint(ir))
-    same_sql = state.schema_sha == folder.sha256(sql.render_baseline(ir))
+    current_spec = getattr(state, "current_spec_sha", None) or folder.sha256(folder.fingerprint(ir))
+    same_spec = state.fingerprint_sha == current_spec
+    current_sql = getattr(state, "current_schema_sha", None) or folder.sha256(sql.render_baseline(ir))
+    same_sql = state.schema_sha == current_sql
     if same_spec and same_sql:
         return problems
     from generator.migrate.plan import plan_migration
@@ -133,7 +142,20 @@ def check_migrations(state: folder.Folder, ir: IR) -> list[str]:
 
 
 # Emitters split in two groups of similar cost; on large specs the second runs in a forked child.
-EMITTER_GROUPS = ((openapi.render, pydantic.render, adapters.render, runtime_api.render), (contracts.render, dbml.render, docs.render, pgtap.render, observability.render))
+# Emitters in two groups of similar cost; on large specs the first runs in a forked child. The child's
+# output crosses a pipe, so the emitters with the biggest output (OpenAPI, JSON Schema) stay here.
+SCHEMA_DIGEST = "\0schema_sql_sha256"  # not files: the migrations check's digests, computed alongside
+SPEC_DIGEST = "\0spec_fingerprint_sha256"
+
+
+def _schema_digest(ir: IR) -> dict[str, str]:
+    return {SCHEMA_DIGEST: folder.sha256(sql.render_baseline(ir)),
+            SPEC_DIGEST: folder.sha256(folder.fingerprint(ir))}
+
+
+EMITTER_GROUPS = ((contracts.render, dbml.render, docs.render, pgtap.render, observability.render, adapters.render,
+                   _schema_digest),
+                  (openapi.render, pydantic.render, runtime_api.render))
 PARALLEL_FROM_TABLES = 150
 _FORKED_IR: IR | None = None
 

@@ -43,7 +43,9 @@ def existing_files(out_dir: Path) -> list[str]:
     return sorted(found)
 
 
-def compare(out_dir: Path, files: dict[str, str]) -> Drift:
+def compare(out_dir: Path, files: dict[str, str], owned_elsewhere=lambda path: False) -> Drift:
+    """Drift between `files` and the disk. Paths for which `owned_elsewhere` is true (the migrations, which
+    `migrate` owns and the lock checks) are neither missing nor extra."""
     drift = Drift()
     for path, text in files.items():
         target = out_dir / path
@@ -55,12 +57,13 @@ def compare(out_dir: Path, files: dict[str, str]) -> Drift:
             diff = difflib.unified_diff(current.splitlines(keepends=True), text.splitlines(keepends=True),
                                         f"a/{path} (on disk)", f"b/{path} (from spec)", n=2)
             drift.edited[path] = "".join(diff)
-    drift.extra = [p for p in existing_files(out_dir) if p not in files]
+    drift.extra = [p for p in existing_files(out_dir) if p not in files and not owned_elsewhere(p)]
     return drift
 
 
-def write(out_dir: Path, files: dict[str, str], prune: bool = True) -> tuple[list[str], list[str]]:
-    """Write changed files and remove stale ones. Returns (written, removed)."""
+def write(out_dir: Path, files: dict[str, str], prune: bool = True,
+          owned_elsewhere=lambda path: False) -> tuple[list[str], list[str]]:
+    """Write changed files and remove stale ones (never those owned elsewhere). Returns (written, removed)."""
     written, removed = [], []
     for path, text in files.items():
         target = out_dir / path
@@ -74,7 +77,7 @@ def write(out_dir: Path, files: dict[str, str], prune: bool = True) -> tuple[lis
         written.append(path)
     if prune:
         for path in existing_files(out_dir):
-            if path not in files:
+            if path not in files and not owned_elsewhere(path):
                 (out_dir / path).unlink()
                 removed.append(path)
         for dirpath, dirnames, filenames in sorted(os.walk(out_dir, topdown=False), reverse=False):

@@ -19,8 +19,7 @@ WRITE_SYSTEM = ("pk", "timestamps", "odoo", "platform")  # columns API roles nev
 def role_array(ir: IR, role: str) -> str:
     """The membership roles that count as `role` or stronger, as a typed array literal."""
     members = _role(ir, role).satisfied_by
-    enum = _membership_enum(ir)
-    return f"array[{', '.join(sql_string(r) for r in members)}]::{enum}[]"
+    return f"array[{', '.join(sql_string(r) for r in members)}]::{_membership_enum(ir)}[]"
 
 
 def _role(ir: IR, name: str) -> Role:

@@ -213,10 +213,11 @@ class IR:
     observability: Observability = field(default_factory=Observability)
 
     def table(self, schema: str, name: str) -> Table:
-        for t in self.tables:
-            if t.schema == schema and t.name == name:
-                return t
-        raise KeyError(f"no table {schema}.{name}")
+        index = _index_of(self)
+        try:
+            return index[(schema, name)]
+        except KeyError:
+            raise KeyError(f"no table {schema}.{name}") from None
 
     def entity_table(self, entity: str) -> Table:
         for t in self.tables:
@@ -227,3 +228,13 @@ class IR:
     def to_dict(self) -> dict:
         """Plain data for `--emit ir` and snapshots; tuples become lists."""
         return asdict(self)
+
+
+_LAST_INDEX: list = [None, {}]  # (IR, {(schema, table): Table}) for the IR looked up last
+
+
+def _index_of(ir: IR) -> dict:
+    """Tables by (schema, name), built once per IR. An identity check, not a hash: hashing an IR is costly."""
+    if _LAST_INDEX[0] is not ir:
+        _LAST_INDEX[0], _LAST_INDEX[1] = ir, {(t.schema, t.name): t for t in ir.tables}
+    return _LAST_INDEX[1]
