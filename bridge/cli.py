@@ -115,15 +115,7 @@ def _drain(runner, limit, instance_id, label, as_json, rounds):
 def push(instance, limit, rounds, database_url, as_json):
     """Push pending outbox rows to Odoo."""
     from bridge.push import Pusher
-    _setup()
-    url = _need_url(database_url)
-    adapters, _ = _adapters()
-    with db.connect(url) as conn:
-        iid = _instances(conn, instance)[0]["id"] if instance else None
-    clients = _client_for_cli()
-    out = _drain(Pusher(url, adapters, clients), limit, iid, "pushed", as_json, rounds)
-    clients.close()
-    emit(out, as_json)
+    _drain_queue(Pusher, "pushed", instance, limit, rounds, database_url, as_json)
 
 
 @sync.command()
@@ -136,13 +128,18 @@ def push(instance, limit, rounds, database_url, as_json):
 def process(instance, limit, rounds, database_url, as_json):
     """Process stored webhook events (re-read each record from Odoo and upsert it)."""
     from bridge.processor import Processor
+    _drain_queue(Processor, "processed", instance, limit, rounds, database_url, as_json)
+
+
+def _drain_queue(runner_class, label, instance, limit, rounds, database_url, as_json):
+    """Claim and work a queue (outbox or webhook events) until it is empty or `rounds` claims were made."""
     _setup()
     url = _need_url(database_url)
     adapters, _ = _adapters()
     with db.connect(url) as conn:
         iid = _instances(conn, instance)[0]["id"] if instance else None
     clients = _client_for_cli()
-    out = _drain(Processor(url, adapters, clients), limit, iid, "processed", as_json, rounds)
+    out = _drain(runner_class(url, adapters, clients), limit, iid, label, as_json, rounds)
     clients.close()
     emit(out, as_json)
 
