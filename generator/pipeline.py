@@ -125,9 +125,9 @@ def check_migrations(state: folder.Folder, ir: IR) -> list[str]:
     problems = list(state.problems)
     if state.snapshot_file is None:
         return problems
-    current_spec = getattr(state, "current_spec_sha", None) or folder.sha256(folder.fingerprint(ir))
+    current_spec = state.current_spec_sha or folder.sha256(folder.fingerprint(ir))
     same_spec = state.fingerprint_sha == current_spec
-    current_sql = getattr(state, "current_schema_sha", None) or folder.sha256(sql.render_baseline(ir))
+    current_sql = state.current_schema_sha or folder.sha256(sql.render_baseline(ir))
     same_sql = state.schema_sha == current_sql
     if same_spec and same_sql:
         return problems

@@ -86,6 +86,9 @@ class Folder:
     schema_sha: str | None  # of the schema SQL the compiler produced for it
     snapshot_file: Path | None
     problems: list[str]
+    # Digests of what the spec produces now, filled in by pipeline.project_files while it renders.
+    current_schema_sha: str | None = None
+    current_spec_sha: str | None = None
 
     @property
     def empty(self) -> bool:
