@@ -233,13 +233,18 @@ def status(database_url, as_json):
 @click.option("--lookback", type=click.FloatRange(0), default=120.0, show_default=True,
               help="Seconds re-read before the cursor (cover Odoo's longest transaction).")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info", show_default=True)
+@click.option("--metrics-port", type=click.IntRange(1, 65535),
+              help="Serve Prometheus metrics on 127.0.0.1:PORT/metrics (docs/observability.md).")
 @DB_OPTION
 @friendly
 def worker(instance, interval, reconcile_every, once, lease, pull_batch_size, retry_base, lookback, log_level,
-           database_url):
+           metrics_port, database_url):
     """Run pull, process, push and reconcile in a loop until SIGTERM/SIGINT (graceful)."""
     from bridge.worker import Worker
     jsonlog.setup(log_level)
+    if metrics_port:
+        from bridge import metrics
+        metrics.serve(metrics_port)
     url = _need_url(database_url)
     adapters, _ = _adapters()
     with db.connect(url) as conn:

@@ -22,7 +22,7 @@ from typing import Any, Callable
 import httpx
 import orjson
 
-from bridge import jsonlog
+from bridge import jsonlog, metrics
 
 log = jsonlog.get("odoo")
 
@@ -300,9 +300,14 @@ class OdooClient:
         kwargs = kwargs or {}
 
         def once():
-            if self.protocol == "json2":
-                return self._json2(model, method, args, kwargs)
-            return self._call("object", "execute_kw", [self.db, self.uid, self._password, model, method, args, kwargs])
+            started = time.perf_counter()
+            try:
+                if self.protocol == "json2":
+                    return self._json2(model, method, args, kwargs)
+                return self._call("object", "execute_kw", [self.db, self.uid, self._password, model, method, args,
+                                                           kwargs])
+            finally:
+                metrics.observe_call(model, method, time.perf_counter() - started)
         return self.with_retry(once, what=f"{model}.{method}", retry_ambiguous=retry_ambiguous)
 
     def model_fields(self, model: str) -> set[str]:

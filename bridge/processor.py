@@ -17,7 +17,7 @@ from typing import Callable
 
 import psycopg
 
-from bridge import db, deadletters, events
+from bridge import db, deadletters, events, metrics
 from bridge.odoo_client import OdooClient, OdooError
 from bridge.runs import Run
 from bridge.upsert import Context, read_fields, tombstone, upsert
@@ -84,6 +84,10 @@ class Processor:
             conn.execute("update odoo.webhook_events set status='done', processed_at=clock_timestamp(), last_error=null "
                          "where id = any(%s)", ([ev["id"] for ev in evs],))
             conn.commit()
+            written = dt.datetime.now(dt.timezone.utc)
+            for ev in evs:
+                for adapter in adapters:
+                    metrics.event_to_row(adapter.entity, (written - ev["received_at"]).total_seconds())
             run.counts["processed"] += len(evs)
             if not adapters:
                 run.counts["ignored_no_adapter"] += len(evs)

@@ -8,6 +8,7 @@ Routes:
   and ``X-Specgen-Signature: sha256=<hex HMAC-SHA256 of "timestamp.body">``, within ``window`` seconds;
   the key is the value of the environment variable named by ``hmac_secret_env``.
 - ``GET /health``.
+- ``GET /metrics``: Prometheus exposition (docs/observability.md).
 
 Answers: 202 accepted (also for a duplicate, which stores nothing), 400 bad JSON / schema,
 401 bad auth, 413 body too large, 415 not JSON, 503 when the database is down (nothing was
@@ -33,7 +34,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bridge import events, jsonlog
+from bridge import events, jsonlog, metrics
 from bridge.odoo_client import new_trace_id
 
 log = jsonlog.get("receiver")
@@ -229,6 +230,15 @@ def create_app(database_url: str, *, max_body: int = MAX_BODY, hmac_secret_env: 
         return hmac.compare_digest(mac, sig[len("sha256="):].lower())
 
     async def receive(request: Request) -> Response:
+        """Count every delivery by outcome for /metrics (the contract in docs/observability.md)."""
+        response = await _receive(request)
+        instance_label = request.path_params.get("instance_id")
+        metrics.webhook(instance_label, "received")
+        outcome = {202: "accepted", 503: "unavailable"}.get(response.status_code, "rejected")
+        metrics.webhook(instance_label, outcome)
+        return response
+
+    async def _receive(request: Request) -> Response:
         t0 = time.perf_counter()
         trace_id = request.headers.get("x-trace-id") or new_trace_id()
         declared = request.headers.get("content-length")
@@ -311,6 +321,9 @@ def create_app(database_url: str, *, max_body: int = MAX_BODY, hmac_secret_env: 
             pool.release(conn, broken)
         return JSONResponse({"status": "ok", "database": "up", **stats})
 
+    async def metrics_endpoint(request: Request) -> Response:
+        return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE_LATEST)
+
     async def not_allowed(request: Request) -> Response:
         return _problem(405, "use POST")
 
@@ -318,6 +331,7 @@ def create_app(database_url: str, *, max_body: int = MAX_BODY, hmac_secret_env: 
         Route("/webhooks/odoo/{instance_id}/{token}", receive, methods=["POST"]),
         Route("/webhooks/odoo/{instance_id}", receive, methods=["POST"]),
         Route("/health", health, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
     ], lifespan=_lifespan(pool))
     app.state.stats = stats
     return app

@@ -10,7 +10,7 @@ from collections import Counter
 import orjson
 import psycopg
 
-from bridge import jsonlog
+from bridge import jsonlog, metrics
 from bridge.adapters import json_default
 from bridge.db import connect
 from bridge.odoo_client import new_trace_id
@@ -81,6 +81,8 @@ class Run:
             self._conn.close()
         jsonlog.log(log, logging.ERROR if error else logging.INFO, f"{self.kind} {status}", run_id=str(self.id),
                     kind=self.kind, counts=counts, error=error)
+        metrics.record_run(self.kind, self.instance_id, self.entity, self.counts, status,
+                           exc_type.__name__ if exc_type else None)
         if self._token is not None:
             jsonlog.trace_var.reset(self._token)
         return False

@@ -10,7 +10,7 @@ import signal
 import threading
 import time
 
-from bridge import db, jsonlog
+from bridge import db, jsonlog, metrics
 from bridge.contracts import pull_order
 from bridge.odoo_client import OdooClient, OdooError
 from bridge.processor import Processor
@@ -98,8 +98,13 @@ class Worker:
                 for adapter in pull_order(self.adapters):
                     step("reconcile", lambda a=adapter: reconcile_entity(self.url, inst, self.adapters, a, client))
                 self._last_reconcile[key] = time.monotonic()
+        step("metrics", self._update_metrics)
         self.cycles += 1
         return totals
+
+    def _update_metrics(self) -> None:
+        with db.connect(self.url) as conn:
+            metrics.update_from_db(conn)
 
     def run(self, once: bool = False, max_cycles: int | None = None) -> None:
         jsonlog.log(log, logging.INFO, "worker started", interval_s=self.interval)

@@ -1,0 +1,98 @@
+"""Prometheus metrics of the worker and the receiver: the contract in docs/observability.md.
+
+One registry per process. Runs report through `record_run` (called when every `Run` ends), the Odoo
+client through `observe_call`, the receiver through `webhook`, the processor through `event_to_row`;
+`update_from_db` reads queue depths and cursor lag from PostgreSQL once per worker cycle.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, start_http_server
+from prometheus_client import CONTENT_TYPE_LATEST  # noqa: F401 - re-exported for the receiver
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+RECORDS = Counter("specgen_sync_records_total", "Records pulled or pushed.", ["instance", "entity", "direction"],
+                  registry=REGISTRY)
+ERRORS = Counter("specgen_sync_errors_total", "Failed runs or calls, by error class.",
+                 ["instance", "entity", "error_class"], registry=REGISTRY)
+RETRIES = Counter("specgen_sync_retries_total", "Retried Odoo calls and re-queued work.", ["instance", "entity"],
+                  registry=REGISTRY)
+DEAD_LETTERS = Counter("specgen_sync_dead_letters_total", "Work sent to dead letters.",
+                       ["instance", "entity", "source"], registry=REGISTRY)
+LAST_SUCCESS = Gauge("specgen_sync_last_success_timestamp_seconds", "End of the last successful run.",
+                     ["instance", "entity"], registry=REGISTRY)
+CURSOR_LAG = Gauge("specgen_sync_cursor_lag_seconds", "Now minus the pull cursor's write_date.", ["instance", "entity"],
+                   registry=REGISTRY)
+WEBHOOKS = Counter("specgen_webhook_events_total", "Webhook deliveries by outcome.", ["instance", "outcome"],
+                   registry=REGISTRY)
+QUEUE_DEPTH = Gauge("specgen_queue_depth", "Rows waiting.", ["queue", "instance"], registry=REGISTRY)
+ODOO_CALLS = Histogram("specgen_odoo_call_duration_seconds", "Odoo RPC latency.", ["model", "method"],
+                       buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30), registry=REGISTRY)
+EVENT_TO_ROW = Histogram("specgen_event_to_row_seconds", "Webhook received to row written.", ["entity"],
+                         buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300), registry=REGISTRY)
+
+# What each kind of run counts as synced records, and in which direction.
+_SYNCED = {"pull": ("read", "pull"), "process": ("processed", "pull"), "push": ("pushed", "push")}
+_lock = threading.Lock()
+
+
+def _label(value) -> str:
+    return "" if value is None else str(value)
+
+
+def record_run(kind: str, instance_id, entity: str | None, counts: dict, status: str,
+               error_class: str | None = None) -> None:
+    instance, entity_label = _label(instance_id), _label(entity)
+    synced = _SYNCED.get(kind)
+    if synced and counts.get(synced[0]):
+        RECORDS.labels(instance, entity_label, synced[1]).inc(counts[synced[0]])
+    if counts.get("retried"):
+        RETRIES.labels(instance, entity_label).inc(counts["retried"])
+    if counts.get("dead_lettered"):
+        DEAD_LETTERS.labels(instance, entity_label, "webhook" if kind == "process" else kind).inc(counts["dead_lettered"])
+    if status == "succeeded" and kind in ("pull", "push", "process", "reconcile"):
+        LAST_SUCCESS.labels(instance, entity_label).set_to_current_time()
+    elif status == "failed":
+        ERRORS.labels(instance, entity_label, error_class or "Error").inc()
+
+
+def observe_call(model: str, method: str, seconds: float) -> None:
+    ODOO_CALLS.labels(model, method).observe(seconds)
+
+
+def webhook(instance_id, outcome: str) -> None:
+    WEBHOOKS.labels(_label(instance_id), outcome).inc()
+
+
+def event_to_row(entity: str, seconds: float) -> None:
+    EVENT_TO_ROW.labels(entity).observe(max(seconds, 0.0))
+
+
+def update_from_db(conn) -> None:
+    """Queue depths and cursor lag, read once per worker cycle."""
+    with _lock:
+        for queue, sql in (("outbox", "select instance_id, count(*) as n from odoo.outbox where status in "
+                                      "('pending', 'processing') group by 1"),
+                           ("webhook_events", "select instance_id, count(*) as n from odoo.webhook_events where "
+                                              "status in ('pending', 'processing') group by 1"),
+                           ("dead_letters", "select instance_id, count(*) as n from odoo.dead_letters where "
+                                            "replayed_at is null group by 1")):
+            for row in conn.execute(sql).fetchall():
+                QUEUE_DEPTH.labels(queue, _label(row["instance_id"])).set(row["n"])
+        now = dt.datetime.now(dt.timezone.utc)
+        for row in conn.execute("select instance_id, entity, last_write_date from odoo.sync_cursors "
+                                "where last_write_date is not null").fetchall():
+            CURSOR_LAG.labels(_label(row["instance_id"]), row["entity"]).set(
+                (now - row["last_write_date"]).total_seconds())
+
+
+def exposition() -> bytes:
+    return generate_latest(REGISTRY)
+
+
+def serve(port: int, host: str = "127.0.0.1"):
+    """Expose /metrics on its own port (the worker has no HTTP server of its own)."""
+    return start_http_server(port, addr=host, registry=REGISTRY)

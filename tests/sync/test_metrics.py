@@ -1,0 +1,98 @@
+"""Prometheus metrics of the runtime: what a pull, a webhook delivery and the worker's cycle report,
+read back from the exposition exactly as Prometheus scrapes it."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from bridge import metrics
+from bridge.db import connect
+from bridge.processor import Processor
+from bridge.pull import pull_entity
+from bridge.receiver import create_app
+from bridge.serve import ThreadedServer
+from bridge.worker import Worker
+from tests.sync.conftest import WEBHOOK_TOKEN, fast_client
+
+pytestmark = pytest.mark.db
+
+
+def samples(text: str | bytes) -> dict[tuple, float]:
+    """{(sample name, sorted labels): value} from an exposition."""
+    text = text.decode() if isinstance(text, bytes) else text
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def value(text, name: str, **labels) -> float:
+    return samples(text).get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def test_a_pull_reports_records_success_call_latency_and_cursor_lag(db_url, odoo, instance, adapters):
+    """After a pull, /metrics shows the records read, the time of the last success, Odoo call latencies,
+    and (after a worker cycle) the cursor lag and queue depths."""
+    before = metrics.exposition()
+    inst = str(instance["id"])
+    client = fast_client(instance)
+    try:
+        counts = pull_entity(db_url, instance, adapters, adapters["partner"], client)
+    finally:
+        client.close()
+    after = metrics.exposition()
+    read = value(after, "specgen_sync_records_total", instance=inst, entity="partner", direction="pull") - \
+        value(before, "specgen_sync_records_total", instance=inst, entity="partner", direction="pull")
+    assert read == counts["read"] > 0
+    assert value(after, "specgen_sync_last_success_timestamp_seconds", instance=inst, entity="partner") > 0
+    calls = value(after, "specgen_odoo_call_duration_seconds_count", model="res.partner", method="search_read") - \
+        value(before, "specgen_odoo_call_duration_seconds_count", model="res.partner", method="search_read")
+    assert calls >= 1
+    with connect(db_url) as conn:  # one app change waiting to be pushed
+        conn.execute("insert into app.contacts (org_id, full_name) values (%s, 'Ada')", (instance["org_id"],))
+    Worker(db_url, adapters)._update_metrics()
+    cycle = metrics.exposition()
+    assert value(cycle, "specgen_sync_cursor_lag_seconds", instance=inst, entity="partner") > 0
+    assert value(cycle, "specgen_queue_depth", queue="outbox", instance=inst) == 1
+
+
+def test_receiver_counts_accepted_and_rejected_deliveries_and_serves_metrics(db_url, odoo, instance, adapters):
+    """The receiver's /metrics counts every delivery as received, and as accepted or rejected."""
+    inst = str(instance["id"])
+    with ThreadedServer(create_app(db_url)) as server:
+        before = httpx.get(f"{server.url}/metrics").text
+        good = httpx.post(f"{server.url}/webhooks/odoo/{inst}/{WEBHOOK_TOKEN}",
+                          json={"_model": "res.partner", "_id": 3, "id": 3})
+        bad = httpx.post(f"{server.url}/webhooks/odoo/{inst}/wrong-token", json={"_model": "res.partner", "_id": 3})
+        assert (good.status_code, bad.status_code) == (202, 401)
+        response = httpx.get(f"{server.url}/metrics")
+    after = response.text
+    assert response.headers["content-type"].startswith("text/plain")
+
+    def delta(outcome):
+        return value(after, "specgen_webhook_events_total", instance=inst, outcome=outcome) - \
+            value(before, "specgen_webhook_events_total", instance=inst, outcome=outcome)
+    assert (delta("received"), delta("accepted"), delta("rejected")) == (2, 1, 1)
+    client = fast_client(instance)
+    try:
+        Processor(db_url, adapters, lambda _: client).run_once()
+    finally:
+        client.close()
+    assert value(metrics.exposition(), "specgen_event_to_row_seconds_count", entity="partner") >= 1
+
+
+def test_exposition_passes_promtool(db_url, odoo, instance, adapters, tmp_path):
+    """promtool accepts the exposition format and metric names (where promtool is installed)."""
+    promtool = shutil.which("promtool")
+    if not promtool:
+        pytest.skip("promtool is not installed")
+    client = fast_client(instance)
+    try:
+        pull_entity(db_url, instance, adapters, adapters["partner"], client)
+    finally:
+        client.close()
+    result = subprocess.run([promtool, "check", "metrics"], input=metrics.exposition(), capture_output=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
