@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sys
 
 import click
 
@@ -197,6 +198,55 @@ def status_data(url: str) -> dict:
             "recent_runs": q("select kind, entity, status, started_at, finished_at, counts, error, trace_id "
                              "from ops.runs order by started_at desc limit 10"),
         }
+
+
+TRACE_QUERIES = (
+    ("webhook received", "received_at", """select received_at as at, id, odoo_model, odoo_id, status, attempts,
+        processed_at, last_error from odoo.webhook_events where trace_id = %s"""),
+    ("app change queued", "created_at", """select created_at as at, id, entity, local_id, operation, status,
+        attempts, last_error from odoo.outbox where trace_id = %s"""),
+    ("run", "started_at", """select started_at as at, id, kind, entity, status, finished_at, counts, error
+        from ops.runs where trace_id = %s"""),
+    ("step", "at", """select e.at, e.run_id, r.kind, e.level, e.event, e.data from ops.run_events e
+        join ops.runs r on r.id = e.run_id where e.trace_id = %s"""),
+    ("dead letter", "created_at", """select created_at as at, id, source, entity, odoo_model, record_ref, reason,
+        attempts, replayed_at from odoo.dead_letters where trace_id = %s"""),
+)
+
+
+def trace_story(url: str, trace_id: str) -> list[dict]:
+    """Everything the database knows about one trace id, in time order."""
+    story = []
+    with db.connect(url) as conn:
+        for what, _, sql in TRACE_QUERIES:
+            for row in conn.execute(sql, (trace_id,)).fetchall():
+                story.append({"what": what, **dict(row)})
+    return sorted(story, key=lambda r: (r["at"], r["what"]))
+
+
+@sync.command()
+@click.argument("trace_id")
+@DB_OPTION
+@JSON_OPTION
+@friendly
+def trace(trace_id, database_url, as_json):
+    """Print the whole story of TRACE_ID: webhook, queued changes, runs and their steps, dead letters.
+
+    The same id is in the JSON logs and in the `traceparent` / `X-Trace-Id` headers of every Odoo call.
+    Exit 1 if nothing carries it.
+    """
+    story = trace_story(_need_url(database_url), trace_id)
+
+    def human(rows):
+        for r in rows:
+            details = {k: v for k, v in r.items() if k not in ("what", "at") and v not in (None, {}, "")}
+            click.echo(f"{r['at']:%Y-%m-%d %H:%M:%S.%f}  {r['what']:<17} "
+                       + " ".join(f"{k}={v}" for k, v in details.items()))
+        click.echo(f"{len(rows)} entries for trace {trace_id}")
+
+    emit(story, as_json, human)
+    if not story:
+        sys.exit(1)
 
 
 @sync.command()

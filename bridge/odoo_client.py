@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import os
 import random
+import re
 import secrets
 import time
 import xmlrpc.client
@@ -118,6 +119,18 @@ class RetryPolicy:
 
 def new_trace_id() -> str:
     return secrets.token_hex(16)
+
+
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+def trace_id_from(headers) -> str:
+    """The caller's trace id: W3C `traceparent` first, then `X-Trace-Id`, else a new one."""
+    m = _TRACEPARENT.match((headers.get("traceparent") or "").strip().lower())
+    if m and m.group(1) != "0" * 32:
+        return m.group(1)
+    given = (headers.get("x-trace-id") or "").strip()
+    return given[:64] if given else new_trace_id()
 
 
 def resolve_secret(secret_ref: str) -> str:

@@ -88,6 +88,11 @@ class Processor:
             for ev in evs:
                 for adapter in adapters:
                     metrics.event_to_row(adapter.entity, (written - ev["received_at"]).total_seconds())
+                # The event's own trace continues here: `specgen sync trace` finds this step by it.
+                run.event("webhook event applied", trace_id=ev["trace_id"] or run.trace_id, event_id=ev["id"],
+                          odoo_model=model, odoo_id=ev["odoo_id"], entities=[a.entity for a in adapters],
+                          gone=ev["odoo_id"] in gone,
+                          event_to_row_s=round((written - ev["received_at"]).total_seconds(), 3))
             run.counts["processed"] += len(evs)
             if not adapters:
                 run.counts["ignored_no_adapter"] += len(evs)

@@ -35,7 +35,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bridge import events, jsonlog, metrics
-from bridge.odoo_client import new_trace_id
+from bridge.odoo_client import trace_id_from
 
 log = jsonlog.get("receiver")
 MAX_BODY = 256 * 1024
@@ -240,7 +240,7 @@ def create_app(database_url: str, *, max_body: int = MAX_BODY, hmac_secret_env: 
 
     async def _receive(request: Request) -> Response:
         t0 = time.perf_counter()
-        trace_id = request.headers.get("x-trace-id") or new_trace_id()
+        trace_id = trace_id_from(request.headers)
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > max_body:
             stats["rejected"] += 1

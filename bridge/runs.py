@@ -52,11 +52,13 @@ class Run:
                     instance_id=str(self.instance_id) if self.instance_id else None, entity=self.entity)
         return self
 
-    def event(self, event: str, level: str = "info", **data) -> None:
-        jsonlog.log(log, LEVELS[level], event, run_id=str(self.id), kind=self.kind, **data)
+    def event(self, event: str, level: str = "info", trace_id: str | None = None, **data) -> None:
+        """Record a step; `trace_id` ties it to the trace it serves when that is not the run's own."""
+        trace_id = trace_id or self.trace_id
+        jsonlog.log(log, LEVELS[level], event, run_id=str(self.id), kind=self.kind, trace_id=trace_id, **data)
         try:
             self._conn.execute("insert into ops.run_events (run_id, trace_id, level, event, data) values (%s,%s,%s,%s,%s)",
-                               (self.id, self.trace_id, level, event[:120], _json(data)))
+                               (self.id, trace_id, level, event[:120], _json(data)))
         except psycopg.Error:
             pass  # tracking must never break the work it tracks
 

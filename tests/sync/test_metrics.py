@@ -96,3 +96,35 @@ def test_exposition_passes_promtool(db_url, odoo, instance, adapters, tmp_path):
     result = subprocess.run([promtool, "check", "metrics"], input=metrics.exposition(), capture_output=True,
                             timeout=60)
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
+
+
+def test_sync_trace_tells_a_webhook_story_end_to_end(db_url, odoo, instance, adapters):
+    """A webhook sent with a W3C traceparent is stored under its trace id, processed into the row, and
+    `specgen sync trace` prints the whole story: received, the processing step, the record applied."""
+    import json as _json
+    import os
+    import sys as _sys
+    inst = str(instance["id"])
+    trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+    with ThreadedServer(create_app(db_url)) as server:
+        sent = httpx.post(f"{server.url}/webhooks/odoo/{inst}/{WEBHOOK_TOKEN}", json={"_model": "res.partner", "_id": 5},
+                          headers={"traceparent": f"00-{trace}-00f067aa0ba902b7-01"})
+    assert sent.status_code == 202 and sent.json()["trace_id"] == trace
+    client = fast_client(instance)
+    try:
+        Processor(db_url, adapters, lambda _: client).run_once()
+    finally:
+        client.close()
+    result = subprocess.run([_sys.executable, "-m", "generator", "sync", "trace", trace, "--database-url", db_url,
+                             "--json"], capture_output=True, text=True, timeout=60, env=dict(os.environ))
+    assert result.returncode == 0, result.stderr
+    story = _json.loads(result.stdout)
+    assert [s["what"] for s in story][:2] == ["webhook received", "step"]
+    assert story[0]["status"] == "done" and story[0]["odoo_id"] == 5
+    applied = next(s for s in story if s["what"] == "step")
+    assert applied["event"] == "webhook event applied" and applied["data"]["entities"]
+    with connect(db_url) as conn:
+        assert conn.execute("select count(*) as n from odoo.partners where odoo_id = 5").fetchone()["n"] == 1
+    missing = subprocess.run([_sys.executable, "-m", "generator", "sync", "trace", "0" * 32, "--database-url", db_url],
+                             capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 1 and "0 entries" in missing.stdout
