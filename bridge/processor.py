@@ -32,6 +32,12 @@ update odoo.webhook_events e set status = 'processing', attempts = e.attempts + 
 returning e.*"""
 
 
+# Database errors worth another attempt: an outage, or losing a race with another worker (two workers
+# inserting the same shared record at once: the retry finds the row and updates it).
+RACES = (psycopg.OperationalError, psycopg.errors.UniqueViolation, psycopg.errors.SerializationFailure,
+         psycopg.errors.DeadlockDetected)
+
+
 class Processor:
     def __init__(self, url: str, adapters: dict, client_for: Callable[[dict], OdooClient], *,
                  max_attempts: int = 8, lease: dt.timedelta = dt.timedelta(minutes=5), retry_base: float = 1.0):
@@ -98,7 +104,7 @@ class Processor:
                 run.counts["ignored_no_adapter"] += len(evs)
         except (OdooError, psycopg.Error) as exc:
             conn.rollback()
-            transient = getattr(exc, "transient", isinstance(exc, psycopg.OperationalError))
+            transient = getattr(exc, "transient", isinstance(exc, RACES))
             for ev in evs:
                 if not transient or ev["attempts"] >= self.max_attempts:
                     self._dead(conn, run, ev, f"{type(exc).__name__}: {exc}", getattr(exc, "name", type(exc).__name__))

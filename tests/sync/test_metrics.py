@@ -128,3 +128,35 @@ def test_sync_trace_tells_a_webhook_story_end_to_end(db_url, odoo, instance, ada
     missing = subprocess.run([_sys.executable, "-m", "generator", "sync", "trace", "0" * 32, "--database-url", db_url],
                              capture_output=True, text=True, timeout=60)
     assert missing.returncode == 1 and "0 entries" in missing.stdout
+
+
+def test_losing_an_insert_race_is_retried_not_dead_lettered(db_url, odoo, instance, adapters, monkeypatch):
+    """Two workers inserting the same record: the loser's unique violation sends the event back to the
+    queue for another attempt, never to dead letters (it once did, under three concurrent workers)."""
+    import psycopg
+    from bridge import processor as processor_module
+    inst = str(instance["id"])
+    with ThreadedServer(create_app(db_url)) as server:
+        assert httpx.post(f"{server.url}/webhooks/odoo/{inst}/{WEBHOOK_TOKEN}",
+                          json={"_model": "res.partner", "_id": 6}).status_code == 202
+    real_upsert, calls = processor_module.upsert, []
+
+    def racing_upsert(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise psycopg.errors.UniqueViolation("duplicate key value violates unique constraint")
+        return real_upsert(*args, **kwargs)
+    monkeypatch.setattr(processor_module, "upsert", racing_upsert)
+    client = fast_client(instance)
+    try:
+        Processor(db_url, adapters, lambda _: client, retry_base=0).run_once()
+        with connect(db_url) as conn:
+            state = conn.execute("select status, attempts from odoo.webhook_events").fetchone()
+            dead = conn.execute("select count(*) as n from odoo.dead_letters").fetchone()["n"]
+        assert (state["status"], dead) == ("pending", 0)
+        Processor(db_url, adapters, lambda _: client, retry_base=0).run_once()
+    finally:
+        client.close()
+    with connect(db_url) as conn:
+        assert conn.execute("select status from odoo.webhook_events").fetchone()["status"] == "done"
+        assert conn.execute("select count(*) as n from odoo.partners where odoo_id = 6").fetchone()["n"] == 1
