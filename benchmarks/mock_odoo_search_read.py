@@ -21,19 +21,10 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bridge.mock_odoo.server import MockOdooServer  # noqa: E402
+from machine import cpu_model  # noqa: E402
 
 FIELDS = ["name", "email", "phone", "is_company", "parent_id", "company_id", "country_id",
           "street", "city", "zip", "vat", "active", "create_date", "write_date"]
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def run(partners: int, rounds: int, page: int) -> dict:

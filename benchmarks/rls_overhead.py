@@ -30,6 +30,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from generator.database.cluster import apply_sql, standin_sql, start_cluster  # noqa: E402
+from machine import cpu_model  # noqa: E402
 
 QUERIES = {
     "same-sql": "select id, title, status, priority from app.tasks where org_id = %(org)s and status = 'todo' "
@@ -113,7 +114,7 @@ def main() -> None:
             started = time.perf_counter()
             org, user = load(conn, args.orgs, args.per_org)
             total = conn.execute("select count(*) from app.tasks").fetchone()[0]
-            print(f"machine: {os.cpu_count()} cores, {_cpu()}, Python {platform.python_version()}, "
+            print(f"machine: {os.cpu_count()} cores, {cpu_model()}, Python {platform.python_version()}, "
                   f"PostgreSQL {conn.info.server_version // 10000} ({cluster.kind})")
             print(f"loaded {total:,} tasks across {args.orgs:,} orgs in {time.perf_counter() - started:.1f}s")
             for label, sql in QUERIES.items():
@@ -129,16 +130,6 @@ def main() -> None:
                   f"ratio {member / service:.2f}")
     finally:
         cluster.stop()
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bridge.db import connect  # noqa: E402
+from machine import cpu_model  # noqa: E402
 from generator.database.cluster import apply_sql, standin_sql, start_cluster  # noqa: E402
 
 SECRET_ENV = "SPECGEN_BENCH_ODOO_PASSWORD"
@@ -22,14 +23,7 @@ TOKEN = "bench-webhook-token"
 
 
 def machine() -> dict:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     pg = subprocess.run(["postgres", "--version"], capture_output=True, text=True).stdout.strip() or "?"
     return {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(), "postgres": pg}
 

@@ -1,7 +1,6 @@
 """spec/ -> checked data -> IR -> {path: text}. The one road every command takes."""
 from __future__ import annotations
 
-import datetime as _dt
 import gc
 import multiprocessing
 import os

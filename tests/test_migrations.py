@@ -22,7 +22,7 @@ from generator.migrate.lint import lint_steps, render_migration
 from generator.migrate.plan import plan_migration
 from generator.migrate.verify import compare, introspect
 from generator.pipeline import compile_ir
-from rls_fixtures import make_row, new_user, World
+from rls_fixtures import make_row, World
 
 UPGRADES = Path(__file__).parent / "upgrades"
 UPDATE = os.environ.get("SPECGEN_UPDATE_GOLDEN") == "1"

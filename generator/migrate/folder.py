@@ -158,17 +158,3 @@ def read_folder(out: Path) -> Folder:
         else:
             problems.append(f"{snapshot_path(recorded[-1])}: missing; restore it from git")
     return Folder(files, texts, lock, lock_file.is_file(), fingerprint_sha, schema_sha, snapshot_file, problems)
-
-
-def managed_files(out: Path) -> dict[str, str]:
-    """Every migrate-owned file as it is on disk."""
-    found = {}
-    for sub in (MIGRATIONS, SNAPSHOTS):
-        folder = out / sub
-        if folder.is_dir():
-            for p in sorted(folder.iterdir()):
-                if p.is_file():
-                    found[f"{sub}/{p.name}"] = p.read_text(encoding="utf-8")
-    if (out / LOCK).is_file():
-        found[LOCK] = (out / LOCK).read_text(encoding="utf-8")
-    return found

@@ -16,7 +16,7 @@ from bridge.pull import pull_entity, reconcile_entity
 from bridge.receiver import create_app
 from bridge.serve import ThreadedServer
 from tests.sync.conftest import WEBHOOK_TOKEN, add_instance, fast_client, table_rows
-from tests.sync.helpers import mirror_problems, queue_depth, quiesce, stop_process, worker_process
+from tests.sync.helpers import mirror_problems, quiesce, stop_process, worker_process
 
 pytestmark = pytest.mark.db
 
