@@ -13,11 +13,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from needs import NODE_PACKAGES, unavailable
+from samples import breakages, insert_sample, row_sample
 
 from generator.database.cluster import apply_sql
 from generator.ir import IR
 from generator.pipeline import compile_ir, render_all
-from samples import breakages, insert_sample, row_sample
 
 pytestmark = pytest.mark.node
 
@@ -35,11 +36,9 @@ def node() -> str:
     if not node_bin:
         problem = "Node.js is not installed"
     elif not (NODE_DIR / "node_modules" / ".bin" / "tsc").exists():
-        problem = "Node packages missing: run `npm ci` in tests/node"
+        problem = NODE_PACKAGES
     if problem:
-        if os.environ.get("CI"):
-            pytest.fail(problem)
-        pytest.skip(problem)
+        unavailable(problem)
     return node_bin
 
 

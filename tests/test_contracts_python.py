@@ -10,13 +10,15 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from needs import NODE_PACKAGES, unavailable
 from openapi_spec_validator import validate as validate_openapi
 from pydantic import ValidationError
+from samples import breakages, insert_sample, row_sample
 
 from generator.api_compat import api_gate, breaking_changes, major_bumped
-from generator.emit import openapi, pydantic as pydantic_emitter
+from generator.emit import openapi
+from generator.emit import pydantic as pydantic_emitter
 from generator.pipeline import compile_ir, render_all
-from samples import breakages, insert_sample, row_sample
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = ["repo", "all_types", "minimal_global", "tenancy_odoo"]
@@ -205,10 +207,7 @@ def test_dbml_parses_with_dbdiagrams_parser(case, repo_root, tmp_path):
     """@dbml/core (dbdiagram's parser) reads every table, enum, reference and group."""
     node_dir = Path(__file__).parent / "node"
     if not (node_dir / "node_modules" / "@dbml" / "core").exists():
-        import os
-        if os.environ.get("CI"):
-            pytest.fail("Node packages missing: run `npm ci` in tests/node")
-        pytest.skip("Node packages missing: run `npm ci` in tests/node")
+        unavailable(NODE_PACKAGES)
     ir = compile_ir(_root(case, repo_root))
     path = tmp_path / "schema.dbml"
     path.write_text(render_all(ir, STAMP)["dbml/schema.dbml"])

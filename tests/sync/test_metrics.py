@@ -7,6 +7,7 @@ import subprocess
 
 import httpx
 import pytest
+from needs import unavailable
 from prometheus_client.parser import text_string_to_metric_families
 
 from bridge import metrics
@@ -87,7 +88,7 @@ def test_exposition_passes_promtool(db_url, odoo, instance, adapters, tmp_path):
     """promtool accepts the exposition format and metric names (where promtool is installed)."""
     promtool = shutil.which("promtool")
     if not promtool:
-        pytest.skip("promtool is not installed")
+        unavailable("promtool is missing (apt-get install prometheus)")
     client = fast_client(instance)
     try:
         pull_entity(db_url, instance, adapters, adapters["partner"], client)
@@ -134,6 +135,7 @@ def test_losing_an_insert_race_is_retried_not_dead_lettered(db_url, odoo, instan
     """Two workers inserting the same record: the loser's unique violation sends the event back to the
     queue for another attempt, never to dead letters (it once did, under three concurrent workers)."""
     import psycopg
+
     from bridge import processor as processor_module
     inst = str(instance["id"])
     with ThreadedServer(create_app(db_url)) as server:
