@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import psycopg
 import pytest
+from rls_fixtures import World, make_row
+from specgen_cli import specgen
 
 from generator.database.cluster import apply_sql, standin_sql
 from generator.emit import sql
@@ -22,7 +22,6 @@ from generator.migrate.lint import lint_steps, render_migration
 from generator.migrate.plan import plan_migration
 from generator.migrate.verify import compare, introspect
 from generator.pipeline import compile_ir
-from rls_fixtures import make_row, World
 
 UPGRADES = Path(__file__).parent / "upgrades"
 UPDATE = os.environ.get("SPECGEN_UPDATE_GOLDEN") == "1"
@@ -158,11 +157,6 @@ def _verify_against_fresh(pg_cluster, conn, ir) -> list[str]:
         return compare(expected, introspect(conn, schemas))
     finally:
         pg_cluster.drop_database(name)
-
-
-def specgen(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "generator", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300)
 
 
 @pytest.fixture
