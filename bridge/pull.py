@@ -20,7 +20,7 @@ from bridge import db
 from bridge.adapters import UTC, EntityAdapter, format_odoo_datetime, parse_odoo_datetime
 from bridge.odoo_client import OdooClient
 from bridge.runs import Run
-from bridge.upsert import Context, read_fields, tombstone, upsert
+from bridge.upsert import Context, Prepared, complete, encode_copy, prepare, read_fields, tombstone, upsert, write
 
 DEFAULT_LOOKBACK = dt.timedelta(seconds=120)
 ORDER = "write_date asc, id asc"
@@ -80,8 +80,42 @@ def pull_entity(url: str, instance: dict, adapters: dict, adapter: type[EntityAd
             def fetch(wd, i):
                 return client.search_read(adapter.odoo_model, keyset_domain(adapter.domain, wd, i), fields,
                                           limit=limit, order=ORDER, context=adapter.read_context())
-            # The next page is read from Odoo while this one is written to PostgreSQL (both wait on I/O).
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pull-prefetch") as pool:
+            # Three stages overlap: the next page is read from Odoo (prefetch thread) while this one is
+            # converted and validated (here) and the previous one is written and committed (writer
+            # thread, on the connection that holds the lock). Pages still commit one by one, in order.
+            def write_page(prepared: Prepared | None, page: list[dict], wd, i) -> None:
+                try:
+                    db.as_sync(conn, run.trace_id)
+                    # page + cursor commit together; losing the very last commit in a crash only means
+                    # re-reading that page, so the commit need not wait for the WAL flush
+                    conn.execute("set local synchronous_commit = off")
+                    if prepared is None:  # a target is not in the database: fetch it on this connection
+                        upsert(conn, ctx, adapter, page)
+                    else:
+                        write(conn, ctx, prepared)
+                    save_cursor(conn, instance["id"], adapter, wd, i, run.id)
+                    conn.commit()
+                except BaseException:
+                    conn.rollback()
+                    raise
+
+            inflight: list = []
+
+            def finish_write() -> None:
+                nonlocal batches
+                if not inflight:
+                    return
+                future, n = inflight.pop()
+                future.result()
+                batches += 1
+                run.counts["read"] += n
+                run.counts["batches"] = batches
+                if progress:
+                    progress(n)
+
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pull-prefetch") as pool, \
+                    ThreadPoolExecutor(max_workers=1, thread_name_prefix="pull-writer") as writer, \
+                    db.connect(url) as rconn:
                 pending = pool.submit(fetch, last_wd, last_id)
                 while True:
                     page = pending.result()
@@ -90,26 +124,25 @@ def pull_entity(url: str, instance: dict, adapters: dict, adapter: type[EntityAd
                         break
                     tail = page[-1]
                     last_wd, last_id = parse_odoo_datetime(tail["write_date"]), tail["id"]
-                    more = len(page) >= limit and (max_batches is None or batches + 1 < max_batches)
+                    more = len(page) >= limit and (max_batches is None or batches + len(inflight) + 1 < max_batches)
                     if more:
                         pending = pool.submit(fetch, last_wd, last_id)
-                    db.as_sync(conn, run.trace_id)
-                    # page + cursor commit together; losing the very last commit in a crash only means
-                    # re-reading that page, so the commit need not wait for the WAL flush
-                    conn.execute("set local synchronous_commit = off")
-                    upsert(conn, ctx, adapter, page)
-                    save_cursor(conn, instance["id"], adapter, last_wd, last_id, run.id)
-                    conn.commit()
-                    batches += 1
-                    run.counts["read"] += len(page)
-                    run.counts["batches"] = batches
-                    if progress:
-                        progress(len(page))
+                    prepared = prepare(rconn, ctx, adapter, page, defer_missing=True)
+                    encode_copy(prepared)
+                    rconn.rollback()  # read-only: end the snapshot so the next page sees new commits
+                    finish_write()
+                    # targets written by the previous page are committed now; any still missing are
+                    # fetched from Odoo by the ordinary upsert, on the writer's connection
+                    if not complete(rconn, ctx, prepared):
+                        prepared = None
+                    rconn.rollback()
+                    inflight.append((writer.submit(write_page, prepared, page, last_wd, last_id), len(page)))
                     if not more:
                         break
                     if should_stop is not None and should_stop():
                         run.counts["stopped_early"] = 1
                         break
+                finish_write()
             run.event("pull finished", entity=adapter.entity, read=run.counts["read"], batches=batches,
                       cursor=[last_wd.isoformat() if last_wd else None, last_id])
             return dict(run.counts)

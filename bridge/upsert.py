@@ -6,7 +6,9 @@ Every function here runs inside the caller's transaction and never commits.
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
+import re
 from dataclasses import dataclass, field, replace
 
 import psycopg
@@ -65,8 +67,13 @@ def new_ids(n: int) -> list[str]:
             f"{raw[i + 17:i + 20]}-{raw[i + 20:i + 32]}" for i in range(0, 32 * n, 32)]
 
 
-def _resolve_targets(conn, ctx: Context, adapter, records: list[dict], own: dict[int, str], depth: int) -> dict:
-    """{(target entity, odoo id): local uuid} for every many2one of the records, fetching missing targets."""
+def _resolve_targets(conn, ctx: Context, adapter, records: list[dict], own: dict[int, str], depth: int,
+                     pending: dict | None = None) -> dict:
+    """{(target entity, odoo id): local uuid} for every many2one of the records, fetching missing targets.
+
+    With a ``pending`` dict, a missing target is not fetched: it gets a placeholder uuid, recorded in
+    ``pending`` (placeholder -> (target, odoo id)), for `complete` to replace once earlier pages are in.
+    """
     wanted: dict[str, set[int]] = {}
     for rec in records:
         for fm in adapter.many2ones():
@@ -84,7 +91,11 @@ def _resolve_targets(conn, ctx: Context, adapter, records: list[dict], own: dict
             for oid in (ids - found.keys()) & own.keys():
                 found[oid] = own[oid]
         missing = ids - found.keys()
-        if missing and depth < MAX_DEPTH:
+        if missing and pending is not None:
+            for oid, placeholder in zip(sorted(missing), new_ids(len(missing))):
+                pending[placeholder] = (target, oid)
+                found[oid] = placeholder
+        elif missing and depth < MAX_DEPTH:
             fetched = ctx.client.read(tadapter.odoo_model, sorted(missing), read_fields(tadapter, ctx.client),
                                       tadapter.read_context())
             if fetched:
@@ -103,11 +114,62 @@ def _dead(conn, ctx: Context, adapter, record: dict, reason: str, error_class: s
     ctx.bump("dead_lettered")
 
 
-def upsert(conn: psycopg.Connection, ctx: Context, adapter: type[EntityAdapter], records: list[dict],
-           depth: int = 0) -> int:
-    """Upsert Odoo records (as read, with id and write_date). Returns how many rows changed."""
-    if not records:
-        return 0
+@dataclass
+class Prepared:
+    """Records converted and validated, ready to write: rows (with their records) and refusals."""
+
+    adapter: type[EntityAdapter]
+    rows: list[dict]
+    records: list[dict]
+    refused: list[tuple[dict, str, str]]  # (record, reason, error class) -> dead letters
+    pending: dict = field(default_factory=dict)  # placeholder uuid -> (target entity, odoo id)
+    copy_data: bytes | None = None  # the rows as COPY text, once `encode_copy` has run
+
+
+def bulk_columns(adapter) -> list[str]:
+    return ["id", "org_id", *adapter.columns(), "instance_id", "odoo_id", "odoo_write_date"]
+
+
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_cell(value) -> str:
+    """One value in PostgreSQL's COPY text format."""
+    if value is None:
+        return "\\N"
+    if value is True or value is False:
+        return "t" if value else "f"
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    elif isinstance(value, (dict, list)):  # jsonb
+        text = canonical_json(value).decode()
+    else:  # int, Decimal, float, UUID
+        return str(value)
+    return text.translate(_COPY_ESCAPES) if _COPY_SPECIAL.search(text) else text
+
+
+def encode_copy(prepared: Prepared) -> None:
+    """Encode the rows for COPY ahead of the write (a pull does this while the previous page is being
+    written, so the connection that writes spends its time in PostgreSQL, not in Python)."""
+    if prepared.adapter.owner == "shared" or not prepared.rows:
+        return
+    names = bulk_columns(prepared.adapter)
+    cell = _copy_cell
+    prepared.copy_data = "".join(["\t".join([cell(row[n]) for n in names]) + "\n"
+                                  for row in prepared.rows]).encode()
+
+
+def prepare(conn: psycopg.Connection, ctx: Context, adapter: type[EntityAdapter], records: list[dict],
+            depth: int = 0, defer_missing: bool = False) -> Prepared:
+    """Convert and validate Odoo records (as read, with id and write_date).
+
+    It writes nothing itself unless a missing many2one target has to be fetched. With
+    ``defer_missing`` it never writes: missing targets get placeholder uuids (valid for validation)
+    and `complete` resolves them later, e.g. after the previous page of a pull has committed.
+    """
     instance_id, org_id = ctx.instance["id"], ctx.instance["org_id"]
     # one version per id: the latest write_date (a page never repeats an id, but events can)
     by_id: dict[int, dict] = {}
@@ -119,29 +181,73 @@ def upsert(conn: psycopg.Connection, ctx: Context, adapter: type[EntityAdapter],
     # Provisional ids: used when a row is new. For an existing row ON CONFLICT keeps its id, and
     # references to it are resolved from the table, so no lookup of the page's own ids is needed.
     own = dict(zip(by_id, new_ids(len(by_id))))
-    resolved = _resolve_targets(conn, ctx, adapter, records, own, depth)
-    rows, good = [], []
+    pending: dict = {}
+    resolved = _resolve_targets(conn, ctx, adapter, records, own, depth, pending if defer_missing else None) \
+        if records else {}
+    rows, good, refused = [], [], []
     for rec in records:
         try:
             values = adapter.from_odoo(rec, lambda target, oid: resolved.get((target, oid)))
         except ConversionError as exc:
-            _dead(conn, ctx, adapter, rec, str(exc), "ConversionError")
+            refused.append((rec, str(exc), "ConversionError"))
             continue
         values.update(id=own[rec["id"]], org_id=org_id, instance_id=instance_id, odoo_id=rec["id"],
                       odoo_write_date=parse_odoo_datetime(rec.get("write_date")))
         rows.append(values)
         good.append(rec)
-    errors = adapter.validate(rows)
-    ok_rows, ok_recs = [], []
-    for row, rec, err in zip(rows, good, errors):
+    out = Prepared(adapter, [], [], refused, pending)
+    for row, rec, err in zip(rows, good, adapter.validate(rows) if rows else []):
         if err:
-            _dead(conn, ctx, adapter, rec, f"validation failed: {err}", "ValidationError")
+            refused.append((rec, f"validation failed: {err}", "ValidationError"))
         else:
-            ok_rows.append(row)
-            ok_recs.append(rec)
+            out.rows.append(row)
+            out.records.append(rec)
+    return out
+
+
+def complete(conn: psycopg.Connection, ctx: Context, prepared: Prepared) -> bool:
+    """Replace placeholder references by the targets' ids, now in the database. False if any target
+    is still missing (the caller then upserts the records the ordinary way, which fetches it)."""
+    if not prepared.pending:
+        return True
+    wanted: dict[str, set[int]] = {}
+    for target, oid in prepared.pending.values():
+        wanted.setdefault(target, set()).add(oid)
+    found = {(target, oid): lid for target, ids in wanted.items()
+             for oid, lid in local_ids(conn, ctx.adapters[target], ctx.instance["id"], ids).items()}
+    if len(found) < len(prepared.pending):
+        return False
+    columns = [fm.column for fm in prepared.adapter.many2ones()]
+    for row in prepared.rows:
+        for column in columns:
+            key = prepared.pending.get(row.get(column))
+            if key is not None:
+                row[column] = found[key]
+    if prepared.copy_data is not None:  # placeholders are random uuids: nothing else can match them
+        for placeholder, key in prepared.pending.items():
+            prepared.copy_data = prepared.copy_data.replace(placeholder.encode(), found[key].encode())
+    prepared.pending = {}
+    return True
+
+
+def write(conn: psycopg.Connection, ctx: Context, prepared: Prepared) -> int:
+    """Write prepared rows (and dead-letter the refused records). Returns how many rows changed."""
+    adapter = prepared.adapter
+    if prepared.pending:
+        raise ValueError("prepared rows still hold placeholder references: call complete() first")
+    for rec, reason, error_class in prepared.refused:
+        _dead(conn, ctx, adapter, rec, reason, error_class)
     if adapter.owner == "shared":
-        return sum(_upsert_shared(conn, ctx, adapter, row, rec) for row, rec in zip(ok_rows, ok_recs))
-    return _upsert_bulk(conn, ctx, adapter, ok_rows)
+        return sum(_upsert_shared(conn, ctx, adapter, row, rec) for row, rec in zip(prepared.rows, prepared.records))
+    return _upsert_bulk(conn, ctx, adapter, prepared.rows, prepared.copy_data)
+
+
+def upsert(conn: psycopg.Connection, ctx: Context, adapter: type[EntityAdapter], records: list[dict],
+           depth: int = 0) -> int:
+    """Upsert Odoo records (as read, with id and write_date). Returns how many rows changed."""
+    if not records:
+        return 0
+    return write(conn, ctx, prepare(conn, ctx, adapter, records, depth))
 
 
 def _stage(conn, adapter) -> str:
@@ -152,16 +258,19 @@ def _stage(conn, adapter) -> str:
     return name
 
 
-def _upsert_bulk(conn, ctx: Context, adapter, rows: list[dict]) -> int:
+def _upsert_bulk(conn, ctx: Context, adapter, rows: list[dict], copy_data: bytes | None = None) -> int:
     if not rows:
         return 0
     stage = _stage(conn, adapter)
-    names = ["id", "org_id", *adapter.columns(), "instance_id", "odoo_id", "odoo_write_date"]
+    names = bulk_columns(adapter)
     with conn.cursor() as cur:
         cur.execute(f"truncate {stage}")
         with cur.copy(f"copy {stage} ({', '.join(names)}) from stdin") as copy:
-            for row in rows:
-                copy.write_row([row[n] for n in names])
+            if copy_data is not None:
+                copy.write(copy_data)
+            else:
+                for row in rows:
+                    copy.write_row([row[n] for n in names])
     mapped = adapter.columns()
     sets = ", ".join(f'"{c}" = excluded."{c}"' for c in ["org_id", *mapped, "odoo_write_date"])
     old = ", ".join(f't."{c}"' for c in [*mapped, "odoo_write_date"])
