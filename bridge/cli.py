@@ -13,8 +13,9 @@ import sys
 import click
 
 from bridge import db, jsonlog
-from bridge.cli_common import (DB_OPTION, INSTANCE_OPTION, JSON_OPTION, Progress, _adapters, _instances, _need_url,
-                               _setup, emit, friendly)
+from bridge.queries import status_data, trace_story
+from bridge.cli_common import (DB_OPTION, INSTANCE_OPTION, JSON_OPTION, TRACE_OPTION, Progress, _adapters,
+                               _instances, _need_url, _setup, emit, friendly)
 
 
 # -------------------------------------------------------------------------------------------------
@@ -40,10 +41,11 @@ def _client_for_cli():
 @click.option("--reconcile", "also_reconcile", is_flag=True, help="Also reconcile deletions afterwards.")
 @click.option("--lookback", type=click.FloatRange(0), default=120.0, show_default=True,
               help="Seconds re-read before the cursor.")
+@TRACE_OPTION
 @DB_OPTION
 @JSON_OPTION
 @friendly
-def pull(instance, entity, full, also_reconcile, lookback, database_url, as_json):
+def pull(instance, entity, full, also_reconcile, lookback, trace_id, database_url, as_json):
     """Pull changed records from Odoo."""
     from bridge.pull import pull_entity, reconcile_entity
     _setup()
@@ -59,10 +61,10 @@ def pull(instance, entity, full, also_reconcile, lookback, database_url, as_json
                 continue
             bar = Progress(f"{inst['name']}/{adapter.entity}", not as_json)
             counts = pull_entity(url, inst, adapters, adapter, clients(inst), full=full, progress=bar,
-                                 lookback=dt.timedelta(seconds=lookback))
+                                 lookback=dt.timedelta(seconds=lookback), trace_id=trace_id)
             bar.done()
             if also_reconcile:
-                counts["reconcile"] = reconcile_entity(url, inst, adapters, adapter, clients(inst))
+                counts["reconcile"] = reconcile_entity(url, inst, adapters, adapter, clients(inst), trace_id=trace_id)
             out[f"{inst['name']}/{adapter.entity}"] = counts
     clients.close()
     emit(out, as_json)
@@ -71,10 +73,11 @@ def pull(instance, entity, full, also_reconcile, lookback, database_url, as_json
 @sync.command()
 @INSTANCE_OPTION
 @click.option("--entity", help="Only this entity.")
+@TRACE_OPTION
 @DB_OPTION
 @JSON_OPTION
 @friendly
-def reconcile(instance, entity, database_url, as_json):
+def reconcile(instance, entity, trace_id, database_url, as_json):
     """Compare ids with Odoo: tombstone deleted records, fetch missing ones."""
     from bridge.pull import reconcile_entity
     _setup()
@@ -87,7 +90,8 @@ def reconcile(instance, entity, database_url, as_json):
     for inst in insts:
         for adapter in order:
             if not entity or adapter.entity == entity:
-                out[f"{inst['name']}/{adapter.entity}"] = reconcile_entity(url, inst, adapters, adapter, clients(inst))
+                out[f"{inst['name']}/{adapter.entity}"] = reconcile_entity(url, inst, adapters, adapter, clients(inst),
+                                                                           trace_id=trace_id)
     clients.close()
     emit(out, as_json)
 
@@ -182,46 +186,6 @@ def replay(ids, since, until, again, database_url, as_json):
         run.counts.update(counts)
     emit(counts, as_json, lambda c: click.echo(
         f"re-queued {c['outbox']} push(es) and {c['events']} event(s); skipped {c['skipped']}"))
-
-
-def status_data(url: str) -> dict:
-    with db.connect(url) as conn:
-        q = lambda sql: [dict(r) for r in conn.execute(sql).fetchall()]  # noqa: E731
-        return {
-            "instances": q("select id, name, base_url, active from odoo.instances order by created_at"),
-            "cursors": q("select i.name as instance, c.entity, c.last_write_date, c.last_id, c.updated_at "
-                         "from odoo.sync_cursors c join odoo.instances i on i.id = c.instance_id order by 1, 2"),
-            "outbox": q("select status, count(*) as n, min(created_at) as oldest from odoo.outbox group by status order by 1"),
-            "events": q("select status, count(*) as n, min(received_at) as oldest from odoo.webhook_events group by status order by 1"),
-            "dead_letters": q("select source, count(*) filter (where replayed_at is null) as open, count(*) as total "
-                              "from odoo.dead_letters group by source order by 1"),
-            "recent_runs": q("select kind, entity, status, started_at, finished_at, counts, error, trace_id "
-                             "from ops.runs order by started_at desc limit 10"),
-        }
-
-
-TRACE_QUERIES = (
-    ("webhook received", "received_at", """select received_at as at, id, odoo_model, odoo_id, status, attempts,
-        processed_at, last_error from odoo.webhook_events where trace_id = %s"""),
-    ("app change queued", "created_at", """select created_at as at, id, entity, local_id, operation, status,
-        attempts, last_error from odoo.outbox where trace_id = %s"""),
-    ("run", "started_at", """select started_at as at, id, kind, entity, status, finished_at, counts, error
-        from ops.runs where trace_id = %s"""),
-    ("step", "at", """select e.at, e.run_id, r.kind, e.level, e.event, e.data from ops.run_events e
-        join ops.runs r on r.id = e.run_id where e.trace_id = %s"""),
-    ("dead letter", "created_at", """select created_at as at, id, source, entity, odoo_model, record_ref, reason,
-        attempts, replayed_at from odoo.dead_letters where trace_id = %s"""),
-)
-
-
-def trace_story(url: str, trace_id: str) -> list[dict]:
-    """Everything the database knows about one trace id, in time order."""
-    story = []
-    with db.connect(url) as conn:
-        for what, _, sql in TRACE_QUERIES:
-            for row in conn.execute(sql, (trace_id,)).fetchall():
-                story.append({"what": what, **dict(row)})
-    return sorted(story, key=lambda r: (r["at"], r["what"]))
 
 
 @sync.command()

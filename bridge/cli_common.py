@@ -17,6 +17,21 @@ JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print the re
 INSTANCE_OPTION = click.option("--instance", "instance", metavar="NAME|ID", help="Only this instance (default: all active).")
 
 
+def _traceparent(ctx, param, value: str | None) -> str | None:
+    """A W3C traceparent ('00-<32 hex trace id>-<16 hex span id>-<2 hex flags>') -> its trace id."""
+    if not value:
+        return None
+    from bridge.odoo_client import _TRACEPARENT
+    m = _TRACEPARENT.match(value.strip().lower())
+    if not m or m.group(1) == "0" * 32:
+        raise click.BadParameter(f"{value!r} is not a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>)")
+    return m.group(1)
+
+
+TRACE_OPTION = click.option("--traceparent", "trace_id", envvar="TRACEPARENT", callback=_traceparent, metavar="TP",
+                            help="Continue this W3C trace (default: $TRACEPARENT; else each run starts its own).")
+
+
 def _need_url(url: str | None) -> str:
     if not url:
         raise click.UsageError(f"no database: pass --database-url or set {db.URL_ENV}")

@@ -9,16 +9,38 @@ import psycopg
 from bridge.adapters import json_default
 
 
+MERGED_SOURCES = ("pull", "webhook")
+
+
 def add(conn: psycopg.Connection, *, source: str, instance_id, entity: str | None, odoo_model: str | None,
-        record_ref, payload, reason: str, error_class: str | None, attempts: int, trace_id: str) -> int:
+        record_ref, payload, reason: str, error_class: str | None, attempts: int, trace_id: str) -> tuple[int, bool]:
+    """Dead-letter one piece of work. Returns (id, created).
+
+    A pull re-reads its lookback window on every run, and a record edited again in Odoo sends another
+    webhook: a bad Odoo record would come back again and again. For those sources an open (not yet
+    replayed) dead letter of the same record is updated instead (attempts + 1, latest reason and
+    payload), so the dead-letter count means records, not re-reads. Pushes always get their own.
+    """
+    body = orjson.dumps(payload, default=json_default).decode()
+    ref = None if record_ref is None else str(record_ref)
+    if source in MERGED_SOURCES and ref is not None:
+        row = conn.execute(
+            """update odoo.dead_letters set attempts = attempts + 1, reason = %s, error_class = %s, payload = %s
+               where id = (select id from odoo.dead_letters
+                           where source = %s and instance_id is not distinct from %s and odoo_model is not distinct from %s
+                             and record_ref = %s and replayed_at is null
+                           order by id desc limit 1 for update)
+               returning id""",
+            (reason[:4000], (error_class or "")[:200] or None, body, source, instance_id, odoo_model, ref)).fetchone()
+        if row is not None:
+            return (row["id"] if isinstance(row, dict) else row[0]), False
     row = conn.execute(
         """insert into odoo.dead_letters (source, instance_id, entity, odoo_model, record_ref, payload, reason,
                                           error_class, attempts, trace_id)
            values (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) returning id""",
-        (source, instance_id, entity, odoo_model, None if record_ref is None else str(record_ref),
-         orjson.dumps(payload, default=json_default).decode(), reason[:4000], (error_class or "")[:200] or None,
+        (source, instance_id, entity, odoo_model, ref, body, reason[:4000], (error_class or "")[:200] or None,
          attempts, trace_id)).fetchone()
-    return row["id"] if isinstance(row, dict) else row[0]
+    return (row["id"] if isinstance(row, dict) else row[0]), True
 
 
 def replay(conn: psycopg.Connection, *, ids: list[int] | None = None, since: dt.datetime | None = None,

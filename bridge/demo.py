@@ -32,7 +32,7 @@ def demo(partners, odoo_port, webhook_port, interval, duration, log_level):
     """Run PostgreSQL + mock Odoo + receiver + worker locally and show the sync at work."""
     from generator.database.cluster import NoPostgres, apply_sql, standin_sql, start_cluster
 
-    from bridge.cli import status_data
+    from bridge.queries import status_data
     from bridge.contracts import REPO_ROOT, load_adapters
     from bridge.db import connect
     from bridge.mock_odoo.server import MockOdooServer

@@ -6,10 +6,14 @@ import datetime as dt
 import logging
 import re
 import sys
+from typing import Any
 
 import orjson
 
 trace_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("specgen_trace_id", default=None)
+# The current bridge.runs.Run (set by Run itself), so code below it, e.g. the Odoo client's debug
+# recording, can add run events without importing bridge.runs.
+run_var: contextvars.ContextVar[Any] = contextvars.ContextVar("specgen_run", default=None)
 SECRET_KEYS = re.compile(r"pass(word)?|secret|token|api[_-]?key|authorization|cookie", re.I)
 SECRET_IN_TEXT = re.compile(r"(?i)(password|secret|token|api[_-]?key|authorization)([\"']?\s*[:=]\s*[\"']?)([^\s\"',}&]+)")
 _SECRETS: set[str] = set()
@@ -36,11 +40,11 @@ def redact(value):
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
+        data = getattr(record, "data", None)
         obj = {"ts": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"),
                "level": record.levelname.lower(), "logger": record.name,
                "msg": record.getMessage(),
-               "trace_id": getattr(record, "trace_id", None) or trace_var.get()}
-        data = getattr(record, "data", None)
+               "trace_id": (data or {}).get("trace_id") or getattr(record, "trace_id", None) or trace_var.get()}
         if data:
             obj.update({k: v for k, v in data.items() if k not in obj})
         if record.exc_info:

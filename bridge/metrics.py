@@ -59,6 +59,11 @@ def record_run(kind: str, instance_id, entity: str | None, counts: dict, status:
         ERRORS.labels(instance, entity_label, error_class or "Error").inc()
 
 
+def odoo_retry(instance_id, entity: str | None) -> None:
+    """One retried Odoo call (a transient error: 5xx, 429, timeout, reset, serialization failure)."""
+    RETRIES.labels(_label(instance_id), _label(entity)).inc()
+
+
 def observe_call(model: str, method: str, seconds: float) -> None:
     ODOO_CALLS.labels(model, method).observe(seconds)
 

@@ -6,15 +6,22 @@
 - permanent errors (ValidationError, AccessError, AccessDenied, UserError, MissingError, bad values)
   are raised at once as typed exceptions;
 - every call carries the trace id (W3C ``traceparent`` and ``X-Trace-Id``);
-- the password / API key never appears in an exception or a log line.
+- the password / API key never appears in an exception or a log line;
+- debug mode (``SPECGEN_ODOO_DEBUG=1``, off by default) records a sample of the HTTP exchanges,
+  request and response redacted then cut to a bound, as ``odoo call`` debug events of the current
+  run (``ops.run_events``) and as JSON log lines.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import itertools
+import logging
 import os
 import random
 import re
 import secrets
+import threading
 import time
 import xmlrpc.client
 from dataclasses import dataclass, field
@@ -26,6 +33,11 @@ import orjson
 from bridge import jsonlog, metrics
 
 log = jsonlog.get("odoo")
+
+DEBUG_ENV = "SPECGEN_ODOO_DEBUG"
+DEBUG_SAMPLE_ENV = "SPECGEN_ODOO_DEBUG_SAMPLE"
+DEBUG_MAX_BYTES_ENV = "SPECGEN_ODOO_DEBUG_MAX_BYTES"
+DEFAULT_DEBUG_MAX_BYTES = 2048
 
 
 class OdooError(Exception):
@@ -53,6 +65,10 @@ class AmbiguousOdooError(TransientOdooError):
 
 class PermanentOdooError(OdooError):
     pass
+
+
+class _JsonRpcMissing(PermanentOdooError):
+    """/jsonrpc answered 404/405: the client falls back to XML-RPC."""
 
 
 class ValidationError(PermanentOdooError):
@@ -117,6 +133,11 @@ class RetryPolicy:
         return jitter
 
 
+# The trace a call serves when it is not the run's own (a webhook event's, an outbox row's): set with
+# `OdooClient.traced`. Otherwise calls carry the current run's trace (jsonlog.trace_var), else the client's.
+CALL_TRACE: contextvars.ContextVar[str | None] = contextvars.ContextVar("specgen_odoo_call_trace", default=None)
+
+
 def new_trace_id() -> str:
     return secrets.token_hex(16)
 
@@ -133,6 +154,50 @@ def trace_id_from(headers) -> str:
     return given[:64] if given else new_trace_id()
 
 
+# Where the password / API key sits in the positional params of the external API's methods.
+_SECRET_ARG = {("object", "execute_kw"): 2, ("object", "execute"): 2,
+               ("common", "login"): 2, ("common", "authenticate"): 2}
+_DB_WITHOUT_SECRET = {"list", "server_version", "db_exist", "list_lang", "list_countries"}
+
+
+def redact_params(service: str, method: str, args: list) -> list:
+    """The params with the password / API key (by position) and secret-looking keys replaced by ***."""
+    args = list(args)
+    pos = _SECRET_ARG.get((service, method))
+    if pos is None and service == "db" and method not in _DB_WITHOUT_SECRET:
+        pos = 0  # the other db.* methods take the master password first
+    if pos is not None and len(args) > pos:
+        args[pos] = "***"
+    return jsonlog.redact(args)
+
+
+def call_target(service: str, method: str, args: list) -> tuple[str | None, str]:
+    """(model, method) of a call: the ORM model and method for execute_kw, else (None, method)."""
+    if service == "object" and method in ("execute", "execute_kw") and len(args) >= 5:
+        return args[3], args[4]
+    return None, method
+
+
+def bounded_json(value: Any, limit: int) -> tuple[str, int]:
+    """``value`` (already redacted) as JSON text cut to ``limit`` UTF-8 bytes, and its full size."""
+    text = jsonlog.redact(orjson.dumps(value, default=str).decode())
+    raw = text.encode()
+    if len(raw) > limit:
+        text = raw[:limit].decode("utf-8", "ignore")
+    return text, len(raw)
+
+
+def _env_number(name: str, default: float, cast: Callable[[str], float], lo: float, hi: float) -> float:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        return min(hi, max(lo, cast(text)))
+    except ValueError:
+        jsonlog.log(log, logging.WARNING, f"{name} is not a number; using the default", value=text, default=default)
+        return default
+
+
 def resolve_secret(secret_ref: str) -> str:
     """The password / API key from the environment variable named by ``secret_ref``."""
     value = os.environ.get(secret_ref)
@@ -146,7 +211,11 @@ def resolve_secret(secret_ref: str) -> str:
 class OdooClient:
     def __init__(self, base_url: str, db: str, login: str, password: str, *, protocol: str = "jsonrpc",
                  timeout: float = 30.0, retry: RetryPolicy | None = None, trace_id: str | None = None,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep, debug: bool | None = None,
+                 debug_sample: float | None = None, debug_max_bytes: int | None = None,
+                 debug_rng: random.Random | None = None):
+        """``debug``, ``debug_sample`` and ``debug_max_bytes`` default to SPECGEN_ODOO_DEBUG,
+        SPECGEN_ODOO_DEBUG_SAMPLE (0..1, default 1) and SPECGEN_ODOO_DEBUG_MAX_BYTES (default 2048)."""
         self.base_url = base_url.rstrip("/")
         self.db, self.login, self.protocol = db, login, protocol
         self._password = password
@@ -160,6 +229,15 @@ class OdooClient:
         self._ids = itertools.count(1)
         self.calls = 0
         self.retries = 0
+        if debug is None:
+            debug = os.environ.get(DEBUG_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+        self.debug = bool(debug)
+        self.debug_sample = min(1.0, max(0.0, float(debug_sample))) if debug_sample is not None else \
+            _env_number(DEBUG_SAMPLE_ENV, 1.0, float, 0.0, 1.0)
+        self.debug_max_bytes = max(1, int(debug_max_bytes)) if debug_max_bytes is not None else \
+            int(_env_number(DEBUG_MAX_BYTES_ENV, DEFAULT_DEBUG_MAX_BYTES, int, 1, 2**31))
+        self._debug_rng = debug_rng or random.Random()
+        self._local = threading.local()  # per thread: (attempt, sampled) of the call under way
 
     @classmethod
     def for_instance(cls, instance: dict, **kw) -> "OdooClient":
@@ -179,11 +257,27 @@ class OdooClient:
         return f"OdooClient({self.base_url!r}, db={self.db!r}, login={self.login!r}, protocol={self.protocol!r})"
 
     # -- transport ---------------------------------------------------------------------------
-    def _headers(self) -> dict:
-        span = secrets.token_hex(8)
-        return {"traceparent": f"00-{self.trace_id[:32].rjust(32, '0')}-{span}-01", "X-Trace-Id": self.trace_id}
+    @property
+    def current_trace_id(self) -> str:
+        """The trace the next call carries: the one set by `traced`, else the run's, else the client's."""
+        return CALL_TRACE.get() or jsonlog.trace_var.get() or self.trace_id
 
-    def _post(self, path: str, content: bytes, content_type: str, extra: dict | None = None) -> httpx.Response:
+    @contextlib.contextmanager
+    def traced(self, trace_id: str | None):
+        """Calls made inside carry `trace_id` (in this thread and context only; the client is shared)."""
+        token = CALL_TRACE.set(trace_id or None)
+        try:
+            yield self
+        finally:
+            CALL_TRACE.reset(token)
+
+    def _headers(self) -> dict:
+        span, trace = secrets.token_hex(8), self.current_trace_id
+        return {"traceparent": f"00-{trace[:32].rjust(32, '0')}-{span}-01", "X-Trace-Id": trace}
+
+    def _post(self, path: str, content: bytes, content_type: str, extra: dict | None = None,
+              note: dict | None = None) -> httpx.Response:
+        """POST; ``note`` (debug recording) receives the HTTP status and the response body."""
         headers = {"Content-Type": content_type, **self._headers(), **(extra or {})}
         try:
             response = self.http.post(path, content=content, headers=headers)
@@ -195,6 +289,8 @@ class OdooClient:
         except httpx.TransportError as exc:
             raise AmbiguousOdooError(f"connection lost calling {self.base_url}{path}: {type(exc).__name__}",
                                      name=type(exc).__name__) from None
+        if note is not None:
+            note["status"], note["body"] = response.status_code, response.content
         if response.status_code == 429:
             try:
                 after = float(response.headers.get("Retry-After", "1"))
@@ -208,43 +304,44 @@ class OdooClient:
         return response
 
     def _jsonrpc(self, service: str, method: str, args: list) -> Any:
-        body = {"jsonrpc": "2.0", "method": "call", "id": next(self._ids),
-                "params": {"service": service, "method": method, "args": args}}
-        response = self._post("/jsonrpc", orjson.dumps(body), "application/json")
-        if response.status_code in (404, 405) and self.protocol == "jsonrpc":
-            # no JSON-RPC endpoint (disabled by a proxy, or an old server): fall back to XML-RPC for good
-            jsonlog.log(log, 30, "JSON-RPC endpoint missing; falling back to XML-RPC", base_url=self.base_url,
-                        status=response.status_code)
-            self.protocol = "xmlrpc"
-            return self._xmlrpc(service, method, args)
-        if response.status_code >= 400:
-            raise PermanentOdooError(f"Odoo answered HTTP {response.status_code}", status=response.status_code)
-        try:
-            reply = orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            raise TransientOdooError("Odoo answered a body that is not JSON", name="BadResponse") from None
-        error = reply.get("error")
-        if error:
-            data = error.get("data") or {}
-            if error.get("code") == 100:
-                self._uid = None
-                raise TransientOdooError("Odoo session expired", name="SessionExpired")
-            raise classify(data.get("name", ""), data.get("message") or error.get("message", ""), data.get("debug", ""))
-        return reply.get("result")
+        def send(note):
+            body = {"jsonrpc": "2.0", "method": "call", "id": next(self._ids),
+                    "params": {"service": service, "method": method, "args": args}}
+            response = self._post("/jsonrpc", orjson.dumps(body), "application/json", note=note)
+            if response.status_code in (404, 405) and self.protocol == "jsonrpc":
+                raise _JsonRpcMissing(f"Odoo answered HTTP {response.status_code} on /jsonrpc", name="JsonRpcMissing",
+                                      status=response.status_code)
+            if response.status_code >= 400:
+                raise PermanentOdooError(f"Odoo answered HTTP {response.status_code}", status=response.status_code)
+            try:
+                reply = orjson.loads(response.content)
+            except orjson.JSONDecodeError:
+                raise TransientOdooError("Odoo answered a body that is not JSON", name="BadResponse") from None
+            error = reply.get("error")
+            if error:
+                data = error.get("data") or {}
+                if error.get("code") == 100:
+                    self._uid = None
+                    raise TransientOdooError("Odoo session expired", name="SessionExpired")
+                raise classify(data.get("name", ""), data.get("message") or error.get("message", ""),
+                               data.get("debug", ""))
+            return reply.get("result")
+        return self._exchange("jsonrpc", service, method, args, send)
 
     def _xmlrpc(self, service: str, method: str, args: list) -> Any:
-        body = xmlrpc.client.dumps(tuple(args), method, allow_none=False).encode()
-        response = self._post(f"/xmlrpc/2/{service}", body, "text/xml")
-        if response.status_code >= 400:
-            raise PermanentOdooError(f"Odoo answered HTTP {response.status_code}", status=response.status_code)
-        try:
-            return xmlrpc.client.loads(response.content, use_builtin_types=True)[0][0]
-        except xmlrpc.client.Fault as fault:
-            text = str(fault.faultString)
-            last = text.strip().splitlines()[-1] if text.strip() else ""
-            name = last.split(":", 1)[0] if fault.faultCode == 1 else ""
-            return_error = classify(name, text if fault.faultCode != 1 else last, text, code=fault.faultCode)
-            raise return_error from None
+        def send(note):
+            body = xmlrpc.client.dumps(tuple(args), method, allow_none=False).encode()
+            response = self._post(f"/xmlrpc/2/{service}", body, "text/xml", note=note)
+            if response.status_code >= 400:
+                raise PermanentOdooError(f"Odoo answered HTTP {response.status_code}", status=response.status_code)
+            try:
+                return xmlrpc.client.loads(response.content, use_builtin_types=True)[0][0]
+            except xmlrpc.client.Fault as fault:
+                text = str(fault.faultString)
+                last = text.strip().splitlines()[-1] if text.strip() else ""
+                name = last.split(":", 1)[0] if fault.faultCode == 1 else ""
+                raise classify(name, text if fault.faultCode != 1 else last, text, code=fault.faultCode) from None
+        return self._exchange("xmlrpc", service, method, args, send)
 
     def _json2(self, model: str, method: str, args: list, kwargs: dict) -> Any:
         named = dict(kwargs)
@@ -258,39 +355,119 @@ class OdooClient:
             named["domain"] = args[0]
         elif method == "create" and args:
             named["vals_list"] = args[0] if isinstance(args[0], list) else [args[0]]
-        response = self._post(f"/json/2/{model}/{method}", orjson.dumps(named), "application/json",
-                              {"Authorization": f"bearer {self._password}", "X-Odoo-Database": self.db})
-        if response.status_code >= 400:
-            try:
-                data = orjson.loads(response.content)
-            except orjson.JSONDecodeError:
-                data = {}
-            raise classify(data.get("name", ""), data.get("message", f"HTTP {response.status_code}"),
-                           data.get("debug", ""), code={401: 3, 403: 4}.get(response.status_code))
-        result = orjson.loads(response.content)
-        if method == "create" and not isinstance(args[0], list) and isinstance(result, list):
-            return result[0]
-        return result
+
+        def send(note):
+            response = self._post(f"/json/2/{model}/{method}", orjson.dumps(named), "application/json",
+                                  {"Authorization": f"bearer {self._password}", "X-Odoo-Database": self.db}, note=note)
+            if response.status_code >= 400:
+                try:
+                    data = orjson.loads(response.content)
+                except orjson.JSONDecodeError:
+                    data = {}
+                raise classify(data.get("name", ""), data.get("message", f"HTTP {response.status_code}"),
+                               data.get("debug", ""), code={401: 3, 403: 4}.get(response.status_code))
+            result = orjson.loads(response.content)
+            if method == "create" and not isinstance(args[0], list) and isinstance(result, list):
+                return result[0]
+            return result
+        # the API key travels only in the Authorization header, which is not recorded
+        return self._exchange("json2", "object", method, [], send, model=model, request=named)
 
     def _call(self, service: str, method: str, args: list) -> Any:
-        return (self._xmlrpc if self.protocol == "xmlrpc" else self._jsonrpc)(service, method, args)
+        if self.protocol != "xmlrpc":
+            try:
+                return self._jsonrpc(service, method, args)
+            except _JsonRpcMissing as exc:
+                # no JSON-RPC endpoint (disabled by a proxy, or an old server): fall back to XML-RPC for good
+                jsonlog.log(log, 30, "JSON-RPC endpoint missing; falling back to XML-RPC", base_url=self.base_url,
+                            status=exc.status)
+                self.protocol = "xmlrpc"
+        return self._xmlrpc(service, method, args)
+
+    # -- debug recording ---------------------------------------------------------------------
+    def _sampled(self) -> bool:
+        return self.debug and (self.debug_sample >= 1.0 or self._debug_rng.random() < self.debug_sample)
+
+    def _exchange(self, protocol: str, service: str, method: str, args: list, send: Callable[[dict | None], Any],
+                  *, model: str | None = None, request: Any = None) -> Any:
+        """One HTTP request: ``send(note)`` posts and decodes. In debug mode a sampled call is recorded,
+        whatever its outcome; recording never changes the outcome."""
+        attempt, sampled = getattr(self._local, "call", None) or (1, self._sampled())
+        if not sampled:
+            return send(None)
+        note: dict = {}
+        trace_id, started = self.current_trace_id, time.perf_counter()
+        try:
+            result = send(note)
+        except Exception as exc:
+            self._record(protocol, service, method, args, model, request, note, started, trace_id, attempt, error=exc)
+            raise
+        self._record(protocol, service, method, args, model, request, note, started, trace_id, attempt, result=result)
+        return result
+
+    def _record(self, protocol: str, service: str, method: str, args: list, model: str | None, request: Any,
+                note: dict, started: float, trace_id: str, attempt: int, *, result: Any = None,
+                error: Exception | None = None) -> None:
+        """Secrets out first, then the size bound; to the current run's events, else to the log only."""
+        try:
+            duration_ms = round((time.perf_counter() - started) * 1000, 1)
+            if protocol == "json2":
+                request = jsonlog.redact(request)
+            else:
+                request = {"service": service, "method": method, "args": redact_params(service, method, args)}
+                model, method = call_target(service, method, args)
+            if error is None:
+                response: Any = {"result": jsonlog.redact(result)}
+            else:
+                response = {"error": {"name": getattr(error, "name", type(error).__name__), "message": str(error),
+                                      "transient": bool(getattr(error, "transient", False))}}
+                if note.get("body") is not None:
+                    try:
+                        response["body"] = jsonlog.redact(orjson.loads(note["body"]))
+                    except orjson.JSONDecodeError:
+                        response["body"] = note["body"].decode("utf-8", "replace")
+            request_text, request_bytes = bounded_json(request, self.debug_max_bytes)
+            response_text, response_bytes = bounded_json(response, self.debug_max_bytes)
+            data = {"protocol": protocol, "service": service, "model": model, "method": method, "attempt": attempt,
+                    "status": note.get("status"), "duration_ms": duration_ms,
+                    "error": None if error is None else response["error"]["name"],
+                    "request": request_text, "request_bytes": request_bytes,
+                    "request_truncated": request_bytes > self.debug_max_bytes,
+                    "response": response_text, "response_bytes": response_bytes,
+                    "response_truncated": response_bytes > self.debug_max_bytes}
+            run = jsonlog.run_var.get()
+            if run is not None:
+                run.event("odoo call", level="debug", trace_id=trace_id, **data)
+            else:
+                jsonlog.log(log, logging.DEBUG, "odoo call", trace_id=trace_id, **data)
+        except Exception:  # noqa: BLE001 - recording must never break the call it records
+            pass
 
     # -- public ------------------------------------------------------------------------------
     def with_retry(self, fn: Callable[[], Any], *, what: str, retry_ambiguous: bool = True) -> Any:
         attempt = 0
-        while True:
-            self.calls += 1
-            try:
-                return fn()
-            except TransientOdooError as exc:
-                if (isinstance(exc, AmbiguousOdooError) and not retry_ambiguous) or attempt + 1 >= self.retry.attempts:
-                    raise
-                delay = self.retry.delay(attempt, exc)
-                self.retries += 1
-                jsonlog.log(log, 20, "odoo call retried", call=what, attempt=attempt + 1, error=exc.name,
-                            sleep_s=round(delay, 3), trace_id=self.trace_id)
-                self.sleep(delay)
-                attempt += 1
+        sampled = self._sampled()  # one decision per call: a recorded call shows all its attempts
+        outer = getattr(self._local, "call", None)
+        try:
+            while True:
+                self.calls += 1
+                self._local.call = (attempt + 1, sampled)
+                try:
+                    return fn()
+                except TransientOdooError as exc:
+                    if (isinstance(exc, AmbiguousOdooError) and not retry_ambiguous) \
+                            or attempt + 1 >= self.retry.attempts:
+                        raise
+                    delay = self.retry.delay(attempt, exc)
+                    self.retries += 1
+                    run = jsonlog.run_var.get()  # the run this call serves, for the metric's labels
+                    metrics.odoo_retry(getattr(run, "instance_id", None), getattr(run, "entity", None))
+                    jsonlog.log(log, 20, "odoo call retried", call=what, attempt=attempt + 1, error=exc.name,
+                                sleep_s=round(delay, 3), trace_id=self.current_trace_id)
+                    self.sleep(delay)
+                    attempt += 1
+        finally:
+            self._local.call = outer
 
     @property
     def uid(self) -> int:

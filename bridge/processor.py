@@ -18,7 +18,7 @@ from typing import Callable
 import psycopg
 
 from bridge import db, deadletters, events, metrics
-from bridge.odoo_client import OdooClient, OdooError
+from bridge.odoo_client import CALL_TRACE, OdooClient, OdooError
 from bridge.runs import Run
 from bridge.upsert import Context, read_fields, tombstone, upsert
 
@@ -67,11 +67,12 @@ class Processor:
         conn.commit()
         adapters = [a for a in self.adapters.values() if a.odoo_model == model and a.pulls()]
         ids = sorted({ev["odoo_id"] or ev["payload"].get("_id") for ev in evs})
+        trace_token = None
         try:
             if instance is None or not instance["active"]:
                 raise OdooError(f"instance {instance_id} is unknown or inactive", name="InactiveInstance")
             client = self.client_for(instance)
-            client.trace_id = evs[0]["trace_id"] or run.trace_id
+            trace_token = CALL_TRACE.set(evs[0]["trace_id"] or run.trace_id)  # the event's trace, on every call
             ctx = Context(instance, self.adapters, client, run.trace_id, run.counts, source="webhook")
             fetched = []
             for adapter in adapters:
@@ -115,13 +116,17 @@ class Processor:
                                  (str(exc)[:4000], delay, ev["id"]))
                     run.counts["retried"] += 1
             conn.commit()
+        finally:
+            if trace_token is not None:
+                CALL_TRACE.reset(trace_token)
 
     def _dead(self, conn, run, ev, reason: str, error_class: str) -> None:
-        deadletters.add(conn, source="webhook", instance_id=ev["instance_id"], entity=None, odoo_model=ev["odoo_model"],
-                        record_ref=ev["odoo_id"], payload=ev["payload"], reason=reason, error_class=error_class,
-                        attempts=ev["attempts"], trace_id=ev["trace_id"] or run.trace_id)
+        _, created = deadletters.add(conn, source="webhook", instance_id=ev["instance_id"], entity=None,
+                                     odoo_model=ev["odoo_model"], record_ref=ev["odoo_id"], payload=ev["payload"],
+                                     reason=reason, error_class=error_class, attempts=ev["attempts"],
+                                     trace_id=ev["trace_id"] or run.trace_id)
         conn.execute("update odoo.webhook_events set status='dead', last_error=%s, processed_at=now() where id=%s",
                      (reason[:4000], ev["id"]))
         conn.commit()
-        run.counts["dead_lettered"] += 1
+        run.counts["dead_lettered" if created else "dead_letter_seen_again"] += 1
         run.event("event dead-lettered", level="error", event_id=ev["id"], reason=reason)

@@ -12,13 +12,14 @@
 """
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 from bridge import db
 from bridge.adapters import UTC, EntityAdapter, format_odoo_datetime, parse_odoo_datetime
-from bridge.odoo_client import OdooClient
+from bridge.odoo_client import CALL_TRACE, OdooClient
 from bridge.runs import Run
 from bridge.upsert import Context, Prepared, complete, encode_copy, prepare, read_fields, tombstone, upsert, write
 
@@ -52,16 +53,25 @@ def save_cursor(conn, instance_id, adapter, write_date: dt.datetime, last_id: in
         (instance_id, adapter.entity, adapter.odoo_model, write_date, last_id, run_id))
 
 
+def submit(pool: ThreadPoolExecutor, fn, *args):
+    """``pool.submit`` in a copy of this context: the trace id and the current run (which records
+    debug Odoo calls) follow the work into the pool's thread."""
+    return pool.submit(contextvars.copy_context().run, fn, *args)
+
+
 def pull_entity(url: str, instance: dict, adapters: dict, adapter: type[EntityAdapter], client: OdooClient, *,
                 lookback: dt.timedelta = DEFAULT_LOOKBACK, batch_size: int | None = None,
                 max_batches: int | None = None, full: bool = False,
                 progress: Callable[[int], None] | None = None,
-                should_stop: Callable[[], bool] | None = None) -> dict:
+                should_stop: Callable[[], bool] | None = None, trace_id: str | None = None) -> dict:
     """Pull one entity of one instance. Returns the run's counts (``locked`` if another worker has it).
+
+    The run gets its own trace id, unless the caller continues one (``trace_id``, or an enclosing
+    ``client.traced(...)``); every Odoo call of the run carries it.
 
     ``should_stop`` is checked between pages: a shutdown stops after the current page's commit.
     """
-    with Run(url, "pull", instance["id"], adapter.entity, trace_id=client.trace_id) as run, \
+    with Run(url, "pull", instance["id"], adapter.entity, trace_id=trace_id or CALL_TRACE.get()) as run, \
             db.connect(url) as conn:
         if not db.try_lock(conn, "pull", instance["id"], adapter.entity):
             run.counts["locked"] = 1
@@ -116,7 +126,7 @@ def pull_entity(url: str, instance: dict, adapters: dict, adapter: type[EntityAd
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pull-prefetch") as pool, \
                     ThreadPoolExecutor(max_workers=1, thread_name_prefix="pull-writer") as writer, \
                     db.connect(url) as rconn:
-                pending = pool.submit(fetch, last_wd, last_id)
+                pending = submit(pool, fetch, last_wd, last_id)
                 while True:
                     page = pending.result()
                     pending = None
@@ -126,7 +136,7 @@ def pull_entity(url: str, instance: dict, adapters: dict, adapter: type[EntityAd
                     last_wd, last_id = parse_odoo_datetime(tail["write_date"]), tail["id"]
                     more = len(page) >= limit and (max_batches is None or batches + len(inflight) + 1 < max_batches)
                     if more:
-                        pending = pool.submit(fetch, last_wd, last_id)
+                        pending = submit(pool, fetch, last_wd, last_id)
                     prepared = prepare(rconn, ctx, adapter, page, defer_missing=True)
                     encode_copy(prepared)
                     rconn.rollback()  # read-only: end the snapshot so the next page sees new commits
@@ -136,7 +146,7 @@ def pull_entity(url: str, instance: dict, adapters: dict, adapter: type[EntityAd
                     if not complete(rconn, ctx, prepared):
                         prepared = None
                     rconn.rollback()
-                    inflight.append((writer.submit(write_page, prepared, page, last_wd, last_id), len(page)))
+                    inflight.append((submit(writer, write_page, prepared, page, last_wd, last_id), len(page)))
                     if not more:
                         break
                     if should_stop is not None and should_stop():
@@ -151,9 +161,9 @@ def pull_entity(url: str, instance: dict, adapters: dict, adapter: type[EntityAd
 
 
 def reconcile_entity(url: str, instance: dict, adapters: dict, adapter: type[EntityAdapter],
-                     client: OdooClient, *, chunk: int = 1000) -> dict:
+                     client: OdooClient, *, chunk: int = 1000, trace_id: str | None = None) -> dict:
     """Compare ids with Odoo: tombstone local rows whose record is gone, fetch records missing locally."""
-    with Run(url, "reconcile", instance["id"], adapter.entity, trace_id=client.trace_id) as run, \
+    with Run(url, "reconcile", instance["id"], adapter.entity, trace_id=trace_id or CALL_TRACE.get()) as run, \
             db.connect(url) as conn:
         if not db.try_lock(conn, "pull", instance["id"], adapter.entity):
             run.counts["locked"] = 1

@@ -24,7 +24,7 @@ import psycopg
 
 from bridge import conflicts, db, deadletters
 from bridge.adapters import canonical_json, values_hash
-from bridge.odoo_client import MissingError, OdooClient, OdooError
+from bridge.odoo_client import CALL_TRACE, MissingError, OdooClient, OdooError
 from bridge.runs import WORKER, Run
 from bridge.upsert import REF_PREFIX
 
@@ -82,11 +82,12 @@ class Pusher:
     def _one(self, conn, run: Run, row: dict) -> None:
         adapter = self.adapters.get(row["entity"])
         instance = self._instance(conn, row["instance_id"])
+        trace_token = None
         try:
             if adapter is None or not adapter.pushes():
                 raise OdooError(f"entity {row['entity']!r} has no push adapter", name="NoAdapter")
             client = self.client_for(instance)
-            client.trace_id = row["trace_id"] or run.trace_id
+            trace_token = CALL_TRACE.set(row["trace_id"] or run.trace_id)  # the change's trace, on every call
             if row["operation"] == "unlink":
                 self._unlink(conn, run, adapter, instance, client, row)
             else:
@@ -98,6 +99,9 @@ class Pusher:
         except (psycopg.Error, ValueError, TypeError, KeyError) as exc:
             conn.rollback()
             self._failed(conn, run, row, adapter, exc, permanent=isinstance(exc, (ValueError, TypeError, KeyError)))
+        finally:
+            if trace_token is not None:
+                CALL_TRACE.reset(trace_token)
 
     def _failed(self, conn, run, row, adapter, exc, permanent: bool) -> None:
         reason = f"{type(exc).__name__}: {exc}"

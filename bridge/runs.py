@@ -1,4 +1,8 @@
-"""Run tracking: one ops.runs row per run, ops.run_events along the way, JSON log lines alike."""
+"""Run tracking: one ops.runs row per run, ops.run_events along the way, JSON log lines alike.
+
+While a run is open it is ``jsonlog.run_var``: Odoo calls made under it (in this thread, or in
+threads given a copy of its context) add their debug records to its events.
+"""
 from __future__ import annotations
 
 import logging
@@ -39,6 +43,7 @@ class Run:
         self.id = None
         self._conn: psycopg.Connection | None = None
         self._token = None
+        self._run_token = None
         self.started = 0.0
 
     def __enter__(self) -> "Run":
@@ -48,6 +53,7 @@ class Run:
         self.id = self._conn.execute(
             "insert into ops.runs (trace_id, kind, instance_id, entity, worker) values (%s,%s,%s,%s,%s) returning id",
             (self.trace_id, self.kind, self.instance_id, self.entity, WORKER)).fetchone()["id"]
+        self._run_token = jsonlog.run_var.set(self)
         jsonlog.log(log, logging.INFO, f"{self.kind} started", run_id=str(self.id), kind=self.kind,
                     instance_id=str(self.instance_id) if self.instance_id else None, entity=self.entity)
         return self
@@ -85,6 +91,8 @@ class Run:
                     kind=self.kind, counts=counts, error=error)
         metrics.record_run(self.kind, self.instance_id, self.entity, self.counts, status,
                            exc_type.__name__ if exc_type else None)
+        if self._run_token is not None:
+            jsonlog.run_var.reset(self._run_token)
         if self._token is not None:
             jsonlog.trace_var.reset(self._token)
         return False

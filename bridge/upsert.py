@@ -108,10 +108,10 @@ def _resolve_targets(conn, ctx: Context, adapter, records: list[dict], own: dict
 
 
 def _dead(conn, ctx: Context, adapter, record: dict, reason: str, error_class: str) -> None:
-    deadletters.add(conn, source=ctx.source, instance_id=ctx.instance["id"], entity=adapter.entity,
-                    odoo_model=adapter.odoo_model, record_ref=record.get("id"), payload=record, reason=reason,
-                    error_class=error_class, attempts=1, trace_id=ctx.trace_id)
-    ctx.bump("dead_lettered")
+    _, created = deadletters.add(conn, source=ctx.source, instance_id=ctx.instance["id"], entity=adapter.entity,
+                                 odoo_model=adapter.odoo_model, record_ref=record.get("id"), payload=record,
+                                 reason=reason, error_class=error_class, attempts=1, trace_id=ctx.trace_id)
+    ctx.bump("dead_lettered" if created else "dead_letter_seen_again")
 
 
 @dataclass

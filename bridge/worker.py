@@ -16,6 +16,7 @@ from bridge.odoo_client import OdooClient, OdooError
 from bridge.processor import Processor
 from bridge.pull import pull_entity, reconcile_entity
 from bridge.push import Pusher
+from bridge.reaper import reap_lost_runs
 
 log = jsonlog.get("worker")
 
@@ -54,6 +55,7 @@ class Worker:
         self.pusher = Pusher(url, adapters, self.clients, max_attempts=max_attempts, retry_base=retry_base, lease=lease_td)
         self.processor = Processor(url, adapters, self.clients, max_attempts=max_attempts, retry_base=retry_base,
                                    lease=lease_td)
+        self.lease = lease
         self.stop_event = threading.Event()
         self._last_reconcile: dict[str, float] = {}
         self.cycles = 0
@@ -84,6 +86,8 @@ class Worker:
                 totals[f"{name}.errors"] = totals.get(f"{name}.errors", 0) + 1
                 jsonlog.log(log, logging.ERROR, f"{name} failed", error=f"{type(exc).__name__}: {exc}")
 
+        step("reap", lambda: {"lost_runs": len(reap_lost_runs(self.url, lease_s=self.lease,
+                                                              grace_s=min(60.0, self.lease)))})
         for inst in self._instances():
             client = self.clients(inst)
             for adapter in pull_order(self.adapters):

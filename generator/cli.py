@@ -23,6 +23,7 @@ LAZY_COMMANDS = {
     "sync": ("bridge.cli:sync", "Run the Odoo <-> Supabase sync: instances, pull, push, replay, worker."),
     "webhooks": ("bridge.cli:webhooks", "Serve the Odoo webhook receiver."),
     "demo": ("bridge.cli:demo", "Start PostgreSQL, a mock Odoo, the worker and the receiver, in one command."),
+    "dashboard": ("bridge.dashboard.cli:dashboard", "Serve the sync health dashboard (needs a token)."),
 }
 
 

@@ -90,6 +90,22 @@ def test_pull_push_status_and_worker_once_from_the_cli(db_url, instance, odoo):
     assert human.exit_code == 0 and "outbox: done=1" in human.output
 
 
+def test_pull_continues_the_callers_w3c_trace(db_url, instance, odoo):
+    """`sync pull --traceparent` (or $TRACEPARENT) makes the run continue the caller's trace; a malformed
+    traceparent is a usage error, not a traceback."""
+    env = {SECRET_ENV: "admin", "TRACEPARENT": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
+    r = run("pull", "--entity", "product", "--database-url", db_url, "--json", env=env)
+    assert r.exit_code == 0, r.output
+    r = run("reconcile", "--entity", "product", "--traceparent", "00-" + "ab" * 16 + "-" + "cd" * 8 + "-01",
+            "--database-url", db_url, "--json", env={SECRET_ENV: "admin"})
+    assert r.exit_code == 0, r.output
+    with connect(db_url) as conn:
+        runs = [(x["kind"], x["trace_id"]) for x in conn.execute("select kind, trace_id from ops.runs order by started_at")]
+    assert runs == [("pull", "4bf92f3577b34da6a3ce929d0e0e4736"), ("reconcile", "ab" * 16)]
+    r = run("pull", "--traceparent", "not-a-traceparent", "--database-url", db_url)
+    assert r.exit_code == 2 and "is not a W3C traceparent" in r.output and "Traceback" not in r.output
+
+
 def test_groups_are_exported_for_the_main_cli():
     """The main CLI can register `sync`, `webhooks` and `demo` lazily from bridge.cli."""
     assert {"instance", "pull", "push", "reconcile", "process", "replay", "status", "worker"} <= set(sync.commands)

@@ -21,14 +21,17 @@ def test_every_run_is_recorded_with_counts_duration_trace_and_events(db_url, ins
     stream = io.StringIO()
     jsonlog.setup("info", stream)
     try:
-        client = fast_client(instance, trace_id="f" * 32)
-        pull_entity(db_url, instance, adapters, adapters["partner"], client)
+        client = fast_client(instance)
+        with client.traced("f" * 32):  # a caller's trace: the run continues it
+            pull_entity(db_url, instance, adapters, adapters["partner"], client)
+        pull_entity(db_url, instance, adapters, adapters["partner"], client)  # a trace of its own
     finally:
         jsonlog.setup("warning")
     with connect(db_url) as conn:
-        run = conn.execute("select * from ops.runs").fetchone()
+        run, second = conn.execute("select * from ops.runs order by started_at").fetchall()
         events = conn.execute("select * from ops.run_events where run_id = %s", (run["id"],)).fetchall()
     assert run["status"] == "succeeded" and run["kind"] == "pull" and run["trace_id"] == "f" * 32
+    assert second["trace_id"] not in ("f" * 32, client.trace_id) and len(second["trace_id"]) == 32
     assert run["counts"]["read"] > 0 and run["counts"]["duration_s"] >= 0 and run["finished_at"]
     assert events and all(e["trace_id"] == "f" * 32 for e in events)
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]

@@ -1,0 +1,55 @@
+"""Runs whose worker died: found and closed, so a killed worker shows up as a failure, not as a run
+that is "running" for ever.
+
+A pull or reconcile holds its advisory lock (`bridge.db.try_lock`) for as long as it runs, and
+PostgreSQL drops the lock with the connection of a dead process. So a pull/reconcile run marked
+running, older than a grace period, whose lock nobody holds, has lost its worker: on any machine.
+Other runs (process, push, replay) are bounded batches; one still running after the queue lease has
+lost its worker too (its claimed rows are re-claimed after the same lease).
+"""
+from __future__ import annotations
+
+import logging
+
+import orjson
+
+from bridge import db, jsonlog, metrics
+from bridge.runs import WORKER
+
+log = jsonlog.get("reaper")
+
+LOST = """
+with lost as (
+  select r.id from ops.runs r
+  where r.status = 'running'
+    and ((r.kind in ('pull', 'reconcile') and r.started_at < now() - make_interval(secs => %(grace)s)
+          and not exists (select 1 from pg_locks l
+                          where l.locktype = 'advisory' and l.granted and l.objsubid = 2
+                            and l.database = (select oid from pg_database where datname = current_database())
+                            and l.classid = hashtext('specgen.pull')::oid
+                            and l.objid = hashtext(r.instance_id::text || ':' || r.entity)::oid))
+      or (r.kind not in ('pull', 'reconcile') and r.started_at < now() - make_interval(secs => %(lease)s)))
+  for update skip locked
+)
+update ops.runs r set status = 'failed', finished_at = now(),
+       error = 'WorkerLost: ' || coalesce(r.worker, 'a worker') || ' stopped without finishing this run'
+from lost where r.id = lost.id
+returning r.id, r.trace_id, r.kind, r.instance_id, r.entity, r.worker, r.started_at
+"""
+
+
+def reap_lost_runs(url: str, *, lease_s: float = 300.0, grace_s: float = 60.0) -> list[dict]:
+    """Mark lost runs failed (error ``WorkerLost: ...``), add an error step to each, count them in the
+    metrics as errors of class WorkerLost. Returns the runs closed."""
+    with db.connect(url) as conn:
+        rows = [dict(r) for r in conn.execute(LOST, {"grace": grace_s, "lease": lease_s}).fetchall()]
+        for r in rows:
+            conn.execute("insert into ops.run_events (run_id, trace_id, level, event, data) values (%s,%s,'error',%s,%s)",
+                         (r["id"], r["trace_id"], f"{r['kind']} lost: its worker stopped",
+                          orjson.dumps({"worker": r["worker"], "found_by": WORKER}).decode()))
+        conn.commit()
+    for r in rows:
+        jsonlog.log(log, logging.WARNING, "run lost: its worker stopped", run_id=str(r["id"]), kind=r["kind"],
+                    entity=r["entity"], worker=r["worker"], trace_id=r["trace_id"])
+        metrics.record_run(r["kind"], r["instance_id"], r["entity"], {}, "failed", "WorkerLost")
+    return rows
