@@ -2,7 +2,7 @@
 
 Starts a throwaway PostgreSQL (system binaries or pgserver), applies the Supabase stand-in and the
 committed migrations, starts the mock Odoo with demo data, registers the instance, and runs the
-webhook receiver and a sync worker until Ctrl-C (or ``--duration``). Everything is stopped and
+webhook receiver, a sync worker and the dashboard until Ctrl-C (or ``--duration``). Everything is stopped and
 removed on exit.
 """
 from __future__ import annotations
@@ -25,15 +25,17 @@ SECRET_ENV = "SPECGEN_DEMO_ODOO_PASSWORD"
 @click.option("--partners", type=click.IntRange(0, 200000), default=200, show_default=True, help="Demo partners in the mock Odoo.")
 @click.option("--odoo-port", type=click.IntRange(0, 65535), default=0, help="Port of the mock Odoo (0: free port).")
 @click.option("--webhook-port", type=click.IntRange(0, 65535), default=0, help="Port of the receiver (0: free port).")
+@click.option("--dashboard-port", type=click.IntRange(0, 65535), default=0, help="Port of the dashboard (0: free port).")
 @click.option("--interval", type=click.FloatRange(0.1), default=2.0, show_default=True, help="Worker cycle, seconds.")
 @click.option("--duration", type=click.FloatRange(0), default=0, help="Stop after this many seconds (0: until Ctrl-C).")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="warning", show_default=True)
-def demo(partners, odoo_port, webhook_port, interval, duration, log_level):
+def demo(partners, odoo_port, webhook_port, dashboard_port, interval, duration, log_level):
     """Run PostgreSQL + mock Odoo + receiver + worker locally and show the sync at work."""
     from generator.database.cluster import NoPostgres, apply_sql, standin_sql, start_cluster
 
     from bridge.queries import status_data
     from bridge.contracts import REPO_ROOT, load_adapters
+    from bridge.dashboard import Auth, create_app as create_dashboard
     from bridge.db import connect
     from bridge.mock_odoo.server import MockOdooServer
     from bridge.receiver import create_app
@@ -48,7 +50,7 @@ def demo(partners, odoo_port, webhook_port, interval, duration, log_level):
         cluster = start_cluster()
     except NoPostgres as exc:
         raise click.ClickException(str(exc)) from None
-    odoo = receiver = worker_thread = None
+    odoo = receiver = dashboard = worker_thread = None
     worker = None
     try:
         dbname = cluster.create_database(prefix="demo")
@@ -78,9 +80,12 @@ def demo(partners, odoo_port, webhook_port, interval, duration, log_level):
         worker = Worker(url, adapters, interval=interval, reconcile_every=60)
         worker_thread = threading.Thread(target=worker.run, name="sync-worker", daemon=True)
         worker_thread.start()
+        dashboard_token = secrets.token_urlsafe(18)
+        dashboard = ThreadedServer(create_dashboard(url, Auth(token=dashboard_token)), port=dashboard_port).start()
         click.echo(f"""
 specgen demo is running. Look at:
   mock Odoo        {odoo.url}   (db {odoo.db.name}, login {odoo.login}/{odoo.password}; state at {odoo.url}/mock/state)
+  dashboard        {dashboard.url}/   (sign in with the token {dashboard_token})
   webhook receiver {receiver.url}/health   (Odoo posts to {receiver.url}/webhooks/odoo/{inst}/<token>)
   database         psql "{url}"
                    e.g. select name, city, odoo_id from odoo.partners limit 10;
@@ -111,6 +116,8 @@ Edit a partner in the mock (any XML-RPC/JSON-RPC client) and watch it arrive; in
             worker.stop_event.set()
             if worker_thread is not None:
                 worker_thread.join(30)
+        if dashboard is not None:
+            dashboard.stop()
         if receiver is not None:
             receiver.stop()
         if odoo is not None:

@@ -113,12 +113,30 @@ def test_groups_are_exported_for_the_main_cli():
 
 
 def test_demo_starts_everything_syncs_and_stops_cleanly(repo_root):
-    """`specgen demo` brings up PostgreSQL, mock Odoo, receiver and worker, mirrors data, and exits 0."""
+    """`specgen demo` brings up PostgreSQL, mock Odoo, receiver, worker and dashboard, mirrors data, and
+    exits 0. The dashboard it prints answers with the token it prints."""
+    import re
+    import httpx
     env = {**os.environ, "PYTHONPATH": str(repo_root)}
-    proc = subprocess.run([sys.executable, "-c", "from bridge.cli import demo; demo()", "--duration", "6",
-                           "--partners", "50", "--interval", "0.5"], cwd=repo_root, env=env,
-                          capture_output=True, text=True, timeout=90)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "specgen demo is running" in proc.stdout and "stopped." in proc.stderr
-    last = [line for line in proc.stderr.splitlines() if "partners=" in line][-1]
+    proc = subprocess.Popen([sys.executable, "-c", "from bridge.cli import demo; demo()", "--duration", "8",
+                             "--partners", "50", "--interval", "0.5"], cwd=repo_root, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        banner = ""
+        for line in proc.stdout:
+            banner += line
+            if "Ctrl-C stops everything" in line:
+                break
+        assert "specgen demo is running" in banner
+        url, token = re.search(r"dashboard\s+(http://127\.0\.0\.1:\d+)/\s+\(sign in with the token (\S+)\)", banner).groups()
+        summary = httpx.get(f"{url}/api/summary", headers={"authorization": f"Bearer {token}"}, timeout=10)
+        assert summary.status_code == 200 and set(summary.json()) >= {"outbox", "events", "dead_letters"}
+        assert httpx.get(f"{url}/api/summary", timeout=10).status_code == 401
+        out, err = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err[-2000:]
+    assert "stopped." in err
+    last = [line for line in err.splitlines() if "partners=" in line][-1]
     assert "partners=0" not in last
