@@ -111,19 +111,24 @@ def test_sync_trace_tells_a_webhook_story_end_to_end(db_url, odoo, instance, ada
         sent = httpx.post(f"{server.url}/webhooks/odoo/{inst}/{WEBHOOK_TOKEN}", json={"_model": "res.partner", "_id": 5},
                           headers={"traceparent": f"00-{trace}-00f067aa0ba902b7-01"})
     assert sent.status_code == 202 and sent.json()["trace_id"] == trace
-    client = fast_client(instance)
+    client = fast_client(instance, debug=True)  # debug: each Odoo call becomes a step of the trace it carried
     try:
         Processor(db_url, adapters, lambda _: client).run_once()
     finally:
         client.close()
+    with connect(db_url) as conn:
+        calls = conn.execute("select trace_id, data from ops.run_events where event = 'odoo call'").fetchall()
+    assert calls and {c["trace_id"] for c in calls} == {trace}  # the event's trace, not the client's or the run's
+    assert {c["data"]["method"] for c in calls} >= {"search_read"}
     result = subprocess.run([_sys.executable, "-m", "generator", "sync", "trace", trace, "--database-url", db_url,
                              "--json"], capture_output=True, text=True, timeout=60, env=dict(os.environ))
     assert result.returncode == 0, result.stderr
     story = _json.loads(result.stdout)
-    assert [s["what"] for s in story][:2] == ["webhook received", "step"]
+    assert story[0]["what"] == "webhook received" and {s["what"] for s in story} == {"webhook received", "step"}
+    assert "odoo call" in {s["event"] for s in story if s["what"] == "step"}
     assert story[0]["status"] == "done" and story[0]["odoo_id"] == 5
-    applied = next(s for s in story if s["what"] == "step")
-    assert applied["event"] == "webhook event applied" and applied["data"]["entities"]
+    applied = next(s for s in story if s["what"] == "step" and s["event"] == "webhook event applied")
+    assert set(applied["data"]["entities"]) == {"partner", "contact"}  # both adapters of res.partner
     with connect(db_url) as conn:
         assert conn.execute("select count(*) as n from odoo.partners where odoo_id = 5").fetchone()["n"] == 1
     missing = subprocess.run([_sys.executable, "-m", "generator", "sync", "trace", "0" * 32, "--database-url", db_url],

@@ -128,6 +128,35 @@ def test_trace_id_is_sent_on_every_call():
         assert h["traceparent"].startswith("00-" + "ab" * 16 + "-") and h["traceparent"].endswith("-01")
 
 
+def test_calls_carry_the_trace_they_serve():
+    """Inside `traced(T)` calls carry T; inside a run (no `traced`) the run's trace; else the client's.
+    The setting is per context, so a client shared by threads never leaks one trace into another."""
+    import threading
+
+    from bridge import jsonlog
+    seen = []
+
+    async def rpc(request):
+        seen.append(request.headers["x-trace-id"])
+        return JSONResponse({"jsonrpc": "2.0", "id": 1, "result": 2})
+    with ThreadedServer(Starlette(routes=[Route("/jsonrpc", rpc, methods=["POST"])])) as server:
+        c = OdooClient(server.url, "db", "u", "p", trace_id="c" * 32)
+        c.execute_kw("res.partner", "search", [[]])  # login + search: the client's own
+        token = jsonlog.trace_var.set("d" * 32)  # what a Run sets
+        try:
+            c.execute_kw("res.partner", "search", [[]])
+            with c.traced("e" * 32):
+                c.execute_kw("res.partner", "search", [[]])
+                other = threading.Thread(target=lambda: c.execute_kw("res.partner", "search", [[]]))
+                other.start()
+                other.join()
+            c.execute_kw("res.partner", "search", [[]])
+        finally:
+            jsonlog.trace_var.reset(token)
+        c.close()
+    assert seen == ["c" * 32, "c" * 32, "d" * 32, "e" * 32, "c" * 32, "d" * 32]
+
+
 def test_secret_comes_from_the_named_env_var_and_never_reaches_logs(odoo, monkeypatch):
     """The password is read from the env var named by secret_ref and redacted from JSON log lines."""
     monkeypatch.setenv("MY_ODOO_KEY", PASSWORD)
