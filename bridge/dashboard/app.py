@@ -226,6 +226,7 @@ def create_app(url: str, auth: Auth) -> Starlette:
         return page(request, "dead_letters.html.j2", rows=rows, total=total, state=state, source=source or "",
                     entity=entity or "", pageno=pageno, pages=max(1, math.ceil(total / PAGE_SIZE)),
                     filters=filters, replayed=request.query_params.get("replayed"),
+                    skipped=request.query_params.get("skipped"),
                     replay_trace=request.query_params.get("trace"))
 
     @guarded()
@@ -242,7 +243,9 @@ def create_app(url: str, auth: Auth) -> Starlette:
     @guarded()
     async def replay(request: Request):
         form = await read_form(request)
-        ids = sorted({int(v) for v in form.getlist("id") if str(v).isdigit()})
+        # a row's own Replay button sends `one` (only that letter); "Replay selected" sends the ticked `id`s
+        chosen = form.getlist("one") or form.getlist("id")
+        ids = sorted({int(v) for v in chosen if str(v).isdigit()})
         back = _next(form.get("back")) if form.get("back") else "/dead-letters"
         if not ids:
             return page(request, "error.html.j2", 400, message="choose at least one dead letter to replay")
@@ -254,7 +257,8 @@ def create_app(url: str, auth: Auth) -> Starlette:
         if request.headers.get("authorization"):
             return JSONResponse({**counts, "trace_id": run.trace_id}, headers=HEADERS)
         sep = "&" if "?" in back else "?"
-        return RedirectResponse(f"{back}{sep}{urlencode({'replayed': counts['outbox'] + counts['events'], 'trace': run.trace_id})}",
+        done = {"replayed": counts["outbox"] + counts["events"], "skipped": counts["skipped"], "trace": run.trace_id}
+        return RedirectResponse(f"{back}{sep}{urlencode(done)}",
                                 status_code=303, headers=HEADERS)
 
     @guarded()

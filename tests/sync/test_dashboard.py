@@ -161,7 +161,7 @@ def test_replay_needs_the_csrf_token_and_requeues_the_letter(dash):
     r = http.post("/dead-letters/replay", data={"id": str(first), "csrf": csrf, "back": "/dead-letters?state=open"})
     assert r.status_code == 303
     location = r.headers["location"]
-    assert location.startswith("/dead-letters?state=open&replayed=1&trace=")
+    assert location.startswith("/dead-letters?state=open&replayed=1&skipped=0&trace=")
     trace = location.rsplit("=", 1)[1]
     with connect(seeded["url"]) as conn:
         assert conn.execute("select replayed_at from odoo.dead_letters where id=%s", (first,)).fetchone()["replayed_at"]
@@ -170,9 +170,20 @@ def test_replay_needs_the_csrf_token_and_requeues_the_letter(dash):
     assert (event["odoo_model"], event["odoo_id"]) == ("res.partner", 7)
     page = http.get(location).text
     assert f'data-id="{second}"' in page and f'data-id="{first}"' not in page
-    assert "Re-queued 1 dead letter(s)" in page
+    assert "Re-queued 1 dead letter(s)" in page and 'id="skipped"' not in page
     story = http.get(f"/trace/{trace}").text
     assert 'data-what="run"' in story and "replayed from the dashboard" in story
+    # a row's own button replays that row only, even with other rows ticked
+    with connect(seeded["url"]) as conn:
+        third = deadletters.add(conn, source="pull", instance_id=seeded["instance"]["id"], entity="partner",
+                                odoo_model="res.partner", record_ref=9, payload={"id": 9}, reason="r", error_class=None,
+                                attempts=1, trace_id="t" * 32)[0]
+        conn.commit()
+    r = http.post("/dead-letters/replay", data={"id": str(second), "one": str(third), "csrf": csrf})
+    assert r.status_code == 303
+    with connect(seeded["url"]) as conn:
+        replayed = {d["id"] for d in conn.execute("select id from odoo.dead_letters where replayed_at is not null")}
+    assert replayed == {first, third}
     # a script replays with its Bearer token (no cookie, no CSRF) and gets JSON
     r = httpx.post(f"{http.base_url}/dead-letters/replay", data={"id": str(second)},
                    headers={"authorization": f"Bearer {TOKEN}"})
@@ -289,3 +300,20 @@ def test_a_bad_record_read_again_keeps_one_dead_letter(db_url):
     assert rows[a[0]]["attempts"] == 2 and rows[a[0]]["reason"] == "second" and rows[a[0]]["payload"] == {"v": 2}
     assert d[1] and d[0] not in (a[0], c[0])  # a replayed letter is closed: the record fails afresh
     assert len(rows) == 5
+
+
+def test_a_letter_that_cannot_be_replayed_is_reported_not_hidden(dash):
+    """A push letter without the outbox row's local id cannot be re-queued: the page says so and the
+    letter stays open."""
+    http, seeded = dash
+    csrf = sign_in(http)
+    with connect(seeded["url"]) as conn:
+        orphan = deadletters.add(conn, source="push", instance_id=seeded["instance"]["id"], entity="contact",
+                                 odoo_model="res.partner", record_ref="x", payload={}, reason="r", error_class=None,
+                                 attempts=1, trace_id="t" * 32)[0]
+        conn.commit()
+    r = http.post("/dead-letters/replay", data={"one": str(orphan), "csrf": csrf})
+    page = http.get(r.headers["location"]).text
+    assert "Re-queued 0 dead letter(s)" in page and "1 could not be replayed" in page
+    with connect(seeded["url"]) as conn:
+        assert conn.execute("select replayed_at from odoo.dead_letters where id = %s", (orphan,)).fetchone()["replayed_at"] is None
