@@ -188,6 +188,49 @@ def replay(ids, since, until, again, database_url, as_json):
         f"re-queued {c['outbox']} push(es) and {c['events']} event(s); skipped {c['skipped']}"))
 
 
+PRUNE = (  # (what, table, key, condition on %(cutoff)s): only finished work, never what is still open
+    ("runs (and their steps)", "ops.runs", "id", "status <> 'running' and finished_at < %(cutoff)s"),
+    ("webhook events", "odoo.webhook_events", "id", "status in ('done', 'dead') and processed_at < %(cutoff)s"),
+    ("outbox rows", "odoo.outbox", "id", "status in ('done', 'dead') and updated_at < %(cutoff)s"),
+    ("replayed dead letters", "odoo.dead_letters", "id", "replayed_at < %(cutoff)s"),
+)
+
+
+@sync.command()
+@click.option("--keep", default="7d", show_default=True, metavar="AGE",
+              help="History to keep: a duration like 36h or 7d, or an ISO time to keep everything after.")
+@click.option("--batch", type=click.IntRange(100, 1_000_000), default=10_000, show_default=True,
+              help="Rows deleted per transaction (short transactions, so workers are never held up).")
+@click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
+@DB_OPTION
+@JSON_OPTION
+@friendly
+def prune(keep, batch, dry_run, database_url, as_json):
+    """Delete old history: finished runs with their steps, done or dead webhook events and outbox rows,
+    and replayed dead letters, older than --keep. Open dead letters, running runs and pending work are
+    never deleted. Run it daily (cron, pg_cron, a scheduled job) to keep ops.* and the dashboard fast."""
+    cutoff = _when(keep, "--keep")
+    url = _need_url(database_url)
+    out = {"cutoff": cutoff.isoformat(), "dry_run": dry_run, "deleted": {}}
+    with db.connect(url) as conn:
+        for what, table, key, cond in PRUNE:
+            if dry_run:
+                n = conn.execute(f"select count(*) as n from {table} where {cond}", {"cutoff": cutoff}).fetchone()["n"]
+            else:
+                n = 0
+                while True:
+                    done = conn.execute(f"delete from {table} where {key} in (select {key} from {table} where {cond} "
+                                        f"limit %(batch)s)", {"cutoff": cutoff, "batch": batch}).rowcount
+                    conn.commit()
+                    n += done
+                    if done < batch:
+                        break
+            out["deleted"][what] = n
+    emit(out, as_json, lambda o: click.echo(
+        ("would delete " if dry_run else "deleted ") + ", ".join(f"{n} {w}" for w, n in o["deleted"].items())
+        + f" (older than {o['cutoff']})"))
+
+
 @sync.command()
 @click.argument("trace_id")
 @DB_OPTION

@@ -140,3 +140,43 @@ def test_demo_starts_everything_syncs_and_stops_cleanly(repo_root):
     assert "stopped." in err
     last = [line for line in err.splitlines() if "partners=" in line][-1]
     assert "partners=0" not in last
+
+def test_prune_deletes_old_finished_history_and_nothing_open(db_url, instance):
+    """`sync prune --keep 7d` deletes old finished runs (with their steps), done/dead events and outbox
+    rows and replayed dead letters; running runs, pending work and open dead letters stay, whatever their
+    age. --dry-run only counts."""
+    iid = instance["id"]
+    with connect(db_url) as conn:
+        def run_row(status, age_days):
+            rid = conn.execute("insert into ops.runs (trace_id, kind, instance_id, status, started_at, finished_at) "
+                               "values (md5(random()::text), 'pull', %s, %s, now() - make_interval(days => %s), "
+                               "case when %s = 'running' then null else now() - make_interval(days => %s) end) returning id",
+                               (iid, status, age_days, status, age_days)).fetchone()["id"]
+            conn.execute("insert into ops.run_events (run_id, trace_id, event) values (%s, 't', 'step')", (rid,))
+            return rid
+        old_done, old_running, new_done = run_row("succeeded", 9), run_row("running", 9), run_row("failed", 1)
+        for key, status, age in (("a", "done", 9), ("b", "pending", 9), ("c", "done", 1), ("d", "dead", 9)):
+            conn.execute("insert into odoo.webhook_events (instance_id, idempotency_key, odoo_model, payload, status, "
+                         "received_at, processed_at, trace_id) values (%s, %s, 'res.partner', '{}', %s, "
+                         "now() - make_interval(days => %s), case when %s = 'pending' then null "
+                         "else now() - make_interval(days => %s) end, 't')", (iid, key, status, age, status, age))
+        for replayed in (True, False):
+            conn.execute("insert into odoo.dead_letters (source, instance_id, payload, reason, trace_id, created_at, "
+                         "replayed_at) values ('pull', %s, '{}', 'r', 't', now() - interval '9 days', "
+                         "case when %s then now() - interval '8 days' end)", (iid, replayed))
+        conn.commit()
+    dry = run("prune", "--dry-run", "--database-url", db_url, "--json")
+    assert dry.exit_code == 0, dry.output
+    assert json.loads(dry.output)["deleted"] == {"runs (and their steps)": 1, "webhook events": 2, "outbox rows": 0,
+                                                 "replayed dead letters": 1}
+    r = run("prune", "--keep", "7d", "--batch", "100", "--database-url", db_url)
+    assert r.exit_code == 0 and r.output.startswith("deleted 1 runs (and their steps), 2 webhook events"), r.output
+    with connect(db_url) as conn:
+        runs = {x["id"] for x in conn.execute("select id from ops.runs")}
+        steps = {x["run_id"] for x in conn.execute("select run_id from ops.run_events")}
+        events = {x["idempotency_key"] for x in conn.execute("select idempotency_key from odoo.webhook_events")}
+        letters = [x["replayed_at"] for x in conn.execute("select replayed_at from odoo.dead_letters")]
+    assert runs == steps == {old_running, new_done} and old_done not in runs
+    assert events == {"b", "c"} and letters == [None]
+    bad = run("prune", "--keep", "a week", "--database-url", db_url)
+    assert bad.exit_code == 2 and "expected an ISO timestamp or a duration" in bad.output
