@@ -129,4 +129,5 @@ class Processor:
                      (reason[:4000], ev["id"]))
         conn.commit()
         run.counts["dead_lettered" if created else "dead_letter_seen_again"] += 1
-        run.event("event dead-lettered", level="error", event_id=ev["id"], reason=reason)
+        run.event("event dead-lettered", level="error", trace_id=ev["trace_id"] or run.trace_id, event_id=ev["id"],
+                  reason=reason)

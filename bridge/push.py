@@ -89,10 +89,13 @@ class Pusher:
             client = self.client_for(instance)
             trace_token = CALL_TRACE.set(row["trace_id"] or run.trace_id)  # the change's trace, on every call
             if row["operation"] == "unlink":
-                self._unlink(conn, run, adapter, instance, client, row)
+                outcome = self._unlink(conn, run, adapter, instance, client, row)
             else:
-                self._upsert(conn, run, adapter, instance, client, row)
+                outcome = self._upsert(conn, run, adapter, instance, client, row)
             conn.commit()
+            # the change's own trace continues here: `specgen sync trace` shows what reached Odoo
+            run.event("app change pushed", trace_id=row["trace_id"] or run.trace_id, outbox_id=row["id"],
+                      entity=row["entity"], local_id=str(row["local_id"]), operation=row["operation"], **outcome)
         except OdooError as exc:
             conn.rollback()
             self._failed(conn, run, row, adapter, exc, permanent=not exc.transient)
@@ -120,7 +123,8 @@ class Pusher:
                 conn.execute(f"update {adapter.qualified_table()} set odoo_deleted_at = now() "
                              "where id = %s and odoo_deleted_at is null", (row["local_id"],))
             run.counts["dead_lettered"] += 1
-            run.event("push dead-lettered", level="error", outbox_id=row["id"], reason=reason, attempts=row["attempts"])
+            run.event("push dead-lettered", level="error", trace_id=row["trace_id"] or run.trace_id, outbox_id=row["id"],
+                      reason=reason, attempts=row["attempts"])
         else:
             delay = backoff(row["attempts"], self.retry_base)
             conn.execute("update odoo.outbox set status='pending', claimed_by=null, last_error=%s, "
@@ -160,13 +164,14 @@ class Pusher:
                             context={"active_test": False}, limit=1)
         return ids[0] if ids else None
 
-    def _upsert(self, conn, run, adapter, instance, client, row) -> None:
+    def _upsert(self, conn, run, adapter, instance, client, row) -> dict:
+        """Create or write the row's record in Odoo. Returns what happened ({"action", "odoo_id"})."""
         table, iid = adapter.qualified_table(), instance["id"]
         local = conn.execute(f"select * from {table} where id = %s", (row["local_id"],)).fetchone()
         if local is None:  # deleted since: the unlink row that follows does the work
             self._done(conn, row)
             run.counts["skipped_deleted"] += 1
-            return
+            return {"action": "skipped_deleted", "odoo_id": None}
         mapping = conn.execute("select * from odoo.entity_mappings where instance_id=%s and entity=%s and local_id=%s",
                                (iid, adapter.entity, row["local_id"])).fetchone()
         odoo_id = mapping["odoo_id"] if mapping else None
@@ -182,9 +187,9 @@ class Pusher:
                 if ref:
                     values[ref] = f"{REF_PREFIX}{row['local_id']}"
                 odoo_id = client.create(adapter.odoo_model, values)
-                run.counts["created"] += 1
+                action = "created"
             else:
-                run.counts["found_by_ref"] += 1
+                action = "found_by_ref"
                 client.write(adapter.odoo_model, [odoo_id], adapter.to_odoo(local, unresolve))
             synced = current
         else:
@@ -203,9 +208,9 @@ class Pusher:
                 res = conflicts.resolve("app_wins", base, current, remote)
             if res.to_push:
                 client.write(adapter.odoo_model, [odoo_id], adapter.to_odoo(local, unresolve, columns=list(res.to_push)))
-                run.counts["written"] += 1
+                action = "written"
             else:
-                run.counts["unchanged"] += 1
+                action = "unchanged"
             to_local = {c: remote_vals[c] for c in res.to_local}
             synced = res.values
         # one transaction: row link (+ fields Odoo won), mapping, acknowledgement; no echo
@@ -220,23 +225,29 @@ class Pusher:
             (iid, adapter.entity, row["local_id"], adapter.odoo_model, odoo_id, values_hash(synced),
              canonical_json(synced).decode()))
         self._done(conn, row)
+        run.counts[action] += 1
+        return {"action": action, "odoo_id": odoo_id, "took_from_odoo": sorted(to_local)}
 
-    def _unlink(self, conn, run, adapter, instance, client, row) -> None:
+    def _unlink(self, conn, run, adapter, instance, client, row) -> dict:
         iid = instance["id"]
         mapping = conn.execute("select odoo_id from odoo.entity_mappings where instance_id=%s and entity=%s and local_id=%s",
                                (iid, adapter.entity, row["local_id"])).fetchone()
         conn.commit()
         odoo_id = mapping["odoo_id"] if mapping else self._find_by_ref(client, adapter, row["local_id"])
+        action = "never_in_odoo"
         if odoo_id is not None:
             try:
                 client.unlink(adapter.odoo_model, [odoo_id])
-                run.counts["unlinked"] += 1
+                action = "unlinked"
             except MissingError:
-                run.counts["already_gone"] += 1
+                action = "already_gone"
         db.as_sync(conn, row["trace_id"])
         conn.execute("delete from odoo.entity_mappings where instance_id=%s and entity=%s and local_id=%s",
                      (iid, adapter.entity, row["local_id"]))
         self._done(conn, row)
+        if action != "never_in_odoo":
+            run.counts[action] += 1
+        return {"action": action, "odoo_id": odoo_id}
 
 
 def payload_json(value) -> str:

@@ -152,3 +152,27 @@ def test_contact_deleted_in_the_app_is_not_resurrected_by_a_pull_before_the_push
     assert again == 0
     assert client.read("res.partner", [victim["odoo_id"]], ["id"]) == []
     client.close()
+
+
+def test_an_app_change_is_traced_from_the_outbox_to_odoo(db_url, instance, adapters, odoo):
+    """The app transaction's specgen.trace_id goes onto the outbox row, onto every Odoo call of its push
+    (debug recording shows what was sent) and onto the step that says what reached Odoo; `sync trace`
+    tells it in that order."""
+    from bridge.queries import trace_story
+    trace = "feed" * 8
+    with connect(db_url) as conn:
+        conn.execute("select set_config('specgen.trace_id', %s, true)", (trace,))
+        local_id = str(conn.execute("insert into app.contacts (org_id, full_name) values (%s, 'Traced Ann') returning id",
+                                    (instance["org_id"],)).fetchone()["id"])
+    client = fast_client(instance, debug=True)
+    drain(Pusher(db_url, adapters, lambda inst: client, retry_base=0.0))
+    odoo_id = client.search("res.partner", [["name", "=", "Traced Ann"]])[0]
+    client.close()
+    story = trace_story(db_url, trace)
+    assert story[0]["what"] == "app change queued" and str(story[0]["local_id"]) == local_id
+    steps = [s for s in story if s["what"] == "step"]
+    calls = [s["data"]["method"] for s in steps if s["event"] == "odoo call"]
+    assert "create" in calls and "search" in calls  # the external-id check, then the create
+    pushed = [s for s in steps if s["event"] == "app change pushed"]
+    assert len(pushed) == 1 and pushed[0]["data"]["action"] == "created" and pushed[0]["data"]["odoo_id"] == odoo_id
+    assert pushed[0]["data"]["local_id"] == local_id and steps[-1] is pushed[0]
