@@ -92,10 +92,11 @@ class Pusher:
                 outcome = self._unlink(conn, run, adapter, instance, client, row)
             else:
                 outcome = self._upsert(conn, run, adapter, instance, client, row)
-            conn.commit()
-            # the change's own trace continues here: `specgen sync trace` shows what reached Odoo
-            run.event("app change pushed", trace_id=row["trace_id"] or run.trace_id, outbox_id=row["id"],
+            # the change's own trace continues here (`specgen sync trace` shows what reached Odoo), in the
+            # transaction that acknowledges the row: the step exists if and only if the push is done
+            run.event("app change pushed", trace_id=row["trace_id"] or run.trace_id, conn=conn, outbox_id=row["id"],
                       entity=row["entity"], local_id=str(row["local_id"]), operation=row["operation"], **outcome)
+            conn.commit()
         except OdooError as exc:
             conn.rollback()
             self._failed(conn, run, row, adapter, exc, permanent=not exc.transient)

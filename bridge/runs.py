@@ -50,6 +50,8 @@ class Run:
         self._token = jsonlog.trace_var.set(self.trace_id)
         self.started = time.monotonic()
         self._conn = connect(self.url, autocommit=True)
+        # tracking rows need not wait for the WAL flush: a crash may lose the last few, never sync data
+        self._conn.execute("set synchronous_commit = off")
         self.id = self._conn.execute(
             "insert into ops.runs (trace_id, kind, instance_id, entity, worker) values (%s,%s,%s,%s,%s) returning id",
             (self.trace_id, self.kind, self.instance_id, self.entity, WORKER)).fetchone()["id"]
@@ -58,13 +60,23 @@ class Run:
                     instance_id=str(self.instance_id) if self.instance_id else None, entity=self.entity)
         return self
 
-    def event(self, event: str, level: str = "info", trace_id: str | None = None, **data) -> None:
-        """Record a step; `trace_id` ties it to the trace it serves when that is not the run's own."""
+    def event(self, event: str, level: str = "info", trace_id: str | None = None,
+              conn: psycopg.Connection | None = None, **data) -> None:
+        """Record a step; `trace_id` ties it to the trace it serves when that is not the run's own.
+
+        With `conn`, the step is written in that connection's open transaction (under a savepoint), so
+        it commits, or rolls back, with the work it describes, at no extra commit.
+        """
         trace_id = trace_id or self.trace_id
         jsonlog.log(log, LEVELS[level], event, run_id=str(self.id), kind=self.kind, trace_id=trace_id, **data)
+        sql = "insert into ops.run_events (run_id, trace_id, level, event, data) values (%s,%s,%s,%s,%s)"
+        params = (self.id, trace_id, level, event[:120], _json(data))
         try:
-            self._conn.execute("insert into ops.run_events (run_id, trace_id, level, event, data) values (%s,%s,%s,%s,%s)",
-                               (self.id, trace_id, level, event[:120], _json(data)))
+            if conn is None:
+                self._conn.execute(sql, params)
+            else:
+                with conn.transaction():
+                    conn.execute(sql, params)
         except psycopg.Error:
             pass  # tracking must never break the work it tracks
 
