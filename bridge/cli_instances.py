@@ -27,14 +27,19 @@ def instance():
 @click.option("--protocol", type=click.Choice(["jsonrpc", "xmlrpc", "json2"]), default="jsonrpc", show_default=True)
 @click.option("--org", "org", required=True, help="Org id (uuid) or slug owning the mirrored rows.")
 @click.option("--webhook-token", help="Secret URL token for webhooks (default: generated and printed once).")
+@click.option("--webhook-hmac-secret-env", "hmac_env", metavar="NAME",
+              help="NAME of the environment variable holding this instance's own HMAC key for signed webhooks "
+                   "(default: the receiver's shared key, --hmac-secret-env of `webhooks serve`).")
 @DB_OPTION
 @JSON_OPTION
 @friendly
-def instance_add(name, base_url, database, login, secret_env, protocol, org, webhook_token, database_url, as_json):
-    """Register an Odoo instance. Only the env var NAME is stored, never the secret."""
+def instance_add(name, base_url, database, login, secret_env, protocol, org, webhook_token, hmac_env, database_url,
+                 as_json):
+    """Register an Odoo instance. Only the env var NAMEs are stored, never the secrets."""
     url = _need_url(database_url)
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", secret_env):
-        raise click.BadParameter("must be an environment variable NAME, not the secret itself", param_hint="--secret-env")
+    for value, hint in ((secret_env, "--secret-env"), (hmac_env, "--webhook-hmac-secret-env")):
+        if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+            raise click.BadParameter("must be an environment variable NAME, not the secret itself", param_hint=hint)
     if not re.match(r"^https?://", base_url):
         raise click.BadParameter("must start with http:// or https://", param_hint="--url")
     token = webhook_token or secrets.token_urlsafe(24)
@@ -48,10 +53,11 @@ def instance_add(name, base_url, database, login, secret_env, protocol, org, web
             raise click.BadParameter(f"no org with id or slug {org!r}", param_hint="--org")
         try:
             row = conn.execute(
-                """insert into odoo.instances (org_id, name, base_url, database, login, secret_ref, protocol, webhook_token_hash)
-                   values (%s,%s,%s,%s,%s,%s,%s,%s) returning id""",
+                """insert into odoo.instances (org_id, name, base_url, database, login, secret_ref, protocol,
+                                               webhook_token_hash, webhook_hmac_secret_ref)
+                   values (%s,%s,%s,%s,%s,%s,%s,%s,%s) returning id""",
                 (org_row["id"], name, base_url.rstrip("/"), database, login, secret_env, protocol,
-                 hashlib.sha256(token.encode()).hexdigest())).fetchone()
+                 hashlib.sha256(token.encode()).hexdigest(), hmac_env)).fetchone()
         except psycopg.errors.UniqueViolation:
             raise click.BadParameter(f"an instance named {name!r} already exists in this org", param_hint="--name") from None
     result = {"id": str(row["id"]), "name": name, "webhook_path": f"/webhooks/odoo/{row['id']}/{token}"}
@@ -67,16 +73,21 @@ def instance_list(database_url, as_json):
     """List instances (never any secret)."""
     with db.connect(_need_url(database_url)) as conn:
         rows = conn.execute("select id, org_id, name, base_url, database, login, secret_ref, protocol, active, "
-                            "webhook_token_hash is not null as webhook_token_set from odoo.instances order by created_at").fetchall()
-    rows = [{**r, "secret_set": bool(os.environ.get(r["secret_ref"]))} for r in rows]
+                            "webhook_token_hash is not null as webhook_token_set, webhook_hmac_secret_ref "
+                            "from odoo.instances order by created_at").fetchall()
+    rows = [{**r, "secret_set": bool(os.environ.get(r["secret_ref"])),
+             "webhook_hmac_secret_set": bool(r["webhook_hmac_secret_ref"] and os.environ.get(r["webhook_hmac_secret_ref"]))}
+            for r in rows]
 
     def human(rows):
         if not rows:
             click.echo("no instances")
         for r in rows:
+            hmac_ref = r["webhook_hmac_secret_ref"]
+            hmac_note = f" hmac=${hmac_ref}{'' if r['webhook_hmac_secret_set'] else ' (NOT SET)'}" if hmac_ref else ""
             click.echo(f"{r['id']}  {r['name']:<20} {r['base_url']}  db={r['database']} login={r['login']} "
                        f"secret=${r['secret_ref']}{'' if r['secret_set'] else ' (NOT SET)'} {r['protocol']}"
-                       f"{'' if r['active'] else ' inactive'}")
+                       f"{hmac_note}{'' if r['active'] else ' inactive'}")
     emit(rows, as_json, human)
 
 

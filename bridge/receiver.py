@@ -6,7 +6,10 @@ Routes:
   this is what its automation rule calls.
 - ``POST /webhooks/odoo/{instance_id}``: for a signing proxy: ``X-Specgen-Timestamp`` (unix seconds)
   and ``X-Specgen-Signature: sha256=<hex HMAC-SHA256 of "timestamp.body">``, within ``window`` seconds;
-  the key is the value of the environment variable named by ``hmac_secret_env``.
+  the key is the value of the environment variable the instance names
+  (``odoo.instances.webhook_hmac_secret_ref``); for an instance that names none, the receiver's shared
+  key (the variable named by ``hmac_secret_env``). An instance with its own key never accepts the
+  shared one, so one tenant's signing proxy cannot sign for another tenant's instance.
 - ``GET /health``.
 - ``GET /metrics``: Prometheus exposition (docs/observability.md).
 
@@ -204,7 +207,7 @@ def create_app(database_url: str, *, max_body: int = MAX_BODY, hmac_secret_env: 
         broken = False
         try:
             row = await (await conn.execute(
-                "select id, org_id, webhook_token_hash, active from odoo.instances where id = %s",
+                "select id, org_id, webhook_token_hash, webhook_hmac_secret_ref, active from odoo.instances where id = %s",
                 (instance_id,))).fetchone()
         except (psycopg.OperationalError, psycopg.InterfaceError, OSError):
             broken = True
@@ -219,8 +222,8 @@ def create_app(database_url: str, *, max_body: int = MAX_BODY, hmac_secret_env: 
         given = hashlib.sha256(token.encode()).hexdigest()
         return bool(expected) and hmac.compare_digest(given, expected)
 
-    def signature_ok(request: Request, body: bytes) -> bool:
-        secret = os.environ.get(hmac_secret_env, "")
+    def signature_ok(inst: dict, request: Request, body: bytes) -> bool:
+        secret = os.environ.get(inst.get("webhook_hmac_secret_ref") or hmac_secret_env, "")
         ts, sig = request.headers.get("x-specgen-timestamp", ""), request.headers.get("x-specgen-signature", "")
         if not secret or not ts.isdigit() or not sig.startswith("sha256="):
             return False
@@ -269,7 +272,7 @@ def create_app(database_url: str, *, max_body: int = MAX_BODY, hmac_secret_env: 
             jsonlog.log(log, logging.ERROR, "database unavailable", trace_id=trace_id, error=type(exc).__name__)
             return _problem(503, "database unavailable; retry later")
         authed = inst is not None and inst["active"] and (
-            token_ok(inst, token) if token is not None else signature_ok(request, body))
+            token_ok(inst, token) if token is not None else signature_ok(inst, request, body))
         if not authed:
             stats["rejected"] += 1
             return _problem(401, "unknown instance or bad credentials")

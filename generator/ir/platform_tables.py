@@ -39,6 +39,9 @@ ENTITIES: list[dict] = [
             {"name": "protocol", "type": "enum", "enum": "instance_protocol", "default": "jsonrpc", "required": True},
             {"name": "webhook_token_hash", "type": "varchar(64)",
              "description": "SHA-256 of the secret webhook URL token; the token itself is never stored."},
+            {"name": "webhook_hmac_secret_ref", "type": "varchar(200)",
+             "description": "Name of the environment variable holding this instance's webhook HMAC key (its "
+                            "signing proxy's); the key itself is never stored."},
             {"name": "active", "type": "boolean", "default": True, "required": True},
         ],
         "unique_tenant": ["name"],

@@ -30,17 +30,23 @@ def org(db_url):
 def test_instance_add_list_remove_never_stores_the_secret(db_url, org, odoo, monkeypatch):
     """An instance is registered by env var name; list shows it without any secret; remove deletes it."""
     monkeypatch.setenv("ACME_ODOO_KEY", "super-secret-value")
+    monkeypatch.setenv("ACME_HOOK_KEY", "hook-hmac-value")
     r = run("instance", "add", "--name", "acme", "--url", odoo.url, "--db", "odoo", "--login", "admin",
-            "--secret-env", "ACME_ODOO_KEY", "--org", "cli-org", "--database-url", db_url, "--json")
+            "--secret-env", "ACME_ODOO_KEY", "--webhook-hmac-secret-env", "ACME_HOOK_KEY", "--org", "cli-org",
+            "--database-url", db_url, "--json")
     assert r.exit_code == 0, r.output
     added = json.loads(r.output)
     assert "/webhooks/odoo/" in added["webhook_path"]
     with connect(db_url) as conn:
         stored = json.dumps(conn.execute("select * from odoo.instances").fetchall(), default=str)
     assert "super-secret-value" not in stored and "ACME_ODOO_KEY" in stored
+    assert "hook-hmac-value" not in stored and "ACME_HOOK_KEY" in stored
     listed = run("instance", "list", "--database-url", db_url, "--json")
     assert listed.exit_code == 0 and json.loads(listed.output)[0]["secret_set"] is True
-    assert "super-secret-value" not in listed.output
+    assert json.loads(listed.output)[0]["webhook_hmac_secret_set"] is True
+    assert "super-secret-value" not in listed.output and "hook-hmac-value" not in listed.output
+    human = run("instance", "list", "--database-url", db_url)
+    assert "hmac=$ACME_HOOK_KEY" in human.output and "NOT SET" not in human.output
     assert run("instance", "remove", "acme", "--yes", "--database-url", db_url).exit_code == 0
     assert json.loads(run("instance", "list", "--database-url", db_url, "--json").output) == []
 
@@ -49,6 +55,8 @@ def test_instance_add_list_remove_never_stores_the_secret(db_url, org, odoo, mon
     (["instance", "add", "--name", "x", "--url", "ftp://x", "--db", "d", "--login", "l", "--secret-env", "K", "--org", "cli-org"], "--url"),
     (["instance", "add", "--name", "x", "--url", "http://x", "--db", "d", "--login", "l", "--secret-env", "pa ss!", "--org", "cli-org"], "NAME"),
     (["instance", "add", "--name", "x", "--url", "http://x", "--db", "d", "--login", "l", "--secret-env", "K", "--org", "nope"], "no org"),
+    (["instance", "add", "--name", "x", "--url", "http://x", "--db", "d", "--login", "l", "--secret-env", "K",
+      "--webhook-hmac-secret-env", "the key itself", "--org", "cli-org"], "--webhook-hmac-secret-env"),
     (["pull", "--entity", "unicorn"], "unknown entity"),
     (["pull", "--instance", "ghost"], "no active instance"),
     (["replay"], "say what to replay"),

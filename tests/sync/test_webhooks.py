@@ -95,6 +95,37 @@ def test_hmac_signature_from_a_signing_proxy(receiver, instance, db_url):
     assert count_events(db_url) == 1
 
 
+def test_an_instance_with_its_own_hmac_key_accepts_only_that_key(db_url, instance, monkeypatch):
+    """Tenant isolation for signed webhooks: an instance that names its own key (instance add
+    --webhook-hmac-secret-env) refuses the receiver's shared key and another instance's key; an
+    instance that names none keeps using the shared key; a named but unset key refuses everything."""
+    from tests.sync.conftest import add_instance
+    monkeypatch.setenv("SPECGEN_WEBHOOK_HMAC_SECRET", "shared-key")
+    monkeypatch.setenv("ACME_WEBHOOK_KEY", "acme-key")
+    other = add_instance(db_url, "http://127.0.0.1:9", name="other")
+    with connect(db_url) as conn:
+        conn.execute("update odoo.instances set webhook_hmac_secret_ref = 'ACME_WEBHOOK_KEY' where id = %s", (instance["id"],))
+    body = orjson.dumps(EVENT)
+
+    def send(server, inst, secret: bytes) -> int:
+        ts = str(int(time.time()))
+        sig = hmac.new(secret, ts.encode() + b"." + body, hashlib.sha256).hexdigest()
+        return httpx.post(f"{server.url}/webhooks/odoo/{inst['id']}", content=body, headers={
+            "Content-Type": "application/json", "X-Specgen-Timestamp": ts, "X-Specgen-Signature": f"sha256={sig}"}).status_code
+    with ThreadedServer(create_app(db_url)) as server:
+        assert send(server, instance, b"shared-key") == 401
+        assert send(server, instance, b"acme-key") == 202
+        assert send(server, other, b"acme-key") == 401  # another tenant's proxy key
+        assert send(server, other, b"shared-key") == 202  # no key of its own: the shared one
+        with connect(db_url) as conn:
+            conn.execute("update odoo.instances set webhook_hmac_secret_ref = 'UNSET_WEBHOOK_KEY' where id = %s",
+                         (other["id"],))
+    with ThreadedServer(create_app(db_url)) as server:  # a new receiver: no cached instance rows
+        assert send(server, other, b"shared-key") == 401 and send(server, other, b"") == 401
+    with connect(db_url) as conn:
+        assert conn.execute("select count(*) as n from odoo.webhook_events").fetchone()["n"] == 2
+
+
 JSONISH = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
                        lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c, max_size=4),
                        max_leaves=10)

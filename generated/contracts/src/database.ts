@@ -458,6 +458,7 @@ export type Database = {
           protocol: Database["odoo"]["Enums"]["instance_protocol"]
           secret_ref: string
           updated_at: string
+          webhook_hmac_secret_ref: string | null
           webhook_token_hash: string | null
         }
         Insert: {
@@ -472,6 +473,7 @@ export type Database = {
           protocol?: Database["odoo"]["Enums"]["instance_protocol"]
           secret_ref: string
           updated_at?: string
+          webhook_hmac_secret_ref?: string | null
           webhook_token_hash?: string | null
         }
         Update: {
@@ -486,6 +488,7 @@ export type Database = {
           protocol?: Database["odoo"]["Enums"]["instance_protocol"]
           secret_ref?: string
           updated_at?: string
+          webhook_hmac_secret_ref?: string | null
           webhook_token_hash?: string | null
         }
         Relationships: []

@@ -394,6 +394,7 @@ export const schemas = {
         protocol: enums.odoo.instance_protocol,
         secret_ref: z.string().max(200),
         updated_at: z.iso.datetime({ offset: true }),
+        webhook_hmac_secret_ref: z.string().max(200).nullable(),
         webhook_token_hash: z.string().max(64).nullable(),
       }),
       Insert: z.strictObject({
@@ -408,6 +409,7 @@ export const schemas = {
         protocol: enums.odoo.instance_protocol.optional(),
         secret_ref: z.string().max(200),
         updated_at: z.iso.datetime({ offset: true }).optional(),
+        webhook_hmac_secret_ref: z.string().max(200).nullable().optional(),
         webhook_token_hash: z.string().max(64).nullable().optional(),
       }),
       Update: z.strictObject({
@@ -422,6 +424,7 @@ export const schemas = {
         protocol: enums.odoo.instance_protocol.optional(),
         secret_ref: z.string().max(200).optional(),
         updated_at: z.iso.datetime({ offset: true }).optional(),
+        webhook_hmac_secret_ref: z.string().max(200).nullable().optional(),
         webhook_token_hash: z.string().max(64).nullable().optional(),
       }),
     },

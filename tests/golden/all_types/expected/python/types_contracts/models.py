@@ -258,6 +258,7 @@ class OdooInstancesRow(RowModel):
     secret_ref: Annotated[str, Field(max_length=200)] = Field(description="Name of the environment variable or vault secret holding the password or API key.")
     protocol: OdooInstanceProtocol
     webhook_token_hash: Annotated[str, Field(max_length=64)] | None = Field(description="SHA-256 of the secret webhook URL token; the token itself is never stored.")
+    webhook_hmac_secret_ref: Annotated[str, Field(max_length=200)] | None = Field(description="Name of the environment variable holding this instance's webhook HMAC key (its signing proxy's); the key itself is never stored.")
     active: bool
     created_at: Timestamp = Field(description="When the row was created.")
     updated_at: Timestamp = Field(description="When the row last changed; maintained by a trigger.")
@@ -274,6 +275,7 @@ class OdooInstancesInsert(WriteModel):
     secret_ref: Annotated[str, Field(max_length=200)] = Field(description="Name of the environment variable or vault secret holding the password or API key.")
     protocol: OdooInstanceProtocol = Field(default=None)
     webhook_token_hash: Annotated[str, Field(max_length=64)] | None = Field(default=None, description="SHA-256 of the secret webhook URL token; the token itself is never stored.")
+    webhook_hmac_secret_ref: Annotated[str, Field(max_length=200)] | None = Field(default=None, description="Name of the environment variable holding this instance's webhook HMAC key (its signing proxy's); the key itself is never stored.")
     active: bool = Field(default=None)
     created_at: Timestamp = Field(default=None, description="When the row was created.")
     updated_at: Timestamp = Field(default=None, description="When the row last changed; maintained by a trigger.")
@@ -290,6 +292,7 @@ class OdooInstancesUpdate(WriteModel):
     secret_ref: Annotated[str, Field(max_length=200)] = Field(default=None, description="Name of the environment variable or vault secret holding the password or API key.")
     protocol: OdooInstanceProtocol = Field(default=None)
     webhook_token_hash: Annotated[str, Field(max_length=64)] | None = Field(default=None, description="SHA-256 of the secret webhook URL token; the token itself is never stored.")
+    webhook_hmac_secret_ref: Annotated[str, Field(max_length=200)] | None = Field(default=None, description="Name of the environment variable holding this instance's webhook HMAC key (its signing proxy's); the key itself is never stored.")
     active: bool = Field(default=None)
     created_at: Timestamp = Field(default=None, description="When the row was created.")
     updated_at: Timestamp = Field(default=None, description="When the row last changed; maintained by a trigger.")

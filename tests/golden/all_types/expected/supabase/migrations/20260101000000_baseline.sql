@@ -102,6 +102,7 @@ create table odoo.instances (
   secret_ref varchar(200) not null,
   protocol odoo.instance_protocol not null default 'jsonrpc',
   webhook_token_hash varchar(64),
+  webhook_hmac_secret_ref varchar(200),
   active boolean not null default true,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
@@ -260,6 +261,7 @@ comment on column odoo.entity_mappings.updated_at is 'When the row last changed;
 comment on table odoo.instances is 'Odoo instances an org syncs with. Credentials are referenced, never stored.';
 comment on column odoo.instances.secret_ref is 'Name of the environment variable or vault secret holding the password or API key.';
 comment on column odoo.instances.webhook_token_hash is 'SHA-256 of the secret webhook URL token; the token itself is never stored.';
+comment on column odoo.instances.webhook_hmac_secret_ref is 'Name of the environment variable holding this instance''s webhook HMAC key (its signing proxy''s); the key itself is never stored.';
 comment on column odoo.instances.created_at is 'When the row was created.';
 comment on column odoo.instances.updated_at is 'When the row last changed; maintained by a trigger.';
 comment on table odoo.outbox is 'App changes waiting to be pushed to Odoo, written by triggers in the app transaction.';

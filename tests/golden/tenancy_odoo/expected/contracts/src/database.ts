@@ -315,6 +315,7 @@ export type Database = {
           protocol: Database["odoo"]["Enums"]["instance_protocol"]
           secret_ref: string
           updated_at: string
+          webhook_hmac_secret_ref: string | null
           webhook_token_hash: string | null
           workspace_id: string
         }
@@ -329,6 +330,7 @@ export type Database = {
           protocol?: Database["odoo"]["Enums"]["instance_protocol"]
           secret_ref: string
           updated_at?: string
+          webhook_hmac_secret_ref?: string | null
           webhook_token_hash?: string | null
           workspace_id: string
         }
@@ -343,6 +345,7 @@ export type Database = {
           protocol?: Database["odoo"]["Enums"]["instance_protocol"]
           secret_ref?: string
           updated_at?: string
+          webhook_hmac_secret_ref?: string | null
           webhook_token_hash?: string | null
           workspace_id?: string
         }
