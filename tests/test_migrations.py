@@ -264,3 +264,22 @@ def test_a_newer_compiler_writing_different_sql_asks_for_a_migration(project):
     migration = next((project / "generated/supabase/migrations").glob("*_newer_specgen.sql")).read_text()
     assert "create policy note_select on app.note" in migration
     assert specgen("diff", cwd=project).returncode == 0
+
+
+def test_a_recreated_view_keeps_its_comment_and_grants(tmp_path, repo_root):
+    """A changed view is dropped and created again, which drops its comment and privileges too: the
+    migration puts them back (ops.sync_health once lost its service_role grant this way), and verify
+    finds nothing missing."""
+    for part in ("spec", "generated"):
+        shutil.copytree(repo_root / part, tmp_path / part)
+    entities = tmp_path / "spec/schema/entities.yaml"
+    entities.write_text(entities.read_text().replace("\nentities:\n", "\nobservability: {error_rate: 0.2}\nentities:\n", 1))
+    made = specgen("migrate", "looser_error_rate", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    text = next((tmp_path / "generated/supabase/migrations").glob("*_looser_error_rate.sql")).read_text()
+    assert "> 0.2 as error_rate_high" in text
+    view_at = text.index("create or replace view ops.sync_health")
+    assert text.index("grant select on ops.sync_health to service_role;") > view_at
+    assert text.index("comment on view ops.sync_health is") > view_at
+    verified = specgen("verify", cwd=tmp_path)
+    assert verified.returncode == 0 and verified.stdout.strip().endswith("0 differences"), verified.stdout

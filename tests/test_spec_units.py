@@ -65,3 +65,25 @@ def test_fast_and_full_schema_validators_agree(case, schema, data):
     """fastjsonschema (the fast yes/no) and jsonschema (the located errors) judge every golden file alike."""
     full = jsonschema.Draft202012Validator(load_schema(schema)).is_valid(data)
     assert is_structurally_valid(data, schema) == full
+
+
+def test_a_partial_index_on_a_foreign_key_keeps_the_full_index_under_its_own_name(tmp_path):
+    """A spec's partial index takes the usual name of a foreign key's index; the index the compiler adds
+    for the key (a partial one cannot serve it) gets another name instead of clashing in the migration."""
+    import shutil
+
+    from generator.pipeline import compile_ir
+    src = Path(__file__).parent / "golden" / "bad_unknown_field_in_index" / "spec"
+    shutil.copytree(src, tmp_path / "spec")
+    entities = tmp_path / "spec" / "schema" / "entities.yaml"
+    entities.write_text(entities.read_text().replace(
+        "      - {columns: [org_id, bodyy]}",
+        "      - {columns: [parent_id], where: \"body <> ''\"}").replace(
+        "      - {name: body, type: text, required: true}",
+        "      - {name: body, type: text, required: true}\n"
+        "      - {name: parent_id, references: note, on_delete: set null}"))
+    note = compile_ir(tmp_path).table("app", "note")
+    by_name = {ix.name: ix for ix in note.indexes}
+    assert len(by_name) == len(note.indexes)
+    assert by_name["note_parent_id_idx"].where == "body <> ''"
+    assert by_name["note_parent_id_fk_idx"].where is None and by_name["note_parent_id_fk_idx"].columns == ("parent_id",)

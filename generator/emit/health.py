@@ -22,10 +22,6 @@ with mapped (entity, odoo_model, stall_minutes) as (
   values
     {values}
 ),
-last_success as (
-  select instance_id, entity, max(finished_at) as at
-  from ops.runs where status = 'succeeded' and kind in ('pull', 'push', 'process') group by 1, 2
-),
 recent as (
   select instance_id, entity, count(*) filter (where status = 'failed') as failed, count(*) as total
   from ops.runs where started_at > now() - interval '10 minutes' group by 1, 2
@@ -55,7 +51,10 @@ select
   coalesce(l.p99, 0) > {o.event_to_row_p99_seconds} as latency_high
 from odoo.instances i
 cross join mapped m
-left join last_success s on s.instance_id = i.id and s.entity = m.entity
+left join lateral (  -- the newest success only: an index scan, however long the history
+  select max(r.finished_at) as at from ops.runs r
+  where r.instance_id = i.id and r.entity = m.entity and r.status = 'succeeded' and r.kind in ('pull', 'push', 'process')
+) s on true
 left join odoo.sync_cursors c on c.instance_id = i.id and c.entity = m.entity
 left join recent r on r.instance_id = i.id and r.entity = m.entity
 left join letters d on d.instance_id = i.id and d.entity = m.entity

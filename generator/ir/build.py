@@ -212,7 +212,10 @@ class _Builder:
         wanted += [(fk.columns, "foreign key") for fk in fks]
         for cols, reason in wanted:
             if not covered(cols):
-                out.append(m.Index(constraint_name(table, cols, "idx"), cols, reason=reason))
+                name = constraint_name(table, cols, "idx")
+                if any(i.name == name for i in out):  # a partial index of the spec took the usual name
+                    name = constraint_name(table, cols, "fk_idx" if reason == "foreign key" else "tenant_idx")
+                out.append(m.Index(name, cols, reason=reason))
                 leads.append(cols)
         return tuple(out)
 

@@ -155,7 +155,12 @@ ENTITIES: list[dict] = [
             {"name": "error", "type": "text"},
             {"name": "worker", "type": "text"},
         ],
-        "indexes": [{"columns": ["trace_id"]}, {"columns": ["started_at"]}, {"columns": ["finished_at"]}],
+        "indexes": [{"columns": ["trace_id"]}, {"columns": ["started_at"]}, {"columns": ["finished_at"]},
+                    # runs in progress: the lost-run sweep of every worker cycle, the dashboard's header
+                    {"columns": ["started_at"], "where": "status = 'running'", "name": "runs_running_idx"},
+                    # each entity's last success (ops.sync_health), found without reading its history
+                    {"columns": ["instance_id", "entity", "finished_at"], "where": "status = 'succeeded'",
+                     "name": "runs_last_success_idx"}],
     },
     {
         "name": "platform:run_events", "schema": "ops", "table": "run_events", "timestamps": False,

@@ -339,7 +339,11 @@ class Planner:
             elif kind == "function":
                 self.add(f"function {key[1]}", texts, FUNCTIONS)
             elif kind == "view":
-                self.add(f"view {key[1]}", [f"drop view if exists {key[1]};", *texts], SECURITY)
+                # a dropped view loses its comment and privileges: re-apply them, changed or not
+                view = key[1]
+                kept = [s.text for k, ss in new_by.items() if k[0] in ("comment", "table_grant") and k[1] == view
+                        for s in ss]
+                self.add(f"view {view}", [f"drop view if exists {view};", *texts, *kept], SECURITY)
             elif kind == "comment":
                 self.add(f"comment {key[1]}", texts, COMMENTS)
             elif kind == "rls":

@@ -242,6 +242,8 @@ create index run_events_run_id_idx on ops.run_events (run_id);
 create index runs_trace_id_idx on ops.runs (trace_id);
 create index runs_started_at_idx on ops.runs (started_at);
 create index runs_finished_at_idx on ops.runs (finished_at);
+create index runs_running_idx on ops.runs (started_at) where status = 'running';
+create index runs_last_success_idx on ops.runs (instance_id, entity, finished_at) where status = 'succeeded';
 create index runs_instance_id_idx on ops.runs (instance_id);
 
 -- Comments

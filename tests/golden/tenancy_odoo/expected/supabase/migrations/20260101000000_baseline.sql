@@ -309,6 +309,8 @@ create index run_events_run_id_idx on ops.run_events (run_id);
 create index runs_trace_id_idx on ops.runs (trace_id);
 create index runs_started_at_idx on ops.runs (started_at);
 create index runs_finished_at_idx on ops.runs (finished_at);
+create index runs_running_idx on ops.runs (started_at) where status = 'running';
+create index runs_last_success_idx on ops.runs (instance_id, entity, finished_at) where status = 'succeeded';
 create index runs_instance_id_idx on ops.runs (instance_id);
 
 -- Comments
@@ -527,10 +529,6 @@ with mapped (entity, odoo_model, stall_minutes) as (
     ('lead', 'crm.lead', 30),
     ('company', 'res.partner', 30)
 ),
-last_success as (
-  select instance_id, entity, max(finished_at) as at
-  from ops.runs where status = 'succeeded' and kind in ('pull', 'push', 'process') group by 1, 2
-),
 recent as (
   select instance_id, entity, count(*) filter (where status = 'failed') as failed, count(*) as total
   from ops.runs where started_at > now() - interval '10 minutes' group by 1, 2
@@ -560,7 +558,10 @@ select
   coalesce(l.p99, 0) > 60.0 as latency_high
 from odoo.instances i
 cross join mapped m
-left join last_success s on s.instance_id = i.id and s.entity = m.entity
+left join lateral (  -- the newest success only: an index scan, however long the history
+  select max(r.finished_at) as at from ops.runs r
+  where r.instance_id = i.id and r.entity = m.entity and r.status = 'succeeded' and r.kind in ('pull', 'push', 'process')
+) s on true
 left join odoo.sync_cursors c on c.instance_id = i.id and c.entity = m.entity
 left join recent r on r.instance_id = i.id and r.entity = m.entity
 left join letters d on d.instance_id = i.id and d.entity = m.entity
