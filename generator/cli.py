@@ -22,7 +22,7 @@ LAZY_COMMANDS = {
     "mock-odoo": ("bridge.mock_odoo.cli:mock_odoo", "Run a mock Odoo 17 server (XML-RPC, JSON-RPC, webhooks)."),
     "sync": ("bridge.cli:sync", "Run the Odoo <-> Supabase sync: instances, pull, push, replay, worker."),
     "webhooks": ("bridge.cli:webhooks", "Serve the Odoo webhook receiver."),
-    "demo": ("bridge.cli:demo", "Start PostgreSQL, a mock Odoo, the worker and the receiver, in one command."),
+    "demo": ("bridge.cli:demo", "Start PostgreSQL, a mock Odoo, worker, receiver and dashboard, in one command."),
     "dashboard": ("bridge.dashboard.cli:dashboard", "Serve the sync health dashboard (needs a token)."),
 }
 
