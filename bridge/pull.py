@@ -17,6 +17,8 @@ import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
+import psycopg
+
 from bridge import db
 from bridge.adapters import UTC, EntityAdapter, format_odoo_datetime, parse_odoo_datetime
 from bridge.odoo_client import CALL_TRACE, OdooClient
@@ -102,7 +104,20 @@ def pull_entity(url: str, instance: dict, adapters: dict, adapter: type[EntityAd
                     if prepared is None:  # a target is not in the database: fetch it on this connection
                         upsert(conn, ctx, adapter, page)
                     else:
-                        write(conn, ctx, prepared)
+                        counted = dict(ctx.counts)  # the main thread touches counts only between writes
+                        try:
+                            with conn.transaction():  # a savepoint
+                                write(conn, ctx, prepared)
+                        except psycopg.errors.ForeignKeyViolation:
+                            # a reference resolved while the page waited went stale (e.g. the processor
+                            # inserted a parent this page also holds): resolve again, here, and write
+                            for key in list(ctx.counts):
+                                if key in counted:
+                                    ctx.counts[key] = counted[key]
+                                else:
+                                    del ctx.counts[key]
+                            ctx.bump("pages_resolved_again")
+                            upsert(conn, ctx, adapter, page)
                     save_cursor(conn, instance["id"], adapter, wd, i, run.id)
                     conn.commit()
                 except BaseException:

@@ -203,3 +203,32 @@ def test_copy_text_encoding_round_trips_through_postgres(db_url):
             copy.write(data)
         back = [tuple(r.values()) for r in conn.execute("select * from rt order by k desc").fetchall()]
     assert back == rows
+
+
+def test_a_parent_stored_by_someone_else_while_its_page_waited_is_resolved_again(db_url, instance, adapters, odoo,
+                                                                               monkeypatch):
+    """A page is prepared before it is written. If meanwhile another writer (the webhook processor) stores
+    a parent that the page holds too, the page's provisional id for it is stale: the write fails on the
+    foreign key, rolls back to its savepoint, and the page is resolved again and written; nothing fails."""
+    from bridge import pull as pull_module
+    from bridge.db import connect
+    client = fast_client(instance)
+    parent = client.create("res.partner", {"name": "Parent Raced", "is_company": True})
+    child = client.create("res.partner", {"name": "Child Raced", "parent_id": parent})
+    real_prepare = pull_module.prepare
+
+    def racing_prepare(conn, ctx, adapter, records, **kw):
+        prepared = real_prepare(conn, ctx, adapter, records, **kw)
+        if any(r["id"] == parent for r in records):
+            with connect(db_url) as other:
+                other.execute("insert into odoo.partners (org_id, instance_id, odoo_id, name, is_company, active) "
+                              "values (%s, %s, %s, 'Parent Raced', true, true)",
+                              (instance["org_id"], instance["id"], parent))
+        return prepared
+    monkeypatch.setattr(pull_module, "prepare", racing_prepare)
+    counts = pull_entity(db_url, instance, adapters, adapters["partner"], client, batch_size=500)
+    assert counts["pages_resolved_again"] == 1 and counts["batches"] == 1
+    local = table_rows(db_url, "odoo.partners", instance["id"])
+    assert local[child]["parent_id"] == local[parent]["id"]
+    assert counts["inserted"] == len(local) - 1 and counts["updated"] == 1  # the raced parent was updated
+    client.close()
