@@ -34,8 +34,10 @@ returning e.*"""
 
 # Database errors worth another attempt: an outage, or losing a race with another worker (two workers
 # inserting the same shared record at once: the retry finds the row and updates it).
+# Lost races with another writer of the same rows (a pull, another processor): try again later. A
+# ForeignKeyViolation is one too: a parent both stored at once keeps the other writer's id.
 RACES = (psycopg.OperationalError, psycopg.errors.UniqueViolation, psycopg.errors.SerializationFailure,
-         psycopg.errors.DeadlockDetected)
+         psycopg.errors.DeadlockDetected, psycopg.errors.ForeignKeyViolation)
 
 
 class Processor:

@@ -136,9 +136,11 @@ def test_sync_trace_tells_a_webhook_story_end_to_end(db_url, odoo, instance, ada
     assert missing.returncode == 1 and "0 entries" in missing.stdout
 
 
-def test_losing_an_insert_race_is_retried_not_dead_lettered(db_url, odoo, instance, adapters, monkeypatch):
+@pytest.mark.parametrize("race", ["UniqueViolation", "ForeignKeyViolation"])
+def test_losing_an_insert_race_is_retried_not_dead_lettered(db_url, odoo, instance, adapters, monkeypatch, race):
     """Two workers inserting the same record: the loser's unique violation sends the event back to the
-    queue for another attempt, never to dead letters (it once did, under three concurrent workers)."""
+    queue for another attempt, never to dead letters (it once did, under three concurrent workers).
+    So does a foreign key broken because another writer stored a parent of the batch under its own id."""
     import psycopg
 
     from bridge import processor as processor_module
@@ -151,7 +153,7 @@ def test_losing_an_insert_race_is_retried_not_dead_lettered(db_url, odoo, instan
     def racing_upsert(*args, **kwargs):
         calls.append(1)
         if len(calls) == 1:
-            raise psycopg.errors.UniqueViolation("duplicate key value violates unique constraint")
+            raise getattr(psycopg.errors, race)(f"simulated {race}")
         return real_upsert(*args, **kwargs)
     monkeypatch.setattr(processor_module, "upsert", racing_upsert)
     client = fast_client(instance)
