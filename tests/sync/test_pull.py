@@ -1,6 +1,7 @@
 """Pull from the mock Odoo into PostgreSQL: cursor, bulk upsert, many2one, archived, tombstones."""
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -231,4 +232,24 @@ def test_a_parent_stored_by_someone_else_while_its_page_waited_is_resolved_again
     local = table_rows(db_url, "odoo.partners", instance["id"])
     assert local[child]["parent_id"] == local[parent]["id"]
     assert counts["inserted"] == len(local) - 1 and counts["updated"] == 1  # the raced parent was updated
+    client.close()
+
+
+def test_a_pull_told_to_stop_finishes_the_page_in_flight_and_resumes_from_its_cursor(db_url, instance, adapters, odoo):
+    """Shutdown (SIGTERM sets should_stop): the page being written commits with its cursor, nothing
+    after it is written, and the next pull carries on from there without re-inserting anything."""
+    from bridge.pull import read_cursor
+    from bridge.db import connect
+    client = fast_client(instance)
+    first = pull_entity(db_url, instance, adapters, adapters["partner"], client, batch_size=10,
+                        should_stop=lambda: True)
+    assert first["stopped_early"] == 1 and first["batches"] == 1 and first["read"] == 10
+    assert len(table_rows(db_url, "odoo.partners", instance["id"])) == first["inserted"] == 10
+    with connect(db_url) as conn:
+        wd, last_id = read_cursor(conn, instance["id"], "partner")
+    assert wd is not None and last_id > 0
+    rest = pull_entity(db_url, instance, adapters, adapters["partner"], client, batch_size=10, lookback=dt.timedelta(0))
+    remote = odoo_records(odoo, "res.partner", ["name"])
+    assert set(table_rows(db_url, "odoo.partners", instance["id"])) == set(remote)
+    assert rest["inserted"] == len(remote) - 10 and "stopped_early" not in rest
     client.close()
