@@ -28,13 +28,8 @@ from bridge.db import connect
 from bridge.odoo_client import OdooClient
 from bridge.processor import Processor
 from bridge.pull import pull_entity
+from bridge.serve import free_port
 from bridge.worker import ClientCache
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_receiver(url: str, port: int) -> subprocess.Popen:

@@ -34,6 +34,27 @@ def _client_for_cli():
     return ClientCache()
 
 
+def _per_entity(database_url, instance, entity, work) -> dict:
+    """``work(url, instance, adapters, adapter, client, label)`` for every selected instance and pulled
+    entity (targets of many2ones first); results keyed ``instance/entity``."""
+    _setup()
+    url = _need_url(database_url)
+    adapters, order = _adapters(entity)
+    clients = _client_for_cli()
+    with db.connect(url) as conn:
+        insts = _instances(conn, instance)
+    out = {}
+    try:
+        for inst in insts:
+            for adapter in order:
+                if not entity or adapter.entity == entity:
+                    label = f"{inst['name']}/{adapter.entity}"
+                    out[label] = work(url, inst, adapters, adapter, clients(inst), label)
+    finally:
+        clients.close()
+    return out
+
+
 @sync.command()
 @INSTANCE_OPTION
 @click.option("--entity", help="Only this entity (default: every pulled entity).")
@@ -48,26 +69,16 @@ def _client_for_cli():
 def pull(instance, entity, full, also_reconcile, lookback, trace_id, database_url, as_json):
     """Pull changed records from Odoo."""
     from bridge.pull import pull_entity, reconcile_entity
-    _setup()
-    url = _need_url(database_url)
-    adapters, order = _adapters(entity)
-    clients = _client_for_cli()
-    out = {}
-    with db.connect(url) as conn:
-        insts = _instances(conn, instance)
-    for inst in insts:
-        for adapter in order:
-            if entity and adapter.entity != entity:
-                continue
-            bar = Progress(f"{inst['name']}/{adapter.entity}", not as_json)
-            counts = pull_entity(url, inst, adapters, adapter, clients(inst), full=full, progress=bar,
-                                 lookback=dt.timedelta(seconds=lookback), trace_id=trace_id)
-            bar.done()
-            if also_reconcile:
-                counts["reconcile"] = reconcile_entity(url, inst, adapters, adapter, clients(inst), trace_id=trace_id)
-            out[f"{inst['name']}/{adapter.entity}"] = counts
-    clients.close()
-    emit(out, as_json)
+
+    def one(url, inst, adapters, adapter, client, label):
+        bar = Progress(label, not as_json)
+        counts = pull_entity(url, inst, adapters, adapter, client, full=full, progress=bar,
+                             lookback=dt.timedelta(seconds=lookback), trace_id=trace_id)
+        bar.done()
+        if also_reconcile:
+            counts["reconcile"] = reconcile_entity(url, inst, adapters, adapter, client, trace_id=trace_id)
+        return counts
+    emit(_per_entity(database_url, instance, entity, one), as_json)
 
 
 @sync.command()
@@ -80,20 +91,8 @@ def pull(instance, entity, full, also_reconcile, lookback, trace_id, database_ur
 def reconcile(instance, entity, trace_id, database_url, as_json):
     """Compare ids with Odoo: tombstone deleted records, fetch missing ones."""
     from bridge.pull import reconcile_entity
-    _setup()
-    url = _need_url(database_url)
-    adapters, order = _adapters(entity)
-    clients = _client_for_cli()
-    out = {}
-    with db.connect(url) as conn:
-        insts = _instances(conn, instance)
-    for inst in insts:
-        for adapter in order:
-            if not entity or adapter.entity == entity:
-                out[f"{inst['name']}/{adapter.entity}"] = reconcile_entity(url, inst, adapters, adapter, clients(inst),
-                                                                           trace_id=trace_id)
-    clients.close()
-    emit(out, as_json)
+    emit(_per_entity(database_url, instance, entity, lambda url, inst, adapters, adapter, client, label:
+                     reconcile_entity(url, inst, adapters, adapter, client, trace_id=trace_id)), as_json)
 
 
 def _drain(runner, limit, instance_id, label, as_json, rounds):

@@ -198,6 +198,11 @@ def _env_number(name: str, default: float, cast: Callable[[str], float], lo: flo
         return default
 
 
+def _given(**options) -> dict:
+    """The keyword arguments that were given (Odoo reads a missing one as its default)."""
+    return {k: v for k, v in options.items() if v}
+
+
 def resolve_secret(secret_ref: str) -> str:
     """The password / API key from the environment variable named by ``secret_ref``."""
     value = os.environ.get(secret_ref)
@@ -510,25 +515,12 @@ class OdooClient:
 
     def search_read(self, model: str, domain: list, fields: list[str], *, limit: int | None = None,
                     offset: int = 0, order: str | None = None, context: dict | None = None) -> list[dict]:
-        kw: dict = {"fields": fields, "offset": offset}
-        if limit:
-            kw["limit"] = limit
-        if order:
-            kw["order"] = order
-        if context:
-            kw["context"] = context
-        return self.execute_kw(model, "search_read", [domain], kw)
+        return self.execute_kw(model, "search_read", [domain],
+                               {"fields": fields, "offset": offset, **_given(limit=limit, order=order, context=context)})
 
     def search(self, model: str, domain: list, *, context: dict | None = None, limit: int | None = None,
                order: str | None = None) -> list[int]:
-        kw: dict = {}
-        if context:
-            kw["context"] = context
-        if limit:
-            kw["limit"] = limit
-        if order:
-            kw["order"] = order
-        return self.execute_kw(model, "search", [domain], kw)
+        return self.execute_kw(model, "search", [domain], _given(context=context, limit=limit, order=order))
 
     def read(self, model: str, ids: list[int], fields: list[str], context: dict | None = None) -> list[dict]:
         if not ids:

@@ -26,7 +26,7 @@ from bridge import conflicts, db, deadletters
 from bridge.adapters import canonical_json, values_hash
 from bridge.odoo_client import CALL_TRACE, MissingError, OdooClient, OdooError
 from bridge.runs import WORKER, Run
-from bridge.upsert import REF_PREFIX
+from bridge.upsert import REF_PREFIX, local_ids
 
 CLAIM_SQL = """
 update odoo.outbox o set status = 'processing', claimed_by = %(worker)s, claimed_at = now(), attempts = o.attempts + 1
@@ -150,11 +150,7 @@ class Pusher:
     def _resolver(self, conn, instance_id):
         def resolve(target: str, odoo_id: int):
             t = self.adapters.get(target)
-            if t is None:
-                return None
-            r = conn.execute(f"select id from {t.qualified_table()} where odoo_id = %s and instance_id = %s",
-                             (odoo_id, instance_id)).fetchone()
-            return str(r["id"]) if r else None
+            return None if t is None else local_ids(conn, t, instance_id, [odoo_id]).get(odoo_id)
         return resolve
 
     def _find_by_ref(self, client, adapter, local_id) -> int | None:

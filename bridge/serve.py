@@ -8,6 +8,13 @@ import time
 import uvicorn
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free on `host` now, for a server started in another process."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
 class ThreadedServer:
     def __init__(self, app, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning"):
         self.app, self.host, self.port, self.log_level = app, host, port, log_level

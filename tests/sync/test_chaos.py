@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -21,7 +20,7 @@ from bridge.dashboard.app import flags
 from bridge.db import connect
 from bridge.mock_odoo.server import MockOdooServer
 from bridge.odoo_client import OdooClient
-from bridge.serve import ThreadedServer
+from bridge.serve import ThreadedServer, free_port
 from needs import NODE_PACKAGES, unavailable
 from tests.sync.conftest import add_instance
 from tests.sync.helpers import ROOT, stop_process, worker_process
@@ -33,12 +32,6 @@ SCREENSHOTS = ROOT / "tests" / ".artifacts"
 TOKEN = "chaos-dashboard-token-0123456789"
 FAULTS = ("seed=11; res.partner/search_read: error500=0.2, latency=30ms; "
           "sale.order/search_read: error429=0.2, retry_after=0.05; product.product/read: reset=0.2")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def browser_tools() -> tuple[str, str]:
