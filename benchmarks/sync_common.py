@@ -59,8 +59,9 @@ def percentile(values: list[float], p: float) -> float:
 class _Mock:
     login = password = "admin"
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, pid: int | None = None):
         self.url = url
+        self.pid = pid
 
 
 @contextlib.contextmanager
@@ -74,10 +75,55 @@ def mock_process(partners: int, *extra: str):
         match = re.search(r"http://\S+", line)
         if not match:
             raise RuntimeError(f"mock Odoo did not start: {line}{proc.stdout.read()[:2000]}")
-        yield _Mock(match.group(0))
+        yield _Mock(match.group(0), proc.pid)
     finally:
         proc.terminate()
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+# --- CPU accounting (Linux /proc): where the cores went, per component -------------------------
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return raw[raw.rindex(")") + 2:].split()  # fields from 3 (state) on; comm may hold spaces
+
+
+def process_cpu(pid: int, children: bool = False) -> float:
+    """CPU seconds (user + system) of one process; with ``children``, plus its reaped children."""
+    f = _stat(pid)
+    if f is None:
+        return 0.0
+    ticks = int(f[11]) + int(f[12]) + ((int(f[13]) + int(f[14])) if children else 0)
+    return ticks / _TICK
+
+
+def postgres_cpu(cluster) -> float | None:
+    """CPU seconds of a whole system cluster: the postmaster, its live children (backends, WAL writer,
+    autovacuum...) and the children it has reaped (ended backends). None when it cannot be seen."""
+    pidfile = Path(cluster._dir or "", "data", "postmaster.pid")
+    try:
+        postmaster = int(pidfile.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    total = process_cpu(postmaster, children=True)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            f = _stat(int(entry.name))
+            if f is not None and int(f[1]) == postmaster:
+                total += (int(f[11]) + int(f[12])) / _TICK
+    return total
+
+
+def own_cpu() -> float:
+    """CPU seconds of this process, every thread."""
+    t = os.times()
+    return t.user + t.system

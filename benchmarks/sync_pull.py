@@ -9,6 +9,11 @@ The mock Odoo runs in its own process (like a real Odoo, it does not share our i
 
 Targets: >= 20,000 records/s end to end, and >= 50% of the slower of the two raw rates.
 
+It also accounts for the CPU each component used (Linux /proc: the mock's process, every process of
+the PostgreSQL cluster, this process's threads), in microseconds per record. With C cores, no
+pipeline can pull faster than C / (sum of those costs) records/s; and even a sync whose own code
+cost nothing could not beat C / (mock + PostgreSQL). Those two bounds are printed per round.
+
     python benchmarks/sync_pull.py [--partners 100000] [--page 2000] [--rounds 5]
 """
 from __future__ import annotations
@@ -21,7 +26,8 @@ import sys
 import time
 import uuid
 
-from sync_common import add_instance, machine, migrated_database, mock_process  # noqa: E402
+from sync_common import (add_instance, machine, migrated_database, mock_process, own_cpu,  # noqa: E402
+                         postgres_cpu, process_cpu)
 
 from bridge.contracts import load_adapters
 from bridge.db import connect
@@ -60,6 +66,29 @@ def raw_copy(url: str, n: int, org_id, instance_id) -> float:
         return time.perf_counter() - t0
 
 
+CORES = os.cpu_count() or 1
+
+
+def cpu(cluster, odoo) -> dict:
+    time.sleep(0.3)  # let closed connections' backends exit, so their CPU is with the postmaster's reaped children
+    return {"mock": process_cpu(odoo.pid) if odoo.pid else None, "postgres": postgres_cpu(cluster), "sync": own_cpu()}
+
+
+def per_record(a: dict, b: dict, n: int) -> dict:
+    """CPU microseconds per record of each component between two snapshots."""
+    return {k: (round((b[k] - a[k]) / n * 1e6, 1) if a[k] is not None and b[k] is not None else None) for k in a}
+
+
+def bounds(us: dict) -> dict:
+    """The most records/s that CORES cores could give at these CPU costs, with perfect overlap."""
+    if None in us.values():
+        return {}
+    total = sum(us.values())
+    return {"cpu_bound_rps": round(CORES / total * 1e6) if total else None,
+            "cpu_bound_if_sync_code_were_free_rps": round(CORES / (us["mock"] + us["postgres"]) * 1e6)
+            if us["mock"] + us["postgres"] else None}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--partners", type=int, default=100_000)
@@ -82,14 +111,24 @@ def main() -> None:
                     conn.execute("delete from odoo.sync_cursors")
                     conn.execute("truncate odoo.entity_mappings")
                     conn.execute("drop table if exists copy_bench")
+                c0 = cpu(cluster, odoo)
                 n_raw, raw_s = raw_search_read(client, adapter, args.page)
+                c1 = cpu(cluster, odoo)
                 copy_s = raw_copy(url, n_raw, instance["org_id"], instance["id"])
+                c2 = cpu(cluster, odoo)
                 t0 = time.perf_counter()
                 counts = pull_entity(url, instance, adapters, adapter, client, batch_size=args.page)
                 pull_s = time.perf_counter() - t0
+                c3 = cpu(cluster, odoo)
+                pull_cpu = per_record(c2, c3, counts["read"])
                 rounds.append({"raw_search_read_rps": round(n_raw / raw_s), "raw_copy_rps": round(n_raw / copy_s),
                                "pull_rps": round(counts["read"] / pull_s), "pull_s": round(pull_s, 2),
-                               "inserted": counts.get("inserted", 0)})
+                               "inserted": counts.get("inserted", 0),
+                               "cpu_us_per_record": {
+                                   "raw_search_read": per_record(c0, c1, n_raw),
+                                   "raw_copy": per_record(c1, c2, n_raw),
+                                   "pull": pull_cpu},
+                               **bounds(pull_cpu)})
                 print(json.dumps(rounds[-1]), file=sys.stderr)
             with connect(url) as conn:
                 size = conn.execute("select pg_total_relation_size('odoo.partners') as p, "
@@ -104,6 +143,10 @@ def main() -> None:
         "mirror_mappings": os.environ.get("SPECGEN_SYNC_MIRROR_MAPPINGS", "0") == "1",
         "median": {k: med(k) for k in ("raw_search_read_rps", "raw_copy_rps", "pull_rps")},
         "best_pull_rps": max(r["pull_rps"] for r in rounds),
+        "median_cpu_us_per_record_in_pull": {
+            k: statistics.median(r["cpu_us_per_record"]["pull"][k] for r in rounds)
+            if all(r["cpu_us_per_record"]["pull"][k] is not None for r in rounds) else None
+            for k in ("mock", "postgres", "sync")},
         "bytes_partners_table": size["p"], "bytes_mappings_table": size["m"],
     }
     slower = min(result["median"]["raw_search_read_rps"], result["median"]["raw_copy_rps"])

@@ -67,3 +67,29 @@ def test_monetary_values_arrive_as_exact_decimals(amount):
     product = ADAPTERS["product"]
     row = product.from_odoo({"name": "p", "list_price": float(amount), "active": True})
     assert row["list_price"] == Decimal(str(float(amount)))
+
+
+def test_validation_keeps_the_insert_models_rules_for_every_value_that_came_from_odoo():
+    """The row validator is built from the insert model's own field definitions: every mapped scalar and
+    selection column, odoo_id and odoo_write_date keep their types, lengths, ranges and validators; only
+    the uuids the sync sets itself (id, org_id, instance_id, resolved many2ones) are left out."""
+    for adapter in ADAPTERS.values():
+        model = adapter.insert_model
+        derived = adapter._list_adapter().core_schema["items_schema"]["cls"]
+        skipped = {"id", "org_id", "instance_id"} | {f.column for f in adapter.many2ones()}
+        wanted = {c for c in [*adapter.columns(), "odoo_id", "odoo_write_date"] if c not in skipped}
+        assert wanted <= set(derived.model_fields), adapter.entity
+        for name in derived.model_fields:
+            assert name not in skipped
+            mine, theirs = derived.model_fields[name], model.model_fields[name]
+            assert (mine.annotation, mine.metadata, mine.is_required()) == \
+                   (theirs.annotation, theirs.metadata, theirs.is_required()), (adapter.entity, name)
+    order = ADAPTERS["sale_order"]
+    ok = {"name": "S1", "state": "sale", "odoo_id": 1, "partner_id": "not checked: the sync resolved it",
+          "odoo_write_date": dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)}
+    errors = order.validate([ok, {**ok, "state": "bogus"}, {**ok, "odoo_id": 2**31},
+                             {**ok, "odoo_write_date": 1700000000}, {**ok, "odoo_write_date": dt.datetime(2024, 1, 1)},
+                             {**ok, "amount_total": "12x"}])
+    assert errors[0] is None
+    assert [e.split(":")[0] for e in errors[1:]] == ["state", "odoo_id", "odoo_write_date", "odoo_write_date",
+                                                       "amount_total"]
