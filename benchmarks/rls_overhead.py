@@ -29,7 +29,7 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from generator.database.cluster import apply_sql, standin_sql, start_cluster  # noqa: E402
+from generator.database.cluster import apply_migrations, apply_sql, standin_sql, start_cluster  # noqa: E402
 from machine import cpu_model  # noqa: E402
 
 QUERIES = {
@@ -108,8 +108,7 @@ def main() -> None:
         name = cluster.create_database()
         url = cluster.url_for(name)
         apply_sql(url, standin_sql())
-        for path in sorted((ROOT / "generated/supabase/migrations").glob("*.sql")):
-            apply_sql(url, path.read_text())
+        apply_migrations(url, ROOT / "generated/supabase/migrations")
         with psycopg.connect(url) as conn:
             started = time.perf_counter()
             org, user = load(conn, args.orgs, args.per_org)

@@ -284,9 +284,9 @@ def migrate(name: str, project_dir: Path) -> None:
     stamp = folder.next_stamp(out)
     file_name = f"{stamp}_{name}.sql"
     text = lint.render_migration(steps, ir)
-    files, _ = pipeline.project_files(project_dir, ir)
+    files, _ = pipeline.project_files(project_dir, ir, state)
     files.update(folder.migration_files(ir, file_name, text, state.lock))
-    files["manifest.json"] = pipeline.render_manifest(ir, {k: v for k, v in files.items() if k != "manifest.json"})
+    files[pipeline.MANIFEST] = pipeline.render_manifest(ir, {k: v for k, v in files.items() if k != pipeline.MANIFEST})
     written, _ = writer.write(out, files, prune=False, owned_elsewhere=_managed)
     click.echo(f"wrote {pipeline.GENERATED}/{folder.MIGRATIONS}/{file_name}: {len(steps)} steps")
     for path in written:

@@ -63,5 +63,11 @@ def constraint_name(table: str, columns: tuple[str, ...] | list[str], suffix: st
     return derived_name([table, *columns], suffix)
 
 
+def index_name(table: str, columns: tuple[str, ...] | list[str], unique: bool = False, name: str | None = None) -> str:
+    """A unique constraint's or a spec index's name (one namespace: a unique constraint's index takes its
+    name): the given `name`, else `<table>_<columns>_key` when unique, `<table>_<columns>_idx` otherwise."""
+    return name or constraint_name(table, columns, "key" if unique else "idx")
+
+
 def sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"

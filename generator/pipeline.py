@@ -85,28 +85,29 @@ def render_all(ir: IR, stamp: str) -> dict[str, str]:
     """The whole tree of a new project: every generated file, a baseline migration named by `stamp`
     with its snapshot and lock, and the manifest."""
     with paused_gc():
-        files = render_outputs(ir)
-        files.pop(SCHEMA_DIGEST, None)
-        files.pop(SPEC_DIGEST, None)
+        files = render_outputs(ir, digests=False)  # the baseline's lock records them itself
         files.update(baseline_files(ir, stamp))
         files[MANIFEST] = render_manifest(ir, files)
         return dict(sorted(files.items()))
 
 
 def baseline_files(ir: IR, stamp: str) -> dict[str, str]:
-    return folder.migration_files(ir, f"{stamp}_baseline.sql", sql.render_baseline(ir), [])
+    schema_sql = sql.render_baseline(ir)
+    return folder.migration_files(ir, f"{stamp}_baseline.sql", schema_sql, [], schema_sql)
 
 
-def project_files(root: Path, ir: IR) -> tuple[dict[str, str], folder.Folder]:
+def project_files(root: Path, ir: IR, state: folder.Folder | None = None) -> tuple[dict[str, str], folder.Folder]:
     """What generated/ must hold for this project: outputs from the IR, and the migrations on disk.
 
     Without migrations yet, the baseline is made now (named by the current UTC time). With migrations,
     only the lock is taken from disk: `migrate` owns the migrations and snapshots, and
     `check_migrations` judges them against the lock (writer calls pass `folder.managed` as owned
-    elsewhere, so they are never reported as extra or deleted).
+    elsewhere, so they are never reported as extra or deleted). `state` is the folder as already
+    read, if the caller has read it.
     """
     out = root / GENERATED
-    state = folder.read_folder(out)
+    if state is None:
+        state = folder.read_folder(out)
     if state.empty:
         return render_all(ir, folder.next_stamp(out)), state
     with paused_gc():
@@ -140,7 +141,6 @@ def check_migrations(state: folder.Folder, ir: IR) -> list[str]:
     return problems
 
 
-# Emitters split in two groups of similar cost; on large specs the second runs in a forked child.
 # Emitters in two groups of similar cost; on large specs the first runs in a forked child. The child's
 # output crosses a pipe, so the emitters with the biggest output (OpenAPI, JSON Schema) stay here.
 SCHEMA_DIGEST = "\0schema_sql_sha256"  # not files: the migrations check's digests, computed alongside
@@ -159,20 +159,22 @@ PARALLEL_FROM_TABLES = 150
 _FORKED_IR: IR | None = None
 
 
-def _run_group(ir: IR, group) -> dict[str, str]:
+def _run_group(ir: IR, group, digests: bool = True) -> dict[str, str]:
     files: dict[str, str] = {}
     for emitter in group:
-        files.update(emitter(ir))
+        if digests or emitter is not _schema_digest:
+            files.update(emitter(ir))
     return files
 
 
-def _run_forked_group(index: int) -> dict[str, str]:
+def _run_forked_group(index: int, digests: bool = True) -> dict[str, str]:
     assert _FORKED_IR is not None
-    return _run_group(_FORKED_IR, EMITTER_GROUPS[index])
+    return _run_group(_FORKED_IR, EMITTER_GROUPS[index], digests)
 
 
-def render_outputs(ir: IR) -> dict[str, str]:
-    """Every file generated from the IR alone (everything but migrations and the manifest)."""
+def render_outputs(ir: IR, digests: bool = True) -> dict[str, str]:
+    """Every file generated from the IR alone (everything but migrations and the manifest), and with
+    `digests` the migrations check's two digests under SCHEMA_DIGEST and SPEC_DIGEST."""
     files: dict[str, str] = {}
     if _parallel(ir):
         # Emitters are pure, so a forked child sees the same IR and returns the same text: the merged
@@ -181,14 +183,14 @@ def render_outputs(ir: IR) -> dict[str, str]:
         _FORKED_IR = ir
         try:
             with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
-                child = pool.submit(_run_forked_group, 0)
-                files.update(_run_group(ir, EMITTER_GROUPS[1]))
+                child = pool.submit(_run_forked_group, 0, digests)
+                files.update(_run_group(ir, EMITTER_GROUPS[1], digests))
                 files.update(child.result())
         finally:
             _FORKED_IR = None
     else:
         for group in EMITTER_GROUPS:
-            files.update(_run_group(ir, group))
+            files.update(_run_group(ir, group, digests))
     return files
 
 

@@ -8,7 +8,7 @@ import psycopg
 import pytest
 
 from generator.database.advisor import run_advisor
-from generator.database.cluster import apply_sql
+from generator.database.cluster import apply_migrations, apply_sql
 from generator.names import RESERVED
 from generator.pipeline import compile_ir, render_all
 
@@ -36,10 +36,8 @@ def _as_user(conn, user_id: str, role: str = "authenticated") -> None:
 
 def test_committed_migrations_apply_in_order_to_a_fresh_database(repo_root, supabase_db):
     """Every committed migration applies, in name order, each in one transaction."""
-    files = sorted((repo_root / "generated/supabase/migrations").glob("*.sql"))
+    files = apply_migrations(supabase_db, repo_root / "generated/supabase/migrations")
     assert files, "no committed migrations"
-    for path in files:
-        apply_sql(supabase_db, path.read_text())
     with psycopg.connect(supabase_db) as conn:
         n = conn.execute("select count(*) from pg_tables where schemaname in ('app','odoo','ops')").fetchone()[0]
     ir = compile_ir(repo_root)

@@ -16,7 +16,7 @@ import pytest
 from rls_fixtures import World, make_row
 from specgen_cli import specgen
 
-from generator.database.cluster import apply_sql, standin_sql
+from generator.database.cluster import apply_migrations, apply_sql, standin_sql
 from generator.emit import sql
 from generator.migrate.lint import lint_steps, render_migration
 from generator.migrate.plan import plan_migration
@@ -228,8 +228,7 @@ def test_verify_reports_zero_differences_then_names_a_drift(project, pg_cluster)
     url = pg_cluster.url_for(name)
     try:
         apply_sql(url, standin_sql())
-        for path in sorted((project / "generated/supabase/migrations").glob("*.sql")):
-            apply_sql(url, path.read_text())
+        apply_migrations(url, project / "generated/supabase/migrations")
         apply_sql(url, "drop index app.note_org_id_idx; alter table app.note disable row level security;")
         live = specgen("verify", "--database-url", url, cwd=project)
         assert live.returncode == 1

@@ -128,3 +128,11 @@ def apply_sql(url: str, sql: str) -> None:
     """Run a script in one transaction, as the Supabase CLI applies a migration file."""
     with psycopg.connect(url) as conn:
         conn.execute(sql)
+
+
+def apply_migrations(url: str, migrations_dir: Path) -> list[Path]:
+    """Apply every migration in `migrations_dir` in name order, each in one transaction; the paths applied."""
+    paths = sorted(migrations_dir.glob("*.sql"))
+    for path in paths:
+        apply_sql(url, path.read_text())
+    return paths

@@ -63,18 +63,22 @@ def render_table(t: Table) -> str:
         if c.default_sql is not None:
             parts.append(f"default {c.default_sql}")
         lines.append("  " + " ".join(parts))
-    lines.append(f"  constraint {quote_ident(t.pk_name)} primary key ({_cols(t.primary_key)})")
+    lines.append(f"  constraint {quote_ident(t.pk_name)} primary key ({cols(t.primary_key)})")
     for u in t.uniques:
-        lines.append(f"  constraint {quote_ident(u.name)} unique ({_cols(u.columns)})")
+        lines.append(f"  constraint {quote_ident(u.name)} unique ({cols(u.columns)})")
     for ch in t.checks:
         lines.append(f"  constraint {quote_ident(ch.name)} check ({ch.expression})")
     return f"create table {t.qualified} (\n" + ",\n".join(lines) + "\n);"
 
 
 def render_foreign_keys(t: Table) -> list[str]:
-    return [f"alter table {t.qualified} add constraint {quote_ident(fk.name)} foreign key ({_cols(fk.columns)}) "
-            f"references {fk.ref_qualified} ({_cols(fk.ref_columns)}) on delete {fk.on_delete};"
-            for fk in t.foreign_keys]
+    return [render_foreign_key(t, fk) + ";" for fk in t.foreign_keys]
+
+
+def render_foreign_key(t: Table, fk) -> str:
+    """The statement adding one foreign key, without its closing semicolon (the planner adds `not valid`)."""
+    return (f"alter table {t.qualified} add constraint {quote_ident(fk.name)} foreign key ({cols(fk.columns)}) "
+            f"references {fk.ref_qualified} ({cols(fk.ref_columns)}) on delete {fk.on_delete}")
 
 
 def render_indexes(t: Table) -> list[str]:
@@ -85,7 +89,7 @@ def render_index(t: Table, ix) -> str:
     unique = "unique " if ix.unique else ""
     using = f" using {ix.method}" if ix.method != "btree" else ""
     where = f" where {ix.where}" if ix.where else ""
-    return f"create {unique}index {quote_ident(ix.name)} on {t.qualified}{using} ({_cols(ix.columns)}){where};"
+    return f"create {unique}index {quote_ident(ix.name)} on {t.qualified}{using} ({cols(ix.columns)}){where};"
 
 
 def render_comments(t: Table) -> list[str]:
@@ -136,9 +140,7 @@ def render_grants(ir: IR) -> list[str]:
         roles = API_ROLES if schema in ir.exposed_schemas else ("service_role",)
         out.append(f"grant usage on schema {quote_ident(schema)} to {', '.join(roles)};")
     for schema in ir.schemas:
-        s = quote_ident(schema)
-        out.append(f"grant select, insert, update, delete on all tables in schema {s} to service_role;")
-        out.append(f"grant usage, select on all sequences in schema {s} to service_role;")
+        out += service_role_grants(schema)
     out += policies.render_privileges(ir)
     out += policies.render_audit_privileges(ir)
     out.append("revoke execute on function ops.set_updated_at() from public, anon, authenticated;")
@@ -147,8 +149,16 @@ def render_grants(ir: IR) -> list[str]:
     return out
 
 
-def _cols(cols) -> str:
-    return ", ".join(quote_ident(c) for c in cols)
+def service_role_grants(schema: str) -> list[str]:
+    """The service role may use every table and sequence in the schema."""
+    s = quote_ident(schema)
+    return [f"grant select, insert, update, delete on all tables in schema {s} to service_role;",
+            f"grant usage, select on all sequences in schema {s} to service_role;"]
+
+
+def cols(columns) -> str:
+    """Quoted column names, comma-separated."""
+    return ", ".join(quote_ident(c) for c in columns)
 
 
 UPDATED_AT_FUNCTION = """\

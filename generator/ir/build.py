@@ -6,7 +6,7 @@ from typing import Any
 
 from generator.ir import model as m
 from generator.ir import platform_tables
-from generator.names import constraint_name, derived_name, quote_ident, qualified, sql_string
+from generator.names import constraint_name, derived_name, index_name, quote_ident, qualified, sql_string
 from generator.spec import defaults as d
 from generator.types import FieldType, parse_type
 
@@ -26,6 +26,7 @@ class _Builder:
         self.tenancy = spec.get("tenancy")
         self.enums: dict[tuple[str, str], m.Enum] = {}
         self.named_enums = spec.get("enums") or {}
+        self.observability = m.Observability(**(spec.get("observability") or {}))
         # entity name -> (schema, table, pk column) for every user and platform entity
         self.targets: dict[str, tuple[str, str, str]] = {}
         for e in spec["entities"]:
@@ -55,7 +56,7 @@ class _Builder:
             tenancy=self.tenancy_ir(),
             sso=self.sso(),
             inputs=inputs,
-            observability=m.Observability(**(self.spec.get("observability") or {})),
+            observability=self.observability,
             acknowledged=tuple(sorted((a["change"], a["reason"]) for a in self.spec.get("acknowledged_changes") or [])),
         )
 
@@ -88,12 +89,12 @@ class _Builder:
                 self.add_field(schema, table, e["name"], f, columns, fks, checks, system="odoo")
         if d.timestamps(e):
             self.add_timestamps(schema, table, e["name"], columns, fks, checks)
-        uniques = [m.UniqueConstraint(constraint_name(table, [c.name], "key"), (c.name,))
+        uniques = [m.UniqueConstraint(index_name(table, [c.name], unique=True), (c.name,))
                    for c in columns if c.unique]
-        uniques += [m.UniqueConstraint(constraint_name(table, cols, "key"), tuple(cols))
+        uniques += [m.UniqueConstraint(index_name(table, cols, unique=True), tuple(cols))
                     for cols in e.get("unique") or []]
         if d.is_mapped(e):
-            uniques.append(m.UniqueConstraint(constraint_name(table, ["instance_id", "odoo_id"], "key"),
+            uniques.append(m.UniqueConstraint(index_name(table, ["instance_id", "odoo_id"], unique=True),
                                               ("instance_id", "odoo_id")))
         indexes = self.indexes(table, e.get("indexes") or [], (pk["name"],), uniques, fks,
                                d.tenant_column(self.spec) if scope == "tenant" else None)
@@ -121,11 +122,11 @@ class _Builder:
             self.add_field(schema, table, None, f, columns, fks, checks, system="platform")
         if e.get("timestamps", True):
             self.add_timestamps(schema, table, None, columns, fks, checks)
-        uniques = [m.UniqueConstraint(constraint_name(table, cols, "key"), tuple(cols))
+        uniques = [m.UniqueConstraint(index_name(table, cols, unique=True), tuple(cols))
                    for cols in e.get("unique") or []]
         if e.get("unique_tenant"):
             cols = ([d.tenant_column(self.spec)] if scope == "tenant" else []) + e["unique_tenant"]
-            uniques.append(m.UniqueConstraint(constraint_name(table, cols, "key"), tuple(cols)))
+            uniques.append(m.UniqueConstraint(index_name(table, cols, unique=True), tuple(cols)))
         indexes = self.indexes(table, e.get("indexes") or [], (pk["name"],), uniques, fks,
                                d.tenant_column(self.spec) if scope == "tenant" else None)
         return m.Table(schema=schema, name=table, entity=None, description=e["description"], owner="platform",
@@ -199,8 +200,7 @@ class _Builder:
         out: list[m.Index] = []
         for ix in spec_indexes:
             cols = tuple(ix["columns"])
-            suffix = "key" if ix.get("unique") else "idx"
-            out.append(m.Index(ix.get("name") or constraint_name(table, cols, suffix), cols, ix.get("unique", False),
+            out.append(m.Index(index_name(table, cols, ix.get("unique"), ix.get("name")), cols, ix.get("unique", False),
                                ix.get("where"), ix.get("method", "btree")))
         # Leading columns of a full (non-partial) btree index serve a foreign key or a tenant filter.
         leads = [pk, *(u.columns for u in uniques), *(i.columns for i in out if i.where is None)]
@@ -238,7 +238,7 @@ class _Builder:
             context=tuple(sorted((odoo.get("context") or {}).items())), fields=tuple(fields),
             direction=sync.get("direction", default_direction), batch_size=sync.get("batch_size", 500),
             conflict=sync.get("conflict"),
-            stall_minutes=sync.get("stall_minutes", (self.spec.get("observability") or {}).get("stall_minutes", 30)))
+            stall_minutes=sync.get("stall_minutes", self.observability.stall_minutes))
 
     # -- roles ------------------------------------------------------------------------------
     def roles(self) -> tuple[m.Role, ...]:

@@ -23,10 +23,6 @@ def dump_ir(ir: m.IR, schema_sql: str | None = None) -> str:
     return orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
 
 
-def load_ir(text: str) -> m.IR:
-    return load_snapshot(text)[0]
-
-
 def load_snapshot(text: str) -> tuple[m.IR, str | None]:
     doc = jsondoc.load(text)
     return _build(m.IR, doc["ir"]), doc.get("schema_sql")

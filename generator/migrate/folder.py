@@ -48,13 +48,16 @@ def lock_text(entries: list[tuple[str, str]], fingerprint_sha: str, schema_sha: 
                          "spec_fingerprint": fingerprint_sha, "schema_sql": schema_sha})
 
 
-def migration_files(ir: IR, name: str, sql_text: str, previous: list[tuple[str, str]]) -> dict[str, str]:
+def migration_files(ir: IR, name: str, sql_text: str, previous: list[tuple[str, str]],
+                    schema_sql: str | None = None) -> dict[str, str]:
     """The files one new migration adds or changes: itself, its snapshot, and the lock.
 
     The lock also records a hash of the spec's fingerprint after the migration, so checking that the
-    spec is captured costs one hash, not reading the snapshot back."""
-    from generator.emit.sql import render_baseline
-    schema_sql = render_baseline(ir)
+    spec is captured costs one hash, not reading the snapshot back. `schema_sql` is
+    `sql.render_baseline(ir)`, passed when the caller has it already."""
+    if schema_sql is None:
+        from generator.emit.sql import render_baseline
+        schema_sql = render_baseline(ir)
     return {f"{MIGRATIONS}/{name}": sql_text, snapshot_path(name): dump_ir(ir, schema_sql),
             LOCK: lock_text([*previous, (name, sha256(sql_text))], sha256(fingerprint(ir)), sha256(schema_sql))}
 
@@ -81,7 +84,6 @@ class Folder:
     files: list[str]  # migration file names, sorted
     texts: dict[str, str]
     lock: list[tuple[str, str]]  # (file, sha256) as recorded
-    lock_present: bool
     fingerprint_sha: str | None  # of the spec captured by the newest migration
     schema_sha: str | None  # of the schema SQL the compiler produced for it
     snapshot_file: Path | None
@@ -157,4 +159,4 @@ def read_folder(out: Path) -> Folder:
             snapshot_file = path
         else:
             problems.append(f"{snapshot_path(recorded[-1])}: missing; restore it from git")
-    return Folder(files, texts, lock, lock_file.is_file(), fingerprint_sha, schema_sha, snapshot_file, problems)
+    return Folder(files, texts, lock, fingerprint_sha, schema_sha, snapshot_file, problems)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator.ir import IR
+from generator.migrate import folder
 from generator.migrate.plan import Step
 
 
@@ -53,7 +54,6 @@ def render_migration(steps: list[Step], ir: IR) -> str:
 
 @dataclass
 class SquawkResult:
-    ok: bool
     output: str
 
 
@@ -75,10 +75,10 @@ def run_squawk(out: Path, files: list[str]) -> SquawkResult | None:
     files = [f for f in files if not f.endswith("_baseline.sql")]
     if not squawk or not files:
         return None
-    paths = [str(out / "supabase" / "migrations" / f) for f in files]
+    paths = [str(out / folder.MIGRATIONS / f) for f in files]
     result = subprocess.run([squawk, "--assume-in-transaction", "--exclude", ",".join(SQUAWK_EXCLUDED), *paths],
                             capture_output=True, text=True, timeout=120, env={"NO_COLOR": "1", **_env()})
-    return SquawkResult(result.returncode == 0, (result.stdout + result.stderr).strip() or "squawk: no findings")
+    return SquawkResult((result.stdout + result.stderr).strip() or "squawk: no findings")
 
 
 def _env() -> dict:

@@ -28,10 +28,6 @@ class Step:
     unsafe: str | None = None  # why it is unsafe, if it is
     order: int = field(default=0)
 
-    @property
-    def description(self) -> str:
-        return self.change.replace("_", " ", 1)
-
 
 _WIDENINGS = {("smallint", "integer"), ("smallint", "bigint"), ("integer", "bigint"), ("varchar", "text"),
               ("smallint", "numeric"), ("integer", "numeric"), ("bigint", "numeric")}
@@ -62,9 +58,7 @@ class Planner:
         self.old_tables = {(t.schema, t.name): t for t in old.tables}
         self.new_tables = {(t.schema, t.name): t for t in new.tables}
         self.renamed_tables: dict[tuple, tuple] = {}  # old key -> new key
-        self.column_renames: dict[tuple, dict[str, str]] = {}  # new table key -> {old: new}
         self.created: set[tuple] = set()
-        self.dropped: set[tuple] = set()
 
     def add(self, change: str, statements: list[str] | str, phase: int, unsafe: str | None = None) -> None:
         if isinstance(statements, str):
@@ -88,7 +82,6 @@ class Planner:
                     self.add(f"index {t.schema}.{t.name}", ix, CONSTRAINTS)
         for key, t in self.old_tables.items():
             if key not in self.new_tables and key not in self.renamed_tables:
-                self.dropped.add(key)
                 unsafe = "drops the table and all its rows"
                 self.add(f"drop_table {t.schema}.{t.name}", f"drop table {t.qualified} cascade;", DROPS, unsafe)
         self.plan_statements()
@@ -115,8 +108,9 @@ class Planner:
                 self.add(f"create_enum {e.schema}.{e.name}", sql.render_enum(e), ENUMS)
                 continue
             self.plan_enum_values(before, e)
+        new_keys = {(n.schema, n.name) for n in self.new.enums}
         for key, e in old.items():
-            if key not in {(n.schema, n.name) for n in self.new.enums}:
+            if key not in new_keys:
                 self.add(f"drop_enum {e.schema}.{e.name}", f"drop type if exists {e.qualified};", DROPS)
 
     def plan_enum_values(self, old: Enum, new: Enum) -> None:
@@ -181,7 +175,6 @@ class Planner:
                          f"{quote_ident(c.name)};", RENAMES,
                          "API clients still using the old name break" if new.schema in self.new.exposed_schemas
                          else None)
-        self.column_renames[key] = renames
         for c in new.columns:
             before_name = next((o for o, n in renames.items() if n == c.name), c.name)
             before = old_cols.get(before_name)
@@ -240,7 +233,6 @@ class Planner:
             self.add(f"drop_not_null {label}", f"{col} drop not null;", COLUMNS)
 
     def plan_constraints(self, old: Table, new: Table, renames: dict[str, str]) -> None:
-        existing = (new.schema, new.name) not in self.created
         label = f"{new.schema}.{new.name}"
         rename_table = old.name != new.name
 
@@ -264,7 +256,7 @@ class Planner:
                 if name in olds:
                     self.add(f"drop_{kind} {label}.{name}", drop_sql(name), DROP_DEPENDENTS)
                 self.add(f"{kind} {label}.{name}", create_sql(name), CONSTRAINTS,
-                         unsafe_new(name) if unsafe_new and existing else None)
+                         unsafe_new(name) if unsafe_new else None)
             renamed_away = {by_sig_old[s] for n, s in news.items() if s in by_sig_old and by_sig_old[s] not in news}
             for name in olds:
                 if name not in news and name not in renamed_away:
@@ -282,7 +274,7 @@ class Planner:
         by_name = {u.name: u for u in new.uniques}
         reconcile("unique", uniques_old, uniques_new, drop_constraint,
                   lambda n: f"alter table {tq} add constraint {quote_ident(n)} unique "
-                            f"({', '.join(quote_ident(c) for c in by_name[n].columns)});",
+                            f"({sql.cols(by_name[n].columns)});",
                   constraint_rename, lambda n: "builds a unique index under a lock and fails on duplicate rows")
         checks_old = {c.name: expr(c.expression) for c in old.checks}
         checks_new = {c.name: c.expression for c in new.checks}
@@ -294,10 +286,7 @@ class Planner:
         fks_new = {f.name: (f.columns, (f.ref_schema, f.ref_table), f.ref_columns, f.on_delete) for f in new.foreign_keys}
         fk_by = {f.name: f for f in new.foreign_keys}
         reconcile("foreign_key", fks_old, fks_new, drop_constraint,
-                  lambda n: [f"alter table {tq} add constraint {quote_ident(n)} foreign key "
-                             f"({', '.join(quote_ident(c) for c in fk_by[n].columns)}) references "
-                             f"{fk_by[n].ref_qualified} ({', '.join(quote_ident(c) for c in fk_by[n].ref_columns)}) "
-                             f"on delete {fk_by[n].on_delete} not valid;",
+                  lambda n: [f"{sql.render_foreign_key(new, fk_by[n])} not valid;",
                              f"alter table {tq} validate constraint {quote_ident(n)};"], constraint_rename)
         ix_old = {i.name: (cols(i.columns), i.unique, expr(i.where or ""), i.method) for i in old.indexes}
         ix_new = {i.name: (i.columns, i.unique, i.where or "", i.method) for i in new.indexes}
@@ -372,9 +361,7 @@ class Planner:
                 self.add(f"revoke_usage {schema}", f"revoke usage on schema {schema} from anon, authenticated;",
                          GRANTS)
         for schema in {k[0] for k in self.created}:
-            self.add(f"service_role_grants {schema}", [
-                f"grant select, insert, update, delete on all tables in schema {quote_ident(schema)} to service_role;",
-                f"grant usage, select on all sequences in schema {quote_ident(schema)} to service_role;"], GRANTS)
+            self.add(f"service_role_grants {schema}", sql.service_role_grants(schema), GRANTS)
 
     def _old_key(self, s: Statement) -> tuple:
         """Keys of the old IR, translated through table renames so they meet the new ones."""

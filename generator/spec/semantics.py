@@ -10,7 +10,7 @@ from typing import Any
 
 from generator.errors import Diagnostic
 from generator.ir.platform_tables import TABLE_NAMES as PLATFORM_TABLES
-from generator.names import constraint_name, identifier_problem
+from generator.names import identifier_problem, index_name
 from generator.spec import defaults as d
 from generator.spec.loader import SourceFile
 from generator.types import INTEGER_RANGE, INTEGERS, NUMBERS, TEXTS, FieldType, TypeSyntaxError, parse_type
@@ -132,14 +132,14 @@ class SemanticChecker:
         for k, cols in enumerate(entity.get("unique") or []):
             self.check_columns((*base, "unique", k), entity, cols, columns)
         table = d.table(entity)
-        named: dict[str, str] = {constraint_name(table, cols, "key"): f"unique[{k}]"
+        named: dict[str, str] = {index_name(table, cols, unique=True): f"unique[{k}]"
                                  for k, cols in enumerate(entity.get("unique") or [])}
         for k, index in enumerate(entity.get("indexes") or []):
             self.check_columns((*base, "indexes", k, "columns"), entity, index["columns"], columns)
             if "name" in index:
                 self.name_ok((*base, "indexes", k, "name"), index["name"], "index")
             # PostgreSQL names indexes per schema: two with one name would fail when the migration runs
-            ix_name = index.get("name") or constraint_name(table, index["columns"], "key" if index.get("unique") else "idx")
+            ix_name = index_name(table, index["columns"], index.get("unique"), index.get("name"))
             if ix_name in named:
                 self.err((*base, "indexes", k), f"index name {ix_name!r} is already taken by {named[ix_name]} of "
                          f"{entity['name']!r}", "give this index its own `name:` (e.g. one that says what the "

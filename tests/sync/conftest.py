@@ -11,7 +11,7 @@ from bridge.contracts import load_adapters
 from bridge.db import connect
 from bridge.mock_odoo.server import MockOdooServer
 from bridge.odoo_client import OdooClient, RetryPolicy
-from generator.database.cluster import apply_sql
+from generator.database.cluster import apply_migrations
 
 SECRET_ENV = "SPECGEN_TEST_ODOO_PASSWORD"
 WEBHOOK_TOKEN = "test-webhook-token-0123456789"
@@ -26,8 +26,7 @@ def adapters():
 def migrated_template(pg_cluster, standin_template, repo_root):
     """A template database: stand-in + every committed migration."""
     name = pg_cluster.create_database(template=standin_template, prefix="syncmig")
-    for path in sorted((repo_root / "generated/supabase/migrations").glob("*.sql")):
-        apply_sql(pg_cluster.url_for(name), path.read_text())
+    apply_migrations(pg_cluster.url_for(name), repo_root / "generated/supabase/migrations")
     yield name
     pg_cluster.drop_database(name)
 
