@@ -360,7 +360,7 @@ class Planner:
                 schema = stmts[0].text.split()[4]
                 self.add(f"revoke_usage {schema}", f"revoke usage on schema {schema} from anon, authenticated;",
                          GRANTS)
-        for schema in {k[0] for k in self.created}:
+        for schema in sorted({k[0] for k in self.created}):  # sorted: same bytes whatever the hash seed
             self.add(f"service_role_grants {schema}", sql.service_role_grants(schema), GRANTS)
 
     def _old_key(self, s: Statement) -> tuple:
