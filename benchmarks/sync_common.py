@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import re
 import os
 import platform
@@ -14,9 +13,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bridge.db import connect  # noqa: E402
+from bridge.db import connect, webhook_token_hash  # noqa: E402
 from machine import cpu_model  # noqa: E402
-from generator.database.cluster import apply_sql, standin_sql, start_cluster  # noqa: E402
+from generator.database.cluster import apply_migrations, apply_sql, standin_sql, start_cluster  # noqa: E402
 
 SECRET_ENV = "SPECGEN_BENCH_ODOO_PASSWORD"
 TOKEN = "bench-webhook-token"
@@ -33,8 +32,7 @@ def migrated_database():
     name = cluster.create_database(prefix="bench")
     url = cluster.url_for(name)
     apply_sql(url, standin_sql())
-    for path in sorted((ROOT / "generated/supabase/migrations").glob("*.sql")):
-        apply_sql(url, path.read_text())
+    apply_migrations(url, ROOT / "generated/supabase/migrations")
     return cluster, url
 
 
@@ -46,7 +44,7 @@ def add_instance(url: str, odoo) -> dict:
         return dict(conn.execute(
             """insert into odoo.instances (org_id, name, base_url, database, login, secret_ref, webhook_token_hash)
                values (%s, 'bench', %s, 'odoo', %s, %s, %s) returning *""",
-            (org, odoo.url, odoo.login, SECRET_ENV, hashlib.sha256(TOKEN.encode()).hexdigest())).fetchone())
+            (org, odoo.url, odoo.login, SECRET_ENV, webhook_token_hash(TOKEN))).fetchone())
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -41,7 +41,7 @@ def raw_search_read(client: OdooClient, adapter, page: int) -> tuple[int, float]
     fields = read_fields(adapter, client)
     t0, n, wd, last = time.perf_counter(), 0, None, 0
     while True:
-        rows = client.search_read(adapter.odoo_model, keyset_domain(adapter.domain, wd, last), fields,
+        rows = client.search_read(adapter.odoo_model, keyset_domain(adapter.odoo_domain(), wd, last), fields,
                                   limit=page, order=ORDER, context=adapter.read_context())
         if not rows:
             break
@@ -98,10 +98,8 @@ def main() -> None:
     adapters = load_adapters()
     adapter = adapters["partner"]
     cluster, url = migrated_database()
-    t_seed = time.perf_counter()
     try:
         with mock_process(args.partners) as odoo:
-            seed_s = time.perf_counter() - t_seed
             instance = add_instance(url, odoo)
             client = OdooClient.for_instance(instance)
             rounds = []

@@ -4,8 +4,9 @@ A generated adapter (generated/python/<pkg>/adapters.py) is a subclass of `Entit
 class attributes. Everything that turns an Odoo record into a row, and a row into Odoo values, lives here:
 
 - ``False`` <-> NULL (except for booleans, where False is a value);
-- many2one <-> foreign key: Odoo ids are translated to local uuids through a resolver built from
-  ``odoo.entity_mappings`` / the mirror tables (see `bridge.pull.Resolver`);
+- many2one <-> foreign key: Odoo ids are translated to local uuids by a resolver the caller gives,
+  which looks them up in the target mirror's ``(instance_id, odoo_id)`` key (`bridge.upsert`), and
+  back by reading the target row's ``odoo_id`` (`bridge.push`);
 - selection <-> enum (strings);
 - Odoo ``'YYYY-MM-DD HH:MM:SS'`` naive-UTC strings <-> aware ``datetime`` (timestamptz), dates;
 - numeric and monetary values as ``Decimal`` (through ``str`` so 0.1 stays 0.1);
@@ -183,6 +184,11 @@ class EntityAdapter:
         return [f for f in cls.fields if f.kind == "many2one"]
 
     @classmethod
+    def odoo_domain(cls) -> list:
+        """The adapter's domain as JSON-RPC sends it: conditions as lists, operators ('|', '&', '!') as is."""
+        return [list(t) if isinstance(t, (list, tuple)) else t for t in cls.domain]
+
+    @classmethod
     def read_context(cls) -> dict:
         """Pulls always see archived records (active_test False), whatever the adapter says."""
         return {**cls.context, "active_test": False}
@@ -221,44 +227,22 @@ class EntityAdapter:
 
     @classmethod
     def from_odoo(cls, record: dict, resolve: Callable[[str, int], str | None] | None = None) -> dict:
-        """Column values of one Odoo record. ``resolve(target_entity, odoo_id)`` gives a local uuid."""
-        try:  # fast path: precomputed converters; on any error the slow path names the field
-            out: dict[str, Any] = {}
-            get = record.get
-            for column, name, fn, target in cls._converters():
-                value = get(name, False)
+        """Column values of one Odoo record. ``resolve(target_entity, odoo_id)`` gives a local uuid.
+
+        A value that cannot be converted raises `ConversionError` naming its Odoo field."""
+        out: dict[str, Any] = {}
+        get = record.get
+        for column, name, fn, target in cls._converters():
+            value = get(name, False)
+            try:
                 if fn is not None:
                     out[column] = fn(value)
                 else:
                     oid = m2o_id(value)
                     out[column] = None if oid is None or resolve is None else resolve(target, oid)
-            return out
-        except (TypeError, ValueError, ArithmeticError):
-            pass
-        out = {}
-        for fm in cls.fields:
-            value = record.get(fm.odoo_field, False)
-            try:
-                if fm.kind == "many2one":
-                    oid = m2o_id(value)
-                    out[fm.column] = None if oid is None or resolve is None else resolve(fm.target, oid)
-                elif fm.kind == "selection":
-                    out[fm.column] = None if value is False or value is None else str(value)
-                else:
-                    out[fm.column] = _scalar_from_odoo(fm, value)
             except (TypeError, ValueError, ArithmeticError) as exc:
-                raise ConversionError(fm.odoo_field, value, str(exc)) from exc
+                raise ConversionError(name, value, str(exc)) from exc
         return out
-
-    @classmethod
-    def m2o_refs(cls, record: dict) -> dict[str, int]:
-        """column -> Odoo id of every set many2one of a record."""
-        refs = {}
-        for fm in cls.many2ones():
-            oid = m2o_id(record.get(fm.odoo_field, False))
-            if oid is not None:
-                refs[fm.column] = oid
-        return refs
 
     # -- row -> Odoo ------------------------------------------------------------------------
     @classmethod

@@ -15,7 +15,7 @@ import click
 from bridge import db, jsonlog
 from bridge.queries import status_data, trace_story
 from bridge.cli_common import (DB_OPTION, INSTANCE_OPTION, JSON_OPTION, TRACE_OPTION, Progress, _adapters,
-                               _instances, _need_url, _setup, emit, friendly)
+                               _instances, _need_url, _setup, emit, friendly, log_level_option, serve_http)
 
 
 # -------------------------------------------------------------------------------------------------
@@ -95,20 +95,6 @@ def reconcile(instance, entity, trace_id, database_url, as_json):
                      reconcile_entity(url, inst, adapters, adapter, client, trace_id=trace_id)), as_json)
 
 
-def _drain(runner, limit, instance_id, label, as_json, rounds):
-    total: dict = {}
-    bar = Progress(label, not as_json)
-    for _ in range(rounds):
-        counts = runner.run_once(limit=limit, instance_id=instance_id, progress=bar)
-        for k, v in counts.items():
-            if k != "duration_s":
-                total[k] = total.get(k, 0) + v
-        if not counts.get("claimed"):
-            break
-    bar.done()
-    return total
-
-
 @sync.command()
 @INSTANCE_OPTION
 @click.option("--limit", type=click.IntRange(1, 10000), default=200, show_default=True, help="Rows per claim.")
@@ -143,9 +129,19 @@ def _drain_queue(runner_class, label, instance, limit, rounds, database_url, as_
     with db.connect(url) as conn:
         iid = _instances(conn, instance)[0]["id"] if instance else None
     clients = _client_for_cli()
-    out = _drain(runner_class(url, adapters, clients), limit, iid, label, as_json, rounds)
-    clients.close()
-    emit(out, as_json)
+    runner, total = runner_class(url, adapters, clients), {}
+    bar = Progress(label, not as_json)
+    try:
+        for _ in range(rounds):
+            counts = runner.run_once(limit=limit, instance_id=iid, progress=bar)
+            for k, v in counts.items():
+                total[k] = total.get(k, 0) + v
+            if not counts.get("claimed"):
+                break
+    finally:
+        clients.close()
+    bar.done()
+    emit(total, as_json)
 
 
 def _when(value: str | None, name: str):
@@ -176,13 +172,8 @@ def replay(ids, since, until, again, database_url, as_json):
     if not ids and not since and not until:
         raise click.UsageError("say what to replay: --id N (repeatable) and/or --since/--until")
     s, u = _when(since, "--since"), _when(until, "--until")
-    url = _need_url(database_url)
-    from bridge.runs import Run
-    with Run(url, "replay") as run, db.connect(url) as conn:
-        counts = deadletters.replay(conn, ids=list(ids) or None, since=s, until=u, include_replayed=again,
-                                    trace_id=run.trace_id)
-        conn.commit()
-        run.counts.update(counts)
+    counts, _ = deadletters.replay_run(_need_url(database_url), ids=list(ids) or None, since=s, until=u,
+                                       include_replayed=again)
     emit(counts, as_json, lambda c: click.echo(
         f"re-queued {c['outbox']} push(es) and {c['events']} event(s); skipped {c['skipped']}"))
 
@@ -288,7 +279,7 @@ def status(database_url, as_json):
 @click.option("--retry-base", type=click.FloatRange(0), default=1.0, show_default=True, help="Base of the queue retry backoff, seconds.")
 @click.option("--lookback", type=click.FloatRange(0), default=120.0, show_default=True,
               help="Seconds re-read before the cursor (cover Odoo's longest transaction).")
-@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info", show_default=True)
+@log_level_option()
 @click.option("--metrics-port", type=click.IntRange(1, 65535),
               help="Serve Prometheus metrics on 127.0.0.1:PORT/metrics (docs/observability.md).")
 @DB_OPTION
@@ -322,19 +313,16 @@ def webhooks():
 @click.option("--max-body", type=click.IntRange(1), default=256 * 1024, show_default=True, help="Largest body in bytes (413 above).")
 @click.option("--hmac-secret-env", default="SPECGEN_WEBHOOK_HMAC_SECRET", show_default=True,
               help="Env var holding the signing proxy's HMAC key.")
-@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info", show_default=True)
+@log_level_option()
 @DB_OPTION
 def serve(host, port, max_body, hmac_secret_env, log_level, database_url):
     """Serve POST /webhooks/odoo/{instance_id}/{token} and GET /health until Ctrl-C/SIGTERM."""
-    import uvicorn
     from bridge.receiver import create_app
     url = _need_url(database_url)
     jsonlog.setup(log_level)
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        click.echo(f"warning: binding {host}; put TLS in front of the receiver", err=True)
     app = create_app(url, max_body=max_body, hmac_secret_env=hmac_secret_env)
     click.echo(f"webhook receiver on http://{host}:{port}/webhooks/odoo/<instance_id>/<token>", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    serve_http(app, host, port, "receiver")
 
 
 from bridge.demo import demo  # noqa: E402  (the demo command lives in its own module)

@@ -21,11 +21,24 @@ def _traceparent(ctx, param, value: str | None) -> str | None:
     """A W3C traceparent ('00-<32 hex trace id>-<16 hex span id>-<2 hex flags>') -> its trace id."""
     if not value:
         return None
-    from bridge.odoo_client import _TRACEPARENT
-    m = _TRACEPARENT.match(value.strip().lower())
-    if not m or m.group(1) == "0" * 32:
+    from bridge.odoo_client import parse_traceparent
+    trace_id = parse_traceparent(value)
+    if trace_id is None:
         raise click.BadParameter(f"{value!r} is not a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>)")
-    return m.group(1)
+    return trace_id
+
+
+def log_level_option(default: str = "info"):
+    return click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default=default,
+                        show_default=True, help="Least severe JSON log lines written to stderr.")
+
+
+def serve_http(app, host: str, port: int, what: str) -> None:
+    """Run an ASGI app with uvicorn until Ctrl-C/SIGTERM; warn when it listens beyond loopback."""
+    import uvicorn
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"warning: binding {host}; put TLS in front of the {what}", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
 TRACE_OPTION = click.option("--traceparent", "trace_id", envvar="TRACEPARENT", callback=_traceparent, metavar="TP",

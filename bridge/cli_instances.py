@@ -1,7 +1,6 @@
 """`specgen sync instance add|list|remove`: Odoo instances, with credentials referenced by env var name."""
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import secrets
@@ -57,7 +56,7 @@ def instance_add(name, base_url, database, login, secret_env, protocol, org, web
                                                webhook_token_hash, webhook_hmac_secret_ref)
                    values (%s,%s,%s,%s,%s,%s,%s,%s,%s) returning id""",
                 (org_row["id"], name, base_url.rstrip("/"), database, login, secret_env, protocol,
-                 hashlib.sha256(token.encode()).hexdigest(), hmac_env)).fetchone()
+                 db.webhook_token_hash(token), hmac_env)).fetchone()
         except psycopg.errors.UniqueViolation:
             raise click.BadParameter(f"an instance named {name!r} already exists in this org", param_hint="--name") from None
     result = {"id": str(row["id"]), "name": name, "webhook_path": f"/webhooks/odoo/{row['id']}/{token}"}

@@ -1,7 +1,7 @@
 """Database helpers shared by the sync: connections, instances, echo suppression, advisory locks."""
 from __future__ import annotations
 
-import os
+import hashlib
 
 import psycopg
 from psycopg.rows import dict_row
@@ -14,14 +14,21 @@ def connect(url: str, autocommit: bool = False) -> psycopg.Connection:
                            application_name="specgen-sync")
 
 
-def default_url() -> str | None:
-    return os.environ.get(URL_ENV)
-
-
 def as_sync(conn: psycopg.Connection, trace_id: str | None = None) -> None:
     """Mark the current transaction as written by the sync: the outbox trigger will not echo it."""
     conn.execute("select set_config('specgen.sync_origin', 'odoo', true), set_config('specgen.trace_id', %s, true)",
                  (trace_id or "",))
+
+
+def webhook_token_hash(token: str) -> str:
+    """What ``odoo.instances.webhook_token_hash`` holds for a webhook URL token (never the token itself):
+    its SHA-256, in hex. The receiver compares with it."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def instance(conn: psycopg.Connection, instance_id) -> dict | None:
+    """One instance by id, active or not."""
+    return conn.execute("select * from odoo.instances where id = %s", (instance_id,)).fetchone()
 
 
 def instances(conn: psycopg.Connection, only: str | None = None, active: bool = True) -> list[dict]:
@@ -36,6 +43,8 @@ def instances(conn: psycopg.Connection, only: str | None = None, active: bool = 
 
 
 def lock_key(kind: str, instance_id, entity: str) -> tuple[str, str]:
+    """The two texts hashed into an advisory lock's key. `bridge.reaper` matches held pull locks in
+    pg_locks by the same format: keep them in step."""
     return (f"specgen.{kind}", f"{instance_id}:{entity}")
 
 

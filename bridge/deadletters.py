@@ -86,3 +86,17 @@ def replay(conn: psycopg.Connection, *, ids: list[int] | None = None, since: dt.
             continue
         conn.execute("update odoo.dead_letters set replayed_at = now() where id = %s", (dl["id"],))
     return counts
+
+
+def replay_run(url: str, *, note: str | None = None, **selection) -> tuple[dict, str]:
+    """`replay` as a run of its own (kind 'replay', with its trace id), as the CLI and the dashboard
+    do it. ``note`` adds a step naming the ids. Returns (counts, the run's trace id)."""
+    from bridge import db
+    from bridge.runs import Run
+    with Run(url, "replay") as run, db.connect(url) as conn:
+        counts = replay(conn, trace_id=run.trace_id, **selection)
+        conn.commit()
+        run.counts.update(counts)
+        if note:
+            run.event(note, ids=selection.get("ids"))
+    return counts, run.trace_id

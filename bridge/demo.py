@@ -17,6 +17,7 @@ import uuid
 import click
 
 from bridge import jsonlog
+from bridge.cli_common import log_level_option
 
 SECRET_ENV = "SPECGEN_DEMO_ODOO_PASSWORD"
 
@@ -28,15 +29,15 @@ SECRET_ENV = "SPECGEN_DEMO_ODOO_PASSWORD"
 @click.option("--dashboard-port", type=click.IntRange(0, 65535), default=0, help="Port of the dashboard (0: free port).")
 @click.option("--interval", type=click.FloatRange(0.1), default=2.0, show_default=True, help="Worker cycle, seconds.")
 @click.option("--duration", type=click.FloatRange(0), default=0, help="Stop after this many seconds (0: until Ctrl-C).")
-@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="warning", show_default=True)
+@log_level_option("warning")
 def demo(partners, odoo_port, webhook_port, dashboard_port, interval, duration, log_level):
     """Run PostgreSQL + mock Odoo + receiver + worker locally and show the sync at work."""
-    from generator.database.cluster import NoPostgres, apply_sql, standin_sql, start_cluster
+    from generator.database.cluster import NoPostgres, apply_migrations, apply_sql, standin_sql, start_cluster
 
     from bridge.queries import status_data
     from bridge.contracts import REPO_ROOT, load_adapters
     from bridge.dashboard import Auth, create_app as create_dashboard
-    from bridge.db import connect
+    from bridge.db import connect, webhook_token_hash
     from bridge.mock_odoo.server import MockOdooServer
     from bridge.receiver import create_app
     from bridge.serve import ThreadedServer
@@ -56,23 +57,19 @@ def demo(partners, odoo_port, webhook_port, dashboard_port, interval, duration, 
         dbname = cluster.create_database(prefix="demo")
         url = cluster.url_for(dbname)
         apply_sql(url, standin_sql())
-        migrations = sorted((REPO_ROOT / "generated/supabase/migrations").glob("*.sql"))
-        if not migrations:
+        if not apply_migrations(url, REPO_ROOT / "generated/supabase/migrations"):
             raise click.ClickException("no committed migrations in generated/supabase/migrations; run `specgen build`")
-        for path in migrations:
-            apply_sql(url, path.read_text())
         click.echo(f"starting the mock Odoo with {partners} partners ...", err=True)
         odoo = MockOdooServer(port=odoo_port, demo=partners).start()
         os.environ[SECRET_ENV] = odoo.password
         token = secrets.token_urlsafe(18)
-        import hashlib
         with connect(url) as conn:
             org = conn.execute("insert into app.orgs (name, slug) values ('Demo Org', %s) returning id",
                                (f"demo-{uuid.uuid4().hex[:6]}",)).fetchone()["id"]
             inst = conn.execute(
                 """insert into odoo.instances (org_id, name, base_url, database, login, secret_ref, webhook_token_hash)
                    values (%s, 'demo', %s, %s, %s, %s, %s) returning id""",
-                (org, odoo.url, odoo.db.name, odoo.login, SECRET_ENV, hashlib.sha256(token.encode()).hexdigest())).fetchone()["id"]
+                (org, odoo.url, odoo.db.name, odoo.login, SECRET_ENV, webhook_token_hash(token))).fetchone()["id"]
         receiver = ThreadedServer(create_app(url), port=webhook_port).start()
         hook = f"{receiver.url}/webhooks/odoo/{inst}/{token}"
         odoo.webhooks.configure(urls=[hook])

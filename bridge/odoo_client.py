@@ -116,9 +116,15 @@ def classify(name: str, message: str, debug: str = "", code: int | None = None) 
     return PermanentOdooError(message, name=short or "OdooServerError")
 
 
+def backoff(attempt: int, base: float = 1.0, cap: float = 300.0, rng=random) -> float:
+    """Exponential backoff with full jitter: uniform(0, min(cap, base * 2**attempt)) seconds. Used for
+    Odoo calls (`RetryPolicy`) and for the queues' next attempt (outbox rows, webhook events)."""
+    return rng.uniform(0, min(cap, base * 2 ** attempt))
+
+
 @dataclass
 class RetryPolicy:
-    """Exponential backoff with full jitter: sleep uniform(0, min(cap, base * 2**attempt))."""
+    """Exponential backoff with full jitter (`backoff`), honouring Retry-After."""
 
     attempts: int = 6
     base: float = 0.1
@@ -127,7 +133,7 @@ class RetryPolicy:
     rng: random.Random = field(default_factory=random.Random)
 
     def delay(self, attempt: int, error: OdooError) -> float:
-        jitter = self.rng.uniform(0, min(self.cap, self.base * (2 ** attempt)))
+        jitter = backoff(attempt, self.base, self.cap, self.rng)
         if error.retry_after is not None:
             return min(self.retry_after_cap, error.retry_after) + jitter * 0.1
         return jitter
@@ -145,11 +151,18 @@ def new_trace_id() -> str:
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
 
 
+def parse_traceparent(value: str | None) -> str | None:
+    """A W3C traceparent ('00-<32 hex trace id>-<16 hex span id>-<2 hex flags>') -> its trace id, or
+    None if it is not one (the all-zero trace id is invalid)."""
+    m = _TRACEPARENT.match((value or "").strip().lower())
+    return m.group(1) if m and m.group(1) != "0" * 32 else None
+
+
 def trace_id_from(headers) -> str:
     """The caller's trace id: W3C `traceparent` first, then `X-Trace-Id`, else a new one."""
-    m = _TRACEPARENT.match((headers.get("traceparent") or "").strip().lower())
-    if m and m.group(1) != "0" * 32:
-        return m.group(1)
+    parent = parse_traceparent(headers.get("traceparent"))
+    if parent:
+        return parent
     given = (headers.get("x-trace-id") or "").strip()
     return given[:64] if given else new_trace_id()
 
@@ -232,7 +245,6 @@ class OdooClient:
                                  limits=httpx.Limits(max_keepalive_connections=4))
         self._uid: int | None = None
         self._ids = itertools.count(1)
-        self.calls = 0
         self.retries = 0
         if debug is None:
             debug = os.environ.get(DEBUG_ENV, "").strip().lower() in ("1", "true", "yes", "on")
@@ -455,7 +467,6 @@ class OdooClient:
         outer = getattr(self._local, "call", None)
         try:
             while True:
-                self.calls += 1
                 self._local.call = (attempt + 1, sampled)
                 try:
                     return fn()

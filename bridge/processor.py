@@ -11,14 +11,13 @@ that does not match the schema, the event is dead-lettered.
 from __future__ import annotations
 
 import datetime as dt
-import random
 from collections import defaultdict
 from typing import Callable
 
 import psycopg
 
 from bridge import db, deadletters, events, metrics
-from bridge.odoo_client import CALL_TRACE, OdooClient, OdooError
+from bridge.odoo_client import OdooClient, OdooError, backoff
 from bridge.runs import Run
 from bridge.upsert import Context, read_fields, tombstone, upsert
 
@@ -65,34 +64,33 @@ class Processor:
             return dict(run.counts)
 
     def _group(self, conn, run: Run, instance_id: str, model: str, evs: list[dict]) -> None:
-        instance = conn.execute("select * from odoo.instances where id = %s", (instance_id,)).fetchone()
+        instance = db.instance(conn, instance_id)
         conn.commit()
         adapters = [a for a in self.adapters.values() if a.odoo_model == model and a.pulls()]
         ids = sorted({ev["odoo_id"] or ev["payload"].get("_id") for ev in evs})
-        trace_token = None
         try:
             if instance is None or not instance["active"]:
                 raise OdooError(f"instance {instance_id} is unknown or inactive", name="InactiveInstance")
             client = self.client_for(instance)
-            trace_token = CALL_TRACE.set(evs[0]["trace_id"] or run.trace_id)  # the event's trace, on every call
-            ctx = Context(instance, self.adapters, client, run.trace_id, run.counts, source="webhook")
-            fetched = []
-            for adapter in adapters:
-                records = client.search_read(adapter.odoo_model, [["id", "in", ids]] + [list(t) for t in adapter.domain],
-                                             read_fields(adapter, client), context=adapter.read_context())
-                fetched.append((adapter, records))
-            absent = set(ids) - {r["id"] for _, recs in fetched for r in recs}
-            gone = set()
-            if absent and adapters:
-                still = {r["id"] for r in client.read(model, sorted(absent), ["id"], {"active_test": False})}
-                gone = absent - still
-            db.as_sync(conn, run.trace_id)
-            for adapter, records in fetched:
-                upsert(conn, ctx, adapter, records)
-                tombstone(conn, ctx, adapter, gone)
-            conn.execute("update odoo.webhook_events set status='done', processed_at=clock_timestamp(), last_error=null "
-                         "where id = any(%s)", ([ev["id"] for ev in evs],))
-            conn.commit()
+            with client.traced(evs[0]["trace_id"] or run.trace_id):  # the event's trace, on every Odoo call
+                ctx = Context(instance, self.adapters, client, run.trace_id, run.counts, source="webhook")
+                fetched = []
+                for adapter in adapters:
+                    records = client.search_read(adapter.odoo_model, [["id", "in", ids]] + adapter.odoo_domain(),
+                                                 read_fields(adapter, client), context=adapter.read_context())
+                    fetched.append((adapter, records))
+                absent = set(ids) - {r["id"] for _, recs in fetched for r in recs}
+                gone = set()
+                if absent and adapters:
+                    still = {r["id"] for r in client.read(model, sorted(absent), ["id"], {"active_test": False})}
+                    gone = absent - still
+                db.as_sync(conn, run.trace_id)
+                for adapter, records in fetched:
+                    upsert(conn, ctx, adapter, records)
+                    tombstone(conn, ctx, adapter, gone)
+                conn.execute("update odoo.webhook_events set status='done', processed_at=clock_timestamp(), last_error=null "
+                             "where id = any(%s)", ([ev["id"] for ev in evs],))
+                conn.commit()
             written = dt.datetime.now(dt.timezone.utc)
             for ev in evs:
                 for adapter in adapters:
@@ -112,15 +110,12 @@ class Processor:
                 if not transient or ev["attempts"] >= self.max_attempts:
                     self._dead(conn, run, ev, f"{type(exc).__name__}: {exc}", getattr(exc, "name", type(exc).__name__))
                 else:
-                    delay = random.uniform(0, min(300.0, self.retry_base * 2 ** ev["attempts"]))
+                    delay = backoff(ev["attempts"], self.retry_base)
                     conn.execute("update odoo.webhook_events set status='pending', last_error=%s, "
                                  "available_at = now() + make_interval(secs => %s) where id=%s",
                                  (str(exc)[:4000], delay, ev["id"]))
                     run.counts["retried"] += 1
             conn.commit()
-        finally:
-            if trace_token is not None:
-                CALL_TRACE.reset(trace_token)
 
     def _dead(self, conn, run, ev, reason: str, error_class: str) -> None:
         _, created = deadletters.add(conn, source="webhook", instance_id=ev["instance_id"], entity=None,

@@ -15,12 +15,13 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Callable
 
 import psycopg
 
 from bridge import db
-from bridge.adapters import UTC, EntityAdapter, format_odoo_datetime, parse_odoo_datetime
+from bridge.adapters import EntityAdapter, format_odoo_datetime, parse_odoo_datetime
 from bridge.odoo_client import CALL_TRACE, OdooClient
 from bridge.runs import Run
 from bridge.upsert import Context, Prepared, complete, encode_copy, prepare, read_fields, tombstone, upsert, write
@@ -29,8 +30,8 @@ DEFAULT_LOOKBACK = dt.timedelta(seconds=120)
 ORDER = "write_date asc, id asc"
 
 
-def keyset_domain(adapter_domain: list, last_write_date: dt.datetime | None, last_id: int) -> list:
-    domain = [list(t) if isinstance(t, (list, tuple)) else t for t in adapter_domain]
+def keyset_domain(domain: list, last_write_date: dt.datetime | None, last_id: int) -> list:
+    """The page after (last_write_date, last_id) within ``domain`` (an adapter's `odoo_domain()`)."""
     if last_write_date is None:
         return domain
     d = format_odoo_datetime(last_write_date)
@@ -90,7 +91,7 @@ def pull_entity(url: str, instance: dict, adapters: dict, adapter: type[EntityAd
             batches = 0
 
             def fetch(wd, i):
-                return client.search_read(adapter.odoo_model, keyset_domain(adapter.domain, wd, i), fields,
+                return client.search_read(adapter.odoo_model, keyset_domain(adapter.odoo_domain(), wd, i), fields,
                                           limit=limit, order=ORDER, context=adapter.read_context())
             # Three stages overlap: the next page is read from Odoo (prefetch thread) while this one is
             # converted and validated (here) and the previous one is written and committed (writer
@@ -104,20 +105,18 @@ def pull_entity(url: str, instance: dict, adapters: dict, adapter: type[EntityAd
                     if prepared is None:  # a target is not in the database: fetch it on this connection
                         upsert(conn, ctx, adapter, page)
                     else:
-                        counted = dict(ctx.counts)  # the main thread touches counts only between writes
+                        scratch = replace(ctx, counts={})  # counted only if the write holds
                         try:
                             with conn.transaction():  # a savepoint
-                                write(conn, ctx, prepared)
+                                write(conn, scratch, prepared)
                         except psycopg.errors.ForeignKeyViolation:
                             # a reference resolved while the page waited went stale (e.g. the processor
                             # inserted a parent this page also holds): resolve again, here, and write
-                            for key in list(ctx.counts):
-                                if key in counted:
-                                    ctx.counts[key] = counted[key]
-                                else:
-                                    del ctx.counts[key]
                             ctx.bump("pages_resolved_again")
                             upsert(conn, ctx, adapter, page)
+                        else:
+                            for key, n in scratch.counts.items():  # the main thread bumps only between writes
+                                ctx.bump(key, n)
                     save_cursor(conn, instance["id"], adapter, wd, i, run.id)
                     conn.commit()
                 except BaseException:
@@ -185,7 +184,7 @@ def reconcile_entity(url: str, instance: dict, adapters: dict, adapter: type[Ent
             return dict(run.counts)
         try:
             ctx = Context(instance, adapters, client, run.trace_id, run.counts, source="pull")
-            remote = set(client.search(adapter.odoo_model, [list(t) for t in adapter.domain],
+            remote = set(client.search(adapter.odoo_model, adapter.odoo_domain(),
                                        context=adapter.read_context()))
             rows = conn.execute(f"select odoo_id, odoo_deleted_at is not null as dead from {adapter.qualified_table()} "
                                 "where instance_id = %s and odoo_id is not null", (instance["id"],)).fetchall()
@@ -215,7 +214,3 @@ def reconcile_entity(url: str, instance: dict, adapters: dict, adapter: type[Ent
             return dict(run.counts)
         finally:
             db.unlock(conn, "pull", instance["id"], adapter.entity)
-
-
-def now_utc() -> dt.datetime:
-    return dt.datetime.now(UTC)

@@ -16,15 +16,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import random
 from typing import Callable
 
-import orjson
 import psycopg
 
 from bridge import conflicts, db, deadletters
 from bridge.adapters import canonical_json, values_hash
-from bridge.odoo_client import CALL_TRACE, MissingError, OdooClient, OdooError
+from bridge.odoo_client import MissingError, OdooClient, OdooError, backoff
 from bridge.runs import WORKER, Run
 from bridge.upsert import REF_PREFIX, local_ids
 
@@ -43,10 +41,6 @@ update odoo.outbox o set status = 'processing', claimed_by = %(worker)s, claimed
 returning o.*"""
 
 
-def backoff(attempts: int, base: float = 1.0, cap: float = 300.0) -> float:
-    return random.uniform(0, min(cap, base * 2 ** attempts))
-
-
 class Pusher:
     def __init__(self, url: str, adapters: dict, client_for: Callable[[dict], OdooClient], *,
                  max_attempts: int = 8, lease: dt.timedelta = dt.timedelta(minutes=5),
@@ -58,7 +52,7 @@ class Pusher:
     def _instance(self, conn, instance_id) -> dict:
         key = str(instance_id)
         if key not in self._instances:
-            self._instances[key] = conn.execute("select * from odoo.instances where id = %s", (instance_id,)).fetchone()
+            self._instances[key] = db.instance(conn, instance_id)
         return self._instances[key]
 
     def claim(self, conn, limit: int, instance_id=None) -> list[dict]:
@@ -82,19 +76,19 @@ class Pusher:
     def _one(self, conn, run: Run, row: dict) -> None:
         adapter = self.adapters.get(row["entity"])
         instance = self._instance(conn, row["instance_id"])
-        trace_token = None
+        trace = row["trace_id"] or run.trace_id  # the change's trace
         try:
             if adapter is None or not adapter.pushes():
                 raise OdooError(f"entity {row['entity']!r} has no push adapter", name="NoAdapter")
             client = self.client_for(instance)
-            trace_token = CALL_TRACE.set(row["trace_id"] or run.trace_id)  # the change's trace, on every call
-            if row["operation"] == "unlink":
-                outcome = self._unlink(conn, run, adapter, instance, client, row)
-            else:
-                outcome = self._upsert(conn, run, adapter, instance, client, row)
+            with client.traced(trace):  # on every Odoo call the push makes
+                if row["operation"] == "unlink":
+                    outcome = self._unlink(conn, run, adapter, instance, client, row)
+                else:
+                    outcome = self._upsert(conn, run, adapter, instance, client, row)
             # the change's own trace continues here (`specgen sync trace` shows what reached Odoo), in the
             # transaction that acknowledges the row: the step exists if and only if the push is done
-            run.event("app change pushed", trace_id=row["trace_id"] or run.trace_id, conn=conn, outbox_id=row["id"],
+            run.event("app change pushed", trace_id=trace, conn=conn, outbox_id=row["id"],
                       entity=row["entity"], local_id=str(row["local_id"]), operation=row["operation"], **outcome)
             conn.commit()
         except OdooError as exc:
@@ -103,9 +97,6 @@ class Pusher:
         except (psycopg.Error, ValueError, TypeError, KeyError) as exc:
             conn.rollback()
             self._failed(conn, run, row, adapter, exc, permanent=isinstance(exc, (ValueError, TypeError, KeyError)))
-        finally:
-            if trace_token is not None:
-                CALL_TRACE.reset(trace_token)
 
     def _failed(self, conn, run, row, adapter, exc, permanent: bool) -> None:
         reason = f"{type(exc).__name__}: {exc}"
@@ -245,7 +236,3 @@ class Pusher:
         if action != "never_in_odoo":
             run.counts[action] += 1
         return {"action": action, "odoo_id": odoo_id}
-
-
-def payload_json(value) -> str:
-    return orjson.dumps(value).decode()

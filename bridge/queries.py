@@ -18,21 +18,21 @@ def status_data(url: str) -> dict:
             "events": q("select status, count(*) as n, min(received_at) as oldest from odoo.webhook_events group by status order by 1"),
             "dead_letters": q("select source, count(*) filter (where replayed_at is null) as open, count(*) as total "
                               "from odoo.dead_letters group by source order by 1"),
-            "recent_runs": q("select kind, entity, status, started_at, finished_at, counts, error, trace_id "
-                             "from ops.runs order by started_at desc limit 10"),
+            "recent_runs": [{k: r[k] for k in ("kind", "entity", "status", "started_at", "finished_at", "counts",
+                                               "error", "trace_id")} for r in recent_runs(conn, 10)],
         }
 
 
 TRACE_QUERIES = (
-    ("webhook received", "received_at", """select received_at as at, id, odoo_model, odoo_id, status, attempts,
+    ("webhook received", """select received_at as at, id, odoo_model, odoo_id, status, attempts,
         processed_at, last_error from odoo.webhook_events where trace_id = %s"""),
-    ("app change queued", "created_at", """select created_at as at, id, entity, local_id, operation, status,
+    ("app change queued", """select created_at as at, id, entity, local_id, operation, status,
         attempts, last_error from odoo.outbox where trace_id = %s"""),
-    ("run", "started_at", """select started_at as at, id, kind, entity, status, finished_at, counts, error
+    ("run", """select started_at as at, id, kind, entity, status, finished_at, counts, error
         from ops.runs where trace_id = %s"""),
-    ("step", "at", """select e.at, e.run_id, r.kind, e.level, e.event, e.data from ops.run_events e
+    ("step", """select e.at, e.run_id, r.kind, e.level, e.event, e.data from ops.run_events e
         join ops.runs r on r.id = e.run_id where e.trace_id = %s"""),
-    ("dead letter", "created_at", """select created_at as at, id, source, entity, odoo_model, record_ref, reason,
+    ("dead letter", """select created_at as at, id, source, entity, odoo_model, record_ref, reason,
         attempts, replayed_at from odoo.dead_letters where trace_id = %s"""),
 )
 
@@ -41,7 +41,7 @@ def trace_story(url: str, trace_id: str) -> list[dict]:
     """Everything the database knows about one trace id, in time order."""
     story = []
     with db.connect(url) as conn:
-        for what, _, sql in TRACE_QUERIES:
+        for what, sql in TRACE_QUERIES:
             for row in conn.execute(sql, (trace_id,)).fetchall():
                 story.append({"what": what, **dict(row)})
     return sorted(story, key=lambda r: (r["at"], r["what"]))

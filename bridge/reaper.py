@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import logging
 
-import orjson
 
 from bridge import db, jsonlog, metrics
-from bridge.runs import WORKER
+from bridge.runs import EVENT_SQL, WORKER, event_data
 
 log = jsonlog.get("reaper")
 
@@ -26,7 +25,8 @@ with lost as (
           and not exists (select 1 from pg_locks l
                           where l.locktype = 'advisory' and l.granted and l.objsubid = 2
                             and l.database = (select oid from pg_database where datname = current_database())
-                            and l.classid = hashtext('specgen.pull')::oid
+                            and l.classid = hashtext(%(lock_kind)s)::oid
+                            -- the second half of db.lock_key, spelled in SQL
                             and l.objid = hashtext(r.instance_id::text || ':' || r.entity)::oid))
       or (r.kind not in ('pull', 'reconcile') and r.started_at < now() - make_interval(secs => %(lease)s)))
   for update skip locked
@@ -42,11 +42,12 @@ def reap_lost_runs(url: str, *, lease_s: float = 300.0, grace_s: float = 60.0) -
     """Mark lost runs failed (error ``WorkerLost: ...``), add an error step to each, count them in the
     metrics as errors of class WorkerLost. Returns the runs closed."""
     with db.connect(url) as conn:
-        rows = [dict(r) for r in conn.execute(LOST, {"grace": grace_s, "lease": lease_s}).fetchall()]
+        lock_kind = db.lock_key("pull", None, "")[0]  # pulls and reconciles hold the "pull" lock
+        rows = [dict(r) for r in conn.execute(LOST, {"grace": grace_s, "lease": lease_s,
+                                                     "lock_kind": lock_kind}).fetchall()]
         for r in rows:
-            conn.execute("insert into ops.run_events (run_id, trace_id, level, event, data) values (%s,%s,'error',%s,%s)",
-                         (r["id"], r["trace_id"], f"{r['kind']} lost: its worker stopped",
-                          orjson.dumps({"worker": r["worker"], "found_by": WORKER}).decode()))
+            conn.execute(EVENT_SQL, (r["id"], r["trace_id"], "error", f"{r['kind']} lost: its worker stopped",
+                                     event_data({"worker": r["worker"], "found_by": WORKER})))
         conn.commit()
     for r in rows:
         jsonlog.log(log, logging.WARNING, "run lost: its worker stopped", run_id=str(r["id"]), kind=r["kind"],

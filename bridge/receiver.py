@@ -37,7 +37,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bridge import events, jsonlog, metrics
+from bridge import db, events, jsonlog, metrics
 from bridge.odoo_client import trace_id_from
 
 log = jsonlog.get("receiver")
@@ -219,7 +219,7 @@ def create_app(database_url: str, *, max_body: int = MAX_BODY, hmac_secret_env: 
 
     def token_ok(inst: dict, token: str) -> bool:
         expected = (inst.get("webhook_token_hash") or "").lower()
-        given = hashlib.sha256(token.encode()).hexdigest()
+        given = db.webhook_token_hash(token)
         return bool(expected) and hmac.compare_digest(given, expected)
 
     def signature_ok(inst: dict, request: Request, body: bytes) -> bool:
@@ -336,5 +336,4 @@ def create_app(database_url: str, *, max_body: int = MAX_BODY, hmac_secret_env: 
         Route("/health", health, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
     ], lifespan=_lifespan(pool))
-    app.state.stats = stats
     return app

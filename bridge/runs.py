@@ -24,7 +24,11 @@ WORKER = f"{socket.gethostname()}:{os.getpid()}"
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
 
-def _json(data: dict) -> str:
+EVENT_SQL = "insert into ops.run_events (run_id, trace_id, level, event, data) values (%s,%s,%s,%s,%s)"
+
+
+def event_data(data: dict) -> str:
+    """Step or counts data as stored: JSON with secrets redacted."""
     return orjson.dumps(jsonlog.redact(data), default=json_default).decode()
 
 
@@ -69,14 +73,13 @@ class Run:
         """
         trace_id = trace_id or self.trace_id
         jsonlog.log(log, LEVELS[level], event, run_id=str(self.id), kind=self.kind, trace_id=trace_id, **data)
-        sql = "insert into ops.run_events (run_id, trace_id, level, event, data) values (%s,%s,%s,%s,%s)"
-        params = (self.id, trace_id, level, event[:120], _json(data))
+        params = (self.id, trace_id, level, event[:120], event_data(data))
         try:
             if conn is None:
-                self._conn.execute(sql, params)
+                self._conn.execute(EVENT_SQL, params)
             else:
                 with conn.transaction():
-                    conn.execute(sql, params)
+                    conn.execute(EVENT_SQL, params)
         except psycopg.Error:
             pass  # tracking must never break the work it tracks
 
@@ -91,10 +94,9 @@ class Run:
         counts = {**self.counts, "duration_s": duration}
         try:
             self._conn.execute("update ops.runs set status=%s, finished_at=now(), counts=%s, error=%s where id=%s",
-                               (status, _json(counts), error, self.id))
+                               (status, event_data(counts), error, self.id))
             if error:
-                self._conn.execute("insert into ops.run_events (run_id, trace_id, level, event, data) values (%s,%s,'error',%s,%s)",
-                                   (self.id, self.trace_id, f"{self.kind} failed", _json({"error": error})))
+                self._conn.execute(EVENT_SQL, (self.id, self.trace_id, "error", f"{self.kind} failed", event_data({"error": error})))
         except psycopg.Error:
             pass
         finally:

@@ -15,7 +15,7 @@ import psycopg
 from psycopg.rows import tuple_row
 
 from bridge import conflicts, deadletters
-from bridge.adapters import ConversionError, EntityAdapter, canonical_json, parse_odoo_datetime, values_hash
+from bridge.adapters import ConversionError, EntityAdapter, canonical_json, m2o_id, parse_odoo_datetime, values_hash
 from bridge.odoo_client import OdooClient
 
 REF_PREFIX = "specgen:"
@@ -75,12 +75,12 @@ def _resolve_targets(conn, ctx: Context, adapter, records: list[dict], own: dict
     ``pending`` (placeholder -> (target, odoo id)), for `complete` to replace once earlier pages are in.
     """
     wanted: dict[str, set[int]] = {}
+    m2os = adapter.many2ones()
     for rec in records:
-        for fm in adapter.many2ones():
-            oid = rec.get(fm.odoo_field)
-            oid = oid[0] if isinstance(oid, (list, tuple)) and oid else oid
+        for fm in m2os:
+            oid = m2o_id(rec.get(fm.odoo_field))
             if oid:
-                wanted.setdefault(fm.target, set()).add(int(oid))
+                wanted.setdefault(fm.target, set()).add(oid)
     resolved: dict = {}
     for target, ids in wanted.items():
         tadapter = ctx.adapters.get(target)
@@ -225,9 +225,12 @@ def prepare(conn: psycopg.Connection, ctx: Context, adapter: type[EntityAdapter]
     resolved = _resolve_targets(conn, ctx, adapter, records, own, depth, pending if defer_missing else None) \
         if records else {}
     rows, good, refused = [], [], []
+
+    def resolve(target: str, oid: int) -> str | None:
+        return resolved.get((target, oid))
     for rec in records:
         try:
-            values = adapter.from_odoo(rec, lambda target, oid: resolved.get((target, oid)))
+            values = adapter.from_odoo(rec, resolve)
         except ConversionError as exc:
             refused.append((rec, str(exc), "ConversionError"))
             continue
@@ -279,6 +282,8 @@ def write(conn: psycopg.Connection, ctx: Context, prepared: Prepared) -> int:
         _dead(conn, ctx, adapter, rec, reason, error_class)
     if adapter.owner == "shared":
         return sum(_upsert_shared(conn, ctx, adapter, row, rec) for row, rec in zip(prepared.rows, prepared.records))
+    if prepared.copy_data is None:
+        encode_copy(prepared)
     return _upsert_bulk(conn, ctx, adapter, prepared.rows, prepared.copy_data)
 
 
@@ -292,13 +297,13 @@ def upsert(conn: psycopg.Connection, ctx: Context, adapter: type[EntityAdapter],
 
 def _stage(conn, adapter) -> str:
     name = f"_sg_stage_{adapter.schema}_{adapter.table}"
-    cols = ", ".join(["id", "org_id", *adapter.columns(), "instance_id", "odoo_id", "odoo_write_date"])
+    cols = ", ".join(bulk_columns(adapter))
     conn.execute(f"create temp table if not exists {name} on commit delete rows as "
                  f"select {cols} from {adapter.qualified_table()} with no data")
     return name
 
 
-def _upsert_bulk(conn, ctx: Context, adapter, rows: list[dict], copy_data: bytes | None = None) -> int:
+def _upsert_bulk(conn, ctx: Context, adapter, rows: list[dict], copy_data: bytes) -> int:
     if not rows:
         return 0
     stage = _stage(conn, adapter)
@@ -306,11 +311,7 @@ def _upsert_bulk(conn, ctx: Context, adapter, rows: list[dict], copy_data: bytes
     with conn.cursor() as cur:
         cur.execute(f"truncate {stage}")
         with cur.copy(f"copy {stage} ({', '.join(names)}) from stdin") as copy:
-            if copy_data is not None:
-                copy.write(copy_data)
-            else:
-                for row in rows:
-                    copy.write_row([row[n] for n in names])
+            copy.write(copy_data)
     mapped = adapter.columns()
     sets = ", ".join(f'"{c}" = excluded."{c}"' for c in ["org_id", *mapped, "odoo_write_date"])
     old = ", ".join(f't."{c}"' for c in [*mapped, "odoo_write_date"])

@@ -80,7 +80,7 @@ class Worker:
                 return
             try:
                 for k, v in (fn() or {}).items():
-                    if isinstance(v, (int, float)) and k != "duration_s":
+                    if isinstance(v, (int, float)):
                         totals[f"{name}.{k}"] = totals.get(f"{name}.{k}", 0) + v
             except (OdooError, OSError, Exception) as exc:  # noqa: BLE001 - the loop must survive
                 totals[f"{name}.errors"] = totals.get(f"{name}.errors", 0) + 1

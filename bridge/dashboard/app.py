@@ -28,7 +28,6 @@ from starlette.routing import Route
 from bridge import db, deadletters, jsonlog, queries
 from bridge.adapters import json_default
 from bridge.dashboard.auth import SESSION_COOKIE, SESSION_TTL_S, Auth
-from bridge.runs import Run
 
 HEADERS = {
     "content-security-policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
@@ -249,15 +248,11 @@ def create_app(url: str, auth: Auth) -> Starlette:
         back = _next(form.get("back")) if form.get("back") else "/dead-letters"
         if not ids:
             return page(request, "error.html.j2", 400, message="choose at least one dead letter to replay")
-        with Run(url, "replay") as run, db.connect(url) as conn:
-            counts = deadletters.replay(conn, ids=ids, trace_id=run.trace_id)
-            conn.commit()
-            run.counts.update(counts)
-            run.event("replayed from the dashboard", ids=ids)
+        counts, trace_id = deadletters.replay_run(url, note="replayed from the dashboard", ids=ids)
         if request.headers.get("authorization"):
-            return JSONResponse({**counts, "trace_id": run.trace_id}, headers=HEADERS)
+            return JSONResponse({**counts, "trace_id": trace_id}, headers=HEADERS)
         sep = "&" if "?" in back else "?"
-        done = {"replayed": counts["outbox"] + counts["events"], "skipped": counts["skipped"], "trace": run.trace_id}
+        done = {"replayed": counts["outbox"] + counts["events"], "skipped": counts["skipped"], "trace": trace_id}
         return RedirectResponse(f"{back}{sep}{urlencode(done)}",
                                 status_code=303, headers=HEADERS)
 

@@ -6,7 +6,7 @@ import os
 import click
 
 from bridge import jsonlog
-from bridge.cli_common import DB_OPTION, _need_url
+from bridge.cli_common import DB_OPTION, _need_url, log_level_option, serve_http
 
 
 @click.command()
@@ -16,7 +16,7 @@ from bridge.cli_common import DB_OPTION, _need_url
               help="Env var holding the dashboard token (sign in with it, or send it as a Bearer token).")
 @click.option("--jwt-secret-env", default="SUPABASE_JWT_SECRET", show_default=True, metavar="VAR",
               help="Env var holding the project's JWT secret; with it, the service-role key signs in too.")
-@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info", show_default=True)
+@log_level_option()
 @DB_OPTION
 def dashboard(host, port, token_env, jwt_secret_env, log_level, database_url):
     """Serve the sync health dashboard until Ctrl-C/SIGTERM.
@@ -29,7 +29,6 @@ def dashboard(host, port, token_env, jwt_secret_env, log_level, database_url):
     Access needs the token in $SPECGEN_DASHBOARD_TOKEN, or the service-role key when
     $SUPABASE_JWT_SECRET is set. The command refuses to start with neither.
     """
-    import uvicorn
     from bridge.dashboard import Auth, create_app
     url = _need_url(database_url)
     token, secret = os.environ.get(token_env), os.environ.get(jwt_secret_env)
@@ -39,9 +38,7 @@ def dashboard(host, port, token_env, jwt_secret_env, log_level, database_url):
     if token is not None and len(token) < 16:
         raise click.UsageError(f"${token_env} is too short: use at least 16 characters (e.g. `openssl rand -hex 24`)")
     jsonlog.setup(log_level)
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        click.echo(f"warning: binding {host}; put TLS in front of the dashboard", err=True)
     app = create_app(url, Auth(token=token, jwt_secret=secret))
     click.echo(f"sync dashboard on http://{host}:{port}/ (sign in with ${token_env}"
                f"{' or the service-role key' if secret else ''})", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    serve_http(app, host, port, "dashboard")
