@@ -256,6 +256,8 @@ def status(database_url, as_json):
 
     def human(d):
         click.echo(f"instances: {', '.join(i['name'] for i in d['instances']) or 'none'}")
+        for i in d["skipped_instances"]:
+            click.echo(f"  SKIPPED {i['name']} since {i['since']:%Y-%m-%d %H:%M:%S}: {i['reason']}")
         for c in d["cursors"]:
             click.echo(f"  cursor {c['instance']}/{c['entity']}: {c['last_write_date']} #{c['last_id']}")
         click.echo("outbox: " + (", ".join(f"{r['status']}={r['n']}" for r in d["outbox"]) or "empty"))
@@ -294,11 +296,13 @@ def worker(instance, interval, reconcile_every, once, lease, pull_batch_size, re
         metrics.serve(metrics_port)
     url = _need_url(database_url)
     adapters, _ = _adapters()
-    with db.connect(url) as conn:
-        _instances(conn, instance)
     w = Worker(url, adapters, interval=interval, reconcile_every=reconcile_every, instance=instance, lease=lease,
                pull_batch_size=pull_batch_size, retry_base=retry_base, lookback=lookback)
     w.install_signals()
+    if not w.wait_for_database():  # stopped while waiting
+        return
+    with db.connect(url) as conn:
+        _instances(conn, instance)
     w.run(once=once)
 
 

@@ -31,6 +31,8 @@ WEBHOOKS = Counter("specgen_webhook_events_total", "Webhook deliveries by outcom
 QUEUE_DEPTH = Gauge("specgen_queue_depth", "Rows waiting.", ["queue", "instance"], registry=REGISTRY)
 ODOO_CALLS = Histogram("specgen_odoo_call_duration_seconds", "Odoo RPC latency.", ["model", "method"],
                        buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30), registry=REGISTRY)
+INSTANCE_SKIPPED = Gauge("specgen_sync_instance_skipped", "1 while the worker skips the instance: its configuration "
+                         "is broken (e.g. its secret env var is unset).", ["instance"], registry=REGISTRY)
 EVENT_TO_ROW = Histogram("specgen_event_to_row_seconds", "Webhook received to row written.", ["entity"],
                          buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300), registry=REGISTRY)
 
@@ -70,6 +72,10 @@ def observe_call(model: str, method: str, seconds: float) -> None:
 
 def webhook(instance_id, outcome: str) -> None:
     WEBHOOKS.labels(_label(instance_id), outcome).inc()
+
+
+def instance_skipped(instance_id, skipped: bool) -> None:
+    INSTANCE_SKIPPED.labels(_label(instance_id)).set(1 if skipped else 0)
 
 
 def event_to_row(entity: str, seconds: float) -> None:

@@ -24,7 +24,7 @@ from bridge import conflicts, db, deadletters
 from bridge.adapters import canonical_json, values_hash
 from bridge.odoo_client import MissingError, OdooClient, OdooError, backoff
 from bridge.runs import WORKER, Run
-from bridge.upsert import REF_PREFIX, local_ids
+from bridge.upsert import REF_PREFIX, TenantMismatch, local_ids, tenant_problem
 
 CLAIM_SQL = """
 update odoo.outbox o set status = 'processing', claimed_by = %(worker)s, claimed_at = now(), attempts = o.attempts + 1
@@ -160,6 +160,7 @@ class Pusher:
             self._done(conn, row)
             run.counts["skipped_deleted"] += 1
             return {"action": "skipped_deleted", "odoo_id": None}
+        self._same_tenant(adapter, local, instance)
         mapping = conn.execute("select * from odoo.entity_mappings where instance_id=%s and entity=%s and local_id=%s",
                                (iid, adapter.entity, row["local_id"])).fetchone()
         odoo_id = mapping["odoo_id"] if mapping else None
@@ -216,8 +217,19 @@ class Pusher:
         run.counts[action] += 1
         return {"action": action, "odoo_id": odoo_id, "took_from_odoo": sorted(to_local)}
 
+    @staticmethod
+    def _same_tenant(adapter, local: dict, instance: dict) -> None:
+        """An outbox row is pushed only to an instance of its row's own org (never trust the queue: a
+        row whose instance_id was pointed elsewhere must not reach another tenant's Odoo)."""
+        problem = tenant_problem(adapter, local, instance)
+        if problem:
+            raise TenantMismatch(f"not sent to instance {instance['id']}: {adapter.entity} {local.get('id')} "
+                                 f"{problem}")
+
     def _unlink(self, conn, run, adapter, instance, client, row) -> dict:
         iid = instance["id"]
+        if isinstance(row["payload"], dict):  # the deleted row, as the trigger saw it
+            self._same_tenant(adapter, row["payload"], instance)
         mapping = conn.execute("select odoo_id from odoo.entity_mappings where instance_id=%s and entity=%s and local_id=%s",
                                (iid, adapter.entity, row["local_id"])).fetchone()
         conn.commit()

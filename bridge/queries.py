@@ -18,9 +18,25 @@ def status_data(url: str) -> dict:
             "events": q("select status, count(*) as n, min(received_at) as oldest from odoo.webhook_events group by status order by 1"),
             "dead_letters": q("select source, count(*) filter (where replayed_at is null) as open, count(*) as total "
                               "from odoo.dead_letters group by source order by 1"),
+            "skipped_instances": skipped_instances(conn),
             "recent_runs": [{k: r[k] for k in ("kind", "entity", "status", "started_at", "finished_at", "counts",
                                                "error", "trace_id")} for r in recent_runs(conn, 10)],
         }
+
+
+def skipped_instances(conn) -> list[dict]:
+    """Active instances a worker skips for a broken configuration (`bridge.worker.record_skip`): the
+    latest skip of each, unless a run of that instance has succeeded since (it was fixed)."""
+    return [dict(r) for r in conn.execute(
+        """select i.id, i.name, s.started_at as since, s.worker,
+                  substr(s.error, length('InstanceSkipped: ') + 1) as reason
+           from odoo.instances i
+           join lateral (select r.started_at, r.error, r.worker from ops.runs r
+                          where r.instance_id = i.id and r.entity is null and r.status = 'failed'
+                            and r.error like 'InstanceSkipped: %%' order by r.started_at desc limit 1) s on true
+           where i.active and not exists (select 1 from ops.runs ok where ok.instance_id = i.id
+                                            and ok.status = 'succeeded' and ok.started_at > s.started_at)
+           order by i.name""").fetchall()]
 
 
 TRACE_QUERIES = (

@@ -60,25 +60,59 @@ class Pool:
         return await psycopg.AsyncConnection.connect(self.url, autocommit=True, row_factory=dict_row,
                                                      application_name="specgen-webhooks", connect_timeout=3)
 
-    async def acquire(self):
+    async def acquire(self, fresh: bool = False):
+        """A connection: an idle one, or a new one if it is broken or ``fresh`` is asked for."""
         if self._queue is None:
             self._queue = asyncio.Queue()
             for _ in range(self.size):
                 self._queue.put_nowait(None)
         conn = await self._queue.get()
+        if fresh and conn is not None:
+            asyncio.ensure_future(_close_quietly(conn))
+            conn = None
         if conn is None or conn.closed or conn.broken:
             try:
                 conn = await self._connect()
             except BaseException:
                 self._queue.put_nowait(None)
                 raise
+            conn._sg_fresh = True  # psycopg connections take attributes: used once, then it is "idle"
+        else:
+            conn._sg_fresh = False
         return conn
 
     def release(self, conn, broken: bool = False) -> None:
         if broken:
             asyncio.ensure_future(_close_quietly(conn))
             conn = None
+            # A lost connection means the server restarted or went away: the other idle ones are as
+            # dead, but would only say so when used, one failed request each. Drop them now.
+            idle = []
+            while not self._queue.empty():
+                idle.append(self._queue.get_nowait())
+            for other in idle:
+                if other is not None:
+                    asyncio.ensure_future(_close_quietly(other))
+                self._queue.put_nowait(None)
         self._queue.put_nowait(conn)
+
+    async def execute(self, sql: str, params, fetch: str = "all"):
+        """Run one statement. A reused connection that turns out dead (the server restarted while it
+        sat idle) is replaced and the statement tried once more on a fresh one, so the first request
+        after a restart succeeds; a fresh connection that fails means the database is down: raised.
+        Safe for the receiver's statements: a SELECT, and an INSERT ... ON CONFLICT DO NOTHING."""
+        for fresh in (False, True):
+            conn = await self.acquire(fresh=fresh)
+            broken = False
+            try:
+                cur = await conn.execute(sql, params)
+                return await (cur.fetchall() if fetch == "all" else cur.fetchone())
+            except (psycopg.OperationalError, psycopg.InterfaceError, OSError):
+                broken = True
+                if conn._sg_fresh or fresh:
+                    raise
+            finally:
+                self.release(conn, broken)
 
     async def close(self) -> None:
         if self._queue is None:
@@ -133,23 +167,16 @@ class GroupInsert:
             self.running -= 1
 
     async def _insert(self, batch: list) -> None:
-        try:
-            conn = await self.pool.acquire()
-        except BaseException as exc:  # noqa: BLE001 - every waiter must hear about it
-            _fail(batch, exc)
-            return
-        broken, retry_alone = False, False
+        retry_alone = False
         try:
             columns = [list(c) for c in zip(*(p for p, _ in batch))]
-            rows = await (await conn.execute(INSERT_SQL, columns)).fetchall()
-        except BaseException as exc:  # noqa: BLE001
+            rows = await self.pool.execute(INSERT_SQL, columns)
+        except BaseException as exc:  # noqa: BLE001 - every waiter must hear about it
             broken = isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError, OSError))
             retry_alone = not broken and len(batch) > 1 and isinstance(exc, psycopg.Error)
             if not retry_alone:
                 _fail(batch, exc)
             rows = None
-        finally:
-            self.pool.release(conn, broken)
         if retry_alone:  # one bad event (e.g. a NUL in its JSON) must not fail its batch-mates
             for item in batch:
                 await self._insert([item])
@@ -203,17 +230,9 @@ def create_app(database_url: str, *, max_body: int = MAX_BODY, hmac_secret_env: 
         hit = cache.get(instance_id)
         if hit and hit[0] > time.monotonic():
             return hit[1]
-        conn = await pool.acquire()
-        broken = False
-        try:
-            row = await (await conn.execute(
-                "select id, org_id, webhook_token_hash, webhook_hmac_secret_ref, active from odoo.instances where id = %s",
-                (instance_id,))).fetchone()
-        except (psycopg.OperationalError, psycopg.InterfaceError, OSError):
-            broken = True
-            raise
-        finally:
-            pool.release(conn, broken)
+        row = await pool.execute(
+            "select id, org_id, webhook_token_hash, webhook_hmac_secret_ref, active from odoo.instances where id = %s",
+            (instance_id,), fetch="one")
         cache[instance_id] = (time.monotonic() + cache_ttl, row)
         return row
 
@@ -311,17 +330,10 @@ def create_app(database_url: str, *, max_body: int = MAX_BODY, hmac_secret_env: 
 
     async def health(request: Request) -> Response:
         try:
-            conn = await pool.acquire()
+            await pool.execute("select 1", None, fetch="one")
         except (psycopg.Error, OSError):
-            return JSONResponse({"status": "degraded", "database": "down", **stats}, status_code=503)
-        broken = False
-        try:
-            await conn.execute("select 1")
-        except (psycopg.Error, OSError):
-            broken = True
-            return JSONResponse({"status": "degraded", "database": "down", **stats}, status_code=503)
-        finally:
-            pool.release(conn, broken)
+            return JSONResponse({"status": "degraded", "database": "down", **stats}, status_code=503,
+                                headers={"Retry-After": "5"})
         return JSONResponse({"status": "ok", "database": "up", **stats})
 
     async def metrics_endpoint(request: Request) -> Response:

@@ -340,6 +340,26 @@ def _upsert_bulk(conn, ctx: Context, adapter, rows: list[dict], copy_data: bytes
     return row["inserted"] + row["updated"]
 
 
+class TenantMismatch(ValueError):
+    """A row of another tenant was about to be written through this instance (a permanent error)."""
+
+    name = "TenantMismatch"
+
+
+def tenant_problem(adapter, local: dict, instance: dict) -> str | None:
+    """Why the sync of ``instance`` must not touch ``local`` (a row of ``adapter``'s table), or None.
+
+    A row belongs to one org (its tenant column) and, once linked, to one instance of that org; the
+    sync of an instance writes only rows of its own org that are unlinked or linked to it.
+    """
+    tenant = getattr(adapter, "tenant_column", None) or "org_id"
+    if tenant in local and str(local[tenant]) != str(instance["org_id"]):
+        return "belongs to another org"
+    if local.get("instance_id") is not None and str(local["instance_id"]) != str(instance["id"]):
+        return "is linked to another instance"
+    return None
+
+
 def _upsert_shared(conn, ctx: Context, adapter, row: dict, rec: dict) -> int:
     """One record of a shared entity: resolve against the app row and the last synced base."""
     table, instance_id = adapter.qualified_table(), ctx.instance["id"]
@@ -348,8 +368,18 @@ def _upsert_shared(conn, ctx: Context, adapter, row: dict, rec: dict) -> int:
     ref = adapter.external_ref_field()
     ref_value = rec.get(ref) if ref else None
     if local is None and isinstance(ref_value, str) and ref_value.startswith(REF_PREFIX):
-        local = conn.execute(f"select * from {table} where id::text = %s and (odoo_id is null or odoo_id = %s) for update",
-                             (ref_value[len(REF_PREFIX):], row["odoo_id"])).fetchone()
+        # The ref is written by anyone who can edit the Odoo record, so it only names a candidate: it is
+        # taken only if that row is this instance's tenant's (checked below) and not linked elsewhere.
+        claimed = conn.execute(f"select * from {table} where id::text = %s for update",
+                               (ref_value[len(REF_PREFIX):],)).fetchone()
+        if claimed is not None and (claimed["odoo_id"] is None or claimed["odoo_id"] == row["odoo_id"]
+                                    or tenant_problem(adapter, claimed, ctx.instance)):
+            local = claimed
+    if local is not None and (problem := tenant_problem(adapter, local, ctx.instance)):
+        _dead(conn, ctx, adapter, rec, f"{ref}={ref_value!r} names a row that {problem}; nothing was written"
+              if ref_value else f"the row of this record {problem}; nothing was written", "TenantMismatch")
+        ctx.bump("refused_other_tenant")
+        return 0
     mapping = conn.execute("select synced_values from odoo.entity_mappings where instance_id=%s and entity=%s and odoo_id=%s",
                            (instance_id, adapter.entity, row["odoo_id"])).fetchone()
     if local is None and (mapping is not None or (isinstance(ref_value, str) and ref_value.startswith(REF_PREFIX))):

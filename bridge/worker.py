@@ -10,6 +10,8 @@ import signal
 import threading
 import time
 
+import psycopg
+
 from bridge import db, jsonlog, metrics
 from bridge.contracts import pull_order
 from bridge.odoo_client import OdooClient, OdooError
@@ -19,6 +21,20 @@ from bridge.push import Pusher
 from bridge.reaper import reap_lost_runs
 
 log = jsonlog.get("worker")
+DB_BACKOFF_CAP = 5.0  # seconds between reconnect attempts at most: back soon after the database is
+
+
+class DatabaseDown(Exception):
+    """The connection to PostgreSQL is lost (or cannot be made): the cycle stops and waits."""
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """A lost or refused connection (no SQLSTATE, class 08, or an admin/crash shutdown 57P0x), as
+    opposed to an error of one statement: the former is transient for every step alike."""
+    if not isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
+        return False
+    state = getattr(exc, "sqlstate", None)
+    return state is None or state.startswith("08") or state in ("57P01", "57P02", "57P03")
 
 
 class ClientCache:
@@ -58,6 +74,7 @@ class Worker:
         self.lease = lease
         self.stop_event = threading.Event()
         self._last_reconcile: dict[str, float] = {}
+        self.skipped: dict[str, str] = {}  # instance id -> why it is skipped (broken configuration)
         self.cycles = 0
 
     def install_signals(self) -> None:
@@ -71,6 +88,26 @@ class Worker:
         with db.connect(self.url) as conn:
             return db.instances(conn, self.instance)
 
+    def _client(self, inst: dict):
+        """The instance's client, or None if its configuration is broken (e.g. its secret env var is
+        unset): then that instance alone is skipped, reported once, and the others carry on."""
+        key = str(inst["id"])
+        try:
+            client = self.clients(inst)
+        except (OdooError, ValueError, KeyError) as exc:
+            reason = f"{getattr(exc, 'name', type(exc).__name__)}: {exc}"
+            if self.skipped.get(key) != reason:
+                self.skipped[key] = reason
+                jsonlog.log(log, logging.ERROR, "instance skipped: broken configuration", instance_id=key,
+                            instance=inst.get("name"), reason=reason)
+                metrics.instance_skipped(key, True)
+                record_skip(self.url, inst, reason)
+            return None
+        if self.skipped.pop(key, None) is not None:
+            jsonlog.log(log, logging.INFO, "instance configuration fixed", instance_id=key, instance=inst.get("name"))
+            metrics.instance_skipped(key, False)
+        return client
+
     def cycle(self) -> dict:
         """One pass over every instance. Errors of one step are logged and do not stop the others."""
         totals: dict = {}
@@ -83,13 +120,20 @@ class Worker:
                     if isinstance(v, (int, float)):
                         totals[f"{name}.{k}"] = totals.get(f"{name}.{k}", 0) + v
             except (OdooError, OSError, Exception) as exc:  # noqa: BLE001 - the loop must survive
+                if connection_lost(exc):  # not this step's fault: the whole cycle waits for the database
+                    raise DatabaseDown(f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}") from exc
                 totals[f"{name}.errors"] = totals.get(f"{name}.errors", 0) + 1
                 jsonlog.log(log, logging.ERROR, f"{name} failed", error=f"{type(exc).__name__}: {exc}")
 
         step("reap", lambda: {"lost_runs": len(reap_lost_runs(self.url, lease_s=self.lease,
                                                               grace_s=min(60.0, self.lease)))})
-        for inst in self._instances():
-            client = self.clients(inst)
+        insts: list = []
+        step("instances", lambda: insts.extend(self._instances()))
+        for inst in insts:
+            client = self._client(inst)
+            if client is None:
+                totals["instances.skipped"] = totals.get("instances.skipped", 0) + 1
+                continue
             for adapter in pull_order(self.adapters):
                 step("pull", lambda a=adapter: pull_entity(self.url, inst, self.adapters, a, client,
                                                                   batch_size=self.pull_batch_size,
@@ -110,14 +154,69 @@ class Worker:
         with db.connect(self.url) as conn:
             metrics.update_from_db(conn)
 
+    def wait_for_database(self) -> bool:
+        """Block until PostgreSQL answers (True) or the worker is told to stop (False): a worker
+        started before its database waits for it, like a worker whose database went away."""
+        attempt = 0
+        while not self.stop_event.is_set():
+            try:
+                with db.connect(self.url) as conn:
+                    conn.execute("select 1")
+                if attempt:
+                    jsonlog.log(log, logging.WARNING, "database available again", attempts=attempt)
+                return True
+            except psycopg.Error as exc:
+                if not connection_lost(exc):
+                    raise
+                attempt += 1
+                if attempt == 1:
+                    jsonlog.log(log, logging.WARNING, "database unavailable; reconnecting",
+                                error=type(exc).__name__)
+                self.stop_event.wait(min(DB_BACKOFF_CAP, 0.25 * 2 ** (attempt - 1)))
+        return False
+
     def run(self, once: bool = False, max_cycles: int | None = None) -> None:
+        """Cycle until stopped. A lost database is transient: one log line when it goes, reconnects
+        with capped backoff, one line when it is back; `once` means one cycle that completed."""
         jsonlog.log(log, logging.INFO, "worker started", interval_s=self.interval)
+        down_since, attempt = None, 0
         try:
             while not self.stop_event.is_set():
-                self.cycle()
+                try:
+                    self.cycle()
+                except DatabaseDown as exc:
+                    attempt += 1
+                    if down_since is None:
+                        down_since = time.monotonic()
+                        jsonlog.log(log, logging.WARNING, "database unavailable; reconnecting", error=str(exc))
+                    self.stop_event.wait(min(DB_BACKOFF_CAP, 0.25 * 2 ** (attempt - 1)))
+                    continue
+                if down_since is not None:
+                    jsonlog.log(log, logging.WARNING, "database available again",
+                                down_s=round(time.monotonic() - down_since, 1), attempts=attempt)
+                    down_since, attempt = None, 0
                 if once or (max_cycles is not None and self.cycles >= max_cycles):
                     break
                 self.stop_event.wait(self.interval)
         finally:
             self.clients.close()
             jsonlog.log(log, logging.INFO, "worker stopped", cycles=self.cycles)
+
+
+def record_skip(url: str, inst: dict, reason: str) -> None:
+    """Leave the skip where `sync status` and the dashboard read it (`queries.skipped_instances`): a
+    failed run of the instance with entity null and error ``InstanceSkipped: ...``, until a later run
+    of that instance succeeds. Recorded once per worker and reason, not once per cycle."""
+    from bridge.runs import Run
+    try:
+        with Run(url, "pull", inst["id"], None) as run:
+            run.counts["instance_skipped"] = 1
+            raise InstanceSkipped(reason)
+    except InstanceSkipped:
+        pass
+    except psycopg.Error:  # reporting must not stop the others; the log line and metric still tell
+        pass
+
+
+class InstanceSkipped(Exception):
+    """An instance's configuration is broken: the worker skips it (see `Worker._client`)."""

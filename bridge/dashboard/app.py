@@ -207,7 +207,7 @@ def create_app(url: str, auth: Auth) -> Starlette:
         with db.connect(url) as conn:
             data = {"health": queries.health(conn), "summary": queries.summary(conn),
                     "runs": queries.recent_runs(conn, 30), "failures": queries.recent_runs(conn, 10, "failed"),
-                    "latency": queries.latency(conn, hours)}
+                    "latency": queries.latency(conn, hours), "skipped": queries.skipped_instances(conn)}
             letters, letters_total = queries.dead_letters(conn, limit=5)
         refresh = request.query_params.get("refresh", "30")
         return page(request, "index.html.j2", hours=hours, letters=letters, letters_total=letters_total,
@@ -292,6 +292,7 @@ def create_app(url: str, auth: Auth) -> Starlette:
         Route("/trace/{trace_id}", trace_page),
         Route("/api/health", api(lambda r: read(queries.health))),
         Route("/api/summary", api(lambda r: read(queries.summary))),
+        Route("/api/skipped-instances", api(lambda r: read(queries.skipped_instances))),
         Route("/api/runs", api(lambda r: read(queries.recent_runs, _int(r, "limit", 50, 1, 500),
                                               r.query_params.get("status") or None))),
         Route("/api/latency", api(lambda r: read(queries.latency, _int(r, "hours", 6, 1, MAX_HOURS)))),

@@ -49,6 +49,17 @@ class Cluster:
     kind: str  # "system", "pgserver" or "external"
     _stop: object = field(default=None, repr=False)
     _dir: str | None = field(default=None, repr=False)
+    _ctl: object = field(default=None, repr=False)  # pg_ctl start/stop of a system cluster
+
+    def stop_server(self) -> None:
+        """Stop the server at once (``pg_ctl stop -m immediate``, like a crash); `start_server` again.
+        Only for a cluster of the system's binaries (fault tests)."""
+        if not callable(self._ctl):
+            raise NoPostgres(f"a {self.kind} cluster cannot be stopped and started")
+        self._ctl("stop")
+
+    def start_server(self) -> None:
+        self._ctl("start")
 
     def url_for(self, dbname: str) -> str:
         params = psycopg.conninfo.conninfo_to_dict(self.conninfo)
@@ -116,12 +127,18 @@ def _start_system(pg_bin: Path) -> Cluster:
     options = f"-c listen_addresses='' -k {sock} -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     run(str(pg_bin / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(Path(tmp) / "log"), "-w", "start")
 
+    def ctl(action: str) -> None:
+        if action == "start":
+            run(str(pg_bin / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(Path(tmp) / "log"), "-w", "start")
+        else:
+            run(str(pg_bin / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
+
     def stop() -> None:
         subprocess.run([*prefix, str(pg_bin / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
                        capture_output=True, timeout=60)
 
     conninfo = psycopg.conninfo.make_conninfo(host=str(sock), user="postgres", dbname="postgres")
-    return Cluster(conninfo, "system", _stop=stop, _dir=tmp)
+    return Cluster(conninfo, "system", _stop=stop, _dir=tmp, _ctl=ctl)
 
 
 def apply_sql(url: str, sql: str) -> None:
