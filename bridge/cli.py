@@ -317,16 +317,18 @@ def webhooks():
 @click.option("--max-body", type=click.IntRange(1), default=256 * 1024, show_default=True, help="Largest body in bytes (413 above).")
 @click.option("--hmac-secret-env", default="SPECGEN_WEBHOOK_HMAC_SECRET", show_default=True,
               help="Env var holding the signing proxy's HMAC key.")
+@click.option("--read-timeout", type=click.FloatRange(0.1), default=10.0, show_default=True,
+              help="Seconds a request may take to arrive whole (headers and body); then 408 and closed.")
 @log_level_option()
 @DB_OPTION
-def serve(host, port, max_body, hmac_secret_env, log_level, database_url):
+def serve(host, port, max_body, hmac_secret_env, read_timeout, log_level, database_url):
     """Serve POST /webhooks/odoo/{instance_id}/{token} and GET /health until Ctrl-C/SIGTERM."""
     from bridge.receiver import create_app
     url = _need_url(database_url)
     jsonlog.setup(log_level)
     app = create_app(url, max_body=max_body, hmac_secret_env=hmac_secret_env)
     click.echo(f"webhook receiver on http://{host}:{port}/webhooks/odoo/<instance_id>/<token>", err=True)
-    serve_http(app, host, port, "receiver")
+    serve_http(app, host, port, "receiver", read_timeout)
 
 
 from bridge.demo import demo  # noqa: E402  (the demo command lives in its own module)

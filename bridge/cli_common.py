@@ -33,12 +33,16 @@ def log_level_option(default: str = "info"):
                         show_default=True, help="Least severe JSON log lines written to stderr.")
 
 
-def serve_http(app, host: str, port: int, what: str) -> None:
-    """Run an ASGI app with uvicorn until Ctrl-C/SIGTERM; warn when it listens beyond loopback."""
+def serve_http(app, host: str, port: int, what: str, read_timeout: float | None = None) -> None:
+    """Run an ASGI app with uvicorn until Ctrl-C/SIGTERM; warn when it listens beyond loopback. A
+    request that does not arrive whole within `read_timeout` seconds is closed (bridge.serve)."""
     import uvicorn
+
+    from bridge.serve import READ_TIMEOUT_S, deadline_protocol
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"warning: binding {host}; put TLS in front of the {what}", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
+                http=deadline_protocol(read_timeout or READ_TIMEOUT_S))
 
 
 TRACE_OPTION = click.option("--traceparent", "trace_id", envvar="TRACEPARENT", callback=_traceparent, metavar="TP",

@@ -15,14 +15,31 @@ trace_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("specgen_
 # recording, can add run events without importing bridge.runs.
 run_var: contextvars.ContextVar[Any] = contextvars.ContextVar("specgen_run", default=None)
 SECRET_KEYS = re.compile(r"pass(word)?|secret|token|api[_-]?key|authorization|cookie", re.I)
-SECRET_IN_TEXT = re.compile(r"(?i)(password|secret|token|api[_-]?key|authorization)([\"']?\s*[:=]\s*[\"']?)([^\s\"',}&]+)")
+# `Authorization: Bearer xyz` hides xyz, not the word Bearer
+SECRET_IN_TEXT = re.compile(r"(?i)(password|secret|token|api[_-]?key|authorization)([\"']?\s*[:=]\s*[\"']?)"
+                            r"((?:bearer|basic|token)\s+)?([^\s\"',}&]+)")
 _SECRETS: set[str] = set()
+_secrets_re: re.Pattern | None = None
 
 
 def register_secret(value: str | None) -> None:
     """A value that must never appear in a log line (e.g. an Odoo password read from the env)."""
-    if value and len(value) >= 3:
+    global _secrets_re
+    if value and len(value) >= 3 and value not in _SECRETS:
         _SECRETS.add(value)
+        _secrets_re = _whole_values(_SECRETS)
+
+
+def _whole_values(secrets: set[str]) -> re.Pattern:
+    """A secret matches only as a whole value: where it starts or ends with a word character, the
+    text around it must not continue the word. Replacing `admin` inside `administrator` would print
+    `***istrator` and so reveal the secret; `administrator` alone reveals nothing."""
+    parts = []
+    for secret in sorted(secrets, key=len, reverse=True):  # the longest first: one secret may contain another
+        before = r"(?<!\w)" if re.match(r"\w", secret[0]) else ""
+        after = r"(?!\w)" if re.match(r"\w", secret[-1]) else ""
+        parts.append(before + re.escape(secret) + after)
+    return re.compile("|".join(parts))
 
 
 def redact(value):
@@ -31,10 +48,8 @@ def redact(value):
     if isinstance(value, (list, tuple)):
         return [redact(v) for v in value]
     if isinstance(value, str):
-        text = SECRET_IN_TEXT.sub(lambda m: m.group(1) + m.group(2) + "***", value)
-        for secret in _SECRETS:
-            text = text.replace(secret, "***")
-        return text
+        text = SECRET_IN_TEXT.sub(lambda m: m.group(1) + m.group(2) + (m.group(3) or "") + "***", value)
+        return _secrets_re.sub("***", text) if _secrets_re is not None else text
     return value
 
 

@@ -33,8 +33,16 @@ ODOO_CALLS = Histogram("specgen_odoo_call_duration_seconds", "Odoo RPC latency."
                        buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30), registry=REGISTRY)
 INSTANCE_SKIPPED = Gauge("specgen_sync_instance_skipped", "1 while the worker skips the instance: its configuration "
                          "is broken (e.g. its secret env var is unset).", ["instance"], registry=REGISTRY)
+HTTP_REQUESTS = Counter("specgen_http_requests_total", "Requests to the receiver by route template and status class.",
+                        ["route", "status_class"], registry=REGISTRY)
 EVENT_TO_ROW = Histogram("specgen_event_to_row_seconds", "Webhook received to row written.", ["entity"],
                          buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300), registry=REGISTRY)
+
+# The instance label of a delivery for an instance id that names no instance. Every label comes from a
+# bounded set (instance ids that exist, entities and models of the spec, route templates, status
+# classes, error class names): never a raw piece of a request, or strangers could grow /metrics.
+UNKNOWN = "unknown"
+UNMATCHED = "unmatched"
 
 # What each kind of run counts as synced records, and in which direction.
 _SYNCED = {"pull": ("read", "pull"), "process": ("processed", "pull"), "push": ("pushed", "push")}
@@ -76,6 +84,28 @@ def webhook(instance_id, outcome: str) -> None:
 
 def instance_skipped(instance_id, skipped: bool) -> None:
     INSTANCE_SKIPPED.labels(_label(instance_id)).set(1 if skipped else 0)
+
+
+class HttpRequests:
+    """ASGI middleware: count each request by its route template (never the raw path) and status class."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        status = [500]
+
+        async def counting_send(message):
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+        try:
+            await self.app(scope, receive, counting_send)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or UNMATCHED
+            HTTP_REQUESTS.labels(route, f"{status[0] // 100}xx").inc()
 
 
 def event_to_row(entity: str, seconds: float) -> None:

@@ -14,7 +14,7 @@ Routes:
 - ``GET /metrics``: Prometheus exposition (docs/observability.md).
 
 Answers: 202 accepted (also for a duplicate, which stores nothing), 400 bad JSON / schema,
-401 bad auth, 413 body too large, 415 not JSON, 503 when the database is down (nothing was
+404 an instance id that is not a canonical UUID, 401 bad auth (also an unknown instance), 413 body too large, 415 not JSON, 503 when the database is down (nothing was
 acknowledged, so Odoo or the proxy may retry; the periodic pull catches up anyway). Never a 5xx for
 bad input. The event is acknowledged only after its INSERT committed.
 """
@@ -26,13 +26,14 @@ import hashlib
 import hmac
 import logging
 import os
+import re
 import time
-import uuid
 
 import orjson
 import psycopg
 from psycopg.rows import dict_row
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -43,6 +44,12 @@ from bridge.odoo_client import trace_id_from
 log = jsonlog.get("receiver")
 MAX_BODY = 256 * 1024
 HMAC_ENV = "SPECGEN_WEBHOOK_HMAC_SECRET"
+# Only the canonical form names an instance: uuid.UUID() also takes `urn:uuid:...`, braces and no
+# hyphens, which PostgreSQL then refuses (it used to surface as a 503 "database unavailable").
+CANONICAL_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+# Instance rows are cached this long: a revoked token or a deactivated instance stops working within it.
+CACHE_TTL_S = 0.5
+CACHE_MAX = 10_000  # random ids from strangers must not grow the cache without bound
 
 
 class TooLarge(Exception):
@@ -220,7 +227,7 @@ def _lifespan(pool: Pool):
 
 
 def create_app(database_url: str, *, max_body: int = MAX_BODY, hmac_secret_env: str = HMAC_ENV,
-               window: int = 300, pool_size: int = 4, cache_ttl: float = 30.0) -> Starlette:
+               window: int = 300, pool_size: int = 4, cache_ttl: float = CACHE_TTL_S) -> Starlette:
     pool = Pool(database_url, pool_size)
     inserter = GroupInsert(pool)
     cache: dict[str, tuple[float, dict | None]] = {}
@@ -233,7 +240,13 @@ def create_app(database_url: str, *, max_body: int = MAX_BODY, hmac_secret_env: 
         row = await pool.execute(
             "select id, org_id, webhook_token_hash, webhook_hmac_secret_ref, active from odoo.instances where id = %s",
             (instance_id,), fetch="one")
-        cache[instance_id] = (time.monotonic() + cache_ttl, row)
+        now = time.monotonic()
+        if len(cache) >= CACHE_MAX:
+            for key in [k for k, (expiry, _) in cache.items() if expiry <= now]:
+                del cache[key]
+            if len(cache) >= CACHE_MAX:
+                cache.clear()
+        cache[instance_id] = (now + cache_ttl, row)
         return row
 
     def token_ok(inst: dict, token: str) -> bool:
@@ -241,28 +254,46 @@ def create_app(database_url: str, *, max_body: int = MAX_BODY, hmac_secret_env: 
         given = db.webhook_token_hash(token)
         return bool(expected) and hmac.compare_digest(given, expected)
 
-    def signature_ok(inst: dict, request: Request, body: bytes) -> bool:
+    def signature_ok(inst: dict, request: Request, body: bytes, key: str | None) -> tuple[bool, bool]:
+        """(signed, key_signed). The signature covers "<timestamp>.<body>", or, to make an
+        Idempotency-Key count, "<timestamp>.<key>\n<body>". A key the signature does not cover is
+        ignored (the key comes from the body), else a captured delivery could be stored again within
+        the window under a new key. The two forms cannot be confused: a raw newline in JSON is only
+        whitespace inside the object, so what follows it is never a whole JSON object."""
         secret = os.environ.get(inst.get("webhook_hmac_secret_ref") or hmac_secret_env, "")
         ts, sig = request.headers.get("x-specgen-timestamp", ""), request.headers.get("x-specgen-signature", "")
         if not secret or not ts.isdigit() or not sig.startswith("sha256="):
-            return False
+            return False, False
         if abs(time.time() - int(ts)) > window:
-            return False
-        mac = hmac.new(secret.encode(), ts.encode() + b"." + body, hashlib.sha256).hexdigest()
-        return hmac.compare_digest(mac, sig[len("sha256="):].lower())
+            return False, False
+        given = sig[len("sha256="):].lower()
+
+        def mac(message: bytes) -> str:
+            return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+        if key is not None and hmac.compare_digest(mac(ts.encode() + b"." + key.encode() + b"\n" + body), given):
+            return True, True
+        return hmac.compare_digest(mac(ts.encode() + b"." + body), given), False
 
     async def receive(request: Request) -> Response:
-        """Count every delivery by outcome for /metrics (the contract in docs/observability.md)."""
-        response = await _receive(request)
-        instance_label = request.path_params.get("instance_id")
+        """Count every delivery by outcome for /metrics (the contract in docs/observability.md). The
+        instance label is the id of an instance that exists, else "unknown": a label never comes
+        from the URL as such, so strangers cannot grow /metrics."""
+        known: list[str] = []
+        response = await _receive(request, known)
+        instance_label = known[0] if known else metrics.UNKNOWN
         metrics.webhook(instance_label, "received")
         outcome = {202: "accepted", 503: "unavailable"}.get(response.status_code, "rejected")
         metrics.webhook(instance_label, outcome)
         return response
 
-    async def _receive(request: Request) -> Response:
+    async def _receive(request: Request, known: list[str]) -> Response:
         t0 = time.perf_counter()
         trace_id = trace_id_from(request.headers)
+        instance_id, token = request.path_params["instance_id"], request.path_params.get("token")
+        if not CANONICAL_UUID.fullmatch(instance_id):
+            stats["rejected"] += 1
+            return _problem(404, "no such instance")
+        instance_id = instance_id.lower()
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > max_body:
             stats["rejected"] += 1
@@ -271,12 +302,6 @@ def create_app(database_url: str, *, max_body: int = MAX_BODY, hmac_secret_env: 
         if ctype != "application/json":
             stats["rejected"] += 1
             return _problem(415, "Content-Type must be application/json")
-        instance_id, token = request.path_params["instance_id"], request.path_params.get("token")
-        try:
-            uuid.UUID(instance_id)
-        except ValueError:
-            stats["rejected"] += 1
-            return _problem(401, "unknown instance or bad credentials")
         try:
             body = await _read_body(request, max_body)
         except TooLarge:
@@ -290,8 +315,16 @@ def create_app(database_url: str, *, max_body: int = MAX_BODY, hmac_secret_env: 
             stats["unavailable"] += 1
             jsonlog.log(log, logging.ERROR, "database unavailable", trace_id=trace_id, error=type(exc).__name__)
             return _problem(503, "database unavailable; retry later")
-        authed = inst is not None and inst["active"] and (
-            token_ok(inst, token) if token is not None else signature_ok(inst, request, body))
+        if inst is not None:
+            known.append(instance_id)
+        key = request.headers.get("idempotency-key") or request.headers.get("x-idempotency-key")
+        if inst is None or not inst["active"]:
+            authed = False
+        elif token is not None:
+            authed = token_ok(inst, token)
+        else:
+            authed, key_signed = signature_ok(inst, request, body, key)
+            key = key if key_signed else None
         if not authed:
             stats["rejected"] += 1
             return _problem(401, "unknown instance or bad credentials")
@@ -304,10 +337,9 @@ def create_app(database_url: str, *, max_body: int = MAX_BODY, hmac_secret_env: 
         if problem:
             stats["rejected"] += 1
             return _problem(400, f"event does not match the schema: {problem}")
-        key = (request.headers.get("idempotency-key") or request.headers.get("x-idempotency-key")
-               or events.idempotency_key(event, body))[:200]
+        key = (key or events.idempotency_key(event, body))[:200]
         try:
-            event_id = await inserter.submit((str(uuid.UUID(instance_id)), key, event["_model"], event["_id"],
+            event_id = await inserter.submit((instance_id, key, event["_model"], event["_id"],
                                               body.decode("utf-8", "replace"), trace_id))
         except (psycopg.OperationalError, psycopg.InterfaceError, OSError) as exc:
             stats["unavailable"] += 1
@@ -342,7 +374,7 @@ def create_app(database_url: str, *, max_body: int = MAX_BODY, hmac_secret_env: 
     async def not_allowed(request: Request) -> Response:
         return _problem(405, "use POST")
 
-    app = Starlette(routes=[
+    app = Starlette(middleware=[Middleware(metrics.HttpRequests)], routes=[
         Route("/webhooks/odoo/{instance_id}/{token}", receive, methods=["POST"]),
         Route("/webhooks/odoo/{instance_id}", receive, methods=["POST"]),
         Route("/health", health, methods=["GET"]),

@@ -21,13 +21,14 @@ import psycopg
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.middleware import Middleware
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from bridge import db, deadletters, jsonlog, queries
 from bridge.adapters import json_default
-from bridge.dashboard.auth import SESSION_COOKIE, SESSION_TTL_S, Auth
+from bridge.dashboard.auth import SESSION_COOKIE, SESSION_TTL_S, Auth, client_of
 
 HEADERS = {
     "content-security-policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
@@ -49,6 +50,8 @@ class Form:
 
     def __init__(self, body: bytes):
         self.values = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=1000)
+        if any("\x00" in k or any("\x00" in v for v in vs) for k, vs in self.values.items()):
+            raise HTTPException(400, "a NUL character is not accepted")
 
     def get(self, name: str, default: str | None = None) -> str | None:
         return self.values.get(name, [default])[0]
@@ -60,12 +63,30 @@ class Form:
 async def read_form(request: Request) -> Form:
     if not hasattr(request.state, "form"):
         body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_FORM_BYTES:
-                raise HTTPException(413, "form too large")
+        try:
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > MAX_FORM_BYTES:
+                    raise HTTPException(413, "form too large")
+        except ClientDisconnect:  # also a body that did not arrive within the read deadline
+            raise HTTPException(400, "the form did not arrive") from None
         request.state.form = Form(body)
     return request.state.form
+
+
+class RefuseNul:
+    """ASGI middleware: a NUL in the path or the query string is a 400. PostgreSQL text cannot hold
+    one, so it would otherwise reach a query and come back as a 500."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and ("\x00" in scope["path"] or b"%00" in scope["query_string"]
+                                        or b"\x00" in scope["query_string"]):
+            response = PlainTextResponse("a NUL character is not accepted in the URL", status_code=400, headers=HEADERS)
+            return await response(scope, receive, send)
+        return await self.app(scope, receive, send)
 
 
 # -- formatting helpers (jinja filters) ----------------------------------------------------------
@@ -148,7 +169,10 @@ def create_app(url: str, auth: Auth) -> Starlette:
     def guarded(api: bool = False):
         def wrap(handler):
             async def endpoint(request: Request):
-                allowed, by_session = auth.request_ok(request)
+                allowed, by_session, retry_after = auth.request_ok(request)
+                if retry_after:
+                    return JSONResponse({"error": "too many failed attempts; retry later"}, status_code=429,
+                                        headers={"retry-after": str(math.ceil(retry_after)), **HEADERS})
                 if not allowed:
                     if api or request.headers.get("authorization"):
                         return JSONResponse({"error": "a valid dashboard token or service-role key is required"},
@@ -188,14 +212,29 @@ def create_app(url: str, auth: Auth) -> Starlette:
             return page(request, "login.html.j2", next=_next(request.query_params.get("next")), failed=False)
         form = await read_form(request)
         target = _next(form.get("next"))
-        if not auth.credential_ok(form.get("token")):
+        accepted, retry_after = auth.attempt(client_of(request), form.get("token"))
+        if retry_after:
+            response = page(request, "login.html.j2", 429, next=target, failed=False, retry_after=math.ceil(retry_after))
+            response.headers["retry-after"] = str(math.ceil(retry_after))
+            return response
+        if not accepted:
             return page(request, "login.html.j2", 401, next=target, failed=True)
         response = RedirectResponse(target, status_code=303, headers=HEADERS)
         response.set_cookie(SESSION_COOKIE, auth.new_session(), max_age=SESSION_TTL_S, httponly=True,
                             samesite="strict", secure=request.url.scheme == "https", path="/")
         return response
 
+    @guarded()
     async def logout(request: Request):
+        """Sign this session out, or with `everywhere`, every session (a Bearer caller gets JSON)."""
+        form = await read_form(request)
+        everywhere = form.get("everywhere") not in (None, "", "0")
+        if everywhere:
+            auth.revoke_all()
+        else:
+            auth.revoke(request.cookies.get(SESSION_COOKIE))
+        if request.headers.get("authorization"):
+            return JSONResponse({"signed_out": "everywhere" if everywhere else "this session"}, headers=HEADERS)
         response = RedirectResponse("/login", status_code=303, headers=HEADERS)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
@@ -300,4 +339,4 @@ def create_app(url: str, auth: Auth) -> Starlette:
         Route("/static/dashboard.css", css_file),
         Route("/healthz", healthz),
     ]
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, middleware=[Middleware(RefuseNul)])

@@ -16,7 +16,7 @@ import pytest
 
 from bridge import deadletters
 from bridge.dashboard import Auth, create_app
-from bridge.dashboard.auth import verify_service_role_jwt
+from bridge.dashboard.auth import Throttle, verify_service_role_jwt
 from bridge.db import connect
 from bridge.runs import Run
 from bridge.serve import ThreadedServer
@@ -64,7 +64,7 @@ def seeded(db_url):
 
 @pytest.fixture
 def dash(seeded):
-    with ThreadedServer(create_app(seeded["url"], Auth(token=TOKEN, jwt_secret=JWT_SECRET))) as server:
+    with ThreadedServer(create_app(seeded["url"], Auth(token=TOKEN, jwt_secret=JWT_SECRET, throttle=Throttle(limit=100)))) as server:
         with httpx.Client(base_url=server.url, follow_redirects=False, timeout=10) as http:
             yield http, seeded
 
@@ -220,7 +220,7 @@ def test_a_dead_database_is_a_503_page_not_a_traceback():
 
 
 def test_the_command_refuses_to_run_open_or_with_a_weak_token(db_url, monkeypatch):
-    for var in ("SPECGEN_DASHBOARD_TOKEN", "SUPABASE_JWT_SECRET"):
+    for var in ("SPECGEN_DASHBOARD_TOKEN", "SUPABASE_JWT_SECRET", "SUPABASE_SECRET_KEY", "SUPABASE_JWKS"):
         monkeypatch.delenv(var, raising=False)
     run = lambda env: specgen("dashboard", "--database-url", db_url, cwd=ROOT, env=env, timeout=60)  # noqa: E731
     r = run({})
