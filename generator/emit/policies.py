@@ -299,7 +299,7 @@ begin
     auth.uid(),
     case when tg_argv[1] <> '' then (v_row ->> tg_argv[1])::uuid end,
     tg_table_schema, tg_table_name, lower(tg_op)::ops.audit_operation, v_row ->> tg_argv[0],
-    v_old, v_new, v_changed, nullif(current_setting('specgen.trace_id', true), '')
+    v_old, v_new, v_changed, nullif(ops.sync_setting('specgen.trace_id'), '')
   );
   return null;
 end;

@@ -22,7 +22,7 @@ def render_baseline(ir: IR) -> str:
     parts.append(_section("Schemas", [f"create schema if not exists {quote_ident(s)};" for s in ir.schemas]))
     parts.append(_section("Enums", [render_enum(e) for e in ir.enums]))
     pushed = [t for t in ir.tables if t.odoo and t.odoo.direction in ("push", "both")]
-    functions = [UPDATED_AT_FUNCTION] + ([render_outbox_function(ir)] if pushed else [])
+    functions = [UPDATED_AT_FUNCTION, SYNC_SETTING_FUNCTION] + ([render_outbox_function(ir)] if pushed else [])
     parts.append(_section("Functions", functions))
     parts.append(_section("Tables", [render_table(t) for t in ir.tables]))
     parts.append(_section("Foreign keys", [fk for t in ir.tables for fk in render_foreign_keys(t)]))
@@ -118,7 +118,8 @@ def render_outbox_function(ir: IR) -> str:
     """The trigger that queues app changes for Odoo in the same transaction as the change.
 
     Rows the sync writes itself (it sets specgen.sync_origin = 'odoo') are not queued, so a pulled
-    change is never pushed back. The target instance is the row's own, else its org's active one.
+    change is never pushed back. The setting is read through ops.sync_setting(), which ignores it unless
+    the session acts as the sync's role: an app session that sets it still has its change queued. The target instance is the row's own, else its org's active one.
     """
     if ir.tenancy:
         col = quote_ident(ir.tenancy.column)
@@ -144,6 +145,7 @@ def render_grants(ir: IR) -> list[str]:
     out += policies.render_privileges(ir)
     out += policies.render_audit_privileges(ir)
     out.append("revoke execute on function ops.set_updated_at() from public, anon, authenticated;")
+    out.append("revoke execute on function ops.sync_setting(text) from public, anon, authenticated;")
     if any(t.odoo and t.odoo.direction in ("push", "both") for t in ir.tables):
         out.append("revoke execute on function ops.enqueue_outbox() from public, anon, authenticated;")
     return out
@@ -173,6 +175,23 @@ end;
 $$;"""
 
 
+# Any SQL session can set a custom setting, so the sync's markers count only when the session acts as
+# the sync's role: the one the spec's system role names (service_role; a superuser has its rights too).
+# Inside a security definer trigger current_user is the function's owner, so the acting role is read
+# from the `role` setting (set role / PostgREST) or, when none was set, the login (session_user).
+SYNC_SETTING_FUNCTION = """\
+create or replace function ops.sync_setting(p_name text) returns text
+language sql
+stable
+set search_path = ''
+as $$
+  select case when pg_catalog.pg_has_role(
+      coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user::text)::name,
+      'service_role', 'usage')
+    then pg_catalog.current_setting(p_name, true) end;
+$$;"""
+
+
 OUTBOX_FUNCTION = """\
 create or replace function ops.enqueue_outbox() returns trigger
 language plpgsql
@@ -183,7 +202,7 @@ declare
   v_row jsonb;
   v_instance uuid;
 begin
-  if coalesce(current_setting('specgen.sync_origin', true), '') = 'odoo' then
+  if coalesce(ops.sync_setting('specgen.sync_origin'), '') = 'odoo' then
     return null;  -- written by the sync from Odoo: do not echo it back
   end if;
   if tg_op = 'DELETE' then
@@ -206,7 +225,7 @@ begin
     v_instance, tg_argv[0], (v_row ->> tg_argv[1])::uuid,
     (case tg_op when 'INSERT' then 'create' when 'UPDATE' then 'write' else 'unlink' end)::odoo.outbox_operation,
     v_row,
-    coalesce(nullif(current_setting('specgen.trace_id', true), ''), replace(gen_random_uuid()::text, '-', ''))
+    coalesce(nullif(ops.sync_setting('specgen.trace_id'), ''), replace(gen_random_uuid()::text, '-', ''))
   );
   return null;
 end;
