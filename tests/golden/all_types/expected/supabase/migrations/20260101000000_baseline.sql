@@ -28,6 +28,16 @@ begin
   return new;
 end;
 $$;
+create or replace function ops.sync_setting(p_name text) returns text
+language sql
+stable
+set search_path = ''
+as $$
+  select case when pg_catalog.pg_has_role(
+      coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user::text)::name,
+      'service_role', 'usage')
+    then pg_catalog.current_setting(p_name, true) end;
+$$;
 
 -- Tables
 create table app.samples (
@@ -381,7 +391,7 @@ begin
     auth.uid(),
     case when tg_argv[1] <> '' then (v_row ->> tg_argv[1])::uuid end,
     tg_table_schema, tg_table_name, lower(tg_op)::ops.audit_operation, v_row ->> tg_argv[0],
-    v_old, v_new, v_changed, nullif(current_setting('specgen.trace_id', true), '')
+    v_old, v_new, v_changed, nullif(ops.sync_setting('specgen.trace_id'), '')
   );
   return null;
 end;
@@ -402,3 +412,4 @@ revoke update, delete, truncate on ops.audit_log from service_role, authenticate
 revoke execute on function ops.forbid_change() from public, anon, authenticated;
 revoke execute on function ops.audit_row() from public, anon, authenticated;
 revoke execute on function ops.set_updated_at() from public, anon, authenticated;
+revoke execute on function ops.sync_setting(text) from public, anon, authenticated;

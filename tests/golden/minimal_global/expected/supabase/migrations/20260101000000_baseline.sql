@@ -26,6 +26,16 @@ begin
   return new;
 end;
 $$;
+create or replace function ops.sync_setting(p_name text) returns text
+language sql
+stable
+set search_path = ''
+as $$
+  select case when pg_catalog.pg_has_role(
+      coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user::text)::name,
+      'service_role', 'usage')
+    then pg_catalog.current_setting(p_name, true) end;
+$$;
 
 -- Tables
 create table app.categories (
@@ -329,3 +339,4 @@ grant select (id, label, category_id) on app.items to anon, authenticated;
 revoke update, delete, truncate on ops.audit_log from service_role, authenticated, anon;
 revoke execute on function ops.forbid_change() from public, anon, authenticated;
 revoke execute on function ops.set_updated_at() from public, anon, authenticated;
+revoke execute on function ops.sync_setting(text) from public, anon, authenticated;

@@ -28,6 +28,16 @@ begin
   return new;
 end;
 $$;
+create or replace function ops.sync_setting(p_name text) returns text
+language sql
+stable
+set search_path = ''
+as $$
+  select case when pg_catalog.pg_has_role(
+      coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user::text)::name,
+      'service_role', 'usage')
+    then pg_catalog.current_setting(p_name, true) end;
+$$;
 create or replace function ops.enqueue_outbox() returns trigger
 language plpgsql
 security definer
@@ -37,7 +47,7 @@ declare
   v_row jsonb;
   v_instance uuid;
 begin
-  if coalesce(current_setting('specgen.sync_origin', true), '') = 'odoo' then
+  if coalesce(ops.sync_setting('specgen.sync_origin'), '') = 'odoo' then
     return null;  -- written by the sync from Odoo: do not echo it back
   end if;
   if tg_op = 'DELETE' then
@@ -62,7 +72,7 @@ begin
     v_instance, tg_argv[0], (v_row ->> tg_argv[1])::uuid,
     (case tg_op when 'INSERT' then 'create' when 'UPDATE' then 'write' else 'unlink' end)::odoo.outbox_operation,
     v_row,
-    coalesce(nullif(current_setting('specgen.trace_id', true), ''), replace(gen_random_uuid()::text, '-', ''))
+    coalesce(nullif(ops.sync_setting('specgen.trace_id'), ''), replace(gen_random_uuid()::text, '-', ''))
   );
   return null;
 end;
@@ -520,6 +530,7 @@ grant select on odoo.companies to authenticated;
 revoke update, delete, truncate on ops.audit_log from service_role, authenticated, anon;
 revoke execute on function ops.forbid_change() from public, anon, authenticated;
 revoke execute on function ops.set_updated_at() from public, anon, authenticated;
+revoke execute on function ops.sync_setting(text) from public, anon, authenticated;
 revoke execute on function ops.enqueue_outbox() from public, anon, authenticated;
 
 -- Sync health (the alert conditions as a view)
