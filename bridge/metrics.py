@@ -2,7 +2,8 @@
 
 One registry per process. Runs report through `record_run` (called when every `Run` ends), the Odoo
 client through `observe_call`, the receiver through `webhook`, the processor through `event_to_row`;
-`update_from_db` reads queue depths and cursor lag from PostgreSQL once per worker cycle.
+`update_from_db` reads queue depths, lag and the outbox's oldest waiting change from PostgreSQL once
+per worker cycle.
 """
 from __future__ import annotations
 
@@ -24,8 +25,15 @@ DEAD_LETTERS = Counter("specgen_sync_dead_letters_total", "Work sent to dead let
                        ["instance", "entity", "source"], registry=REGISTRY)
 LAST_SUCCESS = Gauge("specgen_sync_last_success_timestamp_seconds", "End of the last successful run.",
                      ["instance", "entity"], registry=REGISTRY)
-CURSOR_LAG = Gauge("specgen_sync_cursor_lag_seconds", "Now minus the pull cursor's write_date.", ["instance", "entity"],
-                   registry=REGISTRY)
+CURSOR_LAG = Gauge("specgen_sync_cursor_lag_seconds",
+                   "How far the mirror is behind Odoo: Odoo's newest write_date minus the pull cursor's.",
+                   ["instance", "entity"], registry=REGISTRY)
+LAST_CHANGE = Gauge("specgen_sync_last_change_timestamp_seconds", "Odoo's newest write_date the sync has seen.",
+                    ["instance", "entity"], registry=REGISTRY)
+OUTBOX_AGE = Gauge("specgen_outbox_oldest_age_seconds", "Age of the oldest app change waiting to be pushed (0: none).",
+                   ["instance", "entity"], registry=REGISTRY)
+OUTBOX_ATTEMPTS = Gauge("specgen_outbox_max_attempts", "Most push attempts of an app change still waiting (0: none).",
+                        ["instance", "entity"], registry=REGISTRY)
 WEBHOOKS = Counter("specgen_webhook_events_total", "Webhook deliveries by outcome.", ["instance", "outcome"],
                    registry=REGISTRY)
 QUEUE_DEPTH = Gauge("specgen_queue_depth", "Rows waiting.", ["queue", "instance"], registry=REGISTRY)
@@ -47,6 +55,7 @@ UNMATCHED = "unmatched"
 # What each kind of run counts as synced records, and in which direction.
 _SYNCED = {"pull": ("read", "pull"), "process": ("processed", "pull"), "push": ("pushed", "push")}
 _lock = threading.Lock()
+_OUTBOX_SEEN: set = set()  # (instance, entity) pairs the outbox gauges have reported
 
 
 def _label(value) -> str:
@@ -66,7 +75,8 @@ def record_run(kind: str, instance_id, entity: str | None, counts: dict, status:
     if status == "succeeded" and kind in ("pull", "push", "process", "reconcile"):
         LAST_SUCCESS.labels(instance, entity_label).set_to_current_time()
     elif status == "failed":
-        ERRORS.labels(instance, entity_label, error_class or "Error").inc()
+        # a run whose items failed one by one counts each of them; a run that broke counts once
+        ERRORS.labels(instance, entity_label, error_class or "Error").inc(counts.get("failed") or 1)
 
 
 def odoo_retry(instance_id, entity: str | None) -> None:
@@ -113,7 +123,7 @@ def event_to_row(entity: str, seconds: float) -> None:
 
 
 def update_from_db(conn) -> None:
-    """Queue depths and cursor lag, read once per worker cycle."""
+    """Queue depths, lag, last change and the waiting outbox per entity, read once per worker cycle."""
     with _lock:
         for queue, sql in (("outbox", "select instance_id, count(*) as n from odoo.outbox where status in "
                                       "('pending', 'processing') group by 1"),
@@ -123,11 +133,26 @@ def update_from_db(conn) -> None:
                                             "replayed_at is null group by 1")):
             for row in conn.execute(sql).fetchall():
                 QUEUE_DEPTH.labels(queue, _label(row["instance_id"])).set(row["n"])
+        for row in conn.execute("select instance_id, entity, last_write_date, odoo_head_write_date "
+                                "from odoo.sync_cursors where last_write_date is not null").fetchall():
+            labels = (_label(row["instance_id"]), row["entity"])
+            head = row["odoo_head_write_date"]
+            if head is not None:
+                CURSOR_LAG.labels(*labels).set(max((head - row["last_write_date"]).total_seconds(), 0.0))
+            LAST_CHANGE.labels(*labels).set(max(filter(None, (head, row["last_write_date"]))).timestamp())
+        # per entity with waiting changes; an entity drained since the last cycle goes back to 0
         now = dt.datetime.now(dt.timezone.utc)
-        for row in conn.execute("select instance_id, entity, last_write_date from odoo.sync_cursors "
-                                "where last_write_date is not null").fetchall():
-            CURSOR_LAG.labels(_label(row["instance_id"]), row["entity"]).set(
-                (now - row["last_write_date"]).total_seconds())
+        seen = set()
+        for row in conn.execute("select instance_id, entity, min(created_at) as oldest, max(attempts) as attempts "
+                                "from odoo.outbox where status in ('pending', 'processing') group by 1, 2").fetchall():
+            labels = (_label(row["instance_id"]), row["entity"])
+            seen.add(labels)
+            OUTBOX_AGE.labels(*labels).set(max((now - row["oldest"]).total_seconds(), 0.0))
+            OUTBOX_ATTEMPTS.labels(*labels).set(row["attempts"])
+        for labels in _OUTBOX_SEEN - seen:
+            OUTBOX_AGE.labels(*labels).set(0)
+            OUTBOX_ATTEMPTS.labels(*labels).set(0)
+        _OUTBOX_SEEN.update(seen)
 
 
 def exposition() -> bytes:

@@ -11,7 +11,8 @@ that does not match the schema, the event is dead-lettered.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
+from contextlib import ExitStack
 from typing import Callable
 
 import psycopg
@@ -46,46 +47,76 @@ class Processor:
         self.max_attempts, self.lease, self.retry_base = max_attempts, lease, retry_base
 
     def run_once(self, limit: int = 500, instance_id=None, progress=None) -> dict:
-        with Run(self.url, "process", instance_id) as run, db.connect(self.url) as conn:
+        """Claim up to ``limit`` events and apply them. Returns counts.
+
+        Each (instance, model) group is a run per entity it feeds, so process runs carry their entity
+        (the per-entity error rate and last success count them). The event-level counts (claimed,
+        processed, retried, ...) go to the group's first run, the rows written to each entity's own."""
+        with db.connect(self.url) as conn:
             claimed = conn.execute(CLAIM_SQL, {"lease": self.lease, "limit": limit, "instance": instance_id}).fetchall()
             conn.commit()
-            run.counts["claimed"] = len(claimed)
+            if not claimed:
+                with Run(self.url, "process", instance_id) as run:
+                    run.counts["claimed"] = 0
+                    return dict(run.counts)
+            totals: Counter = Counter()
             groups: dict = defaultdict(list)
+            invalid = []
             for ev in claimed:
                 problem = events.validate(ev["payload"])
                 if problem:
-                    self._dead(conn, run, ev, f"event does not match the schema: {problem}", "SchemaError")
-                    continue
-                groups[(str(ev["instance_id"]), ev["odoo_model"])].append(ev)
+                    invalid.append((ev, problem))
+                else:
+                    groups[(str(ev["instance_id"]), ev["odoo_model"])].append(ev)
+            if invalid:  # no entity: what the event names cannot be trusted
+                with Run(self.url, "process", instance_id) as run:
+                    run.counts["claimed"] = len(invalid)
+                    for ev, problem in invalid:
+                        reason = f"event does not match the schema: {problem}"
+                        run.item_failed("SchemaError", reason)
+                        self._dead(conn, run, ev, reason, "SchemaError")
+                totals.update(run.counts)
             for (instance_id_, model), evs in groups.items():
-                self._group(conn, run, instance_id_, model, evs)
+                adapters = [a for a in self.adapters.values() if a.odoo_model == model and a.pulls()]
+                with ExitStack() as stack:
+                    runs = [(a, stack.enter_context(Run(self.url, "process", instance_id_, a.entity)))
+                            for a in adapters] or [(None, stack.enter_context(Run(self.url, "process", instance_id_)))]
+                    runs[0][1].counts["claimed"] = len(evs)
+                    self._group(conn, runs, instance_id_, model, evs)
+                for _, run in runs:
+                    totals.update(run.counts)
                 if progress:
                     progress(len(evs))
-            return dict(run.counts)
+            return dict(totals)
 
-    def _group(self, conn, run: Run, instance_id: str, model: str, evs: list[dict]) -> None:
+    def _group(self, conn, runs: list, instance_id: str, model: str, evs: list[dict]) -> None:
+        """Apply one (instance, model) group of events; `runs` pairs each pulling adapter of the model
+        with its run (or is one run without an adapter)."""
+        run = runs[0][1]  # the group's first run keeps the event-level counts and steps
+        adapters = [a for a, _ in runs if a is not None]
         instance = db.instance(conn, instance_id)
         conn.commit()
-        adapters = [a for a in self.adapters.values() if a.odoo_model == model and a.pulls()]
         ids = sorted({ev["odoo_id"] or ev["payload"].get("_id") for ev in evs})
         try:
             if instance is None or not instance["active"]:
                 raise OdooError(f"instance {instance_id} is unknown or inactive", name="InactiveInstance")
             client = self.client_for(instance)
             with client.traced(evs[0]["trace_id"] or run.trace_id):  # the event's trace, on every Odoo call
-                ctx = Context(instance, self.adapters, client, run.trace_id, run.counts, source="webhook")
                 fetched = []
-                for adapter in adapters:
+                for adapter, arun in runs:
+                    if adapter is None:
+                        continue
                     records = client.search_read(adapter.odoo_model, [["id", "in", ids]] + adapter.odoo_domain(),
                                                  read_fields(adapter, client), context=adapter.read_context())
-                    fetched.append((adapter, records))
-                absent = set(ids) - {r["id"] for _, recs in fetched for r in recs}
+                    fetched.append((adapter, arun, records))
+                absent = set(ids) - {r["id"] for _, _, recs in fetched for r in recs}
                 gone = set()
                 if absent and adapters:
                     still = {r["id"] for r in client.read(model, sorted(absent), ["id"], {"active_test": False})}
                     gone = absent - still
                 db.as_sync(conn, run.trace_id)
-                for adapter, records in fetched:
+                for adapter, arun, records in fetched:
+                    ctx = Context(instance, self.adapters, client, arun.trace_id, arun.counts, source="webhook")
                     upsert(conn, ctx, adapter, records)
                     tombstone(conn, ctx, adapter, gone)
                 conn.execute("update odoo.webhook_events set status='done', processed_at=clock_timestamp(), last_error=null "
@@ -105,6 +136,8 @@ class Processor:
                 run.counts["ignored_no_adapter"] += len(evs)
         except (OdooError, psycopg.Error) as exc:
             conn.rollback()
+            for _, arun in runs:  # every entity the group feeds is behind
+                arun.item_failed(type(exc).__name__, f"{type(exc).__name__}: {exc}")
             transient = getattr(exc, "transient", isinstance(exc, RACES))
             for ev in evs:
                 if not transient or ev["attempts"] >= self.max_attempts:

@@ -56,6 +56,25 @@ def save_cursor(conn, instance_id, adapter, write_date: dt.datetime, last_id: in
         (instance_id, adapter.entity, adapter.odoo_model, write_date, last_id, run_id))
 
 
+HEAD_ORDER = "write_date desc, id desc"
+
+
+def save_head(conn, instance_id, adapter, client: OdooClient) -> None:
+    """Ask Odoo for the newest write_date in the adapter's domain (one record, one field) and record it
+    with the cursor: the cursor's distance to it is the lag, i.e. how far the mirror is behind Odoo
+    (not how long Odoo has been quiet)."""
+    head = client.search_read(adapter.odoo_model, adapter.odoo_domain(), ["write_date"], limit=1, order=HEAD_ORDER,
+                              context=adapter.read_context())
+    write_date = parse_odoo_datetime(head[0]["write_date"]) if head and head[0].get("write_date") else None
+    conn.execute(
+        """insert into odoo.sync_cursors (instance_id, entity, odoo_model, odoo_head_write_date, odoo_checked_at)
+           values (%s,%s,%s,%s,now())
+           on conflict (instance_id, entity) do update
+             set odoo_head_write_date = excluded.odoo_head_write_date, odoo_checked_at = excluded.odoo_checked_at""",
+        (instance_id, adapter.entity, adapter.odoo_model, write_date))
+    conn.commit()
+
+
 def submit(pool: ThreadPoolExecutor, fn, *args):
     """``pool.submit`` in a copy of this context: the trace id and the current run (which records
     debug Odoo calls) follow the work into the pool's thread."""
@@ -82,6 +101,7 @@ def pull_entity(url: str, instance: dict, adapters: dict, adapter: type[EntityAd
             return dict(run.counts)
         try:
             ctx = Context(instance, adapters, client, run.trace_id, run.counts, source="pull")
+            save_head(conn, instance["id"], adapter, client)  # before the pages: a pull that fails shows its lag
             last_wd, last_id = (None, 0) if full else read_cursor(conn, instance["id"], adapter.entity)
             conn.commit()
             if last_wd is not None:

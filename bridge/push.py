@@ -16,6 +16,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
+from itertools import groupby
 from typing import Callable
 
 import psycopg
@@ -62,15 +64,28 @@ class Pusher:
         return rows
 
     def run_once(self, limit: int = 100, instance_id=None, progress=None) -> dict:
-        """Claim up to ``limit`` rows and push them. Returns counts."""
-        with Run(self.url, "push", instance_id) as run, db.connect(self.url) as conn:
+        """Claim up to ``limit`` rows and push them. Returns counts.
+
+        Each consecutive stretch of rows of one (instance, entity) is a run of its own, so a push run
+        carries its entity (the per-entity error rate and last success count it) while the rows still
+        go out in the order they were claimed (a project before the task that references it)."""
+        with db.connect(self.url) as conn:
             rows = self.claim(conn, limit, instance_id)
-            run.counts["claimed"] = len(rows)
-            for row in rows:
-                self._one(conn, run, row)
-                if progress:
-                    progress(1)
-            return dict(run.counts)
+            if not rows:
+                with Run(self.url, "push", instance_id) as run:
+                    run.counts["claimed"] = 0
+                    return dict(run.counts)
+            totals: Counter = Counter()
+            for (iid, entity), group in groupby(rows, key=lambda r: (r["instance_id"], r["entity"])):
+                group = list(group)
+                with Run(self.url, "push", iid, entity) as run:
+                    run.counts["claimed"] = len(group)
+                    for row in group:
+                        self._one(conn, run, row)
+                        if progress:
+                            progress(1)
+                totals.update(run.counts)
+            return dict(totals)
 
     # -- one outbox row ---------------------------------------------------------------------
     def _one(self, conn, run: Run, row: dict) -> None:
@@ -100,6 +115,7 @@ class Pusher:
 
     def _failed(self, conn, run, row, adapter, exc, permanent: bool) -> None:
         reason = f"{type(exc).__name__}: {exc}"
+        run.item_failed(type(exc).__name__, reason)  # a class name: a bounded metric label
         if permanent or row["attempts"] >= self.max_attempts:
             deadletters.add(conn, source="push", instance_id=row["instance_id"], entity=row["entity"],
                             odoo_model=adapter.odoo_model if adapter else None, record_ref=row["local_id"],

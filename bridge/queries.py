@@ -81,15 +81,47 @@ def summary(conn) -> dict:
     return dict(row)
 
 
-def recent_runs(conn, limit: int = 50, status: str | None = None) -> list[dict]:
-    """The latest runs (optionally only those with this status), newest first."""
-    return [dict(r) for r in conn.execute(
-        """select r.id, r.trace_id, r.kind, i.name as instance, r.entity, r.status, r.started_at, r.finished_at,
+RUNS_SQL = """select r.id, r.trace_id, r.kind, i.name as instance, r.entity, r.status, r.started_at, r.finished_at,
                   extract(epoch from coalesce(r.finished_at, now()) - r.started_at) as duration_s,
                   r.counts, r.error, r.worker
            from ops.runs r left join odoo.instances i on i.id = r.instance_id
            where %(status)s::text is null or r.status::text = %(status)s
-           order by r.started_at desc, r.id limit %(limit)s""", {"status": status, "limit": limit}).fetchall()]
+           order by r.started_at desc, r.id limit %(limit)s"""
+# Counts that say what a run looked at, not what it changed: a run with nothing else is a no-op.
+LOOKED_AT = {"duration_s", "claimed", "read", "batches", "unchanged", "remote", "local", "locked"}
+# How many runs the collapsed list reads at most (a quiet minute of a busy worker is ~100 runs).
+COLLAPSE_SCAN = 3000
+
+
+def is_noop(run: dict) -> bool:
+    """A run that succeeded and changed nothing: a pull that found no news, a push with nothing queued."""
+    return run["status"] == "succeeded" and not any(v for k, v in (run["counts"] or {}).items() if k not in LOOKED_AT)
+
+
+def recent_runs(conn, limit: int = 50, status: str | None = None, collapse: bool = False) -> list[dict]:
+    """The latest runs (optionally only those with this status), newest first.
+
+    With ``collapse``, consecutive no-op runs of one (kind, instance, entity), with none of its runs
+    that did something between them, are one entry: the newest run, with ``runs`` (how many) and
+    ``first_started_at`` (the span starts there). Every entry has both keys."""
+    if not collapse:
+        rows = conn.execute(RUNS_SQL, {"status": status, "limit": limit}).fetchall()
+        return [{**dict(r), "runs": 1, "first_started_at": r["started_at"], "noop": is_noop(r)} for r in rows]
+    out: list[dict] = []
+    streak: dict = {}  # (kind, instance, entity) -> its open entry of no-op runs
+    for r in conn.execute(RUNS_SQL, {"status": status, "limit": max(limit * 20, COLLAPSE_SCAN)}).fetchall():
+        key, noop = (r["kind"], r["instance"], r["entity"]), is_noop(r)
+        entry = streak.get(key)
+        if noop and entry is not None:  # newest first: this run is older than the entry's
+            entry["runs"] += 1
+            entry["first_started_at"] = r["started_at"]
+            continue
+        if len(out) >= limit:
+            break
+        entry = {**dict(r), "runs": 1, "first_started_at": r["started_at"], "noop": noop}
+        out.append(entry)
+        streak[key] = entry if noop else None
+    return out
 
 
 LATENCY_SERIES = {

@@ -49,6 +49,14 @@ class Run:
         self._token = None
         self._run_token = None
         self.started = 0.0
+        self._last_failure: tuple[str, str] | None = None
+
+    def item_failed(self, error_class: str, reason: str) -> None:
+        """One item of the run (an outbox row, a group of webhook events) failed and will be retried
+        or was dead-lettered. The run still ends, but as ``failed``: a push whose every row fails must
+        not show green, and the per-entity error rate counts it."""
+        self.counts["failed"] += 1
+        self._last_failure = (error_class, reason)
 
     def __enter__(self) -> "Run":
         self._token = jsonlog.trace_var.set(self.trace_id)
@@ -85,7 +93,12 @@ class Run:
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         duration = round(time.monotonic() - self.started, 3)
-        if exc_type is None:
+        error_class = exc_type.__name__ if exc_type else None
+        if exc_type is None and self._last_failure:
+            error_class, reason = self._last_failure
+            n, of = self.counts["failed"], self.counts.get("claimed") or self.counts["failed"]
+            status, error = "failed", jsonlog.redact(f"{n} of {of} failed, last: {reason}")[:2000]
+        elif exc_type is None:
             status, error = "succeeded", None
         elif issubclass(exc_type, (KeyboardInterrupt, SystemExit, GeneratorExit)):
             status, error = "cancelled", exc_type.__name__
@@ -103,8 +116,7 @@ class Run:
             self._conn.close()
         jsonlog.log(log, logging.ERROR if error else logging.INFO, f"{self.kind} {status}", run_id=str(self.id),
                     kind=self.kind, counts=counts, error=error)
-        metrics.record_run(self.kind, self.instance_id, self.entity, self.counts, status,
-                           exc_type.__name__ if exc_type else None)
+        metrics.record_run(self.kind, self.instance_id, self.entity, self.counts, status, error_class)
         if self._run_token is not None:
             jsonlog.run_var.reset(self._run_token)
         if self._token is not None:

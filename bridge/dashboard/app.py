@@ -2,8 +2,9 @@
 
 Pages (HTML, server-rendered, no JavaScript) and the same facts as JSON under /api/:
 - ``/``: per instance and entity the facts and alert flags of ``ops.sync_health`` (last success,
-  cursor lag, error rate, dead letters, event-to-row p99), queue depths, latency percentiles
-  (p50/p95/p99) over time, and the recent runs with their trace ids;
+  lag behind Odoo, last change, error rate, the oldest waiting outbox row, dead letters, event-to-row
+  p99), queue depths, latency percentiles (p50/p95/p99) over time, and the recent runs with their
+  trace ids (consecutive no-op runs of one entity as one line);
 - ``/dead-letters``: a browser with filters, each letter's payload, and replay (one or many);
 - ``/trace/{trace_id}``: everything the database knows about one trace (``specgen sync trace``).
 
@@ -125,7 +126,7 @@ def to_json(value) -> str:
 
 def flags(row: dict) -> list[str]:
     names = {"stalled": "stalled", "error_rate_high": "errors", "dead_letters_growing": "dead letters growing",
-             "latency_high": "slow"}
+             "latency_high": "slow", "outbox_stuck": "outbox stuck", "push_retrying": "push retrying"}
     return [label for key, label in names.items() if row.get(key)]
 
 
@@ -245,7 +246,7 @@ def create_app(url: str, auth: Auth) -> Starlette:
         hours = _int(request, "hours", 6, 1, MAX_HOURS)
         with db.connect(url) as conn:
             data = {"health": queries.health(conn), "summary": queries.summary(conn),
-                    "runs": queries.recent_runs(conn, 30), "failures": queries.recent_runs(conn, 10, "failed"),
+                    "runs": queries.recent_runs(conn, 30, collapse=True), "failures": queries.recent_runs(conn, 10, "failed"),
                     "latency": queries.latency(conn, hours), "skipped": queries.skipped_instances(conn)}
             letters, letters_total = queries.dead_letters(conn, limit=5)
         refresh = request.query_params.get("refresh", "30")
@@ -333,7 +334,8 @@ def create_app(url: str, auth: Auth) -> Starlette:
         Route("/api/summary", api(lambda r: read(queries.summary))),
         Route("/api/skipped-instances", api(lambda r: read(queries.skipped_instances))),
         Route("/api/runs", api(lambda r: read(queries.recent_runs, _int(r, "limit", 50, 1, 500),
-                                              r.query_params.get("status") or None))),
+                                              r.query_params.get("status") or None,
+                                              collapse=r.query_params.get("collapse") == "1"))),
         Route("/api/latency", api(lambda r: read(queries.latency, _int(r, "hours", 6, 1, MAX_HOURS)))),
         Route("/api/dead-letters", api(api_letters)),
         Route("/static/dashboard.css", css_file),

@@ -21,7 +21,10 @@ METRICS = {
     "specgen_sync_retries_total": "counter{instance,entity}: retried Odoo calls",
     "specgen_sync_dead_letters_total": "counter{instance,entity,source}: work sent to dead letters",
     "specgen_sync_last_success_timestamp_seconds": "gauge{instance,entity}: end of the last successful run",
-    "specgen_sync_cursor_lag_seconds": "gauge{instance,entity}: now minus the pull cursor's write_date",
+    "specgen_sync_cursor_lag_seconds": "gauge{instance,entity}: Odoo's newest write_date minus the pull cursor's",
+    "specgen_sync_last_change_timestamp_seconds": "gauge{instance,entity}: Odoo's newest write_date the sync has seen",
+    "specgen_outbox_oldest_age_seconds": "gauge{instance,entity}: age of the oldest app change waiting to be pushed",
+    "specgen_outbox_max_attempts": "gauge{instance,entity}: most push attempts of an app change still waiting",
     "specgen_webhook_events_total": "counter{instance,outcome=received|accepted|rejected}: webhook deliveries",
     "specgen_queue_depth": "gauge{queue=outbox|webhook_events|dead_letters,instance}: rows waiting",
     "specgen_odoo_call_duration_seconds": "histogram{model,method}: Odoo RPC latency",
@@ -55,6 +58,17 @@ def rules(ir: IR) -> dict:
          "for": "10m", "labels": {"severity": "page"},
          "annotations": {"summary": f"over {o.error_rate:.0%} of {{{{ $labels.entity }}}} sync work fails on "
                                     "{{ $labels.instance }}"}},
+        {"alert": "SpecgenOutboxStuck",
+         "expr": f"max by (instance, entity) (specgen_outbox_oldest_age_seconds) > {o.outbox_age_minutes * 60}",
+         "for": "5m", "labels": {"severity": "page"},
+         "annotations": {"summary": f"an app change to {{{{ $labels.entity }}}} has waited over {o.outbox_age_minutes} "
+                                    "minutes to reach Odoo on {{ $labels.instance }}",
+                         "runbook": "docs/observability.md: the dashboard row shows the oldest waiting change's error"}},
+        {"alert": "SpecgenPushRetrying",
+         "expr": f"max by (instance, entity) (specgen_outbox_max_attempts) >= {o.push_attempts}",
+         "for": "5m", "labels": {"severity": "ticket"},
+         "annotations": {"summary": f"pushes of {{{{ $labels.entity }}}} to {{{{ $labels.instance }}}} keep failing "
+                                    f"({o.push_attempts}+ attempts); see the outbox row's last_error"}},
         {"alert": "SpecgenDeadLettersGrowing",
          "expr": f"sum by (instance, entity) (increase(specgen_sync_dead_letters_total[1h])) > {o.dead_letters_per_hour}",
          "labels": {"severity": "ticket"},
@@ -118,6 +132,20 @@ def rule_tests(ir: IR) -> dict:
          "alert_rule_test": [
              {"eval_time": "80m", "alertname": "SpecgenDeadLettersGrowing", "exp_alerts": [
                  {"exp_labels": {"severity": "ticket", "instance": "main", "entity": t.entity}}]}]},
+        {"name": "an app change waits too long in the outbox", "interval": "1m",
+         "input_series": [
+             {"series": f"specgen_outbox_oldest_age_seconds{{{labels}}}", "values": "0+60x90"},
+             {"series": f'specgen_outbox_oldest_age_seconds{{instance="ok",entity="{t.entity}"}}', "values": "0+0x90"}],
+         "alert_rule_test": [
+             {"eval_time": f"{o.outbox_age_minutes + 10}m", "alertname": "SpecgenOutboxStuck", "exp_alerts": [
+                 {"exp_labels": {"severity": "page", "instance": "main", "entity": t.entity}}]}]},
+        {"name": "pushes retried again and again", "interval": "1m",
+         "input_series": [
+             {"series": f"specgen_outbox_max_attempts{{{labels}}}", "values": "1+1x40"},
+             {"series": f'specgen_outbox_max_attempts{{instance="ok",entity="{t.entity}"}}', "values": "1+0x40"}],
+         "alert_rule_test": [
+             {"eval_time": f"{o.push_attempts + 10}m", "alertname": "SpecgenPushRetrying", "exp_alerts": [
+                 {"exp_labels": {"severity": "ticket", "instance": "main", "entity": t.entity}}]}]},
         {"name": "webhook rejection spike", "interval": "1m",
          "input_series": [
              {"series": 'specgen_webhook_events_total{instance="main",outcome="received"}', "values": "0+100x40"},
@@ -150,8 +178,11 @@ def rule_tests(ir: IR) -> dict:
              {"series": 'specgen_webhook_events_total{instance="main",outcome="rejected"}', "values": "0+0x60"},
              {"series": f'specgen_odoo_call_duration_seconds_bucket{{model="res.partner",le="{o.odoo_p99_seconds / 10}"}}',
               "values": "0+100x60"},
-             {"series": 'specgen_odoo_call_duration_seconds_bucket{model="res.partner",le="+Inf"}', "values": "0+100x60"}],
+             {"series": 'specgen_odoo_call_duration_seconds_bucket{model="res.partner",le="+Inf"}', "values": "0+100x60"},
+             {"series": f"specgen_outbox_oldest_age_seconds{{{labels}}}", "values": "0+0x60"},
+             {"series": f"specgen_outbox_max_attempts{{{labels}}}", "values": "0+0x60"}],
          "alert_rule_test": [{"eval_time": "45m", "alertname": a, "exp_alerts": []} for a in (
+             "SpecgenOutboxStuck", "SpecgenPushRetrying",
              "SpecgenSyncStalled", "SpecgenSyncErrorRateHigh", "SpecgenDeadLettersGrowing",
              "SpecgenWebhookRejectionSpike", "SpecgenOdooLatencyHigh", "SpecgenEventToRowLatencyHigh")]},
     ]
@@ -180,7 +211,7 @@ def dashboard(ir: IR) -> dict:
     panels = [
         panel(1, "Records synced / s", "sum by (instance, entity, direction) (rate(specgen_sync_records_total[5m]))",
               "ops", 0, 0),
-        panel(2, "Cursor lag", "max by (instance, entity) (specgen_sync_cursor_lag_seconds)", "s", 12, 0),
+        panel(2, "Lag behind Odoo", "max by (instance, entity) (specgen_sync_cursor_lag_seconds)", "s", 12, 0),
         panel(3, "Errors / s by class", "sum by (instance, entity, error_class) (rate(specgen_sync_errors_total[5m]))",
               "ops", 0, 8),
         panel(4, "Dead letters (last hour)", "sum by (instance, entity) (increase(specgen_sync_dead_letters_total[1h]))",
@@ -193,6 +224,9 @@ def dashboard(ir: IR) -> dict:
         panel(7, "Queue depth", "max by (queue, instance) (specgen_queue_depth)", "short", 0, 24),
         panel(8, "Webhooks by outcome / s", "sum by (instance, outcome) (rate(specgen_webhook_events_total[5m]))",
               "ops", 12, 24),
+        panel(9, "Oldest waiting app change", "max by (instance, entity) (specgen_outbox_oldest_age_seconds)", "s", 0, 32),
+        panel(10, "Push attempts of waiting changes", "max by (instance, entity) (specgen_outbox_max_attempts)",
+              "short", 12, 32),
     ]
     for quantile, ref in (("0.5", "B"), ("0.95", "C")):
         panels[4]["targets"].append({"refId": ref, "legendFormat": f"p{int(float(quantile) * 100)} {{{{model}}}}",

@@ -195,6 +195,8 @@ class Observability:
     webhook_rejection_rate: float = 0.2
     odoo_p99_seconds: float = 5.0
     event_to_row_p99_seconds: float = 60.0
+    outbox_age_minutes: int = 15
+    push_attempts: int = 3
 
 
 @dataclass(frozen=True)

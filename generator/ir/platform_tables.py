@@ -56,6 +56,10 @@ ENTITIES: list[dict] = [
             {"name": "last_write_date", "type": "timestamptz"},
             {"name": "last_id", "type": "integer", "default": 0, "required": True},
             {"name": "last_run_id", "type": "uuid"},
+            {"name": "odoo_head_write_date", "type": "timestamptz",
+             "description": "Odoo's newest write_date in the entity's domain when a pull last asked; minus "
+                            "last_write_date, how far the mirror is behind."},
+            {"name": "odoo_checked_at", "type": "timestamptz", "description": "When a pull last asked Odoo."},
         ],
         "unique": [["instance_id", "entity"]],
     },
