@@ -909,6 +909,8 @@ export type Database = {
           last_id: number
           last_run_id: string | null
           last_write_date: string | null
+          odoo_checked_at: string | null
+          odoo_head_write_date: string | null
           odoo_model: string
           updated_at: string
         }
@@ -920,6 +922,8 @@ export type Database = {
           last_id?: number
           last_run_id?: string | null
           last_write_date?: string | null
+          odoo_checked_at?: string | null
+          odoo_head_write_date?: string | null
           odoo_model: string
           updated_at?: string
         }
@@ -931,6 +935,8 @@ export type Database = {
           last_id?: number
           last_run_id?: string | null
           last_write_date?: string | null
+          odoo_checked_at?: string | null
+          odoo_head_write_date?: string | null
           odoo_model?: string
           updated_at?: string
         }

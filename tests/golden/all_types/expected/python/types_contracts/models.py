@@ -366,6 +366,8 @@ class OdooSyncCursorsRow(RowModel):
     last_write_date: Timestamp | None
     last_id: Annotated[int, Field(ge=-2147483648, le=2147483647)]
     last_run_id: UUID | None
+    odoo_head_write_date: Timestamp | None = Field(description="Odoo's newest write_date in the entity's domain when a pull last asked; minus last_write_date, how far the mirror is behind.")
+    odoo_checked_at: Timestamp | None = Field(description="When a pull last asked Odoo.")
     created_at: Timestamp = Field(description="When the row was created.")
     updated_at: Timestamp = Field(description="When the row last changed; maintained by a trigger.")
 
@@ -380,6 +382,8 @@ class OdooSyncCursorsInsert(WriteModel):
     last_write_date: Timestamp | None = None
     last_id: Annotated[int, Field(ge=-2147483648, le=2147483647)] = Field(default=None)
     last_run_id: UUID | None = None
+    odoo_head_write_date: Timestamp | None = Field(default=None, description="Odoo's newest write_date in the entity's domain when a pull last asked; minus last_write_date, how far the mirror is behind.")
+    odoo_checked_at: Timestamp | None = Field(default=None, description="When a pull last asked Odoo.")
     created_at: Timestamp = Field(default=None, description="When the row was created.")
     updated_at: Timestamp = Field(default=None, description="When the row last changed; maintained by a trigger.")
 
@@ -394,6 +398,8 @@ class OdooSyncCursorsUpdate(WriteModel):
     last_write_date: Timestamp | None = None
     last_id: Annotated[int, Field(ge=-2147483648, le=2147483647)] = Field(default=None)
     last_run_id: UUID | None = None
+    odoo_head_write_date: Timestamp | None = Field(default=None, description="Odoo's newest write_date in the entity's domain when a pull last asked; minus last_write_date, how far the mirror is behind.")
+    odoo_checked_at: Timestamp | None = Field(default=None, description="When a pull last asked Odoo.")
     created_at: Timestamp = Field(default=None, description="When the row was created.")
     updated_at: Timestamp = Field(default=None, description="When the row last changed; maintained by a trigger.")
 

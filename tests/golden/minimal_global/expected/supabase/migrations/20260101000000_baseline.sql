@@ -128,6 +128,8 @@ create table odoo.sync_cursors (
   last_write_date timestamptz,
   last_id integer not null default 0,
   last_run_id uuid,
+  odoo_head_write_date timestamptz,
+  odoo_checked_at timestamptz,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   constraint sync_cursors_pkey primary key (id),
@@ -259,6 +261,8 @@ comment on column odoo.outbox.trace_id is 'Trace id shared by logs, run events a
 comment on column odoo.outbox.created_at is 'When the row was created.';
 comment on column odoo.outbox.updated_at is 'When the row last changed; maintained by a trigger.';
 comment on table odoo.sync_cursors is 'Keyset pull cursor (write_date, id) per instance and entity.';
+comment on column odoo.sync_cursors.odoo_head_write_date is 'Odoo''s newest write_date in the entity''s domain when a pull last asked; minus last_write_date, how far the mirror is behind.';
+comment on column odoo.sync_cursors.odoo_checked_at is 'When a pull last asked Odoo.';
 comment on column odoo.sync_cursors.created_at is 'When the row was created.';
 comment on column odoo.sync_cursors.updated_at is 'When the row last changed; maintained by a trigger.';
 comment on table odoo.webhook_events is 'Webhook deliveries, stored once per idempotency key before they are processed.';

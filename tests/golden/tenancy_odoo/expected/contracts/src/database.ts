@@ -422,6 +422,8 @@ export type Database = {
           last_id: number
           last_run_id: string | null
           last_write_date: string | null
+          odoo_checked_at: string | null
+          odoo_head_write_date: string | null
           odoo_model: string
           updated_at: string
         }
@@ -433,6 +435,8 @@ export type Database = {
           last_id?: number
           last_run_id?: string | null
           last_write_date?: string | null
+          odoo_checked_at?: string | null
+          odoo_head_write_date?: string | null
           odoo_model: string
           updated_at?: string
         }
@@ -444,6 +448,8 @@ export type Database = {
           last_id?: number
           last_run_id?: string | null
           last_write_date?: string | null
+          odoo_checked_at?: string | null
+          odoo_head_write_date?: string | null
           odoo_model?: string
           updated_at?: string
         }

@@ -205,6 +205,8 @@ create table odoo.sync_cursors (
   last_write_date timestamptz,
   last_id integer not null default 0,
   last_run_id uuid,
+  odoo_head_write_date timestamptz,
+  odoo_checked_at timestamptz,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   constraint sync_cursors_pkey primary key (id),
@@ -366,6 +368,8 @@ comment on column odoo.outbox.trace_id is 'Trace id shared by logs, run events a
 comment on column odoo.outbox.created_at is 'When the row was created.';
 comment on column odoo.outbox.updated_at is 'When the row last changed; maintained by a trigger.';
 comment on table odoo.sync_cursors is 'Keyset pull cursor (write_date, id) per instance and entity.';
+comment on column odoo.sync_cursors.odoo_head_write_date is 'Odoo''s newest write_date in the entity''s domain when a pull last asked; minus last_write_date, how far the mirror is behind.';
+comment on column odoo.sync_cursors.odoo_checked_at is 'When a pull last asked Odoo.';
 comment on column odoo.sync_cursors.created_at is 'When the row was created.';
 comment on column odoo.sync_cursors.updated_at is 'When the row last changed; maintained by a trigger.';
 comment on table odoo.webhook_events is 'Webhook deliveries, stored once per idempotency key before they are processed.';
@@ -549,6 +553,12 @@ letters as (
          count(*) filter (where created_at > now() - interval '1 hour') as last_hour
   from odoo.dead_letters group by 1, 2
 ),
+waiting as (  -- app changes not yet in Odoo: the oldest one's age, attempts and error say why
+  select instance_id, entity, count(*) as n, max(attempts) as max_attempts,
+         (array_agg(created_at order by id))[1] as oldest_at, (array_agg(attempts order by id))[1] as oldest_attempts,
+         (array_agg(last_error order by id))[1] as oldest_error
+  from odoo.outbox where status in ('pending', 'processing') group by 1, 2
+),
 latency as (
   select instance_id, odoo_model,
          percentile_cont(0.99) within group (order by extract(epoch from processed_at - received_at)) as p99
@@ -558,15 +568,24 @@ latency as (
 select
   i.id as instance_id, i.name as instance, m.entity, m.odoo_model,
   s.at as last_success_at,
-  extract(epoch from now() - c.last_write_date) as cursor_lag_seconds,
+  -- lag: Odoo's newest write_date (asked by every pull) minus the cursor; 0 once the mirror has it all
+  greatest(extract(epoch from c.odoo_head_write_date - c.last_write_date), 0) as cursor_lag_seconds,
+  c.odoo_checked_at,
+  greatest(c.odoo_head_write_date, c.last_write_date) as last_change_at,  -- greatest() skips nulls
   r.failed::double precision / nullif(r.total, 0) as error_rate,
   coalesce(d.open, 0) as dead_letters,
   coalesce(d.last_hour, 0) as dead_letters_last_hour,
   l.p99 as event_to_row_p99_seconds,
+  coalesce(w.n, 0) as outbox_waiting,
+  extract(epoch from now() - w.oldest_at) as outbox_oldest_age_seconds,
+  w.oldest_attempts as outbox_oldest_attempts,
+  w.oldest_error as outbox_oldest_error,
   (s.at is null or s.at < now() - make_interval(mins => m.stall_minutes)) as stalled,
   coalesce(r.failed::double precision / nullif(r.total, 0), 0) > 0.05 as error_rate_high,
   coalesce(d.last_hour, 0) > 10 as dead_letters_growing,
-  coalesce(l.p99, 0) > 60.0 as latency_high
+  coalesce(l.p99, 0) > 60.0 as latency_high,
+  coalesce(w.oldest_at < now() - make_interval(mins => 15), false) as outbox_stuck,
+  coalesce(w.max_attempts, 0) >= 3 as push_retrying
 from odoo.instances i
 cross join mapped m
 left join lateral (  -- the newest success only: an index scan, however long the history
@@ -576,6 +595,7 @@ left join lateral (  -- the newest success only: an index scan, however long the
 left join odoo.sync_cursors c on c.instance_id = i.id and c.entity = m.entity
 left join recent r on r.instance_id = i.id and r.entity = m.entity
 left join letters d on d.instance_id = i.id and d.entity = m.entity
+left join waiting w on w.instance_id = i.id and w.entity = m.entity
 left join latency l on l.instance_id = i.id and l.odoo_model = m.odoo_model
 where i.active;
 comment on view ops.sync_health is 'Per instance and entity: sync facts and alert flags (the Prometheus alert rules, in SQL).';
