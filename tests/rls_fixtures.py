@@ -123,3 +123,19 @@ def build_world(conn: psycopg.Connection, ir: IR) -> World:
             for org in (("A", "B") if t.scope == "tenant" else (None,)):
                 anchor(conn, world, t, org)
     return world
+
+
+def migrated_world(pg_cluster, standin_template, ir: IR, stamp: str = "20260101000000"):
+    """A fresh database with the spec's baseline applied and a two-org world in it; yields (url, world)
+    and drops the database afterwards. The body of the module-scoped `db` fixtures of the RLS tests."""
+    from generator.database.cluster import apply_sql
+    from generator.pipeline import render_all
+
+    name = pg_cluster.create_database(template=standin_template)
+    url = pg_cluster.url_for(name)
+    apply_sql(url, render_all(ir, stamp)[f"supabase/migrations/{stamp}_baseline.sql"])
+    with psycopg.connect(url) as conn:
+        world = build_world(conn, ir)
+        conn.commit()
+    yield url, world
+    pg_cluster.drop_database(name)

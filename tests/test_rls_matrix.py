@@ -13,7 +13,7 @@ from generator.database.cluster import apply_sql
 from generator.emit.policies import writable_columns
 from generator.ir import IR, Permission, Table
 from generator.pipeline import compile_ir, render_all
-from rls_fixtures import build_world, make_row, new_user
+from rls_fixtures import build_world, migrated_world, make_row, new_user
 
 pytestmark = pytest.mark.db
 COMMANDS = ("select", "insert", "update", "delete")
@@ -27,14 +27,7 @@ def ir(repo_root) -> IR:
 
 @pytest.fixture(scope="module")
 def db(pg_cluster, standin_template, ir):
-    name = pg_cluster.create_database(template=standin_template)
-    url = pg_cluster.url_for(name)
-    apply_sql(url, render_all(ir, STAMP)[f"supabase/migrations/{STAMP}_baseline.sql"])
-    with psycopg.connect(url) as conn:
-        world = build_world(conn, ir)
-        conn.commit()
-    yield url, world
-    pg_cluster.drop_database(name)
+    yield from migrated_world(pg_cluster, standin_template, ir, STAMP)
 
 
 def act_as(conn, user: uuid.UUID | None, extra_claims: dict | None = None) -> None:

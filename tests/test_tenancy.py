@@ -11,10 +11,9 @@ import uuid
 import psycopg
 import pytest
 
-from generator.database.cluster import apply_sql
 from generator.ir import IR
-from generator.pipeline import compile_ir, render_all
-from rls_fixtures import build_world, new_user
+from generator.pipeline import compile_ir
+from rls_fixtures import migrated_world
 
 pytestmark = pytest.mark.db
 STAMP = "20260101000000"
@@ -27,14 +26,7 @@ def ir(repo_root) -> IR:
 
 @pytest.fixture(scope="module")
 def db(pg_cluster, standin_template, ir):
-    name = pg_cluster.create_database(template=standin_template)
-    url = pg_cluster.url_for(name)
-    apply_sql(url, render_all(ir, STAMP)[f"supabase/migrations/{STAMP}_baseline.sql"])
-    with psycopg.connect(url) as conn:
-        world = build_world(conn, ir)
-        conn.commit()
-    yield url, world
-    pg_cluster.drop_database(name)
+    yield from migrated_world(pg_cluster, standin_template, ir, STAMP)
 
 
 def act_as(conn, user: uuid.UUID | None, role: str = "authenticated") -> None:

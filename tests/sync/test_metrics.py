@@ -55,7 +55,10 @@ def test_a_pull_reports_records_success_call_latency_and_cursor_lag(db_url, odoo
         conn.execute("insert into app.contacts (org_id, full_name) values (%s, 'Ada')", (instance["org_id"],))
     Worker(db_url, adapters)._update_metrics()
     cycle = metrics.exposition()
-    assert value(cycle, "specgen_sync_cursor_lag_seconds", instance=inst, entity="partner") > 0
+    # the pull read everything Odoo has: no lag behind Odoo's head, and Odoo's last change is known
+    lag = ("specgen_sync_cursor_lag_seconds", tuple(sorted({"instance": inst, "entity": "partner"}.items())))
+    assert samples(cycle)[lag] == 0
+    assert value(cycle, "specgen_sync_last_change_timestamp_seconds", instance=inst, entity="partner") > 1.7e9
     assert value(cycle, "specgen_queue_depth", queue="outbox", instance=inst) == 1
 
 

@@ -107,8 +107,8 @@ def test_every_call_of_a_pull_is_recorded_with_the_runs_trace_id(db_url, instanc
     for e in events:
         recorded[key(e)] = recorded.get(key(e), 0) + 1
     assert recorded == served
-    # pages of 25, 25 and the rest: three search_read calls, all made by the prefetch thread
-    assert served["res.partner/search_read"] == 3 and served["common/login"] == 1
+    # one head check (Odoo's newest write_date, limit 1), then pages of 25, 25 and the rest
+    assert served["res.partner/search_read"] == 4 and served["common/login"] == 1
     for e in events:
         assert e["_level"] == "debug" and e["_run_id"] == run["id"]
         assert e["_trace_id"] == run["trace_id"] == trace
@@ -117,8 +117,11 @@ def test_every_call_of_a_pull_is_recorded_with_the_runs_trace_id(db_url, instanc
     login = next(e for e in events if e["method"] == "login")
     assert json.loads(login["request"]) == {"service": "common", "method": "login", "args": ["odoo", LOGIN, "***"]}
     assert json.loads(login["response"]) == {"result": 2}
-    pages = [e for e in events if e["method"] == "search_read"]
-    assert [e["model"] for e in pages] == ["res.partner"] * 3
+    reads = [e for e in events if e["method"] == "search_read"]
+    assert [e["model"] for e in reads] == ["res.partner"] * 4
+    head, pages = reads[0], reads[1:]
+    head_args = json.loads(head["request"])["args"][6]
+    assert head_args["limit"] == 1 and head_args["order"] == "write_date desc, id desc"
     first = pages[0]
     assert first["request_truncated"] is False
     args = json.loads(first["request"])["args"]
