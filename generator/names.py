@@ -2,23 +2,12 @@
 from __future__ import annotations
 
 import hashlib
-import re
+
+# Quoting lives in generator.quoting (one module for every string that reaches SQL); re-exported here
+# because the emitters have always imported it from this module.
+from generator.quoting import RESERVED, SAFE_IDENT as _SAFE, qualified, quote_ident, sql_string  # noqa: F401
 
 MAX_IDENT_BYTES = 63
-_SAFE = re.compile(r"^[a-z_][a-z0-9_]*$")
-
-# PostgreSQL's reserved key words (catcode R and T of pg_get_keywords() on PostgreSQL 15).
-# A database test compares this list with the live server's.
-RESERVED = frozenset("""
-all analyse analyze and any array as asc asymmetric authorization binary both case cast check collate
-collation column concurrently constraint create cross current_catalog current_date current_role
-current_schema current_time current_timestamp current_user default deferrable desc distinct do else end
-except false fetch for foreign freeze from full grant group having ilike in initially inner intersect into
-is isnull join lateral leading left like limit localtime localtimestamp natural not notnull null offset on
-only or order outer overlaps placing primary references returning right select session_user similar some
-symmetric table tablesample then to trailing true union unique user using variadic verbose when where
-window with
-""".split())
 
 
 def identifier_problem(name: str) -> tuple[str, str] | None:
@@ -35,17 +24,6 @@ def identifier_problem(name: str) -> tuple[str, str] | None:
         return (f"name {name!r} is a reserved word in PostgreSQL",
                 f"pick another name, for example {name}_name or {name}s")
     return None
-
-
-def quote_ident(name: str) -> str:
-    """Quote an identifier only where PostgreSQL needs it."""
-    if _SAFE.match(name) and name not in RESERVED:
-        return name
-    return '"' + name.replace('"', '""') + '"'
-
-
-def qualified(schema: str, name: str) -> str:
-    return f"{quote_ident(schema)}.{quote_ident(name)}"
 
 
 def derived_name(parts: tuple[str, ...] | list[str], suffix: str = "") -> str:
@@ -68,6 +46,3 @@ def index_name(table: str, columns: tuple[str, ...] | list[str], unique: bool = 
     name): the given `name`, else `<table>_<columns>_key` when unique, `<table>_<columns>_idx` otherwise."""
     return name or constraint_name(table, columns, "key" if unique else "idx")
 
-
-def sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from generator.ir import IR, Grant, Permission, Role, Table
 from generator.names import quote_ident, sql_string
+from generator.quoting import array_text, requote_body
 
 COMMANDS = ("select", "insert", "update", "delete")
 WRITE_SYSTEM = ("pk", "timestamps", "odoo", "platform")  # columns API roles never write directly
@@ -166,7 +167,7 @@ def render_audit(ir: IR) -> list[str]:
     if audited:
         out.append(AUDIT_FUNCTION)
     for t in audited:
-        pii = "{" + ",".join(c.name for c in t.columns if c.pii) + "}"
+        pii = array_text(c.name for c in t.columns if c.pii)
         tenant = ir.tenancy.column if ir.tenancy and t.scope == "tenant" else (
             t.primary_key[0] if ir.tenancy and (t.schema, t.name) == (ir.tenancy.root_schema, ir.tenancy.root_table)
             else "")
@@ -188,7 +189,7 @@ def render_sso(ir: IR) -> list[str]:
     if not ir.sso or not ir.tenancy:
         return []
     tn = ir.tenancy
-    path = "{" + ",".join(ir.sso.claim_path.split(".")[1:]) + "}"
+    path = array_text(ir.sso.claim_path.split(".")[1:])
     enum = _membership_enum(ir)
     org_roles = [r for r in ir.roles if not r.system]
     strength = {r.name: len(r.satisfied_by) for r in org_roles}  # fewer satisfiers = stronger
@@ -196,7 +197,8 @@ def render_sso(ir: IR) -> list[str]:
         f"({sql_string(group)}, {sql_string(role)}::{enum}, {strength[role]})" for group, role in ir.sso.groups)
     membership = f"{quote_ident(tn.membership_schema)}.{quote_ident(tn.membership_table)}"
     org, user, role = (quote_ident(x) for x in (tn.column, tn.user_column, tn.role_column))
-    return [f"""create or replace function private.apply_sso_claims() returns trigger
+    # The body holds the IdP's group names as literals: a `$$` in one must not end it.
+    return [requote_body(f"""create or replace function private.apply_sso_claims() returns trigger
 language plpgsql
 security definer
 set search_path = ''
@@ -230,7 +232,7 @@ begin
   delete from {membership} m where m.{user} = new.id and not (v_claims ? m.{org}::text);
   return new;
 end;
-$$;""",
+$$;"""),
             "revoke execute on function private.apply_sso_claims() from public, anon, authenticated;",
             "create trigger apply_sso_claims after insert or update of raw_app_meta_data on auth.users "
             "for each row execute function private.apply_sso_claims();"]

@@ -7,6 +7,7 @@ from typing import Any
 from generator.ir import model as m
 from generator.ir import platform_tables
 from generator.names import constraint_name, derived_name, index_name, quote_ident, qualified, sql_string
+from generator.quoting import array_item
 from generator.spec import defaults as d
 from generator.types import FieldType, parse_type
 
@@ -320,7 +321,7 @@ def _array_item(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return repr(value)
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return array_item(str(value), always_quote=True)
 
 
 def _check(table: str, column: str, check: dict) -> m.Check | None:

@@ -14,6 +14,7 @@ from generator.emit import sql
 from generator.ir import IR, Column, Enum, Table
 from generator.migrate.objects import STRUCTURAL, Statement, objects, objects_of
 from generator.names import qualified, quote_ident, sql_string
+from generator.quoting import dollar_quote
 
 # Phases order the steps so every statement finds what it needs.
 PRE, ENUMS, FUNCTIONS, DROP_DEPENDENTS, RENAMES, CREATE_TABLES, COLUMNS, ENUM_SWAP, DROPS, CONSTRAINTS, \
@@ -143,9 +144,12 @@ class Planner:
         stmts = [f"create type {tmp} as enum ({', '.join(sql_string(v) for v in e.values)});"]
         for t, c in users:
             values = ", ".join(sql_string(v) for v in removed)
-            stmts.append(f"do $$ begin if exists (select 1 from {t.qualified} where {quote_ident(c.name)}::text in "
-                         f"({values})) then raise exception 'cannot remove enum value(s) {', '.join(removed)}: "
-                         f"rows of {t.schema}.{t.name}.{c.name} still use them'; end if; end $$;")
+            # RAISE reads `%` as a placeholder, so a label's `%` is doubled; the label itself is a literal
+            message = (f"cannot remove enum value(s) {', '.join(removed)}: "
+                       f"rows of {t.schema}.{t.name}.{c.name} still use them").replace("%", "%%")
+            body = (f" begin if exists (select 1 from {t.qualified} where {quote_ident(c.name)}::text in "
+                    f"({values})) then raise exception {sql_string(message)}; end if; end ")
+            stmts.append(f"do {dollar_quote(body)};")
             suffix = "[]" if c.type.array else ""
             if c.default_sql:
                 stmts.append(f"alter table {t.qualified} alter column {quote_ident(c.name)} drop default;")
