@@ -1,6 +1,7 @@
 """Shared fixtures: the repository root, a throwaway PostgreSQL, and fresh Supabase-like databases."""
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -10,6 +11,18 @@ import pytest
 from generator.database.cluster import NoPostgres, apply_sql, standin_sql, start_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _specgen_logger_restored():
+    """A test that runs a CLI in-process calls jsonlog.setup(), which stops the `specgen` logger from
+    propagating; put it back so a later test's caplog still sees records, whatever the test order."""
+    root = logging.getLogger("specgen")
+    saved = (list(root.handlers), root.level, root.propagate)
+    yield
+    root.handlers[:] = saved[0]
+    root.setLevel(saved[1])
+    root.propagate = saved[2]
 
 
 @pytest.fixture(scope="session")
