@@ -281,14 +281,20 @@ def migrate(name: str, project_dir: Path) -> None:
         click.echo(line, err=True)
     if report.refused:
         sys.exit(EXIT_FAILED)
+    from generator.migrate.plan import VALIDATE
     stamp = folder.next_stamp(out)
-    file_name = f"{stamp}_{name}.sql"
-    text = lint.render_migration(steps, ir)
+    main = [s for s in steps if s.phase != VALIDATE]
+    validate = [s for s in steps if s.phase == VALIDATE]
+    migrations = [(f"{stamp}_{name}.sql", lint.render_migration(main, ir))]
+    if validate:  # its own file, so its own transaction: see generator/migrate/plan.py VALIDATE
+        migrations.append((f"{folder.stamp_after(stamp)}_{name}_validate.sql",
+                           lint.render_migration(validate, ir, lint.VALIDATE_HEADER)))
     files, _ = pipeline.project_files(project_dir, ir, state)
-    files.update(folder.migration_files(ir, file_name, text, state.lock))
+    files.update(folder.migration_files(ir, migrations, state.lock))
     files[pipeline.MANIFEST] = pipeline.render_manifest(ir, {k: v for k, v in files.items() if k != pipeline.MANIFEST})
     written, _ = writer.write(out, files, prune=False, owned_elsewhere=_managed)
-    click.echo(f"wrote {pipeline.GENERATED}/{folder.MIGRATIONS}/{file_name}: {len(steps)} steps")
+    for (file_name, _), part in zip(migrations, (main, validate)):
+        click.echo(f"wrote {pipeline.GENERATED}/{folder.MIGRATIONS}/{file_name}: {len(part)} steps")
     for path in written:
         click.echo(f"wrote {pipeline.GENERATED}/{path}", err=True)
 

@@ -93,7 +93,7 @@ def render_all(ir: IR, stamp: str) -> dict[str, str]:
 
 def baseline_files(ir: IR, stamp: str) -> dict[str, str]:
     schema_sql = sql.render_baseline(ir)
-    return folder.migration_files(ir, f"{stamp}_baseline.sql", schema_sql, [], schema_sql)
+    return folder.migration_files(ir, [(f"{stamp}_baseline.sql", schema_sql)], [], schema_sql)
 
 
 def project_files(root: Path, ir: IR, state: folder.Folder | None = None) -> tuple[dict[str, str], folder.Folder]:

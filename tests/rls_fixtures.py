@@ -68,7 +68,7 @@ def make_row(conn, world: World, t: Table, org: str | None, owner: uuid.UUID | N
         if t.owned_by == c.name and owner is not None:
             row[c.name] = owner
             continue
-        fk = next((fk for fk in t.foreign_keys if fk.columns == (c.name,)), None)
+        fk = next((fk for fk in t.foreign_keys if fk.reference_columns == (c.name,)), None)
         if fk is not None:
             if fk.ref_schema == "auth":
                 row[c.name] = new_user(conn) if not c.nullable else None

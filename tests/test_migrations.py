@@ -53,7 +53,8 @@ CHAIN = [
     ("new_fk", lambda s: s.replace("      - {name: mood, type: enum, enum: mood}\n",
                                    "      - {name: mood, type: enum, enum: mood}\n"
                                    "      - {name: parent_id, references: note, on_delete: set null}\n"),
-     ["index app.memos.memos_parent_id_idx"]),
+     # same org by construction: (org_id, parent_id) -> (org_id, id) needs a unique (org_id, id) to point at
+     ["unique app.memos.memos_org_id_id_key", "index app.memos.memos_org_id_parent_id_idx"]),
     ("new_index", lambda s: s.replace("    fields:\n      - {name: content",
                                       "    indexes:\n      - {columns: [org_id, headline]}\n    fields:\n"
                                       "      - {name: content"), ["index app.memos.memos_org_id_headline_idx"]),

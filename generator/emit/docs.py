@@ -29,8 +29,9 @@ def _constraints(t: Table, c: Column) -> str:
     if c.identity:
         out.append("identity")
     for fk in t.foreign_keys:
-        if fk.columns == (c.name,):
-            out.append(f"→ {fk.ref_schema}.{fk.ref_table}.{fk.ref_columns[0]} (on delete {fk.on_delete})")
+        if fk.reference_columns == (c.name,):
+            same = "same org, " if fk.same_org else ""
+            out.append(f"→ {fk.ref_schema}.{fk.ref_table}.{fk.referenced_columns[0]} ({same}on delete {fk.on_delete})")
     if c.unique:
         out.append("unique")
     for ch in t.checks:

@@ -78,7 +78,8 @@ def render_foreign_keys(t: Table) -> list[str]:
 def render_foreign_key(t: Table, fk) -> str:
     """The statement adding one foreign key, without its closing semicolon (the planner adds `not valid`)."""
     return (f"alter table {t.qualified} add constraint {quote_ident(fk.name)} foreign key ({cols(fk.columns)}) "
-            f"references {fk.ref_qualified} ({cols(fk.ref_columns)}) on delete {fk.on_delete}")
+            f"references {fk.ref_qualified} ({cols(fk.ref_columns)}) on delete {fk.on_delete}"
+            + (f" ({cols(fk.set_columns)})" if fk.set_columns else ""))
 
 
 def render_indexes(t: Table) -> list[str]:

@@ -1,6 +1,7 @@
 """Build the IR from validated spec data: apply defaults, add system columns, resolve references."""
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -34,6 +35,10 @@ class _Builder:
             self.targets[e["name"]] = (d.schema(e), d.table(e), d.primary_key(e)["name"])
         for e in platform_tables.ENTITIES:
             self.targets[e["name"]] = (e["schema"], e["table"], (e.get("primary_key") or {}).get("name", "id"))
+        # Entities whose rows belong to an org: a reference between two of them must stay in one org.
+        self.tenant_scoped = {e["name"] for e in spec["entities"] if d.scope(e, spec) == "tenant"}
+        self.tenant_scoped |= {e["name"] for e in platform_tables.ENTITIES if e.get("tenant") and self.tenancy}
+        self.tenant_table = False  # whether the table being built is tenant-scoped
 
     def build(self, inputs) -> m.IR:
         for name, enum in sorted(self.named_enums.items()):
@@ -44,6 +49,7 @@ class _Builder:
             self.enums[(schema, name)] = m.Enum(schema, name, tuple(values))
         tables = [self.entity_table(e) for e in self.spec["entities"]]
         tables += [self.platform_table(e) for e in platform_tables.ENTITIES]
+        tables = self.same_org_targets(tables)
         project = self.spec["project"]
         return m.IR(
             project=m.Project(project["name"], project["version"],
@@ -69,6 +75,7 @@ class _Builder:
         fks: list[m.ForeignKey] = []
         checks: list[m.Check] = []
         pk = d.primary_key(e)
+        self.tenant_table = scope == "tenant"
         self.add_field(schema, table, e["name"], pk, columns, fks, checks, system="pk")
         if scope == "tenant":
             self.add_tenant_column(table, columns, fks)
@@ -116,6 +123,7 @@ class _Builder:
         fks: list[m.ForeignKey] = []
         checks: list[m.Check] = []
         pk = e.get("primary_key") or {"name": "id", "type": "uuid", "default_sql": "gen_random_uuid()"}
+        self.tenant_table = scope == "tenant"
         self.add_field(schema, table, None, {**pk, "required": True}, columns, fks, checks, system="pk")
         if scope == "tenant":
             self.add_tenant_column(table, columns, fks)
@@ -134,6 +142,22 @@ class _Builder:
                        scope=scope, columns=tuple(columns), primary_key=(pk["name"],), foreign_keys=tuple(fks),
                        uniques=tuple(uniques), indexes=indexes, checks=tuple(checks),
                        timestamps=e.get("timestamps", True))
+
+    def same_org_targets(self, tables: list[m.Table]) -> list[m.Table]:
+        """A unique (org_id, id) on every table a same-org foreign key points at (the key it references)."""
+        wanted: dict[tuple[str, str], tuple[str, ...]] = {}
+        for t in tables:
+            for fk in t.foreign_keys:
+                if fk.same_org:
+                    wanted[(fk.ref_schema, fk.ref_table)] = fk.ref_columns
+        out = []
+        for t in tables:
+            cols = wanted.get((t.schema, t.name))
+            if cols and not any(u.columns == cols for u in t.uniques):
+                unique = m.UniqueConstraint(index_name(t.name, list(cols), unique=True), cols)
+                t = dataclasses.replace(t, uniques=(*t.uniques, unique))
+            out.append(t)
+        return out
 
     def add_tenant_column(self, table: str, columns: list, fks: list) -> None:
         root = self.targets[self.tenancy["root"]]
@@ -164,8 +188,16 @@ class _Builder:
                 ref_schema, ref_table, ref_pk = self.targets[target]
                 ref_cols = (ref_pk,)
                 ref_entity = None if target.startswith("platform:") else target
-            fks.append(m.ForeignKey(constraint_name(table, [name], "fkey"), (name,), ref_schema, ref_table,
-                                    ref_cols, f.get("on_delete", "no action"), ref_entity))
+            on_delete = f.get("on_delete", "no action")
+            if self.tenant_table and target in self.tenant_scoped:
+                # Same org by construction: (org_id, x_id) -> (org_id, id). `set null (x_id)` keeps org_id.
+                tenant = d.tenant_column(self.spec)
+                fks.append(m.ForeignKey(constraint_name(table, [name], "fkey"), (tenant, name), ref_schema,
+                                        ref_table, (tenant, *ref_cols), on_delete, ref_entity, same_org=True,
+                                        set_columns=(name,) if on_delete in ("set null", "set default") else ()))
+            else:
+                fks.append(m.ForeignKey(constraint_name(table, [name], "fkey"), (name,), ref_schema, ref_table,
+                                        ref_cols, on_delete, ref_entity))
             sql_type = "uuid"
         else:
             ftype = parse_type(f["type"])
@@ -209,8 +241,10 @@ class _Builder:
         def covered(cols: tuple[str, ...]) -> bool:
             return any(lead[:len(cols)] == cols for lead in leads)
 
-        wanted = [((tenant_column,), "tenant")] if tenant_column else []
-        wanted += [(fk.columns, "foreign key") for fk in fks]
+        # Foreign keys first: a same-org key's index (org_id, x_id) also serves the tenant filter.
+        # Longest first, so (org_id) is covered when it leads one of them.
+        wanted = sorted([(fk.columns, "foreign key") for fk in fks], key=lambda w: -len(w[0]))
+        wanted += [((tenant_column,), "tenant")] if tenant_column else []
         for cols, reason in wanted:
             if not covered(cols):
                 name = constraint_name(table, cols, "idx")

@@ -46,10 +46,23 @@ class ForeignKey:
     ref_columns: tuple[str, ...]
     on_delete: str  # "cascade", "restrict", "set null", "no action", "set default"
     ref_entity: str | None = None  # None for auth.users and other external tables
+    # Same-org references lead with the tenant column on both sides: (org_id, x_id) -> (org_id, id).
+    same_org: bool = False
+    # The columns `on delete set null/set default` resets (PostgreSQL 15): the reference, never org_id.
+    set_columns: tuple[str, ...] = ()
 
     @property
     def ref_qualified(self) -> str:
         return qualified(self.ref_schema, self.ref_table)
+
+    @property
+    def reference_columns(self) -> tuple[str, ...]:
+        """The columns the spec declared: the composite key minus its leading tenant column."""
+        return self.columns[1:] if self.same_org else self.columns
+
+    @property
+    def referenced_columns(self) -> tuple[str, ...]:
+        return self.ref_columns[1:] if self.same_org else self.ref_columns
 
 
 @dataclass(frozen=True)

@@ -48,18 +48,27 @@ def lock_text(entries: list[tuple[str, str]], fingerprint_sha: str, schema_sha: 
                          "spec_fingerprint": fingerprint_sha, "schema_sql": schema_sha})
 
 
-def migration_files(ir: IR, name: str, sql_text: str, previous: list[tuple[str, str]],
+def migration_files(ir: IR, migrations: list[tuple[str, str]], previous: list[tuple[str, str]],
                     schema_sql: str | None = None) -> dict[str, str]:
-    """The files one new migration adds or changes: itself, its snapshot, and the lock.
+    """The files new migrations add or change: themselves, the snapshot of the last one, and the lock.
 
-    The lock also records a hash of the spec's fingerprint after the migration, so checking that the
-    spec is captured costs one hash, not reading the snapshot back. `schema_sql` is
-    `sql.render_baseline(ir)`, passed when the caller has it already."""
+    `migrations` is [(file name, text)] in name order (a migration and, when it adds constraints
+    `not valid`, the one that validates them). The lock also records a hash of the spec's fingerprint
+    after them, so checking that the spec is captured costs one hash, not reading the snapshot back.
+    `schema_sql` is `sql.render_baseline(ir)`, passed when the caller has it already."""
     if schema_sql is None:
         from generator.emit.sql import render_baseline
         schema_sql = render_baseline(ir)
-    return {f"{MIGRATIONS}/{name}": sql_text, snapshot_path(name): dump_ir(ir, schema_sql),
-            LOCK: lock_text([*previous, (name, sha256(sql_text))], sha256(fingerprint(ir)), sha256(schema_sql))}
+    files = {f"{MIGRATIONS}/{name}": text for name, text in migrations}
+    files[snapshot_path(migrations[-1][0])] = dump_ir(ir, schema_sql)
+    files[LOCK] = lock_text([*previous, *((name, sha256(text)) for name, text in migrations)],
+                            sha256(fingerprint(ir)), sha256(schema_sql))
+    return files
+
+
+def stamp_after(stamp: str) -> str:
+    """The timestamp one second later: the name of a migration that must run right after another."""
+    return (_dt.datetime.strptime(stamp, "%Y%m%d%H%M%S") + _dt.timedelta(seconds=1)).strftime("%Y%m%d%H%M%S")
 
 
 def next_stamp(out: Path, now: _dt.datetime | None = None) -> str:
@@ -67,8 +76,7 @@ def next_stamp(out: Path, now: _dt.datetime | None = None) -> str:
     stamp = (now or _dt.datetime.now(_dt.timezone.utc)).strftime("%Y%m%d%H%M%S")
     existing = [m.group(1) for p in _listing(out) if (m := NAME.match(p))]
     if existing and stamp <= max(existing):
-        last = _dt.datetime.strptime(max(existing), "%Y%m%d%H%M%S") + _dt.timedelta(seconds=1)
-        stamp = last.strftime("%Y%m%d%H%M%S")
+        stamp = stamp_after(max(existing))
     return stamp
 
 

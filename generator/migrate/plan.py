@@ -17,8 +17,12 @@ from generator.names import qualified, quote_ident, sql_string
 from generator.quoting import dollar_quote
 
 # Phases order the steps so every statement finds what it needs.
-PRE, ENUMS, FUNCTIONS, DROP_DEPENDENTS, RENAMES, CREATE_TABLES, COLUMNS, ENUM_SWAP, DROPS, CONSTRAINTS, \
-    COMMENTS, TRIGGERS, SECURITY, GRANTS = range(14)
+PRE, ENUMS, FUNCTIONS, DROP_DEPENDENTS, RENAMES, CREATE_TABLES, COLUMNS, ENUM_SWAP, DROPS, KEYS, CONSTRAINTS, \
+    COMMENTS, TRIGGERS, SECURITY, GRANTS, VALIDATE = range(16)
+# KEYS (unique constraints) come before CONSTRAINTS: a foreign key needs the unique key it references.
+# VALIDATE steps check existing rows against constraints added `not valid`. `specgen migrate` writes
+# them to a migration of their own, so the scan runs in its own transaction and takes only a SHARE UPDATE
+# EXCLUSIVE lock, after the ACCESS EXCLUSIVE of `add constraint` has been released.
 
 
 @dataclass
@@ -249,6 +253,7 @@ class Planner:
             return text
 
         def reconcile(kind, olds: dict, news: dict, drop_sql, create_sql, rename_sql, unsafe_new=None):
+            phase = KEYS if kind == "unique" else CONSTRAINTS
             by_sig_old = {sig: name for name, sig in olds.items()}
             for name, sig in news.items():
                 if name in olds and olds[name] == sig:
@@ -259,7 +264,7 @@ class Planner:
                     continue
                 if name in olds:
                     self.add(f"drop_{kind} {label}.{name}", drop_sql(name), DROP_DEPENDENTS)
-                self.add(f"{kind} {label}.{name}", create_sql(name), CONSTRAINTS,
+                self.add(f"{kind} {label}.{name}", create_sql(name), phase,
                          unsafe_new(name) if unsafe_new else None)
             renamed_away = {by_sig_old[s] for n, s in news.items() if s in by_sig_old and by_sig_old[s] not in news}
             for name in olds:
@@ -279,19 +284,29 @@ class Planner:
         reconcile("unique", uniques_old, uniques_new, drop_constraint,
                   lambda n: f"alter table {tq} add constraint {quote_ident(n)} unique "
                             f"({sql.cols(by_name[n].columns)});",
-                  constraint_rename, lambda n: "builds a unique index under a lock and fails on duplicate rows")
+                  constraint_rename,
+                  lambda n: "builds a unique index under a lock that blocks writes" + (
+                      "" if set(new.primary_key) <= set(by_name[n].columns) else ", and fails on duplicate rows"))
         checks_old = {c.name: expr(c.expression) for c in old.checks}
         checks_new = {c.name: c.expression for c in new.checks}
-        reconcile("check", checks_old, checks_new, drop_constraint,
-                  lambda n: [f"alter table {tq} add constraint {quote_ident(n)} check ({checks_new[n]}) not valid;",
-                             f"alter table {tq} validate constraint {quote_ident(n)};"], constraint_rename)
+        def validate(kind, n, before=()):
+            self.add(f"validate_{kind} {label}.{n}", [*before, f"alter table {tq} validate constraint {quote_ident(n)};"],
+                     VALIDATE)
+
+        def add_check(n):
+            validate("check", n)
+            return f"alter table {tq} add constraint {quote_ident(n)} check ({checks_new[n]}) not valid;"
+
+        reconcile("check", checks_old, checks_new, drop_constraint, add_check, constraint_rename)
         fks_old = {f.name: (cols(f.columns), self._ref(f.ref_schema, f.ref_table), f.ref_columns, f.on_delete)
                    for f in old.foreign_keys}
         fks_new = {f.name: (f.columns, (f.ref_schema, f.ref_table), f.ref_columns, f.on_delete) for f in new.foreign_keys}
         fk_by = {f.name: f for f in new.foreign_keys}
-        reconcile("foreign_key", fks_old, fks_new, drop_constraint,
-                  lambda n: [f"{sql.render_foreign_key(new, fk_by[n])} not valid;",
-                             f"alter table {tq} validate constraint {quote_ident(n)};"], constraint_rename)
+        def add_fk(n):
+            validate("foreign_key", n, [self.other_org_check(new, fk_by[n])] if fk_by[n].same_org else [])
+            return f"{sql.render_foreign_key(new, fk_by[n])} not valid;"
+
+        reconcile("foreign_key", fks_old, fks_new, drop_constraint, add_fk, constraint_rename)
         ix_old = {i.name: (cols(i.columns), i.unique, expr(i.where or ""), i.method) for i in old.indexes}
         ix_new = {i.name: (i.columns, i.unique, i.where or "", i.method) for i in new.indexes}
         ix_by = {i.name: i for i in new.indexes}
@@ -301,6 +316,19 @@ class Planner:
                   lambda a, b: f"alter index {qualified(new.schema, a)} rename to {quote_ident(b)};",
                   lambda n: "builds the index under a lock that blocks writes (migrations run in a transaction, "
                             "so it cannot be concurrent)")
+
+    @staticmethod
+    def other_org_check(t: Table, fk) -> str:
+        """Before a same-org key is validated: name the rows that point at another org's row, if any."""
+        tenant, col = fk.columns[0], fk.reference_columns[0]
+        ref = qualified(fk.ref_schema, fk.ref_table)
+        message = (f"{t.schema}.{t.name}.{col}: % row(s) point at a row of {fk.ref_schema}.{fk.ref_table} in another "
+                   f"org; clear or fix them (the same-org key {fk.name} refuses them), then apply this migration again")
+        body = (f" declare n bigint; begin select count(*) into n from {t.qualified} c join {ref} r on "
+                f"r.{quote_ident(fk.referenced_columns[0])} = c.{quote_ident(col)} where r.{quote_ident(tenant)} "
+                f"<> c.{quote_ident(tenant)}; if n > 0 then raise exception {sql_string(message)}, n; "
+                f"end if; end ")
+        return f"do {dollar_quote(body)};"
 
     def _ref(self, schema: str, table: str) -> tuple:
         return self.renamed_tables.get((schema, table), (schema, table))

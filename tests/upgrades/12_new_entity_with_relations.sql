@@ -17,10 +17,10 @@ create table app.tag (
 alter table app.tag add constraint tag_org_id_fkey foreign key (org_id) references app.org (id) on delete cascade;
 
 -- foreign_key app.tag
-alter table app.tag add constraint tag_memo_id_fkey foreign key (memo_id) references app.memos (id) on delete cascade;
+alter table app.tag add constraint tag_memo_id_fkey foreign key (org_id, memo_id) references app.memos (org_id, id) on delete cascade;
 
 -- index app.tag
-create index tag_org_id_idx on app.tag (org_id);
+create index tag_org_id_memo_id_idx on app.tag (org_id, memo_id);
 
 -- comment app.tag.org_id
 comment on column app.tag.org_id is 'The org this row belongs to.';

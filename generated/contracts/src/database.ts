@@ -47,10 +47,10 @@ export type Database = {
           },
           {
             foreignKeyName: "comments_task_id_fkey"
-            columns: ["task_id"]
+            columns: ["org_id", "task_id"]
             isOneToOne: false
             referencedRelation: "tasks"
-            referencedColumns: ["id"]
+            referencedColumns: ["org_id", "id"]
           },
         ]
       }
@@ -311,10 +311,10 @@ export type Database = {
           },
           {
             foreignKeyName: "tasks_project_id_fkey"
-            columns: ["project_id"]
+            columns: ["org_id", "project_id"]
             isOneToOne: false
             referencedRelation: "projects"
-            referencedColumns: ["id"]
+            referencedColumns: ["org_id", "id"]
           },
         ]
       }
@@ -551,17 +551,17 @@ export type Database = {
         Relationships: [
           {
             foreignKeyName: "invoices_instance_id_fkey"
-            columns: ["instance_id"]
+            columns: ["org_id", "instance_id"]
             isOneToOne: false
             referencedRelation: "instances"
-            referencedColumns: ["id"]
+            referencedColumns: ["org_id", "id"]
           },
           {
             foreignKeyName: "invoices_partner_id_fkey"
-            columns: ["partner_id"]
+            columns: ["org_id", "partner_id"]
             isOneToOne: false
             referencedRelation: "partners"
-            referencedColumns: ["id"]
+            referencedColumns: ["org_id", "id"]
           },
         ]
       }
@@ -688,17 +688,17 @@ export type Database = {
         Relationships: [
           {
             foreignKeyName: "partners_instance_id_fkey"
-            columns: ["instance_id"]
+            columns: ["org_id", "instance_id"]
             isOneToOne: false
             referencedRelation: "instances"
-            referencedColumns: ["id"]
+            referencedColumns: ["org_id", "id"]
           },
           {
             foreignKeyName: "partners_parent_id_fkey"
-            columns: ["parent_id"]
+            columns: ["org_id", "parent_id"]
             isOneToOne: false
             referencedRelation: "partners"
-            referencedColumns: ["id"]
+            referencedColumns: ["org_id", "id"]
           },
         ]
       }
@@ -751,10 +751,10 @@ export type Database = {
         Relationships: [
           {
             foreignKeyName: "products_instance_id_fkey"
-            columns: ["instance_id"]
+            columns: ["org_id", "instance_id"]
             isOneToOne: false
             referencedRelation: "instances"
-            referencedColumns: ["id"]
+            referencedColumns: ["org_id", "id"]
           },
         ]
       }
@@ -813,24 +813,24 @@ export type Database = {
         Relationships: [
           {
             foreignKeyName: "sale_order_lines_instance_id_fkey"
-            columns: ["instance_id"]
+            columns: ["org_id", "instance_id"]
             isOneToOne: false
             referencedRelation: "instances"
-            referencedColumns: ["id"]
+            referencedColumns: ["org_id", "id"]
           },
           {
             foreignKeyName: "sale_order_lines_order_id_fkey"
-            columns: ["order_id"]
+            columns: ["org_id", "order_id"]
             isOneToOne: false
             referencedRelation: "sale_orders"
-            referencedColumns: ["id"]
+            referencedColumns: ["org_id", "id"]
           },
           {
             foreignKeyName: "sale_order_lines_product_id_fkey"
-            columns: ["product_id"]
+            columns: ["org_id", "product_id"]
             isOneToOne: false
             referencedRelation: "products"
-            referencedColumns: ["id"]
+            referencedColumns: ["org_id", "id"]
           },
         ]
       }
@@ -886,17 +886,17 @@ export type Database = {
         Relationships: [
           {
             foreignKeyName: "sale_orders_instance_id_fkey"
-            columns: ["instance_id"]
+            columns: ["org_id", "instance_id"]
             isOneToOne: false
             referencedRelation: "instances"
-            referencedColumns: ["id"]
+            referencedColumns: ["org_id", "id"]
           },
           {
             foreignKeyName: "sale_orders_partner_id_fkey"
-            columns: ["partner_id"]
+            columns: ["org_id", "partner_id"]
             isOneToOne: false
             referencedRelation: "partners"
-            referencedColumns: ["id"]
+            referencedColumns: ["org_id", "id"]
           },
         ]
       }

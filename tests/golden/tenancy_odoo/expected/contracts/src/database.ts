@@ -180,17 +180,17 @@ export type Database = {
         Relationships: [
           {
             foreignKeyName: "companies_instance_id_fkey"
-            columns: ["instance_id"]
+            columns: ["workspace_id", "instance_id"]
             isOneToOne: false
             referencedRelation: "instances"
-            referencedColumns: ["id"]
+            referencedColumns: ["workspace_id", "id"]
           },
           {
             foreignKeyName: "companies_parent_id_fkey"
-            columns: ["parent_id"]
+            columns: ["workspace_id", "parent_id"]
             isOneToOne: false
             referencedRelation: "companies"
-            referencedColumns: ["id"]
+            referencedColumns: ["workspace_id", "id"]
           },
         ]
       }

@@ -126,7 +126,8 @@ create table odoo.companies (
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   constraint companies_pkey primary key (id),
-  constraint companies_instance_id_odoo_id_key unique (instance_id, odoo_id)
+  constraint companies_instance_id_odoo_id_key unique (instance_id, odoo_id),
+  constraint companies_workspace_id_id_key unique (workspace_id, id)
 );
 create table odoo.dead_letters (
   id bigint generated always as identity not null,
@@ -177,6 +178,7 @@ create table odoo.instances (
   updated_at timestamptz not null default now(),
   constraint instances_pkey primary key (id),
   constraint instances_workspace_id_name_key unique (workspace_id, name),
+  constraint instances_workspace_id_id_key unique (workspace_id, id),
   constraint instances_base_url_check check (base_url ~ '^https?://')
 );
 create table odoo.outbox (
@@ -284,13 +286,13 @@ create table ops.runs (
 
 -- Foreign keys
 alter table app.leads add constraint leads_workspace_id_fkey foreign key (workspace_id) references app.workspaces (id) on delete cascade;
-alter table app.leads add constraint leads_company_id_fkey foreign key (company_id) references odoo.companies (id) on delete set null;
-alter table app.leads add constraint leads_instance_id_fkey foreign key (instance_id) references odoo.instances (id) on delete set null;
+alter table app.leads add constraint leads_company_id_fkey foreign key (workspace_id, company_id) references odoo.companies (workspace_id, id) on delete set null (company_id);
+alter table app.leads add constraint leads_instance_id_fkey foreign key (workspace_id, instance_id) references odoo.instances (workspace_id, id) on delete set null (instance_id);
 alter table app.seats add constraint seats_workspace_id_fkey foreign key (workspace_id) references app.workspaces (id) on delete cascade;
 alter table app.seats add constraint seats_member_id_fkey foreign key (member_id) references auth.users (id) on delete cascade;
 alter table odoo.companies add constraint companies_workspace_id_fkey foreign key (workspace_id) references app.workspaces (id) on delete cascade;
-alter table odoo.companies add constraint companies_parent_id_fkey foreign key (parent_id) references odoo.companies (id) on delete set null;
-alter table odoo.companies add constraint companies_instance_id_fkey foreign key (instance_id) references odoo.instances (id) on delete cascade;
+alter table odoo.companies add constraint companies_parent_id_fkey foreign key (workspace_id, parent_id) references odoo.companies (workspace_id, id) on delete set null (parent_id);
+alter table odoo.companies add constraint companies_instance_id_fkey foreign key (workspace_id, instance_id) references odoo.instances (workspace_id, id) on delete cascade;
 alter table odoo.dead_letters add constraint dead_letters_instance_id_fkey foreign key (instance_id) references odoo.instances (id) on delete set null;
 alter table odoo.entity_mappings add constraint entity_mappings_instance_id_fkey foreign key (instance_id) references odoo.instances (id) on delete cascade;
 alter table odoo.instances add constraint instances_workspace_id_fkey foreign key (workspace_id) references app.workspaces (id) on delete cascade;
@@ -302,11 +304,11 @@ alter table ops.run_events add constraint run_events_run_id_fkey foreign key (ru
 alter table ops.runs add constraint runs_instance_id_fkey foreign key (instance_id) references odoo.instances (id) on delete set null;
 
 -- Indexes
-create index leads_workspace_id_idx on app.leads (workspace_id);
-create index leads_company_id_idx on app.leads (company_id);
+create index leads_workspace_id_company_id_idx on app.leads (workspace_id, company_id);
+create index leads_workspace_id_instance_id_idx on app.leads (workspace_id, instance_id);
 create index seats_member_id_idx on app.seats (member_id);
-create index companies_workspace_id_idx on odoo.companies (workspace_id);
-create index companies_parent_id_idx on odoo.companies (parent_id);
+create index companies_workspace_id_parent_id_idx on odoo.companies (workspace_id, parent_id);
+create index companies_workspace_id_instance_id_idx on odoo.companies (workspace_id, instance_id);
 create index dead_letters_created_at_idx on odoo.dead_letters (created_at);
 create index dead_letters_instance_id_idx on odoo.dead_letters (instance_id);
 create index outbox_available_at_idx on odoo.outbox (available_at) where status = 'pending';
