@@ -78,12 +78,14 @@ def test_a_partial_index_on_a_foreign_key_keeps_the_full_index_under_its_own_nam
     entities = tmp_path / "spec" / "schema" / "entities.yaml"
     entities.write_text(entities.read_text().replace(
         "      - {columns: [org_id, bodyy]}",
-        "      - {columns: [parent_id], where: \"body <> ''\"}").replace(
+        "      - {columns: [org_id, parent_id], where: \"body <> ''\"}").replace(
         "      - {name: body, type: text, required: true}",
         "      - {name: body, type: text, required: true}\n"
         "      - {name: parent_id, references: note, on_delete: set null}"))
     note = compile_ir(tmp_path).table("app", "note")
     by_name = {ix.name: ix for ix in note.indexes}
     assert len(by_name) == len(note.indexes)
-    assert by_name["note_parent_id_idx"].where == "body <> ''"
-    assert by_name["note_parent_id_fk_idx"].where is None and by_name["note_parent_id_fk_idx"].columns == ("parent_id",)
+    # the same-org key's index is (org_id, parent_id)
+    assert by_name["note_org_id_parent_id_idx"].where == "body <> ''"
+    assert by_name["note_org_id_parent_id_fk_idx"].where is None
+    assert by_name["note_org_id_parent_id_fk_idx"].columns == ("org_id", "parent_id")

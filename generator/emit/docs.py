@@ -153,6 +153,21 @@ def render_permissions(ir: IR) -> str:
                     if command in perms else []
                 cells.append(_describe(grants))
             lines.append(f"| `{t.schema}.{t.name}` | {role} | " + " | ".join(cells) + " |")
+    tn = ir.tenancy
+    if tn and (tn.ceiling or tn.keep_one):
+        from generator.emit.policies import at_or_below
+        lines += ["", "## Membership rules", "",
+                  f"Enforced by the database on `{tn.membership_schema}.{tn.membership_table}`, whatever the matrix "
+                  "above grants:", ""]
+        if tn.ceiling:
+            lines += ["**Role ceiling**: a member grants, changes and revokes only roles at or below their own "
+                      "rank in that org (the rank follows `inherits`):", "", "| role | may grant, change and revoke |",
+                      "|---|---|"]
+            lines += [f"| {r.name} | {', '.join(at_or_below(ir, r.name))} |" for r in org_roles]
+        if tn.keep_one:
+            lines += ["", f"**Every org keeps at least one `{tn.keep_one}`**: the last `{tn.keep_one}` membership of an org cannot "
+                      "be removed, demoted or moved, by anyone (the service role and SSO included); make another "
+                      f"member `{tn.keep_one}` first. Deleting the org itself is allowed."]
     if ir.sso:
         lines += ["", "## SSO", "", f"Identity-provider groups are read from the JWT at `{ir.sso.claim_path}` "
                   "(never from user_metadata, which users can edit):", "", "| group | org role |", "|---|---|"]

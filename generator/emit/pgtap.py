@@ -31,6 +31,9 @@ def render_pgtap(ir: IR) -> str:
         mine = perms.get((t.schema, t.name), {})
         names = [f"{t.name}_{c}" for c in ("select", "insert", "update", "delete") if c in mine] or \
             [f"{t.name}_no_api_access"]
+        tn = ir.tenancy
+        if tn and tn.ceiling and (t.schema, t.name) == (tn.membership_schema, tn.membership_table):
+            names += [f"{t.name}_ceiling_{c}" for c in ("insert", "update", "delete")]  # restrictive, ANDed
         tests.append(f"select policies_are({sql_string(t.schema)}, {sql_string(t.name)}, {_arr(names)}, "
                      f"{sql_string(f'{label} has exactly the policies of the matrix')});")
         public = any(g.role == "anon" for p in mine.values() for g in p.grants)

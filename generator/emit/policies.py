@@ -72,6 +72,83 @@ $$;""",
     ]
 
 
+def at_or_below(ir: IR, role: str) -> list[str]:
+    """The org roles `role` may grant: itself and every role it inherits, directly or not."""
+    return [r.name for r in ir.roles if not r.system and role in r.satisfied_by]
+
+
+def render_membership_rules(ir: IR) -> list[str]:
+    """roles.yaml `memberships:`. The ceiling is restrictive policies (ANDed with the matrix's): the role a
+    member grants, and the role of the membership they change or remove, must be at or below their own
+    rank in that org. keep_one is a deferred constraint trigger, so it holds for the service role too and
+    a transaction may add the new owner after removing the old one."""
+    tn = ir.tenancy
+    if not tn or not (tn.ceiling or tn.keep_one):
+        return []
+    enum = _membership_enum(ir)
+    membership = f"{quote_ident(tn.membership_schema)}.{quote_ident(tn.membership_table)}"
+    org, user, role = (quote_ident(x) for x in (tn.column, tn.user_column, tn.role_column))
+    out = []
+    if tn.ceiling:
+        cases = "\n".join(
+            f"        when {sql_string(r.name)} then array[{', '.join(sql_string(x) for x in at_or_below(ir, r.name))}]::{enum}[]"
+            for r in ir.roles if not r.system)
+        out += [f"""create or replace function private.grantable_roles(p_org uuid)
+returns {enum}[]
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
+  -- The roles at or below the caller's own in that org (the rank follows `inherits`).
+  return array(
+    select distinct g.r
+    from {membership} m
+    cross join lateral unnest(case m.{role}
+{cases}
+      end) as g(r)
+    where m.{user} = auth.uid() and m.{org} = p_org
+  );
+end;
+$$;""",
+                "comment on function private.grantable_roles(uuid) is "
+                "'Membership roles the caller may grant, change or revoke in an org: at or below their own.';",
+                "revoke execute on function private.grantable_roles(uuid) from public, anon;",
+                "grant execute on function private.grantable_roles(uuid) to authenticated, service_role;"]
+        check = f"{role} = any (private.grantable_roles({org}))"
+        name = tn.membership_table
+        out += [f"create policy {quote_ident(name + '_ceiling_insert')} on {membership} as restrictive for insert "
+                f"to authenticated with check ({check});",
+                f"create policy {quote_ident(name + '_ceiling_update')} on {membership} as restrictive for update "
+                f"to authenticated using ({check}) with check ({check});",
+                f"create policy {quote_ident(name + '_ceiling_delete')} on {membership} as restrictive for delete "
+                f"to authenticated using ({check});"]
+    if tn.keep_one:
+        keep = sql_string(tn.keep_one)
+        root = f"{quote_ident(tn.root_schema)}.{quote_ident(tn.root_table)}"
+        message = sql_string(f"org % would be left with no {tn.keep_one}: make another member "
+                             f"{tn.keep_one} first")
+        out += [requote_body(f"""create or replace function private.keep_one_role() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  -- Checked at commit (deferred): the org must still hold one. An org being deleted needs none.
+  if old.{role} = {keep} and exists (select 1 from {root} o where o.id = old.{org})
+     and not exists (select 1 from {membership} m where m.{org} = old.{org} and m.{role} = {keep}) then
+    raise exception {message}, old.{org} using errcode = 'check_violation';
+  end if;
+  return null;
+end;
+$$;"""),
+                "revoke execute on function private.keep_one_role() from public, anon, authenticated;",
+                f"create constraint trigger keep_one_role after update or delete on {membership} "
+                f"deferrable initially deferred for each row execute function private.keep_one_role();"]
+    return out
+
+
 def grant_expression(ir: IR, t: Table, g: Grant) -> str:
     """The row filter of one grant, in SQL."""
     if g.role == "anon":

@@ -34,6 +34,8 @@ def render_baseline(ir: IR) -> str:
     parts.append(_section("Helpers for policies (schema private: not served by the Data API)",
                           policies.render_helpers(ir)))
     parts.append(_section("Policies: one per table and command, roles merged", policies.render_policies(ir)))
+    parts.append(_section("Membership rules: a role ceiling and an org's last owner (roles.yaml memberships)",
+                          policies.render_membership_rules(ir)))
     parts.append(_section("Audit", policies.render_audit(ir)))
     parts.append(_section("SSO: IdP groups in app_metadata become memberships", policies.render_sso(ir)))
     parts.append(_section("Privileges", render_grants(ir)))
@@ -220,6 +222,9 @@ begin
   end if;
   if v_instance is null then
     return null;  -- no Odoo instance to push to
+  end if;
+  if tg_op = 'DELETE' and not exists (select 1 from odoo.instances i where i.id = v_instance) then
+    return null;  -- the row goes with its instance (an org being deleted): nothing left to push to
   end if;
   insert into odoo.outbox (instance_id, entity, local_id, operation, payload, trace_id)
   values (

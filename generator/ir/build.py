@@ -316,8 +316,10 @@ class _Builder:
         root = self.targets[self.tenancy["root"]]
         membership = self.tenancy["membership"]
         mem = self.targets[membership["entity"]]
+        rules = self.roles_doc.get("memberships") or {}
         return m.Tenancy(root[0], root[1], d.tenant_column(self.spec), mem[0], mem[1],
-                         membership.get("user", d.MEMBERSHIP_USER), membership.get("role", d.MEMBERSHIP_ROLE))
+                         membership.get("user", d.MEMBERSHIP_USER), membership.get("role", d.MEMBERSHIP_ROLE),
+                         ceiling=rules.get("ceiling", "none") == "own_rank", keep_one=rules.get("keep_one"))
 
     def sso(self) -> m.SSO | None:
         sso = self.roles_doc.get("sso")

@@ -192,6 +192,10 @@ class Tenancy:
     membership_table: str
     user_column: str
     role_column: str
+    # roles.yaml `memberships:`: a role grants, changes and revokes only roles at or below its own rank
+    # (ceiling), and every org keeps at least one membership of `keep_one` (e.g. owner).
+    ceiling: bool = False
+    keep_one: str | None = None
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from generator.ir import IR
 _RULES = [
     ("function", re.compile(r"^create or replace function ([^(]+)\(")),
     ("view", re.compile(r"^create or replace view (\S+) ")),
-    ("trigger", re.compile(r"^create trigger (\S+)\s.*?\son (\S+)\s", re.S)),
+    ("trigger", re.compile(r"^create (?:constraint )?trigger (\S+)\s.*?\son (\S+)\s", re.S)),
     ("policy", re.compile(r"^create policy (\S+) on (\S+) ")),
     ("comment", re.compile(r"^comment on (?:table|column|function|view) (.+?) is ", re.S)),
     ("rls", re.compile(r"^alter table (\S+) enable row level security;")),

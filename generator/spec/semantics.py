@@ -414,6 +414,14 @@ class SemanticChecker:
                     cur = roles[cur].get("inherits")
         self.check_permissions(roles)
         self.check_sso_membership()
+        rules = self.roles_doc.get("memberships") or {}
+        if rules and not self.spec.get("tenancy"):
+            self.err(("memberships",), "memberships: rules need tenancy (a membership entity) in entities.yaml",
+                     "remove memberships:, or declare tenancy", roles=True)
+        keep = rules.get("keep_one")
+        if keep is not None and (keep not in roles or "system" in roles[keep]):
+            self.err(("memberships", "keep_one"), f"keep_one names unknown org role {keep!r}",
+                     f"org roles: {', '.join(r for r in roles if 'system' not in roles[r])}", roles=True)
         for group, role in ((self.roles_doc.get("sso") or {}).get("groups") or {}).items():
             if role not in roles or "system" in roles[role]:
                 self.err(("sso", "groups", group), f"SSO group {group!r} maps to unknown org role {role!r}",

@@ -28,7 +28,7 @@ select ok(has_column_privilege('authenticated', 'app.contacts', 'company_id', 'U
 select ok(has_column_privilege('authenticated', 'app.contacts', 'notes', 'UPDATE'), 'authenticated may update app.contacts.notes');
 select ok(not has_column_privilege('authenticated', 'app.contacts', 'org_id', 'UPDATE'), 'no row of app.contacts can be moved to another org');
 select ok((select relrowsecurity from pg_class where oid = 'app.memberships'::regclass), 'row level security is on for app.memberships');
-select policies_are('app', 'memberships', array['memberships_select', 'memberships_insert', 'memberships_update', 'memberships_delete']::text[], 'app.memberships has exactly the policies of the matrix');
+select policies_are('app', 'memberships', array['memberships_select', 'memberships_insert', 'memberships_update', 'memberships_delete', 'memberships_ceiling_insert', 'memberships_ceiling_update', 'memberships_ceiling_delete']::text[], 'app.memberships has exactly the policies of the matrix');
 select table_privs_are('app', 'memberships', 'anon', array[]::text[], 'anon privileges on app.memberships');
 select table_privs_are('app', 'memberships', 'authenticated', array['SELECT', 'DELETE']::text[], 'authenticated table privileges on app.memberships');
 select ok(has_column_privilege('authenticated', 'app.memberships', 'org_id', 'INSERT'), 'authenticated may insert app.memberships.org_id');

@@ -67,6 +67,9 @@ begin
   if v_instance is null then
     return null;  -- no Odoo instance to push to
   end if;
+  if tg_op = 'DELETE' and not exists (select 1 from odoo.instances i where i.id = v_instance) then
+    return null;  -- the row goes with its instance (an org being deleted): nothing left to push to
+  end if;
   insert into odoo.outbox (instance_id, entity, local_id, operation, payload, trace_id)
   values (
     v_instance, tg_argv[0], (v_row ->> tg_argv[1])::uuid,
