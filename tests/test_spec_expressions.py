@@ -12,7 +12,9 @@ from click.testing import CliRunner
 from generator.cli import cli
 from generator.database.cluster import apply_sql
 from generator.pipeline import compile_ir, render_all
-from generator.spec.expressions import expression_problem
+from generator.errors import SpecError
+from generator.spec.expressions import check_expression, expression_problem
+from generator.spec.loader import load_yaml
 
 STAMP = "20260101000000"
 BASELINE = f"supabase/migrations/{STAMP}_baseline.sql"
@@ -74,6 +76,16 @@ def test_anything_but_one_expression_is_refused_with_a_reason_and_a_hint(text):
     assert REFUSED[text] in reason and hint
 
 
+def test_check_expression_raises_the_spec_error_at_the_value(tmp_path):
+    spec = tmp_path / "e.yaml"
+    spec.write_text('fields:\n  - {name: a, default_sql: "now(); drop table x"}\n')
+    source = load_yaml(spec, "e.yaml")
+    check_expression(source.data["fields"][0]["name"], "default_sql", source, ("fields", 0, "name"))  # `a`
+    with pytest.raises(SpecError) as err:
+        check_expression(source.data["fields"][0]["default_sql"], "default_sql", source, ("fields", 0, "default_sql"))
+    assert str(err.value).startswith("e.yaml:2:28: error: default_sql must be one SQL expression: it holds a `;`")
+
+
 def _project(tmp_path, repo_root):
     shutil.copytree(repo_root / "tests/golden/tenancy_odoo/spec", tmp_path / "spec")
     return tmp_path / "spec/schema/entities.yaml", tmp_path / "spec/auth/roles.yaml"
@@ -112,7 +124,8 @@ def test_the_check_reports_a_bad_expression_at_its_line(tmp_path, repo_root):
 
 
 NULS = {  # how: (file, text in it, replacement), each on one line of tests/golden/tenancy_odoo
-    "escaped in a description": ("entities", "{name: kind, type: enum,", '{name: kind, description: "A\\0B", type: enum,'),
+    "escaped in a description": ("entities", "{name: kind, type: enum,",
+                                 '{name: kind, description: "A\\0B", type: enum,'),
     "escaped in an enum value": ("entities", "values: [person, company]", 'values: ["per\\u0000son", company]'),
     "escaped in an sso group": ("roles", "crm-agents: agent", '"crm\\x00agents": agent'),
     "a raw byte": ("entities", "{name: kind, type: enum,", '{name: kind, description: "A\x00B", type: enum,'),

@@ -87,8 +87,8 @@ def _labels(conn, regtype: str) -> list[str]:
         "select enumlabel from pg_enum where enumtypid = %s::regtype order by enumsortorder", (regtype,))]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(s=st.fixed_dictionaries({"table_comment": TEXT, "column_comment": TEXT, "default": TEXT,
                                 "tags": st.lists(TEXT, max_size=3), "named": LABELS, "inline": LABELS,
                                 "groups": GROUPS}))
