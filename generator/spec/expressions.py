@@ -10,17 +10,19 @@ trailing `;`, keeps comments aside, reads `$$...$$` as a string):
 1. tokens: sqlglot's PostgreSQL tokenizer splits the text; the text must be exactly those tokens and
    whitespace (a gap holding anything else was a comment), with no `;`, no `$` outside a plain `'...'`
    literal (dollar quotes, `$1` parameters), only plain `'...'` string literals (no E'', U&'', $$),
-   and no backslash anywhere. The backslash is refused because its meaning depends on the server
-   (`standard_conforming_strings`) and has differed between sqlglot versions; with no backslash, a
-   `'...'` literal ends at the same quote for sqlglot and for PostgreSQL, whatever the settings.
-2. tree: sqlglot.parse_one must read the tokens as one expression, with no query (select, subquery,
-   exists, union) or statement (drop, insert, vacuum, ...) anywhere in it.
+   and no backslash anywhere. The backslash is refused because its meaning in a literal depends on the
+   server (`standard_conforming_strings`) and sqlglot's tokenizer has its own setting for it; with no
+   backslash, a `'...'` literal ends at the same quote for sqlglot and for PostgreSQL, whatever the settings.
+2. tree: sqlglot.parse_one(text, into=exp.Condition) must read the text as one value expression (a
+   statement, an alias or a trailing clause such as `references x` fails), with no query (select,
+   subquery, exists) anywhere in it.
 
 What an expression calls (a volatile function, say) is the spec author's choice, as it is in SQL.
 """
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 
 import sqlglot
 from sqlglot import exp
@@ -63,6 +65,7 @@ class ExpressionProblem(ValueError):
         super().__init__(self.reason)
 
 
+@lru_cache(maxsize=4096)  # a large spec repeats the same few expressions (now(), auth.uid()) many times
 def expression_problem(text: str) -> tuple[str, str] | None:
     """None when `text` is one SQL expression by the rules above; else (reason, hint), for a user."""
     try:

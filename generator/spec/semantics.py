@@ -12,7 +12,6 @@ from generator.errors import Diagnostic
 from generator.ir.platform_tables import TABLE_NAMES as PLATFORM_TABLES
 from generator.names import identifier_problem, index_name
 from generator.spec import defaults as d
-from generator.spec.expressions import expression_problem, message as expression_message
 from generator.spec.loader import SourceFile
 from generator.types import INTEGER_RANGE, INTEGERS, NUMBERS, TEXTS, FieldType, TypeSyntaxError, parse_type
 
@@ -37,6 +36,9 @@ class SemanticChecker:
 
     def expression_ok(self, path: tuple, text: str, what: str) -> None:
         """default_sql and an index's where are pasted into SQL as written: one expression only."""
+        # imported here: sqlglot takes ~0.2 s to import, which a spec without expressions need not pay
+        from generator.spec.expressions import expression_problem, message as expression_message
+
         problem = expression_problem(text)
         if problem:
             self.err(path, expression_message(what, problem[0]), problem[1])
