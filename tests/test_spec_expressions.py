@@ -33,6 +33,7 @@ REFUSED = {
     "now(); drop table app.orgs": "`;`",
     "'x' -- tidy": "comment",
     "now() /* x */": "comment",
+    "status <--'x'": "comment",
     "now() /*": "not closed",
     "$$x$$": "`$`",
     "$tag$x$tag$": "`$`",

@@ -119,6 +119,8 @@ def _check(text: str) -> None:
             continue
         if token.token_type == TokenType.IDENTIFIER and raw.startswith('"'):
             continue  # a quoted name: its content is a name, whatever it holds
+        if "--" in raw or "/*" in raw:  # PostgreSQL starts a comment there, even inside an operator
+            raise ExpressionProblem(COMMENT)
         if token.token_type == TokenType.SEMICOLON or ";" in raw:
             raise ExpressionProblem(SEMICOLON)
         if "$" in raw:
