@@ -91,6 +91,8 @@ def load_yaml(path: Path, shown_as: str) -> SourceFile:
         raise SpecError([Diagnostic(shown_as, 1, 1, "file not found", "run `specgen init` to create a starter spec")])
     except UnicodeDecodeError as exc:
         raise SpecError([Diagnostic(shown_as, 1, 1, f"not UTF-8 text ({exc.reason})")])
+    if "\x00" in text:  # yaml-rs would silently cut the value at it
+        raise SpecError(_raw_nul_diagnostics(text, shown_as))
     try:
         data = yaml_rs.loads(text)
     except (yaml_rs.YAMLDecodeError, ValueError, TypeError, RecursionError) as exc:
@@ -99,7 +101,40 @@ def load_yaml(path: Path, shown_as: str) -> SourceFile:
         data = _plain(data)
     if data is None:
         data = {}
-    return SourceFile(shown_as, text, data)
+    source = SourceFile(shown_as, text, data)
+    if "\\" in text:  # only a YAML escape (\0, \x00, \u0000) can put a NUL in a value
+        nuls = [source.diag(path, NUL_MESSAGE, NUL_HINT, key=key) for path, key in _nul_paths(data, ())]
+        if nuls:
+            raise SpecError(nuls)
+    return source
+
+
+# PostgreSQL text cannot hold U+0000, so a spec string with one could never reach the database intact.
+NUL_MESSAGE = "a NUL character (\\0) cannot be part of a spec string: PostgreSQL text cannot hold it"
+NUL_HINT = "remove the \\0 (or \\x00, \\u0000) escape"
+
+
+def _raw_nul_diagnostics(text: str, shown_as: str) -> list[Diagnostic]:
+    out = []
+    for number, line in enumerate(text.split("\n"), 1):
+        if "\x00" in line:
+            out.append(Diagnostic(shown_as, number, line.index("\x00") + 1, NUL_MESSAGE.replace("(\\0) ", ""),
+                                  "remove the NUL byte from the file"))
+    return out
+
+
+def _nul_paths(value: Any, path: tuple):
+    """(path, is_key) of every string, key or value, that holds a NUL."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if isinstance(k, str) and "\x00" in k:
+                yield (*path, k), True
+            yield from _nul_paths(v, (*path, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _nul_paths(v, (*path, i))
+    elif isinstance(value, str) and "\x00" in value:
+        yield path, False
 
 
 def _has_dates(value: Any) -> bool:

@@ -34,6 +34,15 @@ class SemanticChecker:
     def err(self, path: tuple, message: str, hint: str = "", key: bool = False, roles: bool = False) -> None:
         self.out.append((self.rf if roles else self.ef).diag(path, message, hint, key=key))
 
+    def expression_ok(self, path: tuple, text: str, what: str) -> None:
+        """default_sql and an index's where are pasted into SQL as written: one expression only."""
+        # imported here: sqlglot takes ~0.2 s to import, which a spec without expressions need not pay
+        from generator.spec.expressions import expression_problem, message as expression_message
+
+        problem = expression_problem(text)
+        if problem:
+            self.err(path, expression_message(what, problem[0]), problem[1])
+
     def name_ok(self, path: tuple, name: Any, what: str, roles: bool = False) -> None:
         problem = identifier_problem(name)
         if problem:
@@ -138,6 +147,8 @@ class SemanticChecker:
             self.check_columns((*base, "indexes", k, "columns"), entity, index["columns"], columns)
             if "name" in index:
                 self.name_ok((*base, "indexes", k, "name"), index["name"], "index")
+            if "where" in index:
+                self.expression_ok((*base, "indexes", k, "where"), index["where"], "an index's where")
             # PostgreSQL names indexes per schema: two with one name would fail when the migration runs
             ix_name = index_name(table, index["columns"], index.get("unique"), index.get("name"))
             if ix_name in named:
@@ -184,6 +195,8 @@ class SemanticChecker:
             except TypeSyntaxError as exc:
                 self.err((*path, "type"), str(exc), exc.hint)
         self.field_types[(entity["name"], name)] = ftype
+        if "default_sql" in field:
+            self.expression_ok((*path, "default_sql"), field["default_sql"], "default_sql")
         values = self.check_enum_field(path, field, ftype)
         if ftype is not None:
             self.check_default(path, field, ftype, values)
