@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from bridge import db, jsonlog
+from bridge import db, jsonlog, tracing
 from bridge.queries import status_data, trace_story
 from bridge.cli_common import (DB_OPTION, INSTANCE_OPTION, JSON_OPTION, TRACE_OPTION, Progress, _adapters,
                                _instances, _need_url, _setup, emit, friendly, log_level_option, serve_http)
@@ -291,6 +291,7 @@ def worker(instance, interval, reconcile_every, once, lease, pull_batch_size, re
     """Run pull, process, push and reconcile in a loop until SIGTERM/SIGINT (graceful)."""
     from bridge.worker import Worker
     jsonlog.setup(log_level)
+    tracing.configure_from_env()  # OTEL_* variables; off when unset
     if metrics_port:
         from bridge import metrics
         metrics.serve(metrics_port)
@@ -326,6 +327,7 @@ def serve(host, port, max_body, hmac_secret_env, read_timeout, log_level, databa
     from bridge.receiver import create_app
     url = _need_url(database_url)
     jsonlog.setup(log_level)
+    tracing.configure_from_env()  # OTEL_* variables; off when unset
     app = create_app(url, max_body=max_body, hmac_secret_env=hmac_secret_env)
     click.echo(f"webhook receiver on http://{host}:{port}/webhooks/odoo/<instance_id>/<token>", err=True)
     serve_http(app, host, port, "receiver", read_timeout)

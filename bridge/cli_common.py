@@ -100,6 +100,8 @@ class Progress:
 
 def _setup(level="warning"):
     jsonlog.setup(os.environ.get("SPECGEN_LOG_LEVEL", level))
+    from bridge import tracing
+    tracing.configure_from_env()  # OTEL_* variables; off when unset
 
 
 def _adapters(entity: str | None = None):

@@ -30,7 +30,7 @@ from typing import Any, Callable
 import httpx
 import orjson
 
-from bridge import jsonlog, metrics
+from bridge import jsonlog, metrics, tracing
 
 log = jsonlog.get("odoo")
 
@@ -289,7 +289,8 @@ class OdooClient:
             CALL_TRACE.reset(token)
 
     def _headers(self) -> dict:
-        span, trace = secrets.token_hex(8), self.current_trace_id
+        trace = self.current_trace_id
+        span = tracing.span_id_for(trace) or secrets.token_hex(8)  # the call's span, when traces are exported
         return {"traceparent": f"00-{trace[:32].rjust(32, '0')}-{span}-01", "X-Trace-Id": trace}
 
     def _post(self, path: str, content: bytes, content_type: str, extra: dict | None = None,
@@ -461,7 +462,14 @@ class OdooClient:
             pass
 
     # -- public ------------------------------------------------------------------------------
-    def with_retry(self, fn: Callable[[], Any], *, what: str, retry_ambiguous: bool = True) -> Any:
+    def with_retry(self, fn: Callable[[], Any], *, what: str, retry_ambiguous: bool = True,
+                   attributes: dict | None = None) -> Any:
+        # one span per call, its retries included, in the trace the call's headers name
+        with tracing.span(f"odoo {what}", self.current_trace_id,
+                          {"rpc.system": self.protocol, "odoo.call": what, **(attributes or {})}) as span:
+            return self._with_retry(fn, what, retry_ambiguous, span)
+
+    def _with_retry(self, fn: Callable[[], Any], what: str, retry_ambiguous: bool, span) -> Any:
         attempt = 0
         sampled = self._sampled()  # one decision per call: a recorded call shows all its attempts
         outer = getattr(self._local, "call", None)
@@ -480,6 +488,8 @@ class OdooClient:
                     metrics.odoo_retry(getattr(run, "instance_id", None), getattr(run, "entity", None))
                     jsonlog.log(log, 20, "odoo call retried", call=what, attempt=attempt + 1, error=exc.name,
                                 sleep_s=round(delay, 3), trace_id=self.current_trace_id)
+                    if span is not None:
+                        span.add_event("retry", {"attempt": attempt + 1, "error": exc.name, "sleep_s": round(delay, 3)})
                     self.sleep(delay)
                     attempt += 1
         finally:
@@ -514,7 +524,8 @@ class OdooClient:
                                                            kwargs])
             finally:
                 metrics.observe_call(model, method, time.perf_counter() - started)
-        return self.with_retry(once, what=f"{model}.{method}", retry_ambiguous=retry_ambiguous)
+        return self.with_retry(once, what=f"{model}.{method}", retry_ambiguous=retry_ambiguous,
+                               attributes={"odoo.model": model, "odoo.method": method})
 
     def model_fields(self, model: str) -> set[str]:
         """Names of the model's fields (fields_get, cached per client). A mapped field the server

@@ -17,7 +17,7 @@ from typing import Callable
 
 import psycopg
 
-from bridge import db, deadletters, events, metrics
+from bridge import db, deadletters, events, metrics, tracing
 from bridge.odoo_client import OdooClient, OdooError, backoff
 from bridge.runs import Run
 from bridge.upsert import Context, read_fields, tombstone, upsert
@@ -91,7 +91,18 @@ class Processor:
 
     def _group(self, conn, runs: list, instance_id: str, model: str, evs: list[dict]) -> None:
         """Apply one (instance, model) group of events; `runs` pairs each pulling adapter of the model
-        with its run (or is one run without an adapter)."""
+        with its run (or is one run without an adapter).
+
+        Its span continues the first event's trace (the webhook delivery's, as the Odoo calls' headers
+        do), linked to the run that does the work."""
+        run = runs[0][1]
+        with tracing.span("apply webhook events", evs[0]["trace_id"] or run.trace_id,
+                          {"odoo.model": model, "specgen.instance_id": str(instance_id), "specgen.events": len(evs),
+                           "specgen.event_ids": [int(ev["id"]) for ev in evs][:100]},
+                          links=[r.span for _, r in runs]):
+            self._apply(conn, runs, instance_id, model, evs)
+
+    def _apply(self, conn, runs: list, instance_id: str, model: str, evs: list[dict]) -> None:
         run = runs[0][1]  # the group's first run keeps the event-level counts and steps
         adapters = [a for a, _ in runs if a is not None]
         instance = db.instance(conn, instance_id)
@@ -136,6 +147,7 @@ class Processor:
                 run.counts["ignored_no_adapter"] += len(evs)
         except (OdooError, psycopg.Error) as exc:
             conn.rollback()
+            tracing.error(f"{type(exc).__name__}: {exc}")
             for _, arun in runs:  # every entity the group feeds is behind
                 arun.item_failed(type(exc).__name__, f"{type(exc).__name__}: {exc}")
             transient = getattr(exc, "transient", isinstance(exc, RACES))

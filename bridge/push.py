@@ -22,7 +22,7 @@ from typing import Callable
 
 import psycopg
 
-from bridge import conflicts, db, deadletters
+from bridge import conflicts, db, deadletters, tracing
 from bridge.adapters import canonical_json, values_hash
 from bridge.odoo_client import MissingError, OdooClient, OdooError, backoff
 from bridge.runs import WORKER, Run
@@ -89,6 +89,14 @@ class Pusher:
 
     # -- one outbox row ---------------------------------------------------------------------
     def _one(self, conn, run: Run, row: dict) -> None:
+        # the span continues the change's trace (the outbox row's, set by the app's session), linked to the run
+        with tracing.span("push outbox row", row["trace_id"] or run.trace_id,
+                          {"specgen.outbox_id": int(row["id"]), "specgen.entity": row["entity"],
+                           "specgen.operation": row["operation"], "specgen.local_id": str(row["local_id"])},
+                          links=[run.span]):
+            self._push_row(conn, run, row)
+
+    def _push_row(self, conn, run: Run, row: dict) -> None:
         adapter = self.adapters.get(row["entity"])
         instance = self._instance(conn, row["instance_id"])
         trace = row["trace_id"] or run.trace_id  # the change's trace
@@ -115,6 +123,7 @@ class Pusher:
 
     def _failed(self, conn, run, row, adapter, exc, permanent: bool) -> None:
         reason = f"{type(exc).__name__}: {exc}"
+        tracing.error(reason)
         run.item_failed(type(exc).__name__, reason)  # a class name: a bounded metric label
         if permanent or row["attempts"] >= self.max_attempts:
             deadletters.add(conn, source="push", instance_id=row["instance_id"], entity=row["entity"],

@@ -38,7 +38,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bridge import db, events, jsonlog, metrics
+from bridge import db, events, jsonlog, metrics, tracing
 from bridge.odoo_client import trace_id_from
 
 log = jsonlog.get("receiver")
@@ -279,16 +279,28 @@ def create_app(database_url: str, *, max_body: int = MAX_BODY, hmac_secret_env: 
         instance label is the id of an instance that exists, else "unknown": a label never comes
         from the URL as such, so strangers cannot grow /metrics."""
         known: list[str] = []
-        response = await _receive(request, known)
+        trace_id = trace_id_from(request.headers)
+        # the delivery's span is in the trace the stored event keeps, so its processing joins it later
+        route = "/webhooks/odoo/{instance_id}" + ("/{token}" if "token" in request.path_params else "")
+        handle = tracing.start("webhook delivery", trace_id, {"http.request.method": "POST", "http.route": route,
+                                                              "specgen.trace_id": trace_id}, carrier=request.headers)
+        try:
+            response = await _receive(request, known, trace_id)
+        except BaseException as exc:
+            tracing.finish(handle, f"{type(exc).__name__}: {exc}", exc)
+            raise
+        if handle:
+            handle[0].set_attributes({"http.response.status_code": response.status_code,
+                                      "specgen.instance_id": known[0] if known else metrics.UNKNOWN})
+        tracing.finish(handle, f"HTTP {response.status_code}" if response.status_code >= 500 else None)
         instance_label = known[0] if known else metrics.UNKNOWN
         metrics.webhook(instance_label, "received")
         outcome = {202: "accepted", 503: "unavailable"}.get(response.status_code, "rejected")
         metrics.webhook(instance_label, outcome)
         return response
 
-    async def _receive(request: Request, known: list[str]) -> Response:
+    async def _receive(request: Request, known: list[str], trace_id: str) -> Response:
         t0 = time.perf_counter()
-        trace_id = trace_id_from(request.headers)
         instance_id, token = request.path_params["instance_id"], request.path_params.get("token")
         if not CANONICAL_UUID.fullmatch(instance_id):
             stats["rejected"] += 1

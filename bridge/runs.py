@@ -14,7 +14,7 @@ from collections import Counter
 import orjson
 import psycopg
 
-from bridge import jsonlog, metrics
+from bridge import jsonlog, metrics, tracing
 from bridge.adapters import json_default
 from bridge.db import connect
 from bridge.odoo_client import new_trace_id
@@ -50,6 +50,12 @@ class Run:
         self._run_token = None
         self.started = 0.0
         self._last_failure: tuple[str, str] | None = None
+        self._span = None  # (span, context token) while open, when traces are exported
+
+    @property
+    def span(self):
+        """The run's OpenTelemetry span (its trace id is ``trace_id``), or None when tracing is off."""
+        return self._span[0] if self._span else None
 
     def item_failed(self, error_class: str, reason: str) -> None:
         """One item of the run (an outbox row, a group of webhook events) failed and will be retried
@@ -61,12 +67,25 @@ class Run:
     def __enter__(self) -> "Run":
         self._token = jsonlog.trace_var.set(self.trace_id)
         self.started = time.monotonic()
-        self._conn = connect(self.url, autocommit=True)
-        # tracking rows need not wait for the WAL flush: a crash may lose the last few, never sync data
-        self._conn.execute("set synchronous_commit = off")
-        self.id = self._conn.execute(
-            "insert into ops.runs (trace_id, kind, instance_id, entity, worker) values (%s,%s,%s,%s,%s) returning id",
-            (self.trace_id, self.kind, self.instance_id, self.entity, WORKER)).fetchone()["id"]
+        self._span = tracing.start(f"{self.kind} {self.entity}" if self.entity else self.kind, self.trace_id,
+                                   {"specgen.kind": self.kind, "specgen.entity": self.entity,
+                                    "specgen.instance_id": str(self.instance_id) if self.instance_id else None,
+                                    "specgen.trace_id": self.trace_id})
+        try:
+            self._conn = connect(self.url, autocommit=True)
+            # tracking rows need not wait for the WAL flush: a crash may lose the last few, never sync data
+            self._conn.execute("set synchronous_commit = off")
+            self.id = self._conn.execute(
+                "insert into ops.runs (trace_id, kind, instance_id, entity, worker) values (%s,%s,%s,%s,%s) returning id",
+                (self.trace_id, self.kind, self.instance_id, self.entity, WORKER)).fetchone()["id"]
+        except BaseException as exc:  # no run row, so no __exit__: end the span and restore the trace here
+            tracing.finish(self._span, f"{type(exc).__name__}: {exc}", exc)
+            jsonlog.trace_var.reset(self._token)
+            if self._conn is not None:
+                self._conn.close()
+            raise
+        if self._span:
+            self._span[0].set_attribute("specgen.run_id", str(self.id))
         self._run_token = jsonlog.run_var.set(self)
         jsonlog.log(log, logging.INFO, f"{self.kind} started", run_id=str(self.id), kind=self.kind,
                     instance_id=str(self.instance_id) if self.instance_id else None, entity=self.entity)
@@ -117,6 +136,12 @@ class Run:
         jsonlog.log(log, logging.ERROR if error else logging.INFO, f"{self.kind} {status}", run_id=str(self.id),
                     kind=self.kind, counts=counts, error=error)
         metrics.record_run(self.kind, self.instance_id, self.entity, self.counts, status, error_class)
+        if self._span:
+            self._span[0].set_attribute("specgen.status", status)
+            self._span[0].set_attributes({f"specgen.counts.{k}": v for k, v in self.counts.items() if isinstance(v, int)})
+        tracing.finish(self._span, error if status == "failed" else None,
+                       exc if status == "failed" and isinstance(exc, BaseException) else None)
+        self._span = None
         if self._run_token is not None:
             jsonlog.run_var.reset(self._run_token)
         if self._token is not None:

@@ -5,7 +5,7 @@ import os
 
 import click
 
-from bridge import jsonlog
+from bridge import jsonlog, tracing
 from bridge.cli_common import DB_OPTION, _need_url, log_level_option, serve_http
 
 
@@ -49,6 +49,7 @@ def dashboard(host, port, token_env, jwt_secret_env, secret_key_env, jwks_env, l
     if token is not None and len(token) < 16:
         raise click.UsageError(f"${token_env} is too short: use at least 16 characters (e.g. `openssl rand -hex 24`)")
     jsonlog.setup(log_level)
+    tracing.configure_from_env()  # OTEL_* variables; off when unset
     app = create_app(url, Auth(token=token, jwt_secret=secret, secret_keys=secret_keys, jwks=jwks))
     click.echo(f"sync dashboard on http://{host}:{port}/ (sign in with ${token_env}"
                f"{' or a Supabase key' if secret or secret_keys or jwks else ''})", err=True)
