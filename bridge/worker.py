@@ -207,7 +207,9 @@ def client_or_reason(clients: ClientCache, inst: dict) -> tuple[OdooClient | Non
     try:
         return clients(inst), None
     except (OdooError, ValueError, KeyError) as exc:
-        return None, f"{getattr(exc, 'name', type(exc).__name__)}: {exc}"
+        # the class goes last: "MissingSecret: environment ..." reads as "secret: <value>" to the log
+        # redaction, which would print "MissingSecret: *** variable ..." on the dashboard
+        return None, f"{exc} ({getattr(exc, 'name', type(exc).__name__)})"
 
 
 def record_skip(url: str, inst: dict, reason: str) -> None:
