@@ -1,8 +1,9 @@
 """CLI of the sync runtime: ``sync`` (instances, pull, push, reconcile, process, replay, status, worker),
 ``webhooks serve`` and ``demo``. Registered lazily in the main ``specgen`` CLI.
 
-Bad input is a usage error (exit 2) with a clear message; an unreachable database or Odoo is exit 1.
-Never a traceback.
+Bad input is a usage error (exit 2) with a clear message; an unreachable database or Odoo is exit 1;
+pull, reconcile, push and process exit 3 when they did the work of every other instance but skipped
+one whose configuration is broken (named on stderr and in the JSON). Never a traceback.
 """
 from __future__ import annotations
 
@@ -34,7 +35,41 @@ def _client_for_cli():
     return ClientCache()
 
 
-def _per_entity(database_url, instance, entity, work) -> dict:
+SKIPPED_EXIT = 3  # the others were done, but at least one instance was skipped for its configuration
+
+
+def _usable(url, insts, clients) -> tuple[list[tuple[dict, object]], list[dict]]:
+    """([(instance, client)], [skipped]): an instance whose client cannot be made (its secret env var
+    unset, say) is skipped and reported, as the worker does, so one tenant's broken configuration
+    stops only that tenant. Its queued work is left as it is (not claimed, no attempt counted, no
+    dead letter): fixing the configuration is enough for it to go through. The skip is recorded
+    where `sync status` and the dashboard show it, once per reason (cron runs must not flood runs)."""
+    from bridge.queries import skipped_instances
+    from bridge.worker import client_or_reason, record_skip
+    usable, skipped = [], []
+    for inst in insts:
+        client, reason = client_or_reason(clients, inst)
+        if client is not None:
+            usable.append((inst, client))
+            continue
+        skipped.append({"instance": inst["name"], "id": str(inst["id"]), "reason": reason})
+        click.echo(f"skipped instance {inst['name']}: {reason}", err=True)
+        with db.connect(url) as conn:
+            known = {(str(s["id"]), s["reason"]) for s in skipped_instances(conn)}
+        if (str(inst["id"]), jsonlog.redact(reason)) not in known:  # the run's error is stored redacted
+            record_skip(url, inst, reason)
+    return usable, skipped
+
+
+def _finish(out: dict, skipped: list[dict], as_json: bool, human=None) -> None:
+    if skipped:
+        out = {**out, "skipped_instances": skipped}
+    emit(out, as_json, human)
+    if skipped:
+        sys.exit(SKIPPED_EXIT)
+
+
+def _per_entity(database_url, instance, entity, work, as_json) -> None:
     """``work(url, instance, adapters, adapter, client, label)`` for every selected instance and pulled
     entity (targets of many2ones first); results keyed ``instance/entity``."""
     _setup()
@@ -45,14 +80,15 @@ def _per_entity(database_url, instance, entity, work) -> dict:
         insts = _instances(conn, instance)
     out = {}
     try:
-        for inst in insts:
+        usable, skipped = _usable(url, insts, clients)
+        for inst, client in usable:
             for adapter in order:
                 if not entity or adapter.entity == entity:
                     label = f"{inst['name']}/{adapter.entity}"
-                    out[label] = work(url, inst, adapters, adapter, clients(inst), label)
+                    out[label] = work(url, inst, adapters, adapter, client, label)
     finally:
         clients.close()
-    return out
+    _finish(out, skipped, as_json)
 
 
 @sync.command()
@@ -78,7 +114,7 @@ def pull(instance, entity, full, also_reconcile, lookback, trace_id, database_ur
         if also_reconcile:
             counts["reconcile"] = reconcile_entity(url, inst, adapters, adapter, client, trace_id=trace_id)
         return counts
-    emit(_per_entity(database_url, instance, entity, one), as_json)
+    _per_entity(database_url, instance, entity, one, as_json)
 
 
 @sync.command()
@@ -91,14 +127,15 @@ def pull(instance, entity, full, also_reconcile, lookback, trace_id, database_ur
 def reconcile(instance, entity, trace_id, database_url, as_json):
     """Compare ids with Odoo: tombstone deleted records, fetch missing ones."""
     from bridge.pull import reconcile_entity
-    emit(_per_entity(database_url, instance, entity, lambda url, inst, adapters, adapter, client, label:
-                     reconcile_entity(url, inst, adapters, adapter, client, trace_id=trace_id)), as_json)
+    _per_entity(database_url, instance, entity, lambda url, inst, adapters, adapter, client, label:
+                reconcile_entity(url, inst, adapters, adapter, client, trace_id=trace_id), as_json)
 
 
 @sync.command()
 @INSTANCE_OPTION
 @click.option("--limit", type=click.IntRange(1, 10000), default=200, show_default=True, help="Rows per claim.")
-@click.option("--rounds", type=click.IntRange(1), default=1000, show_default=True, help="Stop after this many claims.")
+@click.option("--rounds", type=click.IntRange(1), default=1000, show_default=True,
+              help="Stop after this many claims per instance.")
 @DB_OPTION
 @JSON_OPTION
 @friendly
@@ -111,7 +148,8 @@ def push(instance, limit, rounds, database_url, as_json):
 @sync.command()
 @INSTANCE_OPTION
 @click.option("--limit", type=click.IntRange(1, 10000), default=500, show_default=True, help="Events per claim.")
-@click.option("--rounds", type=click.IntRange(1), default=1000, show_default=True)
+@click.option("--rounds", type=click.IntRange(1), default=1000, show_default=True,
+              help="Stop after this many claims per instance.")
 @DB_OPTION
 @JSON_OPTION
 @friendly
@@ -122,26 +160,30 @@ def process(instance, limit, rounds, database_url, as_json):
 
 
 def _drain_queue(runner_class, label, instance, limit, rounds, database_url, as_json):
-    """Claim and work a queue (outbox or webhook events) until it is empty or `rounds` claims were made."""
+    """Claim and work a queue (outbox or webhook events), instance by instance, until it is empty or
+    `rounds` claims were made. Instance by instance, as the worker does, so the rows of an instance
+    that is skipped (broken configuration) are never claimed."""
     _setup()
     url = _need_url(database_url)
     adapters, _ = _adapters()
     with db.connect(url) as conn:
-        iid = _instances(conn, instance)[0]["id"] if instance else None
+        insts = _instances(conn, instance)
     clients = _client_for_cli()
     runner, total = runner_class(url, adapters, clients), {}
     bar = Progress(label, not as_json)
     try:
-        for _ in range(rounds):
-            counts = runner.run_once(limit=limit, instance_id=iid, progress=bar)
-            for k, v in counts.items():
-                total[k] = total.get(k, 0) + v
-            if not counts.get("claimed"):
-                break
+        usable, skipped = _usable(url, insts, clients)
+        for inst, _client in usable:
+            for _ in range(rounds):
+                counts = runner.run_once(limit=limit, instance_id=inst["id"], progress=bar)
+                for k, v in counts.items():
+                    total[k] = total.get(k, 0) + v
+                if not counts.get("claimed"):
+                    break
     finally:
         clients.close()
     bar.done()
-    emit(total, as_json)
+    _finish(total, skipped, as_json)
 
 
 def _when(value: str | None, name: str):

@@ -92,10 +92,8 @@ class Worker:
         """The instance's client, or None if its configuration is broken (e.g. its secret env var is
         unset): then that instance alone is skipped, reported once, and the others carry on."""
         key = str(inst["id"])
-        try:
-            client = self.clients(inst)
-        except (OdooError, ValueError, KeyError) as exc:
-            reason = f"{getattr(exc, 'name', type(exc).__name__)}: {exc}"
+        client, reason = client_or_reason(self.clients, inst)
+        if client is None:
             if self.skipped.get(key) != reason:
                 self.skipped[key] = reason
                 jsonlog.log(log, logging.ERROR, "instance skipped: broken configuration", instance_id=key,
@@ -201,6 +199,17 @@ class Worker:
         finally:
             self.clients.close()
             jsonlog.log(log, logging.INFO, "worker stopped", cycles=self.cycles)
+
+
+def client_or_reason(clients: ClientCache, inst: dict) -> tuple[OdooClient | None, str | None]:
+    """(client, None), or (None, why) when the instance's configuration is broken (its secret env var
+    unset, say): a problem of that tenant alone, never a reason to stop the others."""
+    try:
+        return clients(inst), None
+    except (OdooError, ValueError, KeyError) as exc:
+        # the class goes last: "MissingSecret: environment ..." reads as "secret: <value>" to the log
+        # redaction, which would print "MissingSecret: *** variable ..." on the dashboard
+        return None, f"{exc} ({getattr(exc, 'name', type(exc).__name__)})"
 
 
 def record_skip(url: str, inst: dict, reason: str) -> None:

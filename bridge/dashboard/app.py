@@ -39,6 +39,7 @@ HEADERS = {
     "cache-control": "no-store",
 }
 PAGE_SIZE = 50
+RETRY = {"retry-after": "5"}  # on a 503 while the database is down, as the receiver says
 MAX_FORM_BYTES = 64 * 1024
 # Percentiles are computed on request: 48 h of runs and events take ~1 s at ~140,000 runs/day;
 # a week ~2.5 s (benchmarks/results/dashboard.md). Longer windows belong to Prometheus/Grafana.
@@ -187,10 +188,13 @@ def create_app(url: str, auth: Auth) -> Starlette:
                 try:
                     return await handler(request)
                 except psycopg.OperationalError as exc:
+                    # transient: the next request connects afresh, so say when to come back
                     message = f"the database is not reachable: {type(exc).__name__}"
                     if api:
-                        return JSONResponse({"error": message}, status_code=503, headers=HEADERS)
-                    return page(request, "error.html.j2", 503, message=message)
+                        return JSONResponse({"error": message}, status_code=503, headers={**HEADERS, **RETRY})
+                    response = page(request, "error.html.j2", 503, message=message)
+                    response.headers.update(RETRY)
+                    return response
             return endpoint
         return wrap
 

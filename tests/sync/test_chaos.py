@@ -16,7 +16,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bridge.dashboard import Auth, create_app
-from bridge.dashboard.app import flags
+from bridge.dashboard.app import flags, percent
 from bridge.db import connect
 from bridge.mock_odoo.server import MockOdooServer
 from bridge.odoo_client import OdooClient
@@ -24,6 +24,7 @@ from bridge.serve import ThreadedServer, free_port
 from needs import NODE_PACKAGES, unavailable
 from tests.sync.conftest import add_instance
 from tests.sync.helpers import ROOT, stop_process, worker_process
+from tests.sync.test_push import add_contact, make_pusher
 
 pytestmark = pytest.mark.db
 
@@ -64,7 +65,7 @@ def total(samples, name: str, **labels) -> float:
     return sum(s.value for s in samples if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()))
 
 
-def test_chaos_run_shows_in_metrics_sync_health_and_the_dashboard(db_url):
+def test_chaos_run_shows_in_metrics_sync_health_and_the_dashboard(db_url, adapters):
     node, chromium = browser_tools()
     workers: list[subprocess.Popen] = []
     flags_ = ("--interval", "0.1", "--pull-batch-size", "10", "--lease", "1", "--retry-base", "0")
@@ -104,6 +105,24 @@ def test_chaos_run_shows_in_metrics_sync_health_and_the_dashboard(db_url):
             for proc in workers:
                 stop_process(proc)
 
+        # -- then every res.partner.create fails: four push rounds of one contact, each one failed attempt --
+        add_contact(db_url, instance["org_id"], full_name="Never Lands")
+        pusher, client = make_pusher(db_url, adapters, instance, max_attempts=10)
+        client.retry.attempts = 1
+        odoo.faults = "seed=3; res.partner/create: error500=1"
+        try:
+            for _ in range(4):
+                pusher.run_once(limit=50)
+                with connect(db_url) as conn:
+                    conn.execute("update odoo.outbox set available_at = now() where status = 'pending'")
+        finally:
+            odoo.faults = None
+            client.close()
+        with connect(db_url) as conn:
+            push_runs = conn.execute("select trace_id, status, error from ops.runs where kind = 'push' "
+                                     "and entity = 'contact' and status = 'failed'").fetchall()
+        assert len(push_runs) == 4
+
         # -- metrics: the lost run is an error of class WorkerLost, Odoo's faults were retried ------------
         assert total(samples, "specgen_sync_errors_total", instance=iid, entity=lost["entity"],
                      error_class="WorkerLost") == 1
@@ -137,7 +156,22 @@ def test_chaos_run_shows_in_metrics_sync_health_and_the_dashboard(db_url):
     partner = next(h for h in seen["health"] if h["entity"] == "partner")
     assert partner["deadLetters"].startswith("2 / ")
     assert seen["summary"]["dead_letters"] == 2
-    assert {"trace": lost["trace_id"], "status": "failed", "error": run["error"]} in seen["failures"]
+    assert {"trace": lost["trace_id"], "status": "failed", "error": run["error"], "kind": "pull",
+            "entity": lost["entity"]} in seen["failures"]
+    # push failures are visible: failed push runs of their entity, and the oldest waiting change
+    for r in push_runs:
+        assert {"trace": r["trace_id"], "status": "failed", "error": r["error"], "kind": "push",
+                "entity": "contact"} in seen["failures"]
+        assert {"trace": r["trace_id"], "status": "failed", "error": r["error"], "kind": "push",
+                "entity": "contact"} in seen["runs"]
+    assert all("500" in r["error"] for r in push_runs)
+    contact_row = next(h for h in seen["health"] if h["entity"] == "contact")
+    assert "push retrying" in contact_row["state"], contact_row  # the chaos run's good pulls keep "errors" off
+    assert view["contact"]["error_rate"] > 0 and contact_row["errorRate"] == percent(view["contact"]["error_rate"])
+    assert contact_row["outbox"].startswith("1 waiting; oldest ") and ", 4 attempts: " in contact_row["outbox"], contact_row
+    assert contact_row["outboxError"] == view["contact"]["outbox_oldest_error"][:200] and "500" in contact_row["outboxError"]
+    assert view["contact"]["outbox_waiting"] == 1 and view["contact"]["outbox_oldest_attempts"] == 4
+    assert seen["summary"]["outbox"] == 1
     assert set(seen["latency"]) == {"event_to_row", "pull_run", "push_run"}
     assert int(seen["latency"]["pull_run"][0]) >= 1 and max(seen["charts"]) == 3
     assert seen["letterIds"] == sorted((d["id"] for d in letters), reverse=True)

@@ -31,12 +31,16 @@ try {
     instance: r.dataset.instance, entity: r.dataset.entity, state: r.dataset.state,
     errorRate: r.querySelector("[data-k=error_rate]").textContent.trim(),
     deadLetters: r.querySelector("[data-k=dead_letters]").textContent.trim(),
+    outbox: r.querySelector("[data-k=outbox]").textContent.trim().replace(/\s+/g, " "),
+    outboxError: r.querySelector("[data-k=outbox] .last-error")?.textContent.trim() ?? null,
   })));
   out.runs = await page.$$eval("#runs tbody tr[data-trace]", (rows) => rows.map((r) => ({
     trace: r.dataset.trace, status: r.dataset.status, error: r.querySelector(".error").textContent.trim(),
+    kind: r.dataset.kind, entity: r.dataset.entity,
   })));
   out.failures = await page.$$eval("#failures tbody tr[data-trace]", (rows) => rows.map((r) => ({
     trace: r.dataset.trace, status: r.dataset.status, error: r.querySelector(".error").textContent.trim(),
+    kind: r.dataset.kind, entity: r.dataset.entity,
   })));
   out.latency = await page.$$eval("tr[data-series]", (rows) => Object.fromEntries(rows.map((r) => [
     r.dataset.series, [...r.querySelectorAll("td")].map((td) => td.textContent.trim())])));
