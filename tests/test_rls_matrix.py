@@ -49,7 +49,8 @@ def expected(ir: IR, t: Table, command: str, role: str | None, org_is_mine: bool
             continue
         if role not in next(r.satisfied_by for r in ir.roles if r.name == g.role):
             continue
-        if g.rows == "all" or (g.rows == "org" and org_is_mine) or (g.rows == "own" and own and (
+        # on a global table, org_is_mine says whether the row's user shares an org with the caller
+        if g.rows == "all" or (g.rows in ("org", "co_members") and org_is_mine) or (g.rows == "own" and own and (
                 org_is_mine or t.scope != "tenant")):
             return True
     return False
@@ -71,7 +72,16 @@ def _targets(conn, world, t: Table, actor: uuid.UUID | None, other: uuid.UUID):
         return [("org A (mine)", True, False, world.orgs["A"]), ("org B", False, False, world.orgs["B"])]
     if t.scope != "tenant":
         own = make_row(conn, world, t, None, owner=actor) if actor and t.owned_by else None
-        rows = [("someone else's", True, False, make_row(conn, world, t, None, owner=other))]
+        if not t.owned_by:
+            return [("someone else's", True, False, make_row(conn, world, t, None, owner=other))]
+        # A row keyed by a user (a profile): of a user in no org, of a co-member in org A, of org B's member.
+        rows = [("a user in no org's", False, False, make_row(conn, world, t, None, owner=other))]
+        weakest = max((r for r in ir.roles if not r.system), key=lambda r: len(r.satisfied_by)).name
+        for label, org, mine in (("a co-member's in org A", "A", True), ("org B member's", "B", False)):
+            user = new_user(conn)
+            conn.execute(f"insert into {tn.membership_schema}.{tn.membership_table} ({tn.column}, {tn.user_column}, "
+                         f"{tn.role_column}) values (%s, %s, %s)", (world.orgs[org], user, weakest))
+            rows.append((label, mine, False, make_row(conn, world, t, None, owner=user)))
         return rows + ([("mine", True, True, own)] if own is not None else [])
     rows = [("org A, someone else's", True, False, make_row(conn, world, t, "A", owner=other)),
             ("org B", False, bool(t.owned_by), make_row(conn, world, t, "B", owner=actor))]

@@ -201,3 +201,21 @@ def test_an_org_keeps_its_last_owner_whoever_asks(db):
             conn.execute("set constraints all immediate")
             raise psycopg.Rollback()
         assert _role_of(conn, a, owner) == "owner"
+
+
+def test_a_profile_is_seen_only_by_people_who_share_an_org_with_its_user(db):
+    """roles.yaml `profile: select: {rows: co_members}`: org A's member reads the profiles (email included)
+    of org A's people and their own, never org B's."""
+    url, world = db
+    with psycopg.connect(url) as conn:
+        for role, org in (("owner", "A"), ("viewer", "A"), ("owner", "B")):
+            user = world.users[(role, org)]
+            conn.execute("insert into app.profiles (id, display_name, email) values (%s, %s, %s) "
+                         "on conflict (id) do nothing", (user, f"{role} {org}", f"{role}.{org}@example.com"))
+        with conn.transaction():
+            act_as(conn, world.users[("viewer", "A")])
+            seen = {r[0] for r in conn.execute("select display_name from app.profiles").fetchall()}
+            hidden = conn.execute("select count(*) from app.profiles where id = %s",
+                                  (world.users[("owner", "B")],)).fetchone()[0]
+        assert {"owner A", "viewer A"} <= seen and "owner B" not in seen and hidden == 0
+        conn.rollback()

@@ -4,10 +4,11 @@ from __future__ import annotations
 from generator.ir import IR, Column, Grant, Permission, Table
 
 COMMANDS = ("select", "insert", "update", "delete")
-ROWS_IN_WORDS = {"org": "org rows", "own": "own rows", "all": "all rows"}
+ROWS_IN_WORDS = {"org": "org rows", "own": "own rows", "co_members": "co-members' rows", "all": "all rows"}
 LEGEND = ("**org rows**: rows of the orgs where the caller is a member with at least that role. "
           "**own rows**: rows whose owner column (created_by unless the entity says otherwise) is the caller, "
-          "within those orgs. **all rows**: every row (global tables). (columns ...): only those columns may "
+          "within those orgs. **co-members' rows**: rows of users who share one of those orgs with the caller "
+          "(profiles). **all rows**: every row (global tables). (columns ...): only those columns may "
           "be written or read. —: denied.")
 OWNER_IN_WORDS = {"app": "the app", "odoo": "Odoo (read-only mirror; only the sync writes it)",
                   "shared": "shared by the app and Odoo", "platform": "the platform (sync bookkeeping)"}

@@ -69,7 +69,37 @@ $$;""",
         "'Orgs in which the caller holds one of the given roles; used by row level security policies.';",
         f"revoke execute on function {sig} from public, anon;",
         f"grant execute on function {sig} to authenticated, service_role;",
+        *(_co_member_helper(ir) if any(g.rows == "co_members" for p in ir.permissions for g in p.grants) else []),
     ]
+
+
+def _co_member_helper(ir: IR) -> list[str]:
+    """Users who share an org with the caller, for `rows: co_members` (profiles seen only by co-members)."""
+    tn = ir.tenancy
+    membership = f"{quote_ident(tn.membership_schema)}.{quote_ident(tn.membership_table)}"
+    org, user, role = (quote_ident(x) for x in (tn.column, tn.user_column, tn.role_column))
+    sig = f"private.co_member_ids({_membership_enum(ir)}[])"
+    return [f"""create or replace function private.co_member_ids(p_roles {_membership_enum(ir)}[])
+returns uuid[]
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
+  return array(
+    select distinct o.{user}
+    from {membership} m
+    join {membership} o on o.{org} = m.{org}
+    where m.{user} = auth.uid()
+      and m.{role} = any (p_roles)
+  );
+end;
+$$;""",
+            f"comment on function {sig} is "
+            "'Users who share an org with the caller (where the caller holds one of the given roles).';",
+            f"revoke execute on function {sig} from public, anon;",
+            f"grant execute on function {sig} to authenticated, service_role;"]
 
 
 def at_or_below(ir: IR, role: str) -> list[str]:
@@ -162,6 +192,9 @@ def grant_expression(ir: IR, t: Table, g: Grant) -> str:
     in_orgs = f"{quote_ident(org_column)} = {orgs}" if org_column else f"cardinality((select {call})) > 0"
     if g.rows == "own":
         return f"{quote_ident(t.owned_by)} = (select auth.uid()) and {in_orgs}"
+    if g.rows == "co_members":
+        return (f"{quote_ident(t.owned_by)} = any ((select private.co_member_ids({role_array(ir, g.role)}))"
+                f"::uuid[])")
     return in_orgs
 
 

@@ -494,6 +494,14 @@ class SemanticChecker:
         if rows == "org" and d.default_rows(entity, self.spec) != "org":
             self.err((*path, "rows"), f"rows: org needs a tenant-scoped entity; {entity['name']!r} is global",
                      "use rows: all or rows: own", roles=True)
+        if rows == "co_members":
+            owned_by = entity.get("owned_by", d.OWNED_BY)
+            if d.default_rows(entity, self.spec) != "all":
+                self.err((*path, "rows"), f"rows: co_members is for global entities keyed by a user (a profile); "
+                         f"{entity['name']!r} is tenant-scoped", "use rows: org", roles=True)
+            elif owned_by not in columns:
+                self.err((*path, "rows"), f"rows: co_members needs the user column {owned_by!r} on "
+                         f"{entity['name']!r}", "set owned_by: to the field holding the user's id", roles=True)
         if rows == "own":
             owned_by = entity.get("owned_by", d.OWNED_BY)
             if owned_by not in columns:
