@@ -39,6 +39,27 @@ def helper_signature(ir: IR) -> str:
     return f"private.user_org_ids({_membership_enum(ir)}[])"
 
 
+def _array_helper(name: str, params: str, sig: str, returns: str, select: str, comment: str) -> list[str]:
+    """A `security definer` PL/pgSQL function returning `array(select ...)`, with its comment and grants.
+
+    Security definer, so it reads memberships without recursing into their own policies; PL/pgSQL, so
+    its plan is cached; executable by signed-in users only."""
+    return [f"""create or replace function private.{name}({params})
+returns {returns}
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
+{select}
+end;
+$$;""",
+            f"comment on function {sig} is {sql_string(comment)};",
+            f"revoke execute on function {sig} from public, anon;",
+            f"grant execute on function {sig} to authenticated, service_role;"]
+
+
 def render_helpers(ir: IR) -> list[str]:
     if not ir.tenancy:
         return []
@@ -49,26 +70,13 @@ def render_helpers(ir: IR) -> list[str]:
         "create schema if not exists private;",
         "revoke all on schema private from public;",
         "grant usage on schema private to authenticated, service_role;",
-        f"""create or replace function private.user_org_ids(p_roles {_membership_enum(ir)}[])
-returns uuid[]
-language plpgsql
-stable
-security definer
-set search_path = ''
-as $$
-begin
+        *_array_helper("user_org_ids", f"p_roles {_membership_enum(ir)}[]", sig, "uuid[]", f"""\
   return array(
     select m.{quote_ident(tn.column)}
     from {membership} m
     where m.{quote_ident(tn.user_column)} = auth.uid()
       and m.{quote_ident(tn.role_column)} = any (p_roles)
-  );
-end;
-$$;""",
-        f"comment on function {sig} is "
-        "'Orgs in which the caller holds one of the given roles; used by row level security policies.';",
-        f"revoke execute on function {sig} from public, anon;",
-        f"grant execute on function {sig} to authenticated, service_role;",
+  );""", "Orgs in which the caller holds one of the given roles; used by row level security policies."),
         *(_co_member_helper(ir) if any(g.rows == "co_members" for p in ir.permissions for g in p.grants) else []),
     ]
 
@@ -79,27 +87,14 @@ def _co_member_helper(ir: IR) -> list[str]:
     membership = f"{quote_ident(tn.membership_schema)}.{quote_ident(tn.membership_table)}"
     org, user, role = (quote_ident(x) for x in (tn.column, tn.user_column, tn.role_column))
     sig = f"private.co_member_ids({_membership_enum(ir)}[])"
-    return [f"""create or replace function private.co_member_ids(p_roles {_membership_enum(ir)}[])
-returns uuid[]
-language plpgsql
-stable
-security definer
-set search_path = ''
-as $$
-begin
+    return _array_helper("co_member_ids", f"p_roles {_membership_enum(ir)}[]", sig, "uuid[]", f"""\
   return array(
     select distinct o.{user}
     from {membership} m
     join {membership} o on o.{org} = m.{org}
     where m.{user} = auth.uid()
       and m.{role} = any (p_roles)
-  );
-end;
-$$;""",
-            f"comment on function {sig} is "
-            "'Users who share an org with the caller (where the caller holds one of the given roles).';",
-            f"revoke execute on function {sig} from public, anon;",
-            f"grant execute on function {sig} to authenticated, service_role;"]
+  );""", "Users who share an org with the caller (where the caller holds one of the given roles).")
 
 
 def at_or_below(ir: IR, role: str) -> list[str]:
@@ -123,14 +118,7 @@ def render_membership_rules(ir: IR) -> list[str]:
         cases = "\n".join(
             f"        when {sql_string(r.name)} then array[{', '.join(sql_string(x) for x in at_or_below(ir, r.name))}]::{enum}[]"
             for r in ir.roles if not r.system)
-        out += [f"""create or replace function private.grantable_roles(p_org uuid)
-returns {enum}[]
-language plpgsql
-stable
-security definer
-set search_path = ''
-as $$
-begin
+        out += _array_helper("grantable_roles", "p_org uuid", "private.grantable_roles(uuid)", f"{enum}[]", f"""\
   -- The roles at or below the caller's own in that org (the rank follows `inherits`).
   return array(
     select distinct g.r
@@ -139,13 +127,7 @@ begin
 {cases}
       end) as g(r)
     where m.{user} = auth.uid() and m.{org} = p_org
-  );
-end;
-$$;""",
-                "comment on function private.grantable_roles(uuid) is "
-                "'Membership roles the caller may grant, change or revoke in an org: at or below their own.';",
-                "revoke execute on function private.grantable_roles(uuid) from public, anon;",
-                "grant execute on function private.grantable_roles(uuid) to authenticated, service_role;"]
+  );""", "Membership roles the caller may grant, change or revoke in an org: at or below their own.")
         check = f"{role} = any (private.grantable_roles({org}))"
         name = tn.membership_table
         out += [f"create policy {quote_ident(name + '_ceiling_insert')} on {membership} as restrictive for insert "
