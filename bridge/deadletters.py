@@ -10,6 +10,38 @@ from bridge.adapters import json_default
 
 
 MERGED_SOURCES = ("pull", "webhook")
+# A record refused because a required many2one points at a parent that is not stored (its own dead
+# letter, or gone from Odoo). Its payload lists the parents under this key, so that storing or
+# replaying a parent finds its orphans (`orphans_of`) without parsing reasons.
+ORPHAN_CLASS = "MissingParent"
+PARENTS_KEY = "_missing_parents"
+
+
+def open_for(conn: psycopg.Connection, instance_id, odoo_model: str, odoo_ids) -> dict[int, dict]:
+    """{odoo id: its newest open (not replayed) pull/webhook dead letter} for records of one model."""
+    if not odoo_ids:
+        return {}
+    rows = conn.execute(
+        """select distinct on (record_ref) id, record_ref, reason, error_class from odoo.dead_letters
+           where instance_id = %s and odoo_model = %s and record_ref = any(%s) and replayed_at is null
+             and source = any(%s::odoo.dead_letter_source[])
+           order by record_ref, id desc""",
+        (instance_id, odoo_model, [str(i) for i in odoo_ids], list(MERGED_SOURCES))).fetchall()
+    return {int(r["record_ref"]): r for r in rows}
+
+
+def orphans_of(conn: psycopg.Connection, instance_id, odoo_model: str, odoo_ids) -> list[int]:
+    """Ids of the open orphan dead letters whose missing parent is one of these records."""
+    if not odoo_ids:
+        return []
+    rows = conn.execute(
+        f"""select id from odoo.dead_letters d
+            where instance_id = %s and error_class = %s and replayed_at is null
+              and exists (select 1 from jsonb_array_elements(coalesce(d.payload -> '{PARENTS_KEY}', '[]')) p
+                          where p ->> 'odoo_model' = %s and (p ->> 'odoo_id')::bigint = any(%s::bigint[]))
+            order by id""",
+        (instance_id, ORPHAN_CLASS, odoo_model, [int(i) for i in odoo_ids])).fetchall()
+    return [r["id"] for r in rows]
 
 
 def add(conn: psycopg.Connection, *, source: str, instance_id, entity: str | None, odoo_model: str | None,
@@ -48,6 +80,8 @@ def replay(conn: psycopg.Connection, *, ids: list[int] | None = None, since: dt.
     """Re-queue dead letters: push ones as outbox rows, pull/webhook ones as events (re-read by id).
 
     Selected by id, or by a created_at window. Each is marked replayed_at in the same transaction.
+    A pulled record's replay takes along the open dead letters of its orphans (children refused
+    because it was missing), so that replaying an order brings its lines back too.
     """
     sql = "select * from odoo.dead_letters where true"
     params: list = []
@@ -64,6 +98,15 @@ def replay(conn: psycopg.Connection, *, ids: list[int] | None = None, since: dt.
         sql += " and replayed_at is null"
     counts = {"outbox": 0, "events": 0, "skipped": 0}
     rows = conn.execute(sql + " order by id for update skip locked", params).fetchall()
+    taken = {dl["id"] for dl in rows}
+    for dl in list(rows):
+        if dl["source"] in MERGED_SOURCES and dl["odoo_model"] and str(dl["record_ref"] or "").isdigit():
+            extra = [i for i in orphans_of(conn, dl["instance_id"], dl["odoo_model"], [int(dl["record_ref"])])
+                     if i not in taken]
+            if extra:
+                taken.update(extra)
+                rows += conn.execute("select * from odoo.dead_letters where id = any(%s) order by id "
+                                     "for update skip locked", (extra,)).fetchall()
     for dl in rows:
         payload = dl["payload"]
         if dl["source"] == "push" and dl["instance_id"] and isinstance(payload, dict) and payload.get("local_id"):
@@ -86,6 +129,12 @@ def replay(conn: psycopg.Connection, *, ids: list[int] | None = None, since: dt.
             continue
         conn.execute("update odoo.dead_letters set replayed_at = now() where id = %s", (dl["id"],))
     return counts
+
+
+def release_orphans(conn: psycopg.Connection, instance_id, odoo_model: str, odoo_ids, *, trace_id: str) -> int:
+    """Replay the orphans of records just stored (their parent is there now). Returns how many."""
+    ids = orphans_of(conn, instance_id, odoo_model, odoo_ids)
+    return replay(conn, ids=ids, trace_id=trace_id)["events"] if ids else 0
 
 
 def replay_run(url: str, *, note: str | None = None, **selection) -> tuple[dict, str]:

@@ -68,11 +68,13 @@ def new_ids(n: int) -> list[str]:
 
 
 def _resolve_targets(conn, ctx: Context, adapter, records: list[dict], own: dict[int, str], depth: int,
-                     pending: dict | None = None) -> dict:
+                     pending: dict | None = None, unresolved: dict | None = None) -> dict:
     """{(target entity, odoo id): local uuid} for every many2one of the records, fetching missing targets.
 
     With a ``pending`` dict, a missing target is not fetched: it gets a placeholder uuid, recorded in
     ``pending`` (placeholder -> (target, odoo id)), for `complete` to replace once earlier pages are in.
+    A target that has an open dead letter is not fetched again (it would only be refused again): it
+    stays unresolved, and ``unresolved`` gets (target, odoo id) -> why, for the records' refusals.
     """
     wanted: dict[str, set[int]] = {}
     m2os = adapter.many2ones()
@@ -95,13 +97,28 @@ def _resolve_targets(conn, ctx: Context, adapter, records: list[dict], own: dict
             for oid, placeholder in zip(sorted(missing), new_ids(len(missing))):
                 pending[placeholder] = (target, oid)
                 found[oid] = placeholder
-        elif missing and depth < MAX_DEPTH:
-            fetched = ctx.client.read(tadapter.odoo_model, sorted(missing), read_fields(tadapter, ctx.client),
-                                      tadapter.read_context())
-            if fetched:
-                upsert(conn, replace(ctx, counts={}), tadapter, fetched, depth=depth + 1)
-                ctx.bump("dependencies_fetched", len(fetched))
-                found.update(local_ids(conn, tadapter, ctx.instance["id"], missing))
+        elif missing:
+            dead = deadletters.open_for(conn, ctx.instance["id"], tadapter.odoo_model, missing)
+            fetch = sorted(missing - dead.keys())
+            if fetch and depth < MAX_DEPTH:
+                fetched = ctx.client.read(tadapter.odoo_model, fetch, read_fields(tadapter, ctx.client),
+                                          tadapter.read_context())
+                if fetched:
+                    upsert(conn, replace(ctx, counts={}), tadapter, fetched, depth=depth + 1)
+                    ctx.bump("dependencies_fetched", len(fetched))
+                    found.update(local_ids(conn, tadapter, ctx.instance["id"], missing))
+                gone = set(fetch) - {r["id"] for r in fetched or []}
+                dead.update(deadletters.open_for(conn, ctx.instance["id"], tadapter.odoo_model,
+                                                 set(fetch) - gone - found.keys()))
+            else:
+                gone = set()
+            if unresolved is not None:
+                for oid in missing - found.keys():
+                    dl = dead.get(oid)
+                    unresolved[(target, oid)] = (
+                        f"dead letter #{dl['id']} ({dl['error_class']}: {dl['reason'][:200]})" if dl
+                        else f"not in Odoo (read with active_test False)" if oid in gone
+                        else "not fetched (dependency depth limit)" if depth >= MAX_DEPTH else "not stored")
         for oid, lid in found.items():
             resolved[(target, oid)] = lid
     return resolved
@@ -112,6 +129,35 @@ def _dead(conn, ctx: Context, adapter, record: dict, reason: str, error_class: s
                                  odoo_model=adapter.odoo_model, record_ref=record.get("id"), payload=record,
                                  reason=reason, error_class=error_class, attempts=1, trace_id=ctx.trace_id)
     ctx.bump("dead_lettered" if created else "dead_letter_seen_again")
+
+
+def _orphan(ctx: Context, required: list, rec: dict, values: dict, unresolved: dict) -> tuple | None:
+    """The refusal of a record whose required many2one has no stored target, or None.
+
+    Without this the row would reach the table with a NULL reference and its NotNullViolation would
+    fail the whole page, for good (the page is read again on every run). So only the orphan is
+    refused: its dead letter names the parent and why it is missing, and its payload lists the
+    parents (`deadletters.PARENTS_KEY`), so that storing or replaying a parent brings it back.
+    """
+    problems, parents = [], []
+    for fm in required:
+        if values.get(fm.column) is not None:
+            continue
+        oid = m2o_id(rec.get(fm.odoo_field))
+        if oid is None:
+            problems.append(f"{fm.odoo_field} is required but empty in Odoo")
+            continue
+        tadapter = ctx.adapters.get(fm.target)
+        why = unresolved.get((fm.target, oid), "not stored")
+        problems.append(f"{fm.odoo_field}: parent {fm.target} {oid} is {why}" if why.startswith("not ")
+                        else f"{fm.odoo_field}: parent {fm.target} {oid} is not stored: {why}")
+        parents.append({"entity": fm.target, "odoo_model": tadapter.odoo_model if tadapter else None,
+                        "odoo_id": oid})
+    if not problems:
+        return None
+    if not parents:
+        return rec, "; ".join(problems), "ValidationError"
+    return {**rec, deadletters.PARENTS_KEY: parents}, "; ".join(problems), deadletters.ORPHAN_CLASS
 
 
 @dataclass
@@ -222,9 +268,11 @@ def prepare(conn: psycopg.Connection, ctx: Context, adapter: type[EntityAdapter]
     # references to it are resolved from the table, so no lookup of the page's own ids is needed.
     own = dict(zip(by_id, new_ids(len(by_id))))
     pending: dict = {}
-    resolved = _resolve_targets(conn, ctx, adapter, records, own, depth, pending if defer_missing else None) \
-        if records else {}
+    unresolved: dict = {}
+    resolved = _resolve_targets(conn, ctx, adapter, records, own, depth, pending if defer_missing else None,
+                                unresolved) if records else {}
     rows, good, refused = [], [], []
+    required = [fm for fm in adapter.many2ones() if not fm.nullable]
 
     def resolve(target: str, oid: int) -> str | None:
         return resolved.get((target, oid))
@@ -233,6 +281,9 @@ def prepare(conn: psycopg.Connection, ctx: Context, adapter: type[EntityAdapter]
             values = adapter.from_odoo(rec, resolve)
         except ConversionError as exc:
             refused.append((rec, str(exc), "ConversionError"))
+            continue
+        if required and (orphan := _orphan(ctx, required, rec, values, unresolved)):
+            refused.append(orphan)
             continue
         values.update(id=own[rec["id"]], org_id=org_id, instance_id=instance_id, odoo_id=rec["id"],
                       odoo_write_date=parse_odoo_datetime(rec.get("write_date")))
@@ -280,11 +331,27 @@ def write(conn: psycopg.Connection, ctx: Context, prepared: Prepared) -> int:
         raise ValueError("prepared rows still hold placeholder references: call complete() first")
     for rec, reason, error_class in prepared.refused:
         _dead(conn, ctx, adapter, rec, reason, error_class)
+        if error_class == deadletters.ORPHAN_CLASS:
+            ctx.bump("orphaned")
     if adapter.owner == "shared":
-        return sum(_upsert_shared(conn, ctx, adapter, row, rec) for row, rec in zip(prepared.rows, prepared.records))
-    if prepared.copy_data is None:
-        encode_copy(prepared)
-    return _upsert_bulk(conn, ctx, adapter, prepared.rows, prepared.copy_data)
+        n = sum(_upsert_shared(conn, ctx, adapter, row, rec) for row, rec in zip(prepared.rows, prepared.records))
+    else:
+        if prepared.copy_data is None:
+            encode_copy(prepared)
+        n = _upsert_bulk(conn, ctx, adapter, prepared.rows, prepared.copy_data)
+    if prepared.records and _is_required_parent(ctx, adapter):
+        # children refused while this record was missing can be stored now: replay their dead letters
+        released = deadletters.release_orphans(conn, ctx.instance["id"], adapter.odoo_model,
+                                               [r["id"] for r in prepared.records], trace_id=ctx.trace_id)
+        if released:
+            ctx.bump("orphans_released", released)
+    return n
+
+
+def _is_required_parent(ctx: Context, adapter) -> bool:
+    """Whether some entity has a required many2one to ``adapter`` (only then can it have orphans)."""
+    return any(fm.target == adapter.entity and not fm.nullable
+               for a in ctx.adapters.values() for fm in a.many2ones())
 
 
 def upsert(conn: psycopg.Connection, ctx: Context, adapter: type[EntityAdapter], records: list[dict],
