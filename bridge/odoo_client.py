@@ -530,9 +530,15 @@ class OdooClient:
     def model_fields(self, model: str) -> set[str]:
         """Names of the model's fields (fields_get, cached per client). A mapped field the server
         lacks is logged once and read as empty rather than failing every page."""
+        return set(self.field_types(model))
+
+    def field_types(self, model: str) -> dict[str, str]:
+        """{field: Odoo type} of the model (one fields_get per model and client)."""
         cache = self.__dict__.setdefault("_fields_cache", {})
         if model not in cache:
-            cache[model] = set(self.execute_kw(model, "fields_get", [], {"attributes": ["type"]}))
+            described = self.execute_kw(model, "fields_get", [], {"attributes": ["type"]})
+            cache[model] = {name: (d or {}).get("type") if isinstance(d, dict) else None
+                            for name, d in described.items()}
         return cache[model]
 
     def search_read(self, model: str, domain: list, fields: list[str], *, limit: int | None = None,

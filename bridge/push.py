@@ -22,7 +22,7 @@ from typing import Callable
 
 import psycopg
 
-from bridge import conflicts, db, deadletters, tracing
+from bridge import conflicts, db, deadletters, htmltext, tracing
 from bridge.adapters import canonical_json, values_hash
 from bridge.odoo_client import MissingError, OdooClient, OdooError, backoff
 from bridge.runs import WORKER, Run
@@ -193,10 +193,11 @@ class Pusher:
         current = adapter.comparable(local)
         unresolve = self._unresolver(conn, iid)
         to_local: dict = {}
+        html = htmltext.html_fields(adapter, client)  # text in the app, markup in Odoo (bridge/htmltext)
         if odoo_id is None:
             odoo_id = self._find_by_ref(client, adapter, row["local_id"])
             if odoo_id is None:
-                values = adapter.to_odoo(local, unresolve)
+                values = htmltext.values_to_html(adapter.to_odoo(local, unresolve), html)
                 ref = adapter.external_ref_field()
                 if ref:
                     values[ref] = f"{REF_PREFIX}{row['local_id']}"
@@ -204,14 +205,14 @@ class Pusher:
                 action = "created"
             else:
                 action = "found_by_ref"
-                client.write(adapter.odoo_model, [odoo_id], adapter.to_odoo(local, unresolve))
+                client.write(adapter.odoo_model, [odoo_id], htmltext.values_to_html(adapter.to_odoo(local, unresolve), html))
             synced = current
         else:
             base = mapping["synced_values"]
             remote_recs = client.read(adapter.odoo_model, [odoo_id], adapter.odoo_fields(), {"active_test": False})
             if not remote_recs:
                 raise MissingError(f"{adapter.odoo_model} {odoo_id} no longer exists in Odoo", name="MissingError")
-            remote_vals = adapter.from_odoo(remote_recs[0], self._resolver(conn, iid))
+            remote_vals = adapter.from_odoo(htmltext.record_to_text(remote_recs[0], html), self._resolver(conn, iid))
             conn.commit()
             remote = adapter.comparable(remote_vals)
             if adapter.owner == "shared":
@@ -221,7 +222,8 @@ class Pusher:
             else:  # app-owned: the app is the source of truth
                 res = conflicts.resolve("app_wins", base, current, remote)
             if res.to_push:
-                client.write(adapter.odoo_model, [odoo_id], adapter.to_odoo(local, unresolve, columns=list(res.to_push)))
+                client.write(adapter.odoo_model, [odoo_id],
+                             htmltext.values_to_html(adapter.to_odoo(local, unresolve, columns=list(res.to_push)), html))
                 action = "written"
             else:
                 action = "unchanged"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 import psycopg
 from psycopg.rows import tuple_row
 
-from bridge import conflicts, deadletters
+from bridge import conflicts, deadletters, htmltext
 from bridge.adapters import ConversionError, EntityAdapter, canonical_json, m2o_id, parse_odoo_datetime, values_hash
 from bridge.odoo_client import OdooClient
 
@@ -264,6 +264,10 @@ def prepare(conn: psycopg.Connection, ctx: Context, adapter: type[EntityAdapter]
         if prev is None or (rec.get("write_date") or "") >= (prev.get("write_date") or ""):
             by_id[rec["id"]] = rec
     records = list(by_id.values())
+    # Html fields arrive as sanitized markup; the app and every comparison hold their text (bridge/htmltext)
+    html = htmltext.html_fields(adapter, ctx.client) if ctx.client is not None else []
+    if html:
+        records = [htmltext.record_to_text(rec, html) for rec in records]
     # Provisional ids: used when a row is new. For an existing row ON CONFLICT keeps its id, and
     # references to it are resolved from the table, so no lookup of the page's own ids is needed.
     own = dict(zip(by_id, new_ids(len(by_id))))

@@ -7,6 +7,7 @@ from typing import Any
 from .errors import MissingError, ValidationError
 from .models import MAGIC_FIELDS, Field, Model
 from .orm import Env
+from .sanitize import html_sanitize
 
 
 def _not_null_message(m: Model, f: Field) -> str:
@@ -71,7 +72,9 @@ class WritableEnv(Env):
         if value is None or value is False:
             return False
         t = f.type
-        if t in ("char", "text", "html", "binary"):
+        if t == "html":  # odoo/fields.py Html._convert (convert_to_column/_cache) -> odoo/tools/mail.py html_sanitize
+            return html_sanitize(value if isinstance(value, str) else str(value))
+        if t in ("char", "text", "binary"):
             return value if isinstance(value, str) else str(value)
         if t == "selection":
             allowed = {key for key, _label in f.selection or []}
