@@ -6,7 +6,7 @@ import datetime as dt
 import orjson
 import psycopg
 
-from bridge.adapters import json_default
+from bridge.adapters import json_default, m2o_id
 
 
 MERGED_SOURCES = ("pull", "webhook")
@@ -42,6 +42,42 @@ def orphans_of(conn: psycopg.Connection, instance_id, odoo_model: str, odoo_ids)
             order by id""",
         (instance_id, ORPHAN_CLASS, odoo_model, [int(i) for i in odoo_ids])).fetchall()
     return [r["id"] for r in rows]
+
+
+def orphan_refusal(ctx, required: list, rec: dict, values: dict, unresolved: dict) -> tuple | None:
+    """The refusal (record, reason, error class) of a record whose required many2one has no stored
+    target, or None (used by `bridge.upsert.prepare`).
+
+    Without this the row would reach the table with a NULL reference and its NotNullViolation would
+    fail the whole page, for good (the page is read again on every run). So only the orphan is
+    refused: its dead letter names the parent and why it is missing, and its payload lists the
+    parents (`PARENTS_KEY`), so that storing or replaying a parent brings it back.
+    """
+    problems, parents = [], []
+    for fm in required:
+        if values.get(fm.column) is not None:
+            continue
+        oid = m2o_id(rec.get(fm.odoo_field))
+        if oid is None:
+            problems.append(f"{fm.odoo_field} is required but empty in Odoo")
+            continue
+        tadapter = ctx.adapters.get(fm.target)
+        why = unresolved.get((fm.target, oid), "not stored")
+        problems.append(f"{fm.odoo_field}: parent {fm.target} {oid} is {why}" if why.startswith("not ")
+                        else f"{fm.odoo_field}: parent {fm.target} {oid} is not stored: {why}")
+        parents.append({"entity": fm.target, "odoo_model": tadapter.odoo_model if tadapter else None,
+                        "odoo_id": oid})
+    if not problems:
+        return None
+    if not parents:
+        return rec, "; ".join(problems), "ValidationError"
+    return {**rec, PARENTS_KEY: parents}, "; ".join(problems), ORPHAN_CLASS
+
+
+def is_required_parent(ctx, adapter) -> bool:
+    """Whether some entity has a required many2one to ``adapter`` (only then can it have orphans)."""
+    return any(fm.target == adapter.entity and not fm.nullable
+               for a in ctx.adapters.values() for fm in a.many2ones())
 
 
 def add(conn: psycopg.Connection, *, source: str, instance_id, entity: str | None, odoo_model: str | None,

@@ -6,9 +6,7 @@ Every function here runs inside the caller's transaction and never commits.
 """
 from __future__ import annotations
 
-import datetime as dt
 import os
-import re
 from dataclasses import dataclass, field, replace
 
 import psycopg
@@ -16,6 +14,7 @@ from psycopg.rows import tuple_row
 
 from bridge import conflicts, deadletters, htmltext
 from bridge.adapters import ConversionError, EntityAdapter, canonical_json, m2o_id, parse_odoo_datetime, values_hash
+from bridge.copytext import _copy_cell, bulk_columns, encode_copy  # noqa: F401 (the pull and tests import them from here)
 from bridge.odoo_client import OdooClient
 
 REF_PREFIX = "specgen:"
@@ -117,7 +116,7 @@ def _resolve_targets(conn, ctx: Context, adapter, records: list[dict], own: dict
                     dl = dead.get(oid)
                     unresolved[(target, oid)] = (
                         f"dead letter #{dl['id']} ({dl['error_class']}: {dl['reason'][:200]})" if dl
-                        else f"not in Odoo (read with active_test False)" if oid in gone
+                        else "not in Odoo (read with active_test False)" if oid in gone
                         else "not fetched (dependency depth limit)" if depth >= MAX_DEPTH else "not stored")
         for oid, lid in found.items():
             resolved[(target, oid)] = lid
@@ -131,35 +130,6 @@ def _dead(conn, ctx: Context, adapter, record: dict, reason: str, error_class: s
     ctx.bump("dead_lettered" if created else "dead_letter_seen_again")
 
 
-def _orphan(ctx: Context, required: list, rec: dict, values: dict, unresolved: dict) -> tuple | None:
-    """The refusal of a record whose required many2one has no stored target, or None.
-
-    Without this the row would reach the table with a NULL reference and its NotNullViolation would
-    fail the whole page, for good (the page is read again on every run). So only the orphan is
-    refused: its dead letter names the parent and why it is missing, and its payload lists the
-    parents (`deadletters.PARENTS_KEY`), so that storing or replaying a parent brings it back.
-    """
-    problems, parents = [], []
-    for fm in required:
-        if values.get(fm.column) is not None:
-            continue
-        oid = m2o_id(rec.get(fm.odoo_field))
-        if oid is None:
-            problems.append(f"{fm.odoo_field} is required but empty in Odoo")
-            continue
-        tadapter = ctx.adapters.get(fm.target)
-        why = unresolved.get((fm.target, oid), "not stored")
-        problems.append(f"{fm.odoo_field}: parent {fm.target} {oid} is {why}" if why.startswith("not ")
-                        else f"{fm.odoo_field}: parent {fm.target} {oid} is not stored: {why}")
-        parents.append({"entity": fm.target, "odoo_model": tadapter.odoo_model if tadapter else None,
-                        "odoo_id": oid})
-    if not problems:
-        return None
-    if not parents:
-        return rec, "; ".join(problems), "ValidationError"
-    return {**rec, deadletters.PARENTS_KEY: parents}, "; ".join(problems), deadletters.ORPHAN_CLASS
-
-
 @dataclass
 class Prepared:
     """Records converted and validated, ready to write: rows (with their records) and refusals."""
@@ -170,81 +140,6 @@ class Prepared:
     refused: list[tuple[dict, str, str]]  # (record, reason, error class) -> dead letters
     pending: dict = field(default_factory=dict)  # placeholder uuid -> (target entity, odoo id)
     copy_data: bytes | None = None  # the rows as COPY text, once `encode_copy` has run
-
-
-def bulk_columns(adapter) -> list[str]:
-    return ["id", "org_id", *adapter.columns(), "instance_id", "odoo_id", "odoo_write_date"]
-
-
-_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_cell(value) -> str:
-    """One value in PostgreSQL's COPY text format."""
-    if value is None:
-        return "\\N"
-    if value is True or value is False:
-        return "t" if value else "f"
-    if isinstance(value, str):
-        text = value
-    elif isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    elif isinstance(value, (dict, list)):  # jsonb
-        text = canonical_json(value).decode()
-    else:  # int, Decimal, float, UUID
-        return str(value)
-    return text.translate(_COPY_ESCAPES) if _COPY_SPECIAL.search(text) else text
-
-
-def _text_cell(value) -> str:
-    if value is None:
-        return "\\N"
-    return value.translate(_COPY_ESCAPES) if _COPY_SPECIAL.search(value) else value
-
-
-def _plain_cell(value) -> str:  # uuid, integers, numeric: their str() needs no escaping
-    return "\\N" if value is None else str(value)
-
-
-def _bool_cell(value) -> str:
-    return "\\N" if value is None else ("t" if value else "f")
-
-
-def _iso_cell(value) -> str:
-    return "\\N" if value is None else value.isoformat()
-
-
-_CELL_BY_TYPE = {"uuid": _plain_cell, "smallint": _plain_cell, "integer": _plain_cell, "bigint": _plain_cell,
-                 "numeric": _plain_cell, "text": _text_cell, "varchar": _text_cell, "enum": _text_cell,
-                 "boolean": _bool_cell, "date": _iso_cell, "timestamptz": _iso_cell}
-
-
-def _cell_encoders(adapter) -> list[tuple[str, object]]:
-    """(column, encoder) for each bulk column, chosen once per adapter by the column's type, so a cell
-    costs one call instead of `_copy_cell`'s chain of type tests (half the encoding time of a page)."""
-    key = "_sg_copy_encoders"
-    if key not in adapter.__dict__:
-        types = {"id": "uuid", "org_id": "uuid", "instance_id": "uuid", "odoo_id": "integer",
-                 "odoo_write_date": "timestamptz"}
-        types.update({f.column: ("uuid" if f.kind == "many2one" else "enum" if f.kind == "selection" else f.type)
-                      for f in adapter.fields if not f.array})
-        setattr(adapter, key, [(n, _CELL_BY_TYPE.get(types.get(n), _copy_cell)) for n in bulk_columns(adapter)])
-    return adapter.__dict__[key]
-
-
-def encode_copy(prepared: Prepared) -> None:
-    """Encode the rows for COPY ahead of the write (a pull does this while the previous page is being
-    written, so the connection that writes spends its time in PostgreSQL, not in Python)."""
-    if prepared.adapter.owner == "shared" or not prepared.rows:
-        return
-    cells = _cell_encoders(prepared.adapter)
-    try:
-        text = "".join(["\t".join([cell(row[n]) for n, cell in cells]) + "\n" for row in prepared.rows])
-    except (AttributeError, TypeError):  # a value of an unexpected Python type: the general encoder
-        names = bulk_columns(prepared.adapter)
-        text = "".join(["\t".join([_copy_cell(row[n]) for n in names]) + "\n" for row in prepared.rows])
-    prepared.copy_data = text.encode()
 
 
 def prepare(conn: psycopg.Connection, ctx: Context, adapter: type[EntityAdapter], records: list[dict],
@@ -286,7 +181,7 @@ def prepare(conn: psycopg.Connection, ctx: Context, adapter: type[EntityAdapter]
         except ConversionError as exc:
             refused.append((rec, str(exc), "ConversionError"))
             continue
-        if required and (orphan := _orphan(ctx, required, rec, values, unresolved)):
+        if required and (orphan := deadletters.orphan_refusal(ctx, required, rec, values, unresolved)):
             refused.append(orphan)
             continue
         values.update(id=own[rec["id"]], org_id=org_id, instance_id=instance_id, odoo_id=rec["id"],
@@ -343,19 +238,13 @@ def write(conn: psycopg.Connection, ctx: Context, prepared: Prepared) -> int:
         if prepared.copy_data is None:
             encode_copy(prepared)
         n = _upsert_bulk(conn, ctx, adapter, prepared.rows, prepared.copy_data)
-    if prepared.records and _is_required_parent(ctx, adapter):
+    if prepared.records and deadletters.is_required_parent(ctx, adapter):
         # children refused while this record was missing can be stored now: replay their dead letters
         released = deadletters.release_orphans(conn, ctx.instance["id"], adapter.odoo_model,
                                                [r["id"] for r in prepared.records], trace_id=ctx.trace_id)
         if released:
             ctx.bump("orphans_released", released)
     return n
-
-
-def _is_required_parent(ctx: Context, adapter) -> bool:
-    """Whether some entity has a required many2one to ``adapter`` (only then can it have orphans)."""
-    return any(fm.target == adapter.entity and not fm.nullable
-               for a in ctx.adapters.values() for fm in a.many2ones())
 
 
 def upsert(conn: psycopg.Connection, ctx: Context, adapter: type[EntityAdapter], records: list[dict],
