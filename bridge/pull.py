@@ -26,7 +26,14 @@ from bridge.odoo_client import CALL_TRACE, OdooClient
 from bridge.runs import Run
 from bridge.upsert import Context, Prepared, complete, encode_copy, prepare, read_fields, tombstone, upsert, write
 
-DEFAULT_LOOKBACK = dt.timedelta(seconds=120)
+DEFAULT_LOOKBACK = dt.timedelta(seconds=180)  # odoo.instances.request_limit_seconds' default
+
+
+def instance_lookback(instance: dict) -> dt.timedelta:
+    """How far behind its cursor a pull starts: the instance's request limit (a call may commit that long
+    after its write_date), else the default, which is above Odoo's default limit_time_real of 120 s."""
+    seconds = instance.get("request_limit_seconds")
+    return dt.timedelta(seconds=seconds) if seconds else DEFAULT_LOOKBACK
 ORDER = "write_date asc, id asc"
 
 
@@ -82,7 +89,7 @@ def submit(pool: ThreadPoolExecutor, fn, *args):
 
 
 def pull_entity(url: str, instance: dict, adapters: dict, adapter: type[EntityAdapter], client: OdooClient, *,
-                lookback: dt.timedelta = DEFAULT_LOOKBACK, batch_size: int | None = None,
+                lookback: dt.timedelta | None = None, batch_size: int | None = None,
                 max_batches: int | None = None, full: bool = False,
                 progress: Callable[[int], None] | None = None,
                 should_stop: Callable[[], bool] | None = None, trace_id: str | None = None) -> dict:
@@ -92,6 +99,7 @@ def pull_entity(url: str, instance: dict, adapters: dict, adapter: type[EntityAd
     ``client.traced(...)``); every Odoo call of the run carries it.
 
     ``should_stop`` is checked between pages: a shutdown stops after the current page's commit.
+    ``lookback`` overrides the instance's own (`instance_lookback`).
     """
     with Run(url, "pull", instance["id"], adapter.entity, trace_id=trace_id or CALL_TRACE.get()) as run, \
             db.connect(url) as conn:
@@ -105,7 +113,7 @@ def pull_entity(url: str, instance: dict, adapters: dict, adapter: type[EntityAd
             last_wd, last_id = (None, 0) if full else read_cursor(conn, instance["id"], adapter.entity)
             conn.commit()
             if last_wd is not None:
-                last_wd, last_id = last_wd - lookback, 0
+                last_wd, last_id = last_wd - (lookback if lookback is not None else instance_lookback(instance)), 0
             limit = batch_size or adapter.batch_size
             fields = read_fields(adapter, client)
             batches = 0
