@@ -204,7 +204,9 @@ def pull_entity(url: str, instance: dict, adapters: dict, adapter: type[EntityAd
 
 def reconcile_entity(url: str, instance: dict, adapters: dict, adapter: type[EntityAdapter],
                      client: OdooClient, *, chunk: int = 1000, trace_id: str | None = None) -> dict:
-    """Compare ids with Odoo: tombstone local rows whose record is gone, fetch records missing locally."""
+    """Compare ids and write_dates with Odoo: tombstone local rows whose record is gone, fetch records
+    missing locally, and re-read records whose write_date differs from the mirror's (a change that
+    committed later than the pull's lookback, so the cursor had passed its write_date already)."""
     with Run(url, "reconcile", instance["id"], adapter.entity, trace_id=trace_id or CALL_TRACE.get()) as run, \
             db.connect(url) as conn:
         if not db.try_lock(conn, "pull", instance["id"], adapter.entity):
@@ -212,13 +214,18 @@ def reconcile_entity(url: str, instance: dict, adapters: dict, adapter: type[Ent
             return dict(run.counts)
         try:
             ctx = Context(instance, adapters, client, run.trace_id, run.counts, source="pull")
-            remote = set(client.search(adapter.odoo_model, adapter.odoo_domain(),
-                                       context=adapter.read_context()))
-            rows = conn.execute(f"select odoo_id, odoo_deleted_at is not null as dead from {adapter.qualified_table()} "
-                                "where instance_id = %s and odoo_id is not null", (instance["id"],)).fetchall()
+            remote_wd = {r["id"]: r.get("write_date") or False for r in client.search_read(
+                adapter.odoo_model, adapter.odoo_domain(), ["write_date"], context=adapter.read_context())}
+            remote = set(remote_wd)
+            rows = conn.execute(f"select odoo_id, odoo_write_date, odoo_deleted_at is not null as dead "
+                                f"from {adapter.qualified_table()} where instance_id = %s and odoo_id is not null",
+                                (instance["id"],)).fetchall()
             conn.commit()
             alive = {r["odoo_id"] for r in rows if not r["dead"]}
             known = {r["odoo_id"] for r in rows}
+            # both sides as Odoo sends them (to the second), so only a real change differs
+            stale = sorted(r["odoo_id"] for r in rows if not r["dead"] and r["odoo_id"] in remote
+                           and format_odoo_datetime(r["odoo_write_date"]) != remote_wd[r["odoo_id"]])
             gone_candidates = sorted(alive - remote)
             # out of the domain is not deleted: only ids that no longer exist at all are tombstoned
             still = set()
@@ -226,8 +233,9 @@ def reconcile_entity(url: str, instance: dict, adapters: dict, adapter: type[Ent
                 ids = gone_candidates[i:i + chunk]
                 still |= {r["id"] for r in client.read(adapter.odoo_model, ids, ["id"], {"active_test": False})}
             gone = [i for i in gone_candidates if i not in still]
-            missing = sorted(remote - known) + sorted((remote & known) - alive)
+            missing = sorted(remote - known) + sorted((remote & known) - alive) + stale
             run.counts["remote"], run.counts["local"] = len(remote), len(alive)
+            run.counts["stale"] = len(stale)
             db.as_sync(conn, run.trace_id)
             tombstone(conn, ctx, adapter, gone)
             conn.commit()
@@ -238,7 +246,8 @@ def reconcile_entity(url: str, instance: dict, adapters: dict, adapter: type[Ent
                 upsert(conn, ctx, adapter, records)
                 conn.commit()
                 run.counts["fetched_missing"] += len(records)
-            run.event("reconcile finished", entity=adapter.entity, gone=len(gone), missing=len(missing))
+            run.event("reconcile finished", entity=adapter.entity, gone=len(gone), missing=len(missing) - len(stale),
+                      stale=len(stale))
             return dict(run.counts)
         finally:
             db.unlock(conn, "pull", instance["id"], adapter.entity)

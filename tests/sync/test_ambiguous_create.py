@@ -58,3 +58,28 @@ def test_the_pull_re_reads_the_instances_own_request_limit(db_url, instance, ada
     from bridge.pull import instance_lookback
     assert instance_lookback(instance).total_seconds() == 180  # the default: above Odoo's 120 s
     assert instance_lookback(_set_request_limit(db_url, instance, 900)).total_seconds() == 900
+
+
+def test_a_change_committed_after_the_lookback_is_repaired_by_reconcile(db_url, instance, adapters, odoo):
+    """An Odoo write that commits 300 s after its write_date (a long import, a threaded server) lands
+    behind a cursor that passed it, beyond the 180 s lookback: the pull cannot see it; reconcile compares
+    write_dates and re-reads it."""
+    from bridge.pull import pull_entity, reconcile_entity
+    from tests.sync.conftest import fast_client, table_rows
+    client = fast_client(instance)
+    partner = adapters["partner"]
+    ids = sorted(r["id"] for r in client.search_read("res.partner", [], ["id"], context={"active_test": False}))
+    client.write("res.partner", [ids[1]], {"city": "Moves the head"})  # the cursor reaches now
+    pull_entity(db_url, instance, adapters, partner, client)
+    target = ids[0]
+    odoo.faults = "seed=5; res.partner/write: late_commit=1, lag=300"
+    client.write("res.partner", [target], {"city": "Late Town"})  # dated 300 s ago: behind cursor - 180 s
+    odoo.faults = None
+    pull_entity(db_url, instance, adapters, partner, client)
+    assert table_rows(db_url, "odoo.partners", instance["id"])[target]["city"] != "Late Town"  # missed
+    counts = reconcile_entity(db_url, instance, adapters, partner, client)
+    assert counts["stale"] >= 1
+    assert table_rows(db_url, "odoo.partners", instance["id"])[target]["city"] == "Late Town"
+    again = reconcile_entity(db_url, instance, adapters, partner, client)
+    assert again["stale"] == 0  # converged: nothing is re-read without a change
+    client.close()
