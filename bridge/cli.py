@@ -96,8 +96,8 @@ def _per_entity(database_url, instance, entity, work, as_json) -> None:
 @click.option("--entity", help="Only this entity (default: every pulled entity).")
 @click.option("--full", is_flag=True, help="Ignore the cursor and re-read everything.")
 @click.option("--reconcile", "also_reconcile", is_flag=True, help="Also reconcile deletions afterwards.")
-@click.option("--lookback", type=click.FloatRange(0), default=120.0, show_default=True,
-              help="Seconds re-read before the cursor.")
+@click.option("--lookback", type=click.FloatRange(0), default=None,
+              help="Seconds re-read before the cursor (default: the instance's request_limit_seconds, 180 unless set).")
 @TRACE_OPTION
 @DB_OPTION
 @JSON_OPTION
@@ -109,7 +109,7 @@ def pull(instance, entity, full, also_reconcile, lookback, trace_id, database_ur
     def one(url, inst, adapters, adapter, client, label):
         bar = Progress(label, not as_json)
         counts = pull_entity(url, inst, adapters, adapter, client, full=full, progress=bar,
-                             lookback=dt.timedelta(seconds=lookback), trace_id=trace_id)
+                             lookback=None if lookback is None else dt.timedelta(seconds=lookback), trace_id=trace_id)
         bar.done()
         if also_reconcile:
             counts["reconcile"] = reconcile_entity(url, inst, adapters, adapter, client, trace_id=trace_id)
@@ -321,8 +321,9 @@ def status(database_url, as_json):
               help="Seconds after which a claimed queue row of a dead worker is claimed again.")
 @click.option("--pull-batch-size", type=click.IntRange(1, 100000), help="Records per pull page (default: the adapter's).")
 @click.option("--retry-base", type=click.FloatRange(0), default=1.0, show_default=True, help="Base of the queue retry backoff, seconds.")
-@click.option("--lookback", type=click.FloatRange(0), default=120.0, show_default=True,
-              help="Seconds re-read before the cursor (cover Odoo's longest transaction).")
+@click.option("--lookback", type=click.FloatRange(0), default=None,
+              help="Seconds re-read before the cursor, for every instance (default: each instance's "
+                   "request_limit_seconds: Odoo's longest call, 180 unless set).")
 @log_level_option()
 @click.option("--metrics-port", type=click.IntRange(1, 65535),
               help="Serve Prometheus metrics on 127.0.0.1:PORT/metrics (docs/observability.md).")

@@ -29,11 +29,16 @@ def instance():
 @click.option("--webhook-hmac-secret-env", "hmac_env", metavar="NAME",
               help="NAME of the environment variable holding this instance's own HMAC key for signed webhooks "
                    "(default: the receiver's shared key, --hmac-secret-env of `webhooks serve`).")
+@click.option("--request-limit", "request_limit", type=click.IntRange(1), default=180, show_default=True,
+              metavar="SECONDS",
+              help="Longest an Odoo call of this server may run before it commits: its limit_time_real (120 s by "
+                   "default) plus a margin; much more for a threaded server (--workers 0) or raised limits. The "
+                   "pull re-reads this far back, and a create whose answer was lost is waited for this long.")
 @DB_OPTION
 @JSON_OPTION
 @friendly
-def instance_add(name, base_url, database, login, secret_env, protocol, org, webhook_token, hmac_env, database_url,
-                 as_json):
+def instance_add(name, base_url, database, login, secret_env, protocol, org, webhook_token, hmac_env, request_limit,
+                 database_url, as_json):
     """Register an Odoo instance. Only the env var NAMEs are stored, never the secrets."""
     url = _need_url(database_url)
     for value, hint in ((secret_env, "--secret-env"), (hmac_env, "--webhook-hmac-secret-env")):
@@ -53,10 +58,10 @@ def instance_add(name, base_url, database, login, secret_env, protocol, org, web
         try:
             row = conn.execute(
                 """insert into odoo.instances (org_id, name, base_url, database, login, secret_ref, protocol,
-                                               webhook_token_hash, webhook_hmac_secret_ref)
-                   values (%s,%s,%s,%s,%s,%s,%s,%s,%s) returning id""",
+                                               webhook_token_hash, webhook_hmac_secret_ref, request_limit_seconds)
+                   values (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) returning id""",
                 (org_row["id"], name, base_url.rstrip("/"), database, login, secret_env, protocol,
-                 db.webhook_token_hash(token), hmac_env)).fetchone()
+                 db.webhook_token_hash(token), hmac_env, request_limit)).fetchone()
         except psycopg.errors.UniqueViolation:
             raise click.BadParameter(f"an instance named {name!r} already exists in this org", param_hint="--name") from None
     result = {"id": str(row["id"]), "name": name, "webhook_path": f"/webhooks/odoo/{row['id']}/{token}"}

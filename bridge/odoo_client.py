@@ -316,6 +316,10 @@ class OdooClient:
                 after = 1.0
             raise TransientOdooError("Odoo answered 429 Too Many Requests", name="TooManyRequests",
                                      status=429, retry_after=after)
+        if response.status_code in (502, 504):
+            # a proxy gave up on Odoo, which may still run the call to its end and commit it
+            raise AmbiguousOdooError(f"Odoo's proxy answered HTTP {response.status_code}: the call may still "
+                                     "be executed", name=f"HTTP{response.status_code}", status=response.status_code)
         if response.status_code >= 500:
             raise TransientOdooError(f"Odoo answered HTTP {response.status_code}", name=f"HTTP{response.status_code}",
                                      status=response.status_code)

@@ -26,7 +26,14 @@ from bridge.odoo_client import CALL_TRACE, OdooClient
 from bridge.runs import Run
 from bridge.upsert import Context, Prepared, complete, encode_copy, prepare, read_fields, tombstone, upsert, write
 
-DEFAULT_LOOKBACK = dt.timedelta(seconds=120)
+DEFAULT_LOOKBACK = dt.timedelta(seconds=180)  # odoo.instances.request_limit_seconds' default
+
+
+def instance_lookback(instance: dict) -> dt.timedelta:
+    """How far behind its cursor a pull starts: the instance's request limit (a call may commit that long
+    after its write_date), else the default, which is above Odoo's default limit_time_real of 120 s."""
+    seconds = instance.get("request_limit_seconds")
+    return dt.timedelta(seconds=seconds) if seconds else DEFAULT_LOOKBACK
 ORDER = "write_date asc, id asc"
 
 
@@ -82,7 +89,7 @@ def submit(pool: ThreadPoolExecutor, fn, *args):
 
 
 def pull_entity(url: str, instance: dict, adapters: dict, adapter: type[EntityAdapter], client: OdooClient, *,
-                lookback: dt.timedelta = DEFAULT_LOOKBACK, batch_size: int | None = None,
+                lookback: dt.timedelta | None = None, batch_size: int | None = None,
                 max_batches: int | None = None, full: bool = False,
                 progress: Callable[[int], None] | None = None,
                 should_stop: Callable[[], bool] | None = None, trace_id: str | None = None) -> dict:
@@ -92,6 +99,7 @@ def pull_entity(url: str, instance: dict, adapters: dict, adapter: type[EntityAd
     ``client.traced(...)``); every Odoo call of the run carries it.
 
     ``should_stop`` is checked between pages: a shutdown stops after the current page's commit.
+    ``lookback`` overrides the instance's own (`instance_lookback`).
     """
     with Run(url, "pull", instance["id"], adapter.entity, trace_id=trace_id or CALL_TRACE.get()) as run, \
             db.connect(url) as conn:
@@ -105,7 +113,7 @@ def pull_entity(url: str, instance: dict, adapters: dict, adapter: type[EntityAd
             last_wd, last_id = (None, 0) if full else read_cursor(conn, instance["id"], adapter.entity)
             conn.commit()
             if last_wd is not None:
-                last_wd, last_id = last_wd - lookback, 0
+                last_wd, last_id = last_wd - (lookback if lookback is not None else instance_lookback(instance)), 0
             limit = batch_size or adapter.batch_size
             fields = read_fields(adapter, client)
             batches = 0
@@ -196,7 +204,9 @@ def pull_entity(url: str, instance: dict, adapters: dict, adapter: type[EntityAd
 
 def reconcile_entity(url: str, instance: dict, adapters: dict, adapter: type[EntityAdapter],
                      client: OdooClient, *, chunk: int = 1000, trace_id: str | None = None) -> dict:
-    """Compare ids with Odoo: tombstone local rows whose record is gone, fetch records missing locally."""
+    """Compare ids and write_dates with Odoo: tombstone local rows whose record is gone, fetch records
+    missing locally, and re-read records whose write_date differs from the mirror's (a change that
+    committed later than the pull's lookback, so the cursor had passed its write_date already)."""
     with Run(url, "reconcile", instance["id"], adapter.entity, trace_id=trace_id or CALL_TRACE.get()) as run, \
             db.connect(url) as conn:
         if not db.try_lock(conn, "pull", instance["id"], adapter.entity):
@@ -204,13 +214,18 @@ def reconcile_entity(url: str, instance: dict, adapters: dict, adapter: type[Ent
             return dict(run.counts)
         try:
             ctx = Context(instance, adapters, client, run.trace_id, run.counts, source="pull")
-            remote = set(client.search(adapter.odoo_model, adapter.odoo_domain(),
-                                       context=adapter.read_context()))
-            rows = conn.execute(f"select odoo_id, odoo_deleted_at is not null as dead from {adapter.qualified_table()} "
-                                "where instance_id = %s and odoo_id is not null", (instance["id"],)).fetchall()
+            remote_wd = {r["id"]: r.get("write_date") or False for r in client.search_read(
+                adapter.odoo_model, adapter.odoo_domain(), ["write_date"], context=adapter.read_context())}
+            remote = set(remote_wd)
+            rows = conn.execute(f"select odoo_id, odoo_write_date, odoo_deleted_at is not null as dead "
+                                f"from {adapter.qualified_table()} where instance_id = %s and odoo_id is not null",
+                                (instance["id"],)).fetchall()
             conn.commit()
             alive = {r["odoo_id"] for r in rows if not r["dead"]}
             known = {r["odoo_id"] for r in rows}
+            # both sides as Odoo sends them (to the second), so only a real change differs
+            stale = sorted(r["odoo_id"] for r in rows if not r["dead"] and r["odoo_id"] in remote
+                           and format_odoo_datetime(r["odoo_write_date"]) != remote_wd[r["odoo_id"]])
             gone_candidates = sorted(alive - remote)
             # out of the domain is not deleted: only ids that no longer exist at all are tombstoned
             still = set()
@@ -218,8 +233,9 @@ def reconcile_entity(url: str, instance: dict, adapters: dict, adapter: type[Ent
                 ids = gone_candidates[i:i + chunk]
                 still |= {r["id"] for r in client.read(adapter.odoo_model, ids, ["id"], {"active_test": False})}
             gone = [i for i in gone_candidates if i not in still]
-            missing = sorted(remote - known) + sorted((remote & known) - alive)
+            missing = sorted(remote - known) + sorted((remote & known) - alive) + stale
             run.counts["remote"], run.counts["local"] = len(remote), len(alive)
+            run.counts["stale"] = len(stale)
             db.as_sync(conn, run.trace_id)
             tombstone(conn, ctx, adapter, gone)
             conn.commit()
@@ -230,7 +246,8 @@ def reconcile_entity(url: str, instance: dict, adapters: dict, adapter: type[Ent
                 upsert(conn, ctx, adapter, records)
                 conn.commit()
                 run.counts["fetched_missing"] += len(records)
-            run.event("reconcile finished", entity=adapter.entity, gone=len(gone), missing=len(missing))
+            run.event("reconcile finished", entity=adapter.entity, gone=len(gone), missing=len(missing) - len(stale),
+                      stale=len(stale))
             return dict(run.counts)
         finally:
             db.unlock(conn, "pull", instance["id"], adapter.entity)

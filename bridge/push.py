@@ -24,9 +24,20 @@ import psycopg
 
 from bridge import conflicts, db, deadletters, htmltext, tracing
 from bridge.adapters import canonical_json, values_hash
-from bridge.odoo_client import MissingError, OdooClient, OdooError, backoff
+from bridge.odoo_client import AmbiguousOdooError, MissingError, OdooClient, OdooError, backoff
 from bridge.runs import WORKER, Run
 from bridge.upsert import REF_PREFIX, TenantMismatch, local_ids, tenant_problem
+
+class AmbiguousCreate(AmbiguousOdooError):
+    """A create that got no answer (a timeout, a reset, a proxy's 502/504) may still commit later:
+    odoo/service/model.py `retrying` re-runs a call on serialization and lock errors, with sleeps, and
+    commits only at its end, within the server's request limit. The retry waits that long (the
+    instance's ``request_limit_seconds``), then finds the record by its ref instead of creating it twice."""
+
+    def __init__(self, instance: dict, exc: Exception):
+        super().__init__(f"{exc}; looked up again after the request limit", name=getattr(exc, "name", "Ambiguous"))
+        self.wait = float(instance.get("request_limit_seconds") or 180)
+
 
 CLAIM_SQL = """
 update odoo.outbox o set status = 'processing', claimed_by = %(worker)s, claimed_at = now(), attempts = o.attempts + 1
@@ -144,6 +155,12 @@ class Pusher:
                       reason=reason, attempts=row["attempts"])
         else:
             delay = backoff(row["attempts"], self.retry_base)
+            if isinstance(exc, AmbiguousCreate):
+                # The create may still commit: look it up by its ref only once Odoo must have finished it.
+                delay = max(delay, exc.wait)
+                run.event("create unanswered: waiting out the request limit before looking it up",
+                          level="warning", trace_id=row["trace_id"] or run.trace_id, outbox_id=row["id"],
+                          wait_s=exc.wait)
             conn.execute("update odoo.outbox set status='pending', claimed_by=null, last_error=%s, "
                          "available_at = now() + make_interval(secs => %s) where id=%s",
                          (reason[:4000], delay, row["id"]))
@@ -201,7 +218,10 @@ class Pusher:
                 ref = adapter.external_ref_field()
                 if ref:
                     values[ref] = f"{REF_PREFIX}{row['local_id']}"
-                odoo_id = client.create(adapter.odoo_model, values)
+                try:
+                    odoo_id = client.create(adapter.odoo_model, values)
+                except AmbiguousOdooError as exc:
+                    raise AmbiguousCreate(instance, exc) from None
                 action = "created"
             else:
                 action = "found_by_ref"

@@ -349,7 +349,8 @@ def create_app(database_url: str, *, max_body: int = MAX_BODY, hmac_secret_env: 
         if problem:
             stats["rejected"] += 1
             return _problem(400, f"event does not match the schema: {problem}")
-        key = (key or events.idempotency_key(event, body))[:200]
+        signed_at = request.headers.get("x-specgen-timestamp") if token is None else None
+        key = (key or events.idempotency_key(event, body, signed_at))[:200]
         try:
             event_id = await inserter.submit((instance_id, key, event["_model"], event["_id"],
                                               body.decode("utf-8", "replace"), trace_id))

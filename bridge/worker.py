@@ -60,13 +60,14 @@ class Worker:
     def __init__(self, url: str, adapters: dict, *, interval: float = 5.0, reconcile_every: float = 600.0,
                  batch_limit: int = 200, client_kw: dict | None = None, max_attempts: int = 8,
                  retry_base: float = 1.0, instance: str | None = None, pull_batch_size: int | None = None,
-                 lease: float = 300.0, lookback: float = 120.0):
+                 lease: float = 300.0, lookback: float | None = None):
         import datetime as dt
         self.url, self.adapters, self.interval = url, adapters, interval
         self.reconcile_every, self.batch_limit, self.instance = reconcile_every, batch_limit, instance
         self.clients = ClientCache(**(client_kw or {}))
         self.pull_batch_size = pull_batch_size
-        self.lookback = dt.timedelta(seconds=lookback)
+        # None: each instance's own (its request_limit_seconds); a number overrides it for all
+        self.lookback = dt.timedelta(seconds=lookback) if lookback is not None else None
         lease_td = dt.timedelta(seconds=lease)
         self.pusher = Pusher(url, adapters, self.clients, max_attempts=max_attempts, retry_base=retry_base, lease=lease_td)
         self.processor = Processor(url, adapters, self.clients, max_attempts=max_attempts, retry_base=retry_base,

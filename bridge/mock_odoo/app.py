@@ -10,6 +10,7 @@ import asyncio
 import json
 import socket
 import struct
+import threading
 import xmlrpc.client
 from typing import Any
 
@@ -62,6 +63,18 @@ async def reset_connection(request: Request) -> Response:
     return Response(b"", 500)
 
 
+class GatewayTimeout(Exception):
+    """late_execute: the proxy gave up waiting; the call itself runs (and commits) later."""
+
+
+GATEWAY_TIMEOUT_HTML = (b"<html><head><title>504 Gateway Time-out</title></head><body><center>"
+                        b"<h1>504 Gateway Time-out</h1></center><hr><center>nginx</center></body></html>")
+
+
+def _gateway_timeout() -> Response:
+    return Response(GATEWAY_TIMEOUT_HTML, 504, media_type="text/html")
+
+
 class MockOdooApp:
     """Holds the services, fault plan and webhook sender behind the routes."""
 
@@ -97,7 +110,22 @@ class MockOdooApp:
     def run(self, decision: Decision, fn, *args):
         if decision.fault == "serialization":
             raise SerializationFailure()
+        if decision.fault == "late_execute" and args and isinstance(args[-1], (int, float)):
+            # Odoo runs the call to its end whatever the proxy does (odoo/service/model.py `retrying`
+            # re-runs it on serialization and lock errors, sleeping up to 2**n s, and commits only then), so
+            # its writes land `after` seconds from now, dated when it began (write_date = Cursor.now()).
+            *head, backdate = args
+            timer = threading.Timer(decision.after, self._late, (fn, (*head, max(backdate, decision.after))))
+            timer.daemon = True
+            timer.start()
+            raise GatewayTimeout()
         return fn(*args)
+
+    def _late(self, fn, args) -> None:
+        try:
+            fn(*args)
+        except Exception:  # noqa: BLE001 - nobody is waiting for the answer: an error is only lost, as in Odoo
+            pass
 
     # -- XML-RPC ----------------------------------------------------------------------
     async def xmlrpc(self, request: Request) -> Response:
@@ -113,6 +141,8 @@ class MockOdooApp:
         try:
             result = self.run(decision, self.services.dispatch, service, method, list(params), decision.backdate)
             out = xmlrpc.client.dumps((result,), methodresponse=True, allow_none=False)
+        except GatewayTimeout:
+            return _gateway_timeout()
         except Exception as exc:
             out = xmlrpc.client.dumps(xmlrpc.client.Fault(*xmlrpc_fault(exc)), allow_none=False)
         await self.after(decision)
@@ -150,6 +180,8 @@ class MockOdooApp:
             return early
         try:
             response = self._reply(req_id, self.run(decision, fn, *args, decision.backdate))
+        except GatewayTimeout:
+            return _gateway_timeout()
         except Exception as exc:
             response = self._reply(req_id, exc=exc)
         await self.after(decision)
@@ -249,6 +281,8 @@ class MockOdooApp:
         try:
             result = self.run(decision, self.services.execute_kw, uid, model, method, args, body, decision.backdate)
             response = _json(result)
+        except GatewayTimeout:
+            return _gateway_timeout()
         except AttributeError as exc:
             response = _json(_error_body(exc), 404)
         except Exception as exc:

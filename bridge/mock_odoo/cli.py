@@ -51,6 +51,12 @@ def _load_models(ctx, param, paths):
               help="Models that trigger webhooks (repeatable; default: all).")
 @click.option("--webhook-drop", default=0.0, show_default=True, type=click.FloatRange(0, 1),
               help="Fraction of webhook notifications silently lost.")
+@click.option("--webhook-field", "webhook_fields", multiple=True, metavar="FIELD",
+              help="A field the webhook action sends (repeatable; '*' for every stored field). Default: none, "
+                   "as on a new Odoo action: the body is then only _action, _id and _model.")
+@click.option("--webhook-after-commit", is_flag=True,
+              help="Send after the call commits, from a thread (Odoo 19). Default: Odoo 17, synchronously "
+                   "inside the call, before it commits, with a 1 s timeout.")
 @click.option("--models-file", "models", multiple=True, callback=_load_models,
               type=click.Path(exists=True, dir_okay=False), metavar="PATH",
               help="JSON file with extra model specs ({'model': ..., 'fields': {...}} or a list).")
@@ -59,7 +65,7 @@ def _load_models(ctx, param, paths):
 @click.option("--log-level", default="warning", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 def mock_odoo(host, port, db_name, login, password, api_key, demo, plan, webhook_urls, webhook_models,
-              webhook_drop, models, state_file, log_level):
+              webhook_drop, webhook_fields, webhook_after_commit, models, state_file, log_level):
     """Run a mock Odoo 17 server speaking Odoo's real external API over HTTP.
 
     Serves XML-RPC (/xmlrpc/2/common, /xmlrpc/2/object), JSON-RPC (/jsonrpc),
@@ -76,6 +82,7 @@ def mock_odoo(host, port, db_name, login, password, api_key, demo, plan, webhook
     try:
         server = MockOdooServer(host=host, port=port, db=db_name, login=login, password=password,
                                 demo=demo, faults=plan, webhook_urls=webhook_urls,
+                                webhook_fields=list(webhook_fields) or None, webhook_after_commit=webhook_after_commit,
                                 webhook_models=webhook_models or None, webhook_drop=webhook_drop,
                                 models=models, state_file=state_file, api_key=api_key,
                                 log_level=log_level, allow_remote=True)

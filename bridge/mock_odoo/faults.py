@@ -21,13 +21,17 @@ reset           close the connection with a TCP reset (not executed)
 serialization   answer Odoo's error for ``psycopg2.errors.SerializationFailure``
 hang            execute the call, then stall ``hang_for`` seconds before answering
 hang_for        default 30
+late_execute    answer HTTP 504 now, as a proxy in front of a slow Odoo does (nginx's
+                proxy_read_timeout), and execute the call ``after`` seconds later: its
+                writes commit then, with the write_date of when the call came in
+after           default 5
 latency         extra delay before every matching call (always applied)
 late_commit     the call's writes get a ``write_date`` ``lag`` seconds in the past,
                 i.e. before records other calls already committed
 lag             default 60
 ==============  ===============================================================
 
-At most one of error500/error429/reset/serialization/hang fires per call. Whether it
+At most one of error500/error429/reset/serialization/hang/late_execute fires per call. Whether it
 fires is a pure function of (seed, model, method, n) where n counts the calls
 already made to that model/method: same seed + same call sequence = same faults.
 """
@@ -38,10 +42,10 @@ import re
 import threading
 from dataclasses import dataclass, field
 
-FAULT_KINDS = ("error500", "error429", "reset", "serialization", "hang")
+FAULT_KINDS = ("error500", "error429", "reset", "serialization", "hang", "late_execute")
 PROBABILITIES = FAULT_KINDS + ("late_commit",)
-DURATIONS = ("retry_after", "hang_for", "latency", "lag")
-DEFAULTS = {"retry_after": 1.0, "hang_for": 30.0, "latency": 0.0, "lag": 60.0}
+DURATIONS = ("retry_after", "hang_for", "latency", "lag", "after")
+DEFAULTS = {"retry_after": 1.0, "hang_for": 30.0, "latency": 0.0, "lag": 60.0, "after": 5.0}
 KEYS = PROBABILITIES + DURATIONS
 
 
@@ -69,6 +73,7 @@ class Decision:
     retry_after: float = 1.0
     hang_for: float = 30.0
     backdate: float = 0.0  # seconds to move write_date back (late commit)
+    after: float = 5.0  # late_execute: seconds until the call runs and commits
 
 
 def _duration(key: str, text: str) -> float:
@@ -175,7 +180,7 @@ class FaultPlan:
             n = self.counters.get(key, 0)
             self.counters[key] = n + 1
         decision = Decision(latency=merged["latency"], retry_after=merged["retry_after"],
-                            hang_for=merged["hang_for"])
+                            hang_for=merged["hang_for"], after=merged["after"])
         if not matched:
             return decision
         rng = random.Random(f"{self.seed}|{model}|{method}|{n}")

@@ -31,7 +31,7 @@ class MockOdooServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, db: str = "odoo", login: str = "admin",
                  password: str = "admin", demo: int = 0, faults: str | FaultPlan | None = None,
                  webhook_urls=(), webhook_models=None, webhook_drop: float = 0.0, webhook_fields=None,
-                 models=(), state_file: str | os.PathLike | None = None, api_key: str | None = "mock-api-key",
+                 webhook_after_commit: bool = False, models=(), state_file: str | os.PathLike | None = None, api_key: str | None = "mock-api-key",
                  demo_seed: int = 17, clock=utcnow, log_level: str = "warning", allow_remote: bool = False):
         if host not in LOOPBACK and not allow_remote:
             raise ValueError(f"refusing to bind {host!r}: the mock has no security; use 127.0.0.1")
@@ -46,7 +46,7 @@ class MockOdooServer:
         registry.check_relations()
         self.db = Database(registry, db, clock)
         self.webhooks = WebhookSender(webhook_urls, webhook_models, webhook_drop,
-                                      fields=webhook_fields)
+                                      fields=webhook_fields, after_commit=webhook_after_commit)
         plan = faults if isinstance(faults, FaultPlan) else FaultPlan.parse(faults)
         self.services = Services(self.db)
         self.app = MockOdooApp(self.services, plan, self.webhooks, admin=self)

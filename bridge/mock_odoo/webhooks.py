@@ -1,10 +1,16 @@
-"""Odoo 17 "Send Webhook Notification" automation rules, sent from a background thread.
+"""Odoo 17 "Send Webhook Notification" automation rules (odoo/addons/base/models/ir_actions.py
+`_run_action_webhook`).
 
-Like Odoo: one POST per record, body ``{"_action": "Send Webhook Notification(#N)",
-"_id": id, "_model": model, ...fields read with load=None}``, only a
-``Content-Type: application/json`` header, 1 second timeout, failures logged and
-never retried. ``drop`` discards that fraction of notifications (seeded) to
-simulate loss. The RPC path only enqueues; it never waits for delivery.
+Like Odoo 17: one POST per record, body ``json.dumps({"_action": "Send Webhook Notification(#N)",
+"_id": id, "_model": model, ...the fields chosen on the action, read with load=None}, sort_keys=True,
+default=str)``, and **no fields unless some are chosen** (``fields``; ``"*"`` for every stored field).
+Only a ``Content-Type: application/json`` header; ``requests.post(..., timeout=1)`` **synchronously,
+inside the ORM call, before its transaction commits** (base_automation patches create/write/unlink;
+the unlink rule runs before the delete); a failure is logged and never retried. So a slow receiver
+slows the caller's own call, and a receiver that reads the record back at once may find the old
+values, or no record yet. ``after_commit=True`` models Odoo 19 instead (odoo/odoo#216018: sent after
+the cursor commits), from a background thread. ``drop`` discards that fraction of notifications
+(seeded) to simulate loss.
 """
 from __future__ import annotations
 
@@ -25,12 +31,13 @@ ACTION_IDS = {"create": 1, "write": 2, "unlink": 3}
 
 class WebhookSender:
     def __init__(self, urls=(), models=None, drop: float = 0.0, seed: int = 0,
-                 fields=None, timeout: float = 1.0):
+                 fields=None, timeout: float = 1.0, after_commit: bool = False):
         self.urls = list(urls)
         self.models = set(models) if models else None  # None: every model
         self.drop = float(drop)
-        self.fields = fields  # None: every stored field
+        self.fields = list(fields) if fields else []  # none chosen, as on a new Odoo action; "*": all
         self.timeout = timeout
+        self.after_commit = after_commit  # Odoo 19; Odoo 17 posts inside the call, before commit
         self._rng = random.Random(seed)
         self._queue: queue.Queue = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -50,11 +57,12 @@ class WebhookSender:
                 raise ValueError("drop must be between 0 and 1")
             self.drop = float(drop)
         if fields is not None:
-            self.fields = list(fields) or None
+            self.fields = [fields] if isinstance(fields, str) else list(fields)
 
     def to_dict(self) -> dict:
         return {"urls": self.urls, "models": sorted(self.models) if self.models else "*",
-                "drop": self.drop, "fields": self.fields or "*", "timeout": self.timeout,
+                "drop": self.drop, "fields": self.fields, "timeout": self.timeout,
+                "after_commit": self.after_commit,
                 "stats": dict(self.stats), "pending": self._queue.qsize()}
 
     # -- the ORM listener ---------------------------------------------------------------
@@ -63,13 +71,15 @@ class WebhookSender:
         if not self.urls or (self.models is not None and model not in self.models):
             return
         m = env.registry[model]
-        names = [f for f in (self.fields or m.fields) if f in m.fields and f != "id"
-                 and m.fields[f].type not in ("binary",)]
+        chosen = list(m.fields) if "*" in self.fields else self.fields
+        names = [f for f in chosen if f in m.fields and f != "id" and m.fields[f].type not in ("binary",)]
         table = env.table(model)
-        rows = env.rows(m, [table[i] for i in ids if i in table], names, load=None)
+        present = [i for i in ids if i in table]
+        # `if self.webhook_field_ids: vals.update(record.read(...)[0])`: no fields chosen, no read at all
+        rows = env.rows(m, [table[i] for i in present], names, load=None) if names else [{"id": i} for i in present]
         for row in rows:
             payload = {"_action": f"Send Webhook Notification(#{ACTION_IDS[action]})",
-                       "_id": row["id"], "_model": model, **row}
+                       "_id": row["id"], "_model": model, **(row if names else {})}
             for url in self.urls:
                 self.enqueue(url, payload)
 
@@ -79,9 +89,29 @@ class WebhookSender:
             self.stats["dropped"] += 1
             self.log.append({"url": url, "payload": payload, "status": "dropped"})
             return
+        body = json.dumps(payload, sort_keys=True, default=str).encode()
+        if not self.after_commit:  # Odoo 17: the caller waits, its transaction still open
+            self._deliver(self._sync_client(), url, body)
+            return
         self._idle.clear()
-        self._queue.put((url, json.dumps(payload).encode()))
+        self._queue.put((url, body))
         self._ensure_thread()
+
+    def _sync_client(self) -> httpx.Client:
+        if getattr(self, "_client", None) is None:
+            self._client = httpx.Client(timeout=self.timeout)
+        return self._client
+
+    def _deliver(self, client: httpx.Client, url: str, body: bytes) -> None:
+        try:
+            response = client.post(url, content=body, headers={"Content-Type": "application/json"})
+            ok = response.status_code < 400
+            status = response.status_code
+        except httpx.HTTPError as exc:
+            ok, status = False, type(exc).__name__
+            log.warning("webhook to %s failed: %s", url, exc)
+        self.stats["sent" if ok else "failed"] += 1
+        self.log.append({"url": url, "payload": json.loads(body), "status": status})
 
     # -- delivery ------------------------------------------------------------------------
     def _ensure_thread(self) -> None:
@@ -97,15 +127,7 @@ class WebhookSender:
                     self._idle.set()
                     return
                 url, body = item
-                try:
-                    response = client.post(url, content=body, headers={"Content-Type": "application/json"})
-                    ok = response.status_code < 400
-                    status = response.status_code
-                except httpx.HTTPError as exc:
-                    ok, status = False, type(exc).__name__
-                    log.warning("webhook to %s failed: %s", url, exc)
-                self.stats["sent" if ok else "failed"] += 1
-                self.log.append({"url": url, "payload": json.loads(body), "status": status})
+                self._deliver(client, url, body)
                 if self._queue.empty():
                     self._idle.set()
 
@@ -118,6 +140,9 @@ class WebhookSender:
         return False
 
     def stop(self) -> None:
+        if getattr(self, "_client", None) is not None:
+            self._client.close()
+            self._client = None
         if self._thread is not None and self._thread.is_alive():
             self._queue.put(None)
             self._thread.join(timeout=self.timeout * 2 + 1)

@@ -43,6 +43,11 @@ ENTITIES: list[dict] = [
              "description": "Name of the environment variable holding this instance's webhook HMAC key (its "
                             "signing proxy's); the key itself is never stored."},
             {"name": "active", "type": "boolean", "default": True, "required": True},
+            {"name": "request_limit_seconds", "type": "integer", "default": 180, "required": True,
+             "check": {"min": 1},
+             "description": "Longest an Odoo call of this server may run before it commits (its limit_time_real, "
+                            "120 s by default, plus a margin): the pull's lookback, and how long a create whose "
+                            "answer was lost is waited for before it is looked up and tried again."},
         ],
         "unique_tenant": ["name"],
     },

@@ -60,7 +60,7 @@ def odoo(server):
     """A client on freshly reset demo data, no faults, no webhooks."""
     server.reset()
     server.faults = None
-    server.webhooks.configure(urls=[], models=[], drop=0.0)
+    server.webhooks.configure(urls=[], models=[], drop=0.0, fields=[])
     client = Client(server)
     yield client
     client.close()

@@ -50,8 +50,8 @@ def receiver():
 
 
 def test_create_write_unlink_send_odoo_payloads(odoo, server, receiver):
-    """Each change POSTs {_action, _id, _model, fields read with load=None}."""
-    server.webhooks.configure(urls=[receiver.url], models=["res.partner"])
+    """Each change POSTs {_action, _id, _model, the chosen fields read with load=None}."""
+    server.webhooks.configure(urls=[receiver.url], models=["res.partner"], fields="*")
     pid = odoo.x("res.partner", "create", {"name": "Hooked", "parent_id": 1})
     odoo.x("res.partner", "write", [pid], {"city": "Gent"})
     odoo.x("res.partner", "unlink", [pid])
@@ -69,16 +69,42 @@ def test_create_write_unlink_send_odoo_payloads(odoo, server, receiver):
     assert receiver.headers[0]["Content-Type"] == "application/json"
 
 
-def test_webhooks_do_not_block_rpc(odoo, server, receiver):
-    """The RPC answer comes back while the receiver is still stalled on the notification."""
+def test_odoo_17_posts_inside_the_call_before_commit_and_a_slow_receiver_slows_it(odoo, server, receiver):
+    """ir_actions.py `_run_action_webhook`: requests.post(..., timeout=1) inside the ORM call. A stalled
+    receiver holds the caller's own create for the 1 s timeout, and the notification is lost."""
+    import time
     server.webhooks.configure(urls=[receiver.url], models=["res.partner"])
     receiver.release.clear()
-    pid = odoo.x("res.partner", "create", {"name": "Fast"})
-    assert isinstance(pid, int)
-    assert receiver.received == []
+    failed = server.webhooks.stats["failed"]
+    started = time.monotonic()
+    pid = odoo.x("res.partner", "create", {"name": "Slowed"})
+    took = time.monotonic() - started
     receiver.release.set()
-    assert server.webhooks.wait_idle()
-    assert [p["_id"] for p in receiver.received] == [pid]
+    assert isinstance(pid, int) and 0.9 < took < 3
+    assert server.webhooks.stats["failed"] == failed + 1
+
+
+def test_a_notification_carries_no_fields_unless_chosen(odoo, server, receiver):
+    """A new webhook action has no fields chosen: the body is _action, _id and _model only."""
+    server.webhooks.configure(urls=[receiver.url], models=["res.partner"], fields=[])
+    pid = odoo.x("res.partner", "create", {"name": "Bare"})
+    assert receiver.received[-1] == {"_action": "Send Webhook Notification(#1)", "_id": pid, "_model": "res.partner"}
+
+
+def test_odoo_19_posts_after_commit_without_blocking_rpc(odoo, server, receiver):
+    """after_commit (odoo/odoo#216018): the RPC answer comes back while the receiver is still stalled."""
+    server.webhooks.configure(urls=[receiver.url], models=["res.partner"])
+    server.webhooks.after_commit = True
+    try:
+        receiver.release.clear()
+        pid = odoo.x("res.partner", "create", {"name": "Fast"})
+        assert isinstance(pid, int)
+        assert receiver.received == []
+        receiver.release.set()
+        assert server.webhooks.wait_idle()
+        assert [p["_id"] for p in receiver.received] == [pid]
+    finally:
+        server.webhooks.after_commit = False
 
 
 def test_failed_delivery_is_not_retried(odoo, server):

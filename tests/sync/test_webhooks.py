@@ -188,3 +188,16 @@ def test_one_unstorable_event_does_not_fail_the_events_batched_with_it(receiver,
                                                        headers={"Content-Type": "application/json"}).status_code, bodies))
     assert statuses.count(202) == 30 and statuses[15] == 400
     assert count_events(db_url) == 30
+
+
+def test_notifications_without_fields_are_never_filed_as_duplicates(receiver, instance, db_url):
+    """Odoo 17's webhook action adds only the fields chosen on it, none by default (ir_actions.py
+    `_run_action_webhook`): every change of partner 7 then posts the same body. Each is a change."""
+    bare = {"_action": "Send Webhook Notification(#2)", "_id": 7, "_model": "res.partner"}
+    before = count_events(db_url)
+    answers = [httpx.post(hook_url(receiver, instance), json=bare).json()["status"] for _ in range(3)]
+    assert answers == ["accepted"] * 3 and count_events(db_url) == before + 3
+    # a body that names its change (write_date, with Odoo's microseconds) is still deduplicated
+    named = {**bare, "id": 7, "write_date": "2024-05-01 10:00:00.123456"}
+    assert [httpx.post(hook_url(receiver, instance), json=named).json()["status"] for _ in range(2)] == \
+        ["accepted", "duplicate"]

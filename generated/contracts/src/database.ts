@@ -456,6 +456,7 @@ export type Database = {
           name: string
           org_id: string
           protocol: Database["odoo"]["Enums"]["instance_protocol"]
+          request_limit_seconds: number
           secret_ref: string
           updated_at: string
           webhook_hmac_secret_ref: string | null
@@ -471,6 +472,7 @@ export type Database = {
           name: string
           org_id: string
           protocol?: Database["odoo"]["Enums"]["instance_protocol"]
+          request_limit_seconds?: number
           secret_ref: string
           updated_at?: string
           webhook_hmac_secret_ref?: string | null
@@ -486,6 +488,7 @@ export type Database = {
           name?: string
           org_id?: string
           protocol?: Database["odoo"]["Enums"]["instance_protocol"]
+          request_limit_seconds?: number
           secret_ref?: string
           updated_at?: string
           webhook_hmac_secret_ref?: string | null
