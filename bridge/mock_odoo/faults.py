@@ -19,6 +19,7 @@ error429        answer HTTP 429 with ``Retry-After: retry_after`` (not executed)
 retry_after     seconds announced in Retry-After (default 1)
 reset           close the connection with a TCP reset (not executed)
 serialization   answer Odoo's error for ``psycopg2.errors.SerializationFailure``
+lock            answer Odoo's error for ``psycopg2.errors.LockNotAvailable`` (not executed)
 hang            execute the call, then stall ``hang_for`` seconds before answering
 hang_for        default 30
 latency         extra delay before every matching call (always applied)
@@ -27,7 +28,7 @@ late_commit     the call's writes get a ``write_date`` ``lag`` seconds in the pa
 lag             default 60
 ==============  ===============================================================
 
-At most one of error500/error429/reset/serialization/hang fires per call. Whether it
+At most one of error500/error429/reset/serialization/lock/hang fires per call. Whether it
 fires is a pure function of (seed, model, method, n) where n counts the calls
 already made to that model/method: same seed + same call sequence = same faults.
 """
@@ -38,7 +39,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 
-FAULT_KINDS = ("error500", "error429", "reset", "serialization", "hang")
+FAULT_KINDS = ("error500", "error429", "reset", "serialization", "lock", "hang")
 PROBABILITIES = FAULT_KINDS + ("late_commit",)
 DURATIONS = ("retry_after", "hang_for", "latency", "lag")
 DEFAULTS = {"retry_after": 1.0, "hang_for": 30.0, "latency": 0.0, "lag": 60.0}
