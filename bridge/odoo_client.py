@@ -1,7 +1,7 @@
 """Odoo external-API client: JSON-RPC by default, XML-RPC and /json/2 as alternatives.
 
 - one ``httpx.Client`` per instance (keep-alive), the uid obtained once and reused;
-- transient errors (timeouts, connection errors, 5xx, 429, serialization failures) are retried with
+- transient errors (timeouts, connection errors, 5xx, 429, serialization, deadlock and lock failures) are retried with
   exponential backoff and full jitter up to a cap, honouring ``Retry-After`` on 429;
 - permanent errors (ValidationError, AccessError, AccessDenied, UserError, MissingError, bad values)
   are raised at once as typed exceptions;
@@ -99,12 +99,19 @@ _BY_XMLRPC_CODE = {3: AccessDenied, 4: AccessError}
 def classify(name: str, message: str, debug: str = "", code: int | None = None) -> OdooError:
     short = name.rsplit(".", 1)[-1]
     text = f"{message}\n{debug}"
+    # odoo/service/model.py 17.0 `retrying` re-runs a call on these three (PG_CONCURRENCY_ERRORS_TO_RETRY)
+    # and raises the last one once its tries are spent: the row was busy, so trying later may succeed
     if "SerializationFailure" in text or "could not serialize access" in text or "deadlock detected" in text:
         return TransientOdooError(message, name=name or "SerializationFailure")
+    if "LockNotAvailable" in text or "could not obtain lock" in text:
+        return TransientOdooError(message, name="LockNotAvailable")
     if short in _BY_NAME:
         return _BY_NAME[short](message, name=short)
     if code == 2:  # XML-RPC folds UserError, ValidationError and MissingError into one code: read the text
-        if "does not exist or has been deleted" in message:
+        # models.py 17.0: "Record does not exist or has been deleted." (reading), "One of the records you
+        # are trying to modify has already been deleted (Document type: ...)" (`_write`), "One of the
+        # documents you are trying to access has been deleted, ..." (`check_access_rule`)
+        if "has been deleted" in message or "has already been deleted" in message:
             return MissingError(message, name="MissingError")
         if "operation cannot be completed" in message or "constraint" in message.lower():
             return ValidationError(message, name="ValidationError")
@@ -561,6 +568,17 @@ class OdooClient:
         if context:
             kw["context"] = context
         return self.execute_kw(model, "read", [list(ids)], kw)
+
+    def existing_ids(self, model: str, ids, chunk: int = 1000) -> set[int]:
+        """Which of ``ids`` still exist in Odoo, archived ones included. ``search`` on the ids with
+        ``active_test`` off, never ``read(ids, ['id'])``: Odoo 17 answers that one for deleted ids too
+        (models `_read_format` drops a record only when a real column fails to read)."""
+        ids = sorted(set(ids))
+        found: set[int] = set()
+        for i in range(0, len(ids), chunk):
+            part = ids[i:i + chunk]
+            found |= set(self.search(model, [["id", "in", part]], context={"active_test": False}))
+        return found
 
     def create(self, model: str, values: dict) -> int:
         # A timeout after sending may have created the record: never retried blindly here; the caller

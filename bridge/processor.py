@@ -123,7 +123,7 @@ class Processor:
                 absent = set(ids) - {r["id"] for _, _, recs in fetched for r in recs}
                 gone = set()
                 if absent and adapters:
-                    still = {r["id"] for r in client.read(model, sorted(absent), ["id"], {"active_test": False})}
+                    still = client.existing_ids(model, absent)
                     gone = absent - still
                 db.as_sync(conn, run.trace_id)
                 for adapter, arun, records in fetched:

@@ -228,10 +228,7 @@ def reconcile_entity(url: str, instance: dict, adapters: dict, adapter: type[Ent
                            and format_odoo_datetime(r["odoo_write_date"]) != remote_wd[r["odoo_id"]])
             gone_candidates = sorted(alive - remote)
             # out of the domain is not deleted: only ids that no longer exist at all are tombstoned
-            still = set()
-            for i in range(0, len(gone_candidates), chunk):
-                ids = gone_candidates[i:i + chunk]
-                still |= {r["id"] for r in client.read(adapter.odoo_model, ids, ["id"], {"active_test": False})}
+            still = client.existing_ids(adapter.odoo_model, gone_candidates, chunk=chunk)
             gone = [i for i in gone_candidates if i not in still]
             missing = sorted(remote - known) + sorted((remote & known) - alive) + stale
             run.counts["remote"], run.counts["local"] = len(remote), len(alive)

@@ -5,6 +5,8 @@ number of them may run on any number of machines. SIGTERM/SIGINT finish the curr
 """
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import logging
 import signal
 import threading
@@ -14,7 +16,7 @@ import psycopg
 
 from bridge import db, jsonlog, metrics
 from bridge.contracts import pull_order
-from bridge.odoo_client import OdooClient, OdooError
+from bridge.odoo_client import AccessDenied, OdooClient, OdooError, resolve_secret
 from bridge.processor import Processor
 from bridge.pull import pull_entity, reconcile_entity
 from bridge.push import Pusher
@@ -50,6 +52,13 @@ class ClientCache:
             self._clients[key] = OdooClient.for_instance(instance, **self.client_kw)
         return self._clients[key]
 
+    def drop(self, key: str) -> None:
+        """Forget an instance's client (its login was refused): the next one is built from the
+        instance's configuration as it is then."""
+        client = self._clients.pop(key, None)
+        if client is not None:
+            client.close()
+
     def close(self) -> None:
         for c in self._clients.values():
             c.close()
@@ -60,7 +69,7 @@ class Worker:
     def __init__(self, url: str, adapters: dict, *, interval: float = 5.0, reconcile_every: float = 600.0,
                  batch_limit: int = 200, client_kw: dict | None = None, max_attempts: int = 8,
                  retry_base: float = 1.0, instance: str | None = None, pull_batch_size: int | None = None,
-                 lease: float = 300.0, lookback: float | None = None):
+                 lease: float = 300.0, lookback: float | None = None, login_retry_after: float = 900.0):
         import datetime as dt
         self.url, self.adapters, self.interval = url, adapters, interval
         self.reconcile_every, self.batch_limit, self.instance = reconcile_every, batch_limit, instance
@@ -76,6 +85,11 @@ class Worker:
         self.stop_event = threading.Event()
         self._last_reconcile: dict[str, float] = {}
         self.skipped: dict[str, str] = {}  # instance id -> why it is skipped (broken configuration)
+        # A login Odoo refused is not tried again every cycle: after 5 failures from one IP Odoo refuses
+        # every login from it for 60 s (res_users `_on_login_cooldown`), people behind it included.
+        # instance id -> (configuration fingerprint, monotonic time of the next try, reason)
+        self.login_retry_after = login_retry_after
+        self._refused: dict[str, tuple[str, float, str]] = {}
         self.cycles = 0
 
     def install_signals(self) -> None:
@@ -94,6 +108,8 @@ class Worker:
         unset): then that instance alone is skipped, reported once, and the others carry on."""
         key = str(inst["id"])
         client, reason = client_or_reason(self.clients, inst)
+        if client is not None:
+            client, reason = self._logged_in(key, inst, client)
         if client is None:
             if self.skipped.get(key) != reason:
                 self.skipped[key] = reason
@@ -106,6 +122,36 @@ class Worker:
             jsonlog.log(log, logging.INFO, "instance configuration fixed", instance_id=key, instance=inst.get("name"))
             metrics.instance_skipped(key, False)
         return client
+
+    def _logged_in(self, key: str, inst: dict, client: OdooClient) -> tuple[OdooClient | None, str | None]:
+        """(client, None) once the instance is logged in, or (None, why the login is not tried now). A
+        refused login is tried again only when the instance's configuration (URL, database, login,
+        secret) changes or after ``login_retry_after`` seconds; a login that fails for another reason
+        (Odoo down) is left to the steps, which report and retry it as usual."""
+        fingerprint = config_fingerprint(inst)
+        refused = self._refused.get(key)
+        if refused is not None:
+            if refused[0] == fingerprint and time.monotonic() < refused[1]:
+                return None, refused[2]
+            self.clients.drop(key)  # built from the configuration as it is now
+            client, reason = client_or_reason(self.clients, inst)
+            if client is None:
+                return None, reason
+        if client.protocol == "json2":  # an API key, no login call
+            return client, None
+        try:
+            client.uid
+        except AccessDenied:
+            self.clients.drop(key)  # the next try builds a client from the configuration as it is then
+            until = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=self.login_retry_after)
+            reason = (f"login refused: check the instance's secret; not retried until "
+                      f"{until:%Y-%m-%d %H:%M:%S} UTC or until its configuration changes (AccessDenied)")
+            self._refused[key] = (fingerprint, time.monotonic() + self.login_retry_after, reason)
+            return None, reason
+        except OdooError:
+            return client, None
+        self._refused.pop(key, None)
+        return client, None
 
     def cycle(self) -> dict:
         """One pass over every instance. Errors of one step are logged and do not stop the others."""
@@ -211,6 +257,16 @@ def client_or_reason(clients: ClientCache, inst: dict) -> tuple[OdooClient | Non
         # the class goes last: "MissingSecret: environment ..." reads as "secret: <value>" to the log
         # redaction, which would print "MissingSecret: *** variable ..." on the dashboard
         return None, f"{exc} ({getattr(exc, 'name', type(exc).__name__)})"
+
+
+def config_fingerprint(inst: dict) -> str:
+    """A digest of what a login depends on, the secret's value included (hashed, never kept)."""
+    try:
+        secret = resolve_secret(inst.get("secret_ref") or "")
+    except OdooError:
+        secret = ""
+    parts = [str(inst.get(k) or "") for k in ("base_url", "database", "login", "protocol", "secret_ref")]
+    return hashlib.sha256("\0".join(parts + [secret]).encode()).hexdigest()
 
 
 def record_skip(url: str, inst: dict, reason: str) -> None:

@@ -19,9 +19,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .errors import SerializationFailure, json2_status, jsonrpc_error, xmlrpc_fault
+from .errors import LockNotAvailable, SerializationFailure, json2_status, jsonrpc_error, xmlrpc_fault
 from .faults import Decision, FaultPlan, FaultSpecError
-from .rpc import VERSION_INFO, Services, fault_target
+from .rpc import CLIENT_IP, VERSION_INFO, Services, fault_target
 
 INTERNAL_ERROR_HTML = (b"<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n"
                        b"<h1>Internal Server Error</h1>\n<p>The server encountered an internal error and was "
@@ -88,6 +88,7 @@ class MockOdooApp:
     # -- faults ---------------------------------------------------------------------
     async def before(self, request: Request, model: str, method: str) -> tuple[Decision, Response | None]:
         self.requests += 1
+        CLIENT_IP.set(request.client.host if request.client else "n/a")  # for the login cooldown
         decision = self.plan.decide(model, method)
         if decision.latency:
             await asyncio.sleep(decision.latency)
@@ -110,6 +111,8 @@ class MockOdooApp:
     def run(self, decision: Decision, fn, *args):
         if decision.fault == "serialization":
             raise SerializationFailure()
+        if decision.fault == "lock":
+            raise LockNotAvailable()
         if decision.fault == "late_execute" and args and isinstance(args[-1], (int, float)):
             # Odoo runs the call to its end whatever the proxy does (odoo/service/model.py `retrying`
             # re-runs it on serialization and lock errors, sleeping up to 2**n s, and commits only then), so

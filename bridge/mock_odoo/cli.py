@@ -10,7 +10,7 @@ from .faults import FaultPlan, FaultSpecError
 
 FAULTS_HELP = ("Fault plan, e.g. 'seed=7; res.partner/search_read: error500=0.1, latency=20ms; "
                "*/write: late_commit=0.3, lag=90'. Keys: error500, error429, retry_after, reset, "
-               "serialization, hang, hang_for, latency, late_commit, lag. Change it at runtime with "
+               "serialization, lock, hang, hang_for, latency, late_commit, lag. Change it at runtime with "
                "POST /mock/faults. See docs/mock-odoo.md.")
 
 

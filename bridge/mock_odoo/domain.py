@@ -145,16 +145,20 @@ def scalar_test(op: str, value: Any, field=None) -> Callable[[Any], bool]:
             return lambda x: (want_null if _is_null(x) else x in members)
         return lambda x: (not want_null if _is_null(x) else x not in members)
     if op in ("like", "ilike", "not like", "not ilike"):
+        # odoo/osv/expression.py 17.0 `expression.__leaf_to_sql`: the value is wrapped as '%value%' and
+        # passed to SQL (I)LIKE unescaped, so '%' and '_' in it are wildcards and '\\' escapes, as in SQL
         needle = "" if _is_null(value) else str(value)
-        if op.endswith("ilike"):
-            needle = needle.lower()
-            match = lambda x: needle in str(x).lower()  # noqa: E731
+        if any(ch in needle for ch in "%_\\"):
+            rx = sql_like_regex(f"%{needle}%", re.I if "ilike" in op else 0)
+            match = lambda x: rx.match(str(x)) is not None  # noqa: E731
+        elif "ilike" in op:  # no wildcard in the value: a plain substring test says the same, faster
+            match = lambda x: needle.lower() in str(x).lower()  # noqa: E731
         else:
             match = lambda x: needle in str(x)  # noqa: E731
-        if op.startswith("not"):
+        if op.startswith("not"):  # `col NOT LIKE p OR col IS NULL`
             return lambda x: _is_null(x) or not match(x)
         return lambda x: not _is_null(x) and match(x)
-    if op in ("=like", "=ilike"):
+    if op in ("=like", "=ilike"):  # same function: the value is the pattern itself
         rx = sql_like_regex("" if _is_null(value) else str(value), re.I if op == "=ilike" else 0)
         return lambda x: not _is_null(x) and rx.match(str(x)) is not None
     raise ValueError(f"Invalid operator {op!r}")

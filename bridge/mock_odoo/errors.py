@@ -68,6 +68,17 @@ class SerializationFailure(Exception):
         super().__init__(message)
 
 
+class LockNotAvailable(Exception):
+    """What psycopg2 raises when a row lock (``SELECT ... FOR UPDATE NOWAIT``, a lock_timeout) cannot be
+    had: odoo/service/model.py 17.0 `retrying` retries it like a serialization failure
+    (PG_CONCURRENCY_ERRORS_TO_RETRY) and raises it as is once its tries are spent."""
+
+    odoo_name = "psycopg2.errors.LockNotAvailable"
+
+    def __init__(self, message: str = 'could not obtain lock on row in relation "res_partner"'):
+        super().__init__(message)
+
+
 def exception_name(exc: BaseException) -> str:
     """The dotted name Odoo puts in ``error.data.name``."""
     name = getattr(exc, "odoo_name", None)

@@ -19,6 +19,7 @@ error429        answer HTTP 429 with ``Retry-After: retry_after`` (not executed)
 retry_after     seconds announced in Retry-After (default 1)
 reset           close the connection with a TCP reset (not executed)
 serialization   answer Odoo's error for ``psycopg2.errors.SerializationFailure``
+lock            answer Odoo's error for ``psycopg2.errors.LockNotAvailable`` (not executed)
 hang            execute the call, then stall ``hang_for`` seconds before answering
 hang_for        default 30
 late_execute    answer HTTP 504 now, as a proxy in front of a slow Odoo does (nginx's
@@ -31,7 +32,7 @@ late_commit     the call's writes get a ``write_date`` ``lag`` seconds in the pa
 lag             default 60
 ==============  ===============================================================
 
-At most one of error500/error429/reset/serialization/hang/late_execute fires per call. Whether it
+At most one of error500/error429/reset/serialization/lock/hang/late_execute fires per call. Whether it
 fires is a pure function of (seed, model, method, n) where n counts the calls
 already made to that model/method: same seed + same call sequence = same faults.
 """
@@ -42,7 +43,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 
-FAULT_KINDS = ("error500", "error429", "reset", "serialization", "hang", "late_execute")
+FAULT_KINDS = ("error500", "error429", "reset", "serialization", "lock", "hang", "late_execute")
 PROBABILITIES = FAULT_KINDS + ("late_commit",)
 DURATIONS = ("retry_after", "hang_for", "latency", "lag", "after")
 DEFAULTS = {"retry_after": 1.0, "hang_for": 30.0, "latency": 0.0, "lag": 60.0, "after": 5.0}

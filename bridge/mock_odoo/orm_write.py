@@ -251,9 +251,20 @@ class WritableEnv(Env):
                                f"(Record: {shown}, User: {self.uid})")
         return ids
 
+    def _writable(self, m: Model, ids: Any) -> list[int]:
+        """odoo/models.py 17.0 `BaseModel._write`: the UPDATE touching fewer rows than ids raises this
+        MissingError (a model with record rules fails earlier, in `check_access_rule`, with "One of the
+        documents you are trying to access has been deleted, please try again after refreshing.")."""
+        ids = list(dict.fromkeys(self.ids(ids)))
+        table = self.table(m.name)
+        if any(i not in table for i in ids):
+            raise MissingError(f"One of the records you are trying to modify has already been deleted "
+                               f"(Document type: {m.description}).\n\n(Records: {tuple(ids[:6])}, User: {self.uid})")
+        return ids
+
     def write(self, model, ids, vals):
         m = self.model(model)
-        ids = self._existing(model, ids)
+        ids = self._writable(m, ids)
         plain, relational = self._split(m, vals)
         for fname, value in plain.items():
             f = m.fields[fname]
@@ -269,7 +280,10 @@ class WritableEnv(Env):
 
     def unlink(self, model, ids):
         self.model(model)
-        ids = self._existing(model, ids)
+        # odoo/models.py 17.0 `BaseModel.unlink`: `check_access_rule('unlink')` lets ids that are already
+        # gone through silently and the DELETE skips them; the call returns True (re-deleting is a no-op)
+        table = self.table(model)
+        ids = [i for i in dict.fromkeys(self.ids(ids)) if i in table]
         if not ids:
             return True
         self.notify("unlink", model, ids)

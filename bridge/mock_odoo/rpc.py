@@ -1,7 +1,9 @@
 """Odoo's RPC services (common, object, db) and web sessions, independent of the wire format."""
 from __future__ import annotations
 
+import contextvars
 import secrets
+from datetime import timedelta
 from typing import Any
 
 from .errors import AccessDenied, SessionExpired
@@ -13,6 +15,10 @@ VERSION_INFO = {
     "server_serie": "17.0",
     "protocol_version": 1,
 }
+
+
+# the caller's address, set per request by the HTTP layer (app.py): the login cooldown is per IP
+CLIENT_IP: contextvars.ContextVar[str] = contextvars.ContextVar("mock_odoo_client_ip", default="n/a")
 
 
 class DatabaseNotFound(Exception):
@@ -34,9 +40,14 @@ def fault_target(service: Any, method: Any, args: Any) -> tuple[str, str]:
 class Services:
     """What /xmlrpc/2/*, /jsonrpc and /web/* all end up calling."""
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, login_cooldown_after: int = 5, login_cooldown_duration: float = 60):
         self.db = db
         self.sessions: dict[str, dict] = {}
+        # Odoo's ir.config_parameter `base.login_cooldown_after` / `base.login_cooldown_duration`
+        self.login_cooldown_after = login_cooldown_after
+        self.login_cooldown_duration = login_cooldown_duration
+        self.login_failures: dict[str, tuple[int, Any]] = {}  # ip -> (failures since last success, last)
+        self.login_attempts = 0  # logins that reached the credential check or the cooldown (for tests)
 
     # -- credentials --------------------------------------------------------------
     def _check_db(self, name: Any) -> None:
@@ -50,6 +61,31 @@ class Services:
                     return rid
                 return False
         return False
+
+    def _on_login_cooldown(self, failures: int, previous) -> bool:
+        """odoo/addons/base/models/res_users.py 17.0 `Users._on_login_cooldown`: refused while there
+        have been `base.login_cooldown_after` failures (0 disables it) and the last one is less than
+        `base.login_cooldown_duration` seconds old."""
+        if not self.login_cooldown_after:
+            return False
+        return failures >= self.login_cooldown_after and \
+            self.db.clock() - previous < timedelta(seconds=self.login_cooldown_duration)
+
+    def authenticate(self, login: Any, password: Any) -> int:
+        """res_users.py 17.0 `Users._login` inside `_assert_can_auth`: during the cooldown the login is
+        refused before the password is looked at ("Too many login failures, please wait a bit before
+        trying again."); a failure counts against the caller's IP, a success clears it."""
+        self.login_attempts += 1
+        source = CLIENT_IP.get()
+        failures, previous = self.login_failures.get(source, (0, None))
+        if previous is not None and self._on_login_cooldown(failures, previous):
+            raise AccessDenied("Too many login failures, please wait a bit before trying again.")
+        uid = self.uid_for(login, password)
+        if not uid:
+            self.login_failures[source] = (failures + 1, self.db.clock())
+            raise AccessDenied()
+        self.login_failures.pop(source, None)
+        return uid
 
     def check(self, db_name: Any, uid: Any, password: Any) -> int:
         self._check_db(db_name)
@@ -92,7 +128,10 @@ class Services:
             if len(args) < 3:
                 raise TypeError(f"exp_{method}() missing required positional arguments")
             self._check_db(args[0])
-            return self.uid_for(args[1], args[2])
+            try:  # odoo/service/common.py 17.0 `exp_authenticate` answers False for any AccessDenied
+                return self.authenticate(args[1], args[2])
+            except AccessDenied:
+                return False
         if method == "about":
             return "See http://openerp.com"
         raise Exception(f"Method not found: {method}")
@@ -123,9 +162,7 @@ class Services:
     def web_authenticate(self, db_name: Any, login: Any, password: Any) -> tuple[str, dict]:
         if db_name != self.db.name:
             raise AccessDenied()
-        uid = self.uid_for(login, password)
-        if not uid:
-            raise AccessDenied()
+        uid = self.authenticate(login, password)
         sid = secrets.token_hex(20)
         self.sessions[sid] = {"uid": uid, "db": db_name, "login": login}
         return sid, self.session_info(uid)

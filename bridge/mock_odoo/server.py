@@ -94,6 +94,7 @@ class MockOdooServer:
         """Back to the freshly seeded database (same --demo N); faults and webhooks are kept."""
         self._seed()
         self.services.sessions.clear()
+        self.services.login_failures.clear()
 
     def save(self, path: str | os.PathLike | None = None) -> str:
         target = Path(path) if path else self.state_file

@@ -60,6 +60,11 @@ CASES = [
     ([("name", "ilike", "SMITH")], ["Alice Smith", "Carol_Smith"]),
     ([("name", "not like", "Smith")], ["Eve", "Globex", "Globex Sub", "bob jones"]),
     ([("name", "not ilike", "globex")], ["Alice Smith", "Carol_Smith", "Eve", "bob jones"]),
+    # like/ilike wrap the value in %...% unescaped (expression.py 17.0): its % and _ are wildcards
+    ([("name", "like", "e_S")], ["Alice Smith"]),
+    ([("name", "ilike", "A%H")], ["Alice Smith", "Carol_Smith"]),
+    ([("name", "not like", "e_S")], ["Carol_Smith", "Eve", "Globex", "Globex Sub", "bob jones"]),
+    ([("name", "like", "l\\_S")], ["Carol_Smith"]),
     ([("name", "=like", "%l_Smith")], ["Carol_Smith"]),
     ([("name", "=like", "Bob%")], []),
     ([("name", "=ilike", "Bob%")], ["bob jones"]),

@@ -118,6 +118,22 @@ def test_serialization_failure_looks_like_odoo(odoo, server):
     assert err.value.faultCode == 1 and "SerializationFailure" in err.value.faultString
 
 
+def test_lock_not_available_looks_like_odoo(odoo, server):
+    """lock answers what `retrying` (odoo/service/model.py) raises once its tries are spent on a busy row:
+    psycopg2's LockNotAvailable, fault 1 in XML-RPC; the call is not executed."""
+    import xmlrpc.client
+    (pid,) = odoo.x("res.partner", "create", [{"name": "before"}])
+    server.faults = "res.partner/write: lock=1"
+    error = odoo.j_error("res.partner", "write", [pid], {"name": "after"})
+    assert error["code"] == 200 and error["data"]["name"] == "psycopg2.errors.LockNotAvailable"
+    assert "could not obtain lock" in error["data"]["message"]
+    with pytest.raises(xmlrpc.client.Fault) as err:
+        odoo.x("res.partner", "write", [pid], {"name": "after"})
+    assert err.value.faultCode == 1 and "LockNotAvailable" in err.value.faultString
+    server.faults = None
+    assert odoo.x("res.partner", "read", [pid], ["name"])[0]["name"] == "before"
+
+
 def test_connection_reset(odoo, server):
     """reset drops the TCP connection without an HTTP answer."""
     server.faults = "res.partner: reset=1"

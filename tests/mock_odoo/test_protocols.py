@@ -1,6 +1,7 @@
 """Every endpoint answers like Odoo 17, and errors come back in Odoo's exact envelopes."""
 from __future__ import annotations
 
+import datetime as dt
 import xmlrpc.client
 
 import pytest
@@ -31,6 +32,31 @@ def test_login_and_authenticate_return_uid_or_false(odoo):
     assert odoo.common.login(DB, "admin", "wrong") is False
     assert odoo.common.authenticate(DB, "nobody", PASSWORD, {}) is False
     assert odoo.jsonrpc("common", "login", DB, "admin", PASSWORD).json()["result"] == 2
+
+
+def test_login_cooldown_after_five_failures_from_one_ip(odoo, server):
+    """res_users `_assert_can_auth` / `_on_login_cooldown`: after 5 failed logins from one IP, every
+    login from it is refused for 60 s, the right password included (common.login answers False; the
+    web session says "Too many login failures"); once the 60 s are over the right password works and
+    clears the count."""
+    clock = {"now": server.db.clock()}
+    real_clock, server.db.clock = server.db.clock, lambda: clock["now"]
+    try:
+        for _ in range(5):
+            assert odoo.common.login(DB, "admin", "wrong") is False
+        assert odoo.common.login(DB, "admin", PASSWORD) is False
+        assert odoo.jsonrpc("common", "login", DB, "admin", PASSWORD).json()["result"] is False
+        reply = odoo.http.post("/web/session/authenticate", json={
+            "jsonrpc": "2.0", "id": 1, "params": {"db": DB, "login": "admin", "password": PASSWORD}}).json()
+        assert reply["error"]["data"]["message"] == "Too many login failures, please wait a bit before trying again."
+        clock["now"] += dt.timedelta(seconds=59)
+        assert odoo.common.login(DB, "admin", PASSWORD) is False
+        clock["now"] += dt.timedelta(seconds=2)
+        assert odoo.common.login(DB, "admin", PASSWORD) == 2
+        assert odoo.common.login(DB, "admin", "wrong") is False  # the success cleared the count
+        assert odoo.common.login(DB, "admin", PASSWORD) == 2
+    finally:
+        server.db.clock = real_clock
 
 
 def test_api_key_works_as_password(odoo):
