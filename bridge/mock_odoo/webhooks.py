@@ -66,7 +66,8 @@ class WebhookSender:
         names = [f for f in (self.fields or m.fields) if f in m.fields and f != "id"
                  and m.fields[f].type not in ("binary",)]
         table = env.table(model)
-        rows = env.rows(m, [table[i] for i in ids if i in table], names, load=None)
+        rows = env.rows(m, [table[i] for i in ids if i in table], names, load=None,
+                        wire=False)  # ir_actions.py _run_action_webhook: json.dumps(default=str) keeps microseconds
         for row in rows:
             payload = {"_action": f"Send Webhook Notification(#{ACTION_IDS[action]})",
                        "_id": row["id"], "_model": model, **row}
