@@ -32,23 +32,19 @@ from sync_common import (add_instance, machine, migrated_database, mock_process,
 from bridge.contracts import load_adapters
 from bridge.db import connect
 from bridge.odoo_client import OdooClient
-from bridge.pull import ORDER, keyset_domain, pull_entity
-from bridge.adapters import parse_odoo_datetime
+from bridge import cursor as keyset
+from bridge.pull import pull_entity
 from bridge.upsert import read_fields
 
 
 def raw_search_read(client: OdooClient, adapter, page: int) -> tuple[int, float]:
     fields = read_fields(adapter, client)
-    t0, n, wd, last = time.perf_counter(), 0, None, 0
-    while True:
-        rows = client.search_read(adapter.odoo_model, keyset_domain(adapter.odoo_domain(), wd, last), fields,
-                                  limit=page, order=ORDER, context=adapter.read_context())
-        if not rows:
-            break
+    t0, n, pos = time.perf_counter(), 0, keyset.Position(None)
+    while pos is not None:  # the pull's own cursor (bridge/cursor.py), without the writes
+        rows = client.search_read(adapter.odoo_model, pos.domain(adapter.odoo_domain()), fields,
+                                  limit=page, order=pos.order, context=adapter.read_context())
         n += len(rows)
-        wd, last = parse_odoo_datetime(rows[-1]["write_date"]), rows[-1]["id"]
-        if len(rows) < page:
-            break
+        _save, pos = keyset.advance(pos, rows, page)
     return n, time.perf_counter() - t0
 
 

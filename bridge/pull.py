@@ -1,7 +1,10 @@
 """Pull: Odoo -> PostgreSQL per (instance, entity), with a keyset cursor on (write_date, id).
 
-- domain ``['|', ('write_date','>',d), '&', ('write_date','=',d), ('id','>',i)]`` + the adapter's domain,
-  ordered ``write_date asc, id asc``, with ``active_test: False`` so archived records arrive;
+- pages follow bridge/cursor.py (scan ``write_date >= S`` ordered ``write_date, id``, or drain one
+  second by id), correct although Odoo sends ``write_date`` in whole seconds and compares domains
+  against the stored microseconds; a full page that does not move the cursor fails the run
+  (``PaginationStuck``) instead of looping; the adapter's domain is added, with ``active_test: False``
+  so archived records arrive;
 - each run starts ``lookback`` seconds before the stored cursor, because write_date is the start
   of Odoo's transaction and a late commit can land behind a cursor that already passed it
   (upserts are idempotent, so re-reading costs only bandwidth);
@@ -20,8 +23,9 @@ from typing import Callable
 
 import psycopg
 
+from bridge import cursor as keyset
 from bridge import db
-from bridge.adapters import EntityAdapter, format_odoo_datetime, parse_odoo_datetime
+from bridge.adapters import EntityAdapter, parse_odoo_datetime
 from bridge.odoo_client import CALL_TRACE, OdooClient
 from bridge.runs import Run
 from bridge.upsert import Context, Prepared, complete, encode_copy, prepare, read_fields, tombstone, upsert, write
@@ -38,11 +42,9 @@ ORDER = "write_date asc, id asc"
 
 
 def keyset_domain(domain: list, last_write_date: dt.datetime | None, last_id: int) -> list:
-    """The page after (last_write_date, last_id) within ``domain`` (an adapter's `odoo_domain()`)."""
-    if last_write_date is None:
-        return domain
-    d = format_odoo_datetime(last_write_date)
-    return ["|", ["write_date", ">", d], "&", ["write_date", "=", d], ["id", ">", last_id]] + domain
+    """The first page after the stored cursor (last_write_date, last_id) within ``domain`` (an
+    adapter's `odoo_domain()`); see bridge/cursor.py for the pages after it."""
+    return keyset.start(last_write_date, last_id).domain(domain)
 
 
 def read_cursor(conn, instance_id, entity: str) -> tuple[dt.datetime | None, int]:
@@ -118,9 +120,9 @@ def pull_entity(url: str, instance: dict, adapters: dict, adapter: type[EntityAd
             fields = read_fields(adapter, client)
             batches = 0
 
-            def fetch(wd, i):
-                return client.search_read(adapter.odoo_model, keyset_domain(adapter.odoo_domain(), wd, i), fields,
-                                          limit=limit, order=ORDER, context=adapter.read_context())
+            def fetch(pos: keyset.Position):
+                return client.search_read(adapter.odoo_model, pos.domain(adapter.odoo_domain()), fields,
+                                          limit=limit, order=pos.order, context=adapter.read_context())
             # Three stages overlap: the next page is read from Odoo (prefetch thread) while this one is
             # converted and validated (here) and the previous one is written and committed (writer
             # thread, on the connection that holds the lock). Pages still commit one by one, in order.
@@ -168,17 +170,21 @@ def pull_entity(url: str, instance: dict, adapters: dict, adapter: type[EntityAd
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pull-prefetch") as pool, \
                     ThreadPoolExecutor(max_workers=1, thread_name_prefix="pull-writer") as writer, \
                     db.connect(url) as rconn:
-                pending = submit(pool, fetch, last_wd, last_id)
+                pos = keyset.start(last_wd, last_id)
+                pending = submit(pool, fetch, pos)
                 while True:
                     page = pending.result()
                     pending = None
-                    if not page:
-                        break
-                    tail = page[-1]
-                    last_wd, last_id = parse_odoo_datetime(tail["write_date"]), tail["id"]
-                    more = len(page) >= limit and (max_batches is None or batches + len(inflight) + 1 < max_batches)
+                    # raises PaginationStuck (the run fails, loudly) when a full page would not move on
+                    save, pos = keyset.advance(pos, page, limit)
+                    more = pos is not None and (max_batches is None or batches + len(inflight) + 1 < max_batches)
                     if more:
-                        pending = submit(pool, fetch, last_wd, last_id)
+                        pending = submit(pool, fetch, pos)
+                    if not page:  # an empty drain of one second: the scan goes on from the next
+                        if more:
+                            continue
+                        break
+                    last_wd, last_id = save
                     prepared = prepare(rconn, ctx, adapter, page, defer_missing=True)
                     encode_copy(prepared)
                     rconn.rollback()  # read-only: end the snapshot so the next page sees new commits

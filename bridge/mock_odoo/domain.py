@@ -13,6 +13,7 @@ The compiler needs a *resolver* for relational leaves, any object with:
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any, Callable
 
 OPERATORS = ("=", "!=", ">", ">=", "<", "<=", "=?", "like", "not like", "ilike", "not ilike",
@@ -102,8 +103,17 @@ def _coerce(field, value: Any) -> Any:
     if field.type == "integer" and isinstance(value, str) and value.lstrip("-").isdigit():
         return int(value)
     if field.type == "datetime" and isinstance(value, str):
+        # Odoo 17 (odoo/osv/expression.py, leaf to SQL) passes the string to PostgreSQL, which compares
+        # it with the stored timestamp, microseconds included: a record written at 10:00:00.4 is
+        # '> 10:00:00' and not '= 10:00:00'. Stored values are canonical text (orm.stored_datetime),
+        # so the value is made canonical too and the string comparison is the timestamp comparison.
         value = value.replace("T", " ")
-        return value + " 00:00:00" if len(value) == 10 else value[:19]
+        if len(value) == 10:
+            value += " 00:00:00"
+        try:
+            return datetime.fromisoformat(value).isoformat(" ")
+        except ValueError:
+            return value[:19]
     return value
 
 

@@ -3,13 +3,13 @@
 ``Database`` holds the records (``{model: {id: record_dict}}``; a record dict
 keeps every stored field in its RPC shape: False for empty, a bare id for
 many2one, a list of ids for many2many). ``Env`` is one call = one transaction:
-its timestamp is the call's start time truncated to the second (so every record
-written by the call shares ``write_date``), and ``rollback()`` undoes the call
-when it fails. Writing methods live in ``orm_write.py``.
+its timestamp is the call's start time WITH microseconds (so every record
+written by the call shares ``write_date``), stored as such and sent over RPC
+truncated to the second; ``rollback()`` undoes the call when it fails. Writing
+methods live in ``orm_write.py``.
 """
 from __future__ import annotations
 
-import bisect
 import operator
 import threading
 from collections import OrderedDict
@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from . import domain as domains
 from .errors import AccessError, UserError
+from .keyset import keyset_page
 from .models import X2MANY, Model, Registry
 
 DATETIME_FMT = "%Y-%m-%d %H:%M:%S"
@@ -32,6 +33,22 @@ RECORD_METHODS = frozenset({"read", "write", "unlink", "name_get", "exists", "co
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def stored_datetime(value: datetime) -> str:
+    """How a datetime is kept in a record: the canonical ``str(datetime)`` text, i.e. whole seconds as
+    ``YYYY-MM-DD HH:MM:SS`` and anything finer with six digits (``.400000``). One canonical text per
+    instant, so comparing and sorting the strings compares the instants, microseconds included, the
+    way PostgreSQL compares a ``timestamp`` column (Odoo 17 stores write_date in one)."""
+    return value.isoformat(" ")
+
+
+def wire_datetime(value):
+    """A stored datetime as Odoo 17 sends it over XML-RPC and JSON-RPC: truncated to whole seconds.
+    odoo/fields.py ``Datetime.to_string`` (strftime ``%Y-%m-%d %H:%M:%S``) is what both
+    odoo/addons/base/controllers/rpc.py ``OdooMarshaller.dump_datetime`` and odoo/tools/json.py
+    ``json_default`` call, so the microseconds kept in the column never reach an RPC client."""
+    return value[:19] if isinstance(value, str) else value
 
 
 class Database:
@@ -64,7 +81,8 @@ class Database:
         return WritableEnv(self, uid, context or {}, backdate)
 
     def max_write_date(self, model: str) -> str | bool:
-        return max((r.get("write_date") or "" for r in self.table(model).values()), default="") or False
+        """The newest write_date, as a client would read it (whole seconds)."""
+        return wire_datetime(max((r.get("write_date") or "" for r in self.table(model).values()), default="") or False)
 
     def dump(self) -> dict:
         return {"format": "mock-odoo-state/1", "db": self.name, "next_ids": dict(self.next_ids),
@@ -93,10 +111,26 @@ class Env:
         self.registry = db.registry
         self.uid = uid
         self.context = context if isinstance(context, dict) else {}
-        start = db.clock().replace(microsecond=0) - timedelta(seconds=backdate)
-        self.ts = start.strftime(DATETIME_FMT)
+        # odoo/sql_db.py Cursor.now: the transaction's ``now() at time zone 'UTC'``, microseconds and
+        # all, taken once per transaction; models.py write() and _prepare_create_values() stamp every
+        # record of the call with it (create_date too), so one create([...]) shares one write_date
+        self.now = db.clock() - timedelta(seconds=backdate)
         self.undo: dict[tuple[str, int], dict | None] = {}
         self.changed = False
+
+    @property
+    def ts(self) -> str:
+        """The call's time in whole seconds (what fields.Datetime.now() gives a datetime default)."""
+        return self.now.strftime(DATETIME_FMT)
+
+    @ts.setter
+    def ts(self, text: str) -> None:  # demo data pins its timestamps
+        self.now = datetime.fromisoformat(text)
+
+    @property
+    def stamp(self) -> str:
+        """write_date / create_date as stored: the transaction time with its microseconds."""
+        return stored_datetime(self.now)
 
     # -- helpers -----------------------------------------------------------
     def table(self, model: str) -> dict[int, dict]:
@@ -202,13 +236,19 @@ class Env:
                 out.append(fname)
         return out
 
-    def rows(self, m: Model, recs: list[dict], fields: Any, load: Any = "_classic_read") -> list[dict]:
-        """Records as ``read`` returns them (many2one as [id, name] unless load is not classic)."""
+    def rows(self, m: Model, recs: list[dict], fields: Any, load: Any = "_classic_read",
+             wire: bool = True) -> list[dict]:
+        """Records as ``read`` returns them (many2one as [id, name] unless load is not classic).
+
+        ``wire``: datetimes truncated to the second as every RPC answer sends them (wire_datetime);
+        False keeps the stored microseconds (a webhook body: json.dumps(default=str))."""
         names = self.field_names(m, fields)
         simple = ["id"]
-        m2o, m2m, o2m = [], [], []
+        m2o, m2m, o2m, dts = [], [], [], []
         for fname in names:
             f = m.fields[fname]
+            if f.type == "datetime" and wire:
+                dts.append(fname)
             if f.type == "many2one" and load == "_classic_read":
                 m2o.append((fname, self.table(f.relation)))
             elif f.type == "many2many":
@@ -232,6 +272,8 @@ class Env:
                 row[fname] = list(rec.get(fname) or ())
             for fname, index in o2m:
                 row[fname] = list(index.get(rec["id"], ()))
+            for fname in dts:
+                row[fname] = wire_datetime(row[fname])
             out.append(row)
         return out
 
@@ -255,53 +297,11 @@ class Env:
     # -- public read methods (Odoo 17 signatures, minus self) -----------------
     def search(self, model, domain=None, offset=0, limit=None, order=None):
         if limit and not self.changed:
-            page = self._keyset_page(model, domain, int(offset or 0), int(limit), order)
+            page = keyset_page(self, model, domain, int(offset or 0), int(limit), order)
             if page is not None:
                 return page
         found = self.search_ids(model, domain, self.active_test(), order)
         return found[int(offset or 0):int(offset or 0) + limit if limit else None]
-
-    def _keyset_page(self, model, domain, offset: int, limit: int, order) -> list[int] | None:
-        """A keyset page the way PostgreSQL serves it from an index on (field, id), or None.
-
-        ``['|', (f,'>',v), '&', (f,'=',v), ('id','>',i), *rest]`` ordered ``f asc, id asc`` seeks to
-        (v, i) in a sorted list and filters forward until the page is full, instead of testing every
-        record. Same ids as the generic path (tests compare both); other shapes take the generic path.
-        """
-        m = self.model(model)
-        if not isinstance(domain, (list, tuple)) or len(domain) < 5 or domain[0] != "|" or domain[2] != "&" \
-                or not all(domains.is_leaf(domain[k]) for k in (1, 3, 4)):
-            return None
-        (f1, op1, v1), (f2, op2, v2), (f3, op3, v3) = domain[1], domain[3], domain[4]
-        field = m.fields.get(f1)
-        if f1 != f2 or (op1, op2, f3, op3) != (">", "=", "id", ">") or type(v3) is not int \
-                or field is None or not field.store or field.type not in ("datetime", "date"):
-            return None
-        value = domains._coerce(field, v1)
-        if not isinstance(value, str) or value != domains._coerce(field, v2):
-            return None
-        if self.order_keys(m, order) != [(f1, False), ("id", False)]:
-            return None
-        rest = list(domain[5:])
-        if self.active_test() and "active" in m.fields and not any(
-                domains.is_leaf(leaf) and leaf[0] == "active" for leaf in rest):
-            rest = [("active", "=", True)] + rest
-        pred = domains.compile_domain(rest, model, self) if rest else None
-        table = self.table(model)
-        cached = self.db._ordered.get((model, f1))
-        if cached is None or cached[0] != self.db.version:
-            index = sorted((rec[f1], i) for i, rec in table.items() if isinstance(rec.get(f1), str))
-            self.db._ordered[(model, f1)] = cached = (self.db.version, index)
-        index = cached[1]
-        out: list[int] = []
-        want = offset + limit
-        for pos in range(bisect.bisect_right(index, (value, v3)), len(index)):
-            i = index[pos][1]
-            if pred is None or pred(table[i]):
-                out.append(i)
-                if len(out) >= want:
-                    break
-        return out[offset:]
 
     def search_count(self, model, domain=None, limit=None):
         n = len(self.search_ids(model, domain, self.active_test()))

@@ -58,7 +58,7 @@ class WritableEnv(Env):
         rec = self.table(model)[rid]
         rec.update(vals)
         if touch:
-            rec["write_date"] = self.ts
+            rec["write_date"] = self.stamp  # models.py write(): cr.now(), microseconds kept
             rec["write_uid"] = self.uid
 
     def notify(self, action: str, model: str, ids: list[int]) -> None:
@@ -223,8 +223,8 @@ class WritableEnv(Env):
                     raise ValidationError(_not_null_message(m, f))
             rid = self.db.next_ids.get(model) or (max(table, default=0) + 1)
             self.db.next_ids[model] = rid + 1
-            rec.update(id=rid, display_name=False, create_uid=self.uid, create_date=self.ts,
-                       write_uid=self.uid, write_date=self.ts)
+            rec.update(id=rid, display_name=False, create_uid=self.uid, create_date=self.stamp,
+                       write_uid=self.uid, write_date=self.stamp)  # models.py _prepare_create_values()
             self._remember(model, rid)
             table[rid] = rec
             for fname, value in relational.items():

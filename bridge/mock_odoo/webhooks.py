@@ -75,8 +75,10 @@ class WebhookSender:
         names = [f for f in chosen if f in m.fields and f != "id" and m.fields[f].type not in ("binary",)]
         table = env.table(model)
         present = [i for i in ids if i in table]
-        # `if self.webhook_field_ids: vals.update(record.read(...)[0])`: no fields chosen, no read at all
-        rows = env.rows(m, [table[i] for i in present], names, load=None) if names else [{"id": i} for i in present]
+        # `if self.webhook_field_ids: vals.update(record.read(...)[0])`: no fields chosen, no read at all;
+        # json.dumps(default=str) keeps a datetime's microseconds (wire=False)
+        rows = (env.rows(m, [table[i] for i in present], names, load=None, wire=False) if names
+                else [{"id": i} for i in present])
         for row in rows:
             payload = {"_action": f"Send Webhook Notification(#{ACTION_IDS[action]})",
                        "_id": row["id"], "_model": model, **(row if names else {})}

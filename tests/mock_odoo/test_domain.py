@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from bridge.mock_odoo.demo import seed_base, seed_demo
 from bridge.mock_odoo.domain import parse, sql_like_regex
+from bridge.mock_odoo.keyset import keyset_page
 from bridge.mock_odoo.orm import Database
 from bridge.mock_odoo.standard import standard_registry
 
@@ -216,22 +217,42 @@ def test_domain_algebra(a, b):
 _KDB = Database(standard_registry())
 seed_base(_KDB)
 seed_demo(_KDB, 60)
-_STAMPS = ["2026-01-01 10:00:00", "2026-01-01 10:00:01", "2026-01-02 00:00:00", "2026-03-04 05:06:07"]
+_STAMPS = ["2026-01-01 10:00:00", "2026-01-01 10:00:00.400000", "2026-01-01 10:00:01.000001", "2026-03-04 05:06:07"]
 for _n, _rec in enumerate(sorted(_KDB.table("res.partner").values(), key=lambda r: r["id"])):
     _rec["write_date"] = _STAMPS[_n % 7 % 4] if _n % 11 else False  # many ties, some without a stamp
 _KDB.version += 1
 _KIDS = sorted(_KDB.table("res.partner"))
 
 
+_QUERY_STAMPS = _STAMPS + ["2025-12-31 23:59:59", "2026-01-01T10:00:00", "2026-01-01", "2026-01-01 10:00:01"]
+
+
 @settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
-@given(stamp=st.sampled_from(_STAMPS + ["2025-12-31 23:59:59", "2026-01-01T10:00:00", "2026-01-01"]),
+@given(stamp=st.sampled_from(_QUERY_STAMPS), upper=st.sampled_from(_QUERY_STAMPS),
+       last_id=st.sampled_from([0, *_KIDS[::5], 10**6]), rest=st.one_of(st.just([]), domains),
+       offset=st.integers(0, 5), limit=st.integers(1, 40), active_test=st.booleans())
+def test_cursor_scan_and_drain_seeks_match_full_scan(stamp, upper, last_id, rest, offset, limit, active_test):
+    """bridge/cursor.py's scan (>= S, by write_date, id) and drain (S <= wd < S', id > i, by id) pages
+    served by the seek equal a full scan, with microsecond stamps compared as stored."""
+    env = _KDB.env(context={"active_test": active_test})
+    for domain, order in (([["write_date", ">=", stamp], *rest], "write_date asc, id asc"),
+                          ([["write_date", ">=", stamp], ["write_date", "<", upper], ["id", ">", last_id], *rest],
+                           "id asc")):
+        seek = keyset_page(env, "res.partner", domain, offset, limit, order)
+        assert seek is not None
+        scan = env.search_ids("res.partner", domain, active_test, order)[offset:offset + limit]
+        assert seek == scan
+
+
+@settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(stamp=st.sampled_from(_QUERY_STAMPS),
        last_id=st.sampled_from([0, *_KIDS[::5], 10**6]), rest=st.one_of(st.just([]), domains),
        offset=st.integers(0, 5), limit=st.integers(1, 40), active_test=st.booleans())
 def test_keyset_seek_matches_full_scan(stamp, last_id, rest, offset, limit, active_test):
     """A keyset page served by the seek equals the page of a full scan, ties and empty stamps included."""
     domain = ["|", ("write_date", ">", stamp), "&", ("write_date", "=", stamp), ("id", ">", last_id), *rest]
     env = _KDB.env(context={"active_test": active_test})
-    seek = env._keyset_page("res.partner", domain, offset, limit, "write_date asc, id asc")
+    seek = keyset_page(env, "res.partner", domain, offset, limit, "write_date asc, id asc")
     assert seek is not None  # the shape is recognised, so the fast path is what is being compared
     scan = env.search_ids("res.partner", domain, active_test, "write_date asc, id asc")[offset:offset + limit]
     assert seek == scan
@@ -242,9 +263,9 @@ def test_keyset_seek_declines_other_shapes():
     """Other orders, operators or fields take the generic path (None from the seek)."""
     env = _KDB.env(context={"active_test": False})
     base = ["|", ("write_date", ">", _STAMPS[0]), "&", ("write_date", "=", _STAMPS[0]), ("id", ">", 3)]
-    assert env._keyset_page("res.partner", base, 0, 10, "id asc") is None
-    assert env._keyset_page("res.partner", base, 0, 10, "write_date desc, id desc") is None
+    assert keyset_page(env, "res.partner", base, 0, 10, "id asc") is None
+    assert keyset_page(env, "res.partner", base, 0, 10, "write_date desc, id desc") is None
     other = ["|", ("name", ">", "a"), "&", ("name", "=", "a"), ("id", ">", 3)]
-    assert env._keyset_page("res.partner", other, 0, 10, "name asc, id asc") is None
+    assert keyset_page(env, "res.partner", other, 0, 10, "name asc, id asc") is None
     mixed = ["|", ("write_date", ">", _STAMPS[0]), "&", ("write_date", "=", _STAMPS[1]), ("id", ">", 3)]
-    assert env._keyset_page("res.partner", mixed, 0, 10, "write_date asc, id asc") is None
+    assert keyset_page(env, "res.partner", mixed, 0, 10, "write_date asc, id asc") is None

@@ -81,7 +81,9 @@ def test_debug_is_off_by_default_and_records_nothing(db_url, instance, adapters,
     assert client.debug is False
     counts = pull_entity(db_url, instance, adapters, adapters["partner"], client, batch_size=25)
     client.close()
-    assert counts["read"] == odoo.state()["records"]["res.partner"] > 50
+    partners = odoo.state()["records"]["res.partner"]
+    # each full page's last second is read again (bridge/cursor.py): demo data has 10 per second
+    assert partners <= counts["read"] < partners + 25 and partners > 50
     with connect(db_url) as conn:
         events = [r["event"] for r in conn.execute("select event from ops.run_events order by id")]
     assert events == ["pull finished"]
@@ -97,7 +99,7 @@ def test_every_call_of_a_pull_is_recorded_with_the_runs_trace_id(db_url, instanc
     counts = pull_entity(db_url, instance, adapters, adapters["partner"], client, batch_size=25, trace_id=trace)
     client.close()
     partners = odoo.state()["records"]["res.partner"]
-    assert counts["read"] == partners and counts["batches"] == 3 and 50 < partners < 75
+    assert partners <= counts["read"] < partners + 25 and counts["batches"] == 3 and 50 < partners < 75
     events = odoo_calls(db_url)
     with connect(db_url) as conn:
         run = conn.execute("select id, trace_id from ops.runs").fetchone()
