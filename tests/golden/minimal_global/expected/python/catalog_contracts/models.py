@@ -226,6 +226,7 @@ class OdooInstancesRow(RowModel):
     webhook_token_hash: Annotated[str, Field(max_length=64)] | None = Field(description="SHA-256 of the secret webhook URL token; the token itself is never stored.")
     webhook_hmac_secret_ref: Annotated[str, Field(max_length=200)] | None = Field(description="Name of the environment variable holding this instance's webhook HMAC key (its signing proxy's); the key itself is never stored.")
     active: bool
+    request_limit_seconds: Annotated[int, Field(ge=1, le=2147483647)] = Field(description="Longest an Odoo call of this server may run before it commits (its limit_time_real, 120 s by default, plus a margin): the pull's lookback, and how long a create whose answer was lost is waited for before it is looked up and tried again.")
     created_at: Timestamp = Field(description="When the row was created.")
     updated_at: Timestamp = Field(description="When the row last changed; maintained by a trigger.")
 
@@ -243,6 +244,7 @@ class OdooInstancesInsert(WriteModel):
     webhook_token_hash: Annotated[str, Field(max_length=64)] | None = Field(default=None, description="SHA-256 of the secret webhook URL token; the token itself is never stored.")
     webhook_hmac_secret_ref: Annotated[str, Field(max_length=200)] | None = Field(default=None, description="Name of the environment variable holding this instance's webhook HMAC key (its signing proxy's); the key itself is never stored.")
     active: bool = Field(default=None)
+    request_limit_seconds: Annotated[int, Field(ge=1, le=2147483647)] = Field(default=None, description="Longest an Odoo call of this server may run before it commits (its limit_time_real, 120 s by default, plus a margin): the pull's lookback, and how long a create whose answer was lost is waited for before it is looked up and tried again.")
     created_at: Timestamp = Field(default=None, description="When the row was created.")
     updated_at: Timestamp = Field(default=None, description="When the row last changed; maintained by a trigger.")
 
@@ -260,6 +262,7 @@ class OdooInstancesUpdate(WriteModel):
     webhook_token_hash: Annotated[str, Field(max_length=64)] | None = Field(default=None, description="SHA-256 of the secret webhook URL token; the token itself is never stored.")
     webhook_hmac_secret_ref: Annotated[str, Field(max_length=200)] | None = Field(default=None, description="Name of the environment variable holding this instance's webhook HMAC key (its signing proxy's); the key itself is never stored.")
     active: bool = Field(default=None)
+    request_limit_seconds: Annotated[int, Field(ge=1, le=2147483647)] = Field(default=None, description="Longest an Odoo call of this server may run before it commits (its limit_time_real, 120 s by default, plus a margin): the pull's lookback, and how long a create whose answer was lost is waited for before it is looked up and tried again.")
     created_at: Timestamp = Field(default=None, description="When the row was created.")
     updated_at: Timestamp = Field(default=None, description="When the row last changed; maintained by a trigger.")
 

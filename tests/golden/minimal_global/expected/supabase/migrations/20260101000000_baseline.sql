@@ -96,11 +96,13 @@ create table odoo.instances (
   webhook_token_hash varchar(64),
   webhook_hmac_secret_ref varchar(200),
   active boolean not null default true,
+  request_limit_seconds integer not null default 180,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   constraint instances_pkey primary key (id),
   constraint instances_name_key unique (name),
-  constraint instances_base_url_check check (base_url ~ '^https?://')
+  constraint instances_base_url_check check (base_url ~ '^https?://'),
+  constraint instances_request_limit_seconds_check check (request_limit_seconds >= 1)
 );
 create table odoo.outbox (
   id bigint generated always as identity not null,
@@ -254,6 +256,7 @@ comment on table odoo.instances is 'Odoo instances an org syncs with. Credential
 comment on column odoo.instances.secret_ref is 'Name of the environment variable or vault secret holding the password or API key.';
 comment on column odoo.instances.webhook_token_hash is 'SHA-256 of the secret webhook URL token; the token itself is never stored.';
 comment on column odoo.instances.webhook_hmac_secret_ref is 'Name of the environment variable holding this instance''s webhook HMAC key (its signing proxy''s); the key itself is never stored.';
+comment on column odoo.instances.request_limit_seconds is 'Longest an Odoo call of this server may run before it commits (its limit_time_real, 120 s by default, plus a margin): the pull''s lookback, and how long a create whose answer was lost is waited for before it is looked up and tried again.';
 comment on column odoo.instances.created_at is 'When the row was created.';
 comment on column odoo.instances.updated_at is 'When the row last changed; maintained by a trigger.';
 comment on table odoo.outbox is 'App changes waiting to be pushed to Odoo, written by triggers in the app transaction.';

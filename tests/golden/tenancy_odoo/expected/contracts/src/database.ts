@@ -313,6 +313,7 @@ export type Database = {
           login: string
           name: string
           protocol: Database["odoo"]["Enums"]["instance_protocol"]
+          request_limit_seconds: number
           secret_ref: string
           updated_at: string
           webhook_hmac_secret_ref: string | null
@@ -328,6 +329,7 @@ export type Database = {
           login: string
           name: string
           protocol?: Database["odoo"]["Enums"]["instance_protocol"]
+          request_limit_seconds?: number
           secret_ref: string
           updated_at?: string
           webhook_hmac_secret_ref?: string | null
@@ -343,6 +345,7 @@ export type Database = {
           login?: string
           name?: string
           protocol?: Database["odoo"]["Enums"]["instance_protocol"]
+          request_limit_seconds?: number
           secret_ref?: string
           updated_at?: string
           webhook_hmac_secret_ref?: string | null
