@@ -25,7 +25,7 @@ import psycopg
 
 from bridge import cursor as keyset
 from bridge import db
-from bridge.adapters import EntityAdapter, parse_odoo_datetime
+from bridge.adapters import EntityAdapter, format_odoo_datetime, parse_odoo_datetime
 from bridge.odoo_client import CALL_TRACE, OdooClient
 from bridge.runs import Run
 from bridge.upsert import Context, Prepared, complete, encode_copy, prepare, read_fields, tombstone, upsert, write
