@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from bridge.db import connect
+from bridge.contracts import pull_order
 from bridge.odoo_client import OdooClient
 from bridge.worker import Worker
 from tests.sync.conftest import SECRET_ENV
@@ -85,9 +86,16 @@ def queue_depth(db_url: str) -> dict:
 
 
 def quiesce(db_url: str, adapters: dict, max_cycles: int = 8, **kw) -> Worker:
-    """Run worker cycles in-process (short lease, reconcile each cycle) until the queues are empty."""
+    """Run worker cycles in-process (short lease) until the queues are empty, then audit with reconcile.
+
+    The cycles never reconcile: reconcile would quietly repair what a broken pull lost. At the end one
+    reconcile per pulled entity audits the mirror, and ``w.repairs`` holds what it had to fetch or
+    re-read ({entity: n}, only entities with repairs). A correct sync leaves it empty; tombstoning
+    records deleted in Odoo is reconcile's own job and is not counted."""
+    from bridge import db as bdb
+    from bridge.pull import reconcile_entity
     kw.setdefault("retry_base", 0.0)
-    w = Worker(db_url, adapters, interval=0, reconcile_every=0, lease=0.2, **kw)
+    w = Worker(db_url, adapters, interval=0, reconcile_every=float("inf"), lease=0.2, **kw)
     for _ in range(max_cycles):
         time.sleep(0.25)  # let leases of killed workers expire
         with connect(db_url) as conn:  # leftovers of killed workers become claimable now
@@ -98,6 +106,18 @@ def quiesce(db_url: str, adapters: dict, max_cycles: int = 8, **kw) -> Worker:
         if not depth["outbox"] and not depth["events"]:
             w.cycle()  # one more pull after the last push, so pushed records come back as rows
             break
+    w.repairs = {}
+    with connect(db_url) as conn:
+        instances = bdb.instances(conn)
+    for inst in instances:
+        client = w.clients(inst)
+        for adapter in pull_order(adapters):
+            if not adapter.pulls():
+                continue
+            counts = reconcile_entity(db_url, inst, adapters, adapter, client)
+            n = counts.get("fetched_missing", 0) + counts.get("stale", 0)
+            if n:
+                w.repairs[adapter.entity] = w.repairs.get(adapter.entity, 0) + n
     w.clients.close()
     return w
 

@@ -78,9 +78,10 @@ def test_worker_sigkilled_at_random_points_loses_and_duplicates_nothing(db_url, 
             # a run a kill interrupted is still 'running', or was closed by the next worker as WorkerLost
             interrupted = conn.execute("select count(*) as n from ops.runs where status = 'running' "
                                        "or error like 'WorkerLost:%%'").fetchone()["n"]
-        quiesce(db_url, adapters)
+        w = quiesce(db_url, adapters)
         assert interrupted >= 1, "no kill landed inside a run; the test proved nothing"
         assert mirror_problems(db_url, odoo.url, instance["id"]) == []
+        assert w.repairs == {}, f"reconcile had to repair what the sync lost: {w.repairs}"
         assert_only_edit_vs_delete_dead_letters(db_url)
         client.close()
 
@@ -97,13 +98,13 @@ def test_odoo_failing_20_percent_of_calls_loses_and_duplicates_nothing(db_url, a
                        "serialization=0.03, hang=0.03, hang_for=0.6")
         kw = {"client_kw": {"timeout": 0.3, "retry": RetryPolicy(attempts=10, base=0.01, cap=0.05, retry_after_cap=0.02)},
               "pull_batch_size": 25}
-        quiesce(db_url, adapters, max_cycles=12, **kw)
+        w = quiesce(db_url, adapters, max_cycles=12, **kw)  # faults on to the end, its audit included
         state = odoo.state()
-        odoo.faults = None
-        quiesce(db_url, adapters, max_cycles=1)  # nothing left to do: must already be in sync
+        odoo.faults = None  # only so the test itself can read Odoo: the sync does nothing more
         faults = state.get("faults", {})
         assert sum(faults.get("fired", {}).values()) >= 20 and len(faults["fired"]) >= 4, f"faults did not fire: {faults}"
         assert mirror_problems(db_url, odoo.url, instance["id"]) == []
+        assert w.repairs == {}, f"reconcile had to repair what the sync lost: {w.repairs}"
         assert_only_edit_vs_delete_dead_letters(db_url)
         client.close()
 
@@ -153,9 +154,10 @@ def test_several_workers_on_one_instance_do_everything_exactly_once(db_url, adap
         assert codes == [0, 0, 0], errors
         with connect(db_url) as conn:
             skipped = conn.execute("select count(*) as n from ops.runs where (counts->>'locked')::int = 1").fetchone()["n"]
-        quiesce(db_url, adapters)
+        w = quiesce(db_url, adapters)
         assert skipped > 0, "the workers never met on a lock; the test proved nothing"
         assert mirror_problems(db_url, odoo.url, instance["id"]) == []
+        assert w.repairs == {}, f"reconcile had to repair what the sync lost: {w.repairs}"
         assert_only_edit_vs_delete_dead_letters(db_url)
         client.close()
 
