@@ -316,6 +316,9 @@ def status(database_url, as_json):
 @INSTANCE_OPTION
 @click.option("--interval", type=click.FloatRange(0.05), default=5.0, show_default=True, help="Seconds between cycles.")
 @click.option("--reconcile-every", type=click.FloatRange(1), default=600.0, show_default=True, help="Seconds between reconciles.")
+@click.option("--reconcile-at-start/--no-reconcile-at-start", default=True, show_default=True,
+              help="Reconcile in the first cycle (catch up on deletions made while the worker was down), or only "
+                   "after --reconcile-every.")
 @click.option("--once", is_flag=True, help="Run one cycle and exit.")
 @click.option("--lease", type=click.FloatRange(0.1), default=300.0, show_default=True,
               help="Seconds after which a claimed queue row of a dead worker is claimed again.")
@@ -329,7 +332,7 @@ def status(database_url, as_json):
               help="Serve Prometheus metrics on 127.0.0.1:PORT/metrics (docs/observability.md).")
 @DB_OPTION
 @friendly
-def worker(instance, interval, reconcile_every, once, lease, pull_batch_size, retry_base, lookback, log_level,
+def worker(instance, interval, reconcile_every, reconcile_at_start, once, lease, pull_batch_size, retry_base, lookback, log_level,
            metrics_port, database_url):
     """Run pull, process, push and reconcile in a loop until SIGTERM/SIGINT (graceful)."""
     from bridge.worker import Worker
@@ -341,6 +344,7 @@ def worker(instance, interval, reconcile_every, once, lease, pull_batch_size, re
     url = _need_url(database_url)
     adapters, _ = _adapters()
     w = Worker(url, adapters, interval=interval, reconcile_every=reconcile_every, instance=instance, lease=lease,
+               reconcile_at_start=reconcile_at_start,
                pull_batch_size=pull_batch_size, retry_base=retry_base, lookback=lookback)
     w.install_signals()
     if not w.wait_for_database():  # stopped while waiting

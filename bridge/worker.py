@@ -69,7 +69,8 @@ class Worker:
     def __init__(self, url: str, adapters: dict, *, interval: float = 5.0, reconcile_every: float = 600.0,
                  batch_limit: int = 200, client_kw: dict | None = None, max_attempts: int = 8,
                  retry_base: float = 1.0, instance: str | None = None, pull_batch_size: int | None = None,
-                 lease: float = 300.0, lookback: float | None = None, login_retry_after: float = 900.0):
+                 lease: float = 300.0, lookback: float | None = None, login_retry_after: float = 900.0,
+                 reconcile_at_start: bool = True):
         import datetime as dt
         self.url, self.adapters, self.interval = url, adapters, interval
         self.reconcile_every, self.batch_limit, self.instance = reconcile_every, batch_limit, instance
@@ -84,6 +85,8 @@ class Worker:
         self.lease = lease
         self.stop_event = threading.Event()
         self._last_reconcile: dict[str, float] = {}
+        # the first reconcile: at once, or one period after the start
+        self._started = -1e18 if reconcile_at_start else time.monotonic()
         self.skipped: dict[str, str] = {}  # instance id -> why it is skipped (broken configuration)
         # A login Odoo refused is not tried again every cycle: after 5 failures from one IP Odoo refuses
         # every login from it for 60 s (res_users `_on_login_cooldown`), people behind it included.
@@ -187,7 +190,7 @@ class Worker:
             step("process", lambda: self.processor.run_once(limit=self.batch_limit, instance_id=inst["id"]))
             step("push", lambda: self.pusher.run_once(limit=self.batch_limit, instance_id=inst["id"]))
             key = str(inst["id"])
-            if time.monotonic() - self._last_reconcile.get(key, -1e18) >= self.reconcile_every:
+            if time.monotonic() - self._last_reconcile.get(key, self._started) >= self.reconcile_every:
                 for adapter in pull_order(self.adapters):
                     step("reconcile", lambda a=adapter: reconcile_entity(self.url, inst, self.adapters, a, client))
                 self._last_reconcile[key] = time.monotonic()

@@ -70,7 +70,8 @@ def test_worker_sigkilled_at_random_points_loses_and_duplicates_nothing(db_url, 
         client = admin(odoo)
         for step in range(7):
             proc = worker_process(db_url, "--interval", "0.05", "--pull-batch-size", "15", "--lease", "1",
-                                  "--retry-base", "0", "--reconcile-every", "2")
+                                  "--retry-base", "0", "--reconcile-every", "600", "--no-reconcile-at-start",
+                                  "--lookback", "1")
             churn(rng, client, db_url, instance["org_id"], step)
             time.sleep(rng.uniform(0.5, 2.5))
             stop_process(proc, signal.SIGKILL)
@@ -87,18 +88,22 @@ def test_worker_sigkilled_at_random_points_loses_and_duplicates_nothing(db_url, 
 
 
 def test_odoo_failing_20_percent_of_calls_loses_and_duplicates_nothing(db_url, adapters):
-    """With 5xx, 429, resets, serialization failures and hangs on 20% of Odoo calls, everything still syncs once."""
+    """With 5xx, 429, resets, serialization failures and hangs on 20% of Odoo calls, and every create
+    answered 504 and committed a second later, everything still syncs once."""
     rng = random.Random(7)
     with MockOdooServer(demo=120) as odoo:
         instance = add_instance(db_url, odoo.url)
         client = admin(odoo)
         for step in range(3):
             churn(rng, client, db_url, instance["org_id"], step)
+        with connect(db_url) as conn:  # creates that commit after their answer was lost are waited for 2 s
+            conn.execute("update odoo.instances set request_limit_seconds = 2 where id = %s", (instance["id"],))
         odoo.faults = ("seed=42; *: error500=0.06, error429=0.05, retry_after=0.01, reset=0.03, "
-                       "serialization=0.03, hang=0.03, hang_for=0.6")
+                       "serialization=0.03, hang=0.03, hang_for=0.6; "
+                       "res.partner/create: late_execute=1, after=1")
         kw = {"client_kw": {"timeout": 0.3, "retry": RetryPolicy(attempts=10, base=0.01, cap=0.05, retry_after_cap=0.02)},
               "pull_batch_size": 25}
-        w = quiesce(db_url, adapters, max_cycles=12, **kw)  # faults on to the end, its audit included
+        w = quiesce(db_url, adapters, max_cycles=30, **kw)  # faults on to the end, its audit included
         state = odoo.state()
         odoo.faults = None  # only so the test itself can read Odoo: the sync does nothing more
         faults = state.get("faults", {})
@@ -142,7 +147,8 @@ def test_several_workers_on_one_instance_do_everything_exactly_once(db_url, adap
         odoo.webhooks.configure(urls=[f"{receiver.url}/webhooks/odoo/{instance['id']}/{WEBHOOK_TOKEN}"])
         client = admin(odoo)
         procs = [worker_process(db_url, "--interval", "0.05", "--pull-batch-size", "20", "--retry-base", "0",
-                                "--reconcile-every", "3") for _ in range(3)]
+                                "--reconcile-every", "600", "--no-reconcile-at-start",
+                                  "--lookback", "1") for _ in range(3)]
         try:
             for step in range(6):
                 churn(rng, client, db_url, instance["org_id"], step)
