@@ -91,7 +91,8 @@ def quiesce(db_url: str, adapters: dict, max_cycles: int = 8, **kw) -> Worker:
     The cycles never reconcile, and re-read only 1 s before the cursor: either would quietly repair what
     a broken pull lost. At the end one
     reconcile per pulled entity audits the mirror, and ``w.repairs`` holds what it had to fetch or
-    re-read ({entity: n}, only entities with repairs). A correct sync leaves it empty; tombstoning
+    re-read ({entity: n}, only entities with repairs), and ``w.left`` the queue rows still open. A
+    correct sync leaves both empty; tombstoning
     records deleted in Odoo is reconcile's own job and is not counted."""
     from bridge import db as bdb
     from bridge.pull import reconcile_entity
@@ -111,6 +112,8 @@ def quiesce(db_url: str, adapters: dict, max_cycles: int = 8, **kw) -> Worker:
         if not depth["outbox"] and not depth["events"]:
             w.cycle()  # one more pull after the last push, so pushed records come back as rows
             break
+    depth = queue_depth(db_url)
+    w.left = {k: depth[k] for k in ("outbox", "events") if depth[k]}  # work the cycles did not finish
     w.repairs = {}
     with connect(db_url) as conn:
         instances = bdb.instances(conn)

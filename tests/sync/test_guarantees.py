@@ -82,6 +82,7 @@ def test_worker_sigkilled_at_random_points_loses_and_duplicates_nothing(db_url, 
         w = quiesce(db_url, adapters)
         assert interrupted >= 1, "no kill landed inside a run; the test proved nothing"
         assert mirror_problems(db_url, odoo.url, instance["id"]) == []
+        assert w.left == {}, f"the sync did not finish: {w.left} queue rows still open"
         assert w.repairs == {}, f"reconcile had to repair what the sync lost: {w.repairs}"
         assert_only_edit_vs_delete_dead_letters(db_url)
         client.close()
@@ -98,6 +99,9 @@ def test_odoo_failing_20_percent_of_calls_loses_and_duplicates_nothing(db_url, a
             churn(rng, client, db_url, instance["org_id"], step)
         with connect(db_url) as conn:  # creates that commit after their answer was lost are waited for 2 s
             conn.execute("update odoo.instances set request_limit_seconds = 2 where id = %s", (instance["id"],))
+            for i in range(8):  # enough creates for the faults to meet
+                conn.execute("insert into app.contacts (org_id, full_name, email) values (%s, %s, %s)",
+                             (instance["org_id"], f"Faulted Create {i}", f"fc{i}@example.com"))
         odoo.faults = ("seed=42; *: error500=0.06, error429=0.05, retry_after=0.01, reset=0.03, "
                        "serialization=0.03, hang=0.03, hang_for=0.6; "
                        "res.partner/create: late_execute=1, after=1")
@@ -109,6 +113,7 @@ def test_odoo_failing_20_percent_of_calls_loses_and_duplicates_nothing(db_url, a
         faults = state.get("faults", {})
         assert sum(faults.get("fired", {}).values()) >= 20 and len(faults["fired"]) >= 4, f"faults did not fire: {faults}"
         assert mirror_problems(db_url, odoo.url, instance["id"]) == []
+        assert w.left == {}, f"the sync did not finish: {w.left} queue rows still open"
         assert w.repairs == {}, f"reconcile had to repair what the sync lost: {w.repairs}"
         assert_only_edit_vs_delete_dead_letters(db_url)
         client.close()
@@ -163,6 +168,7 @@ def test_several_workers_on_one_instance_do_everything_exactly_once(db_url, adap
         w = quiesce(db_url, adapters)
         assert skipped > 0, "the workers never met on a lock; the test proved nothing"
         assert mirror_problems(db_url, odoo.url, instance["id"]) == []
+        assert w.left == {}, f"the sync did not finish: {w.left} queue rows still open"
         assert w.repairs == {}, f"reconcile had to repair what the sync lost: {w.repairs}"
         assert_only_edit_vs_delete_dead_letters(db_url)
         client.close()
