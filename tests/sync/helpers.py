@@ -6,6 +6,8 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
+from decimal import Decimal
 from pathlib import Path
 
 from bridge.db import connect
@@ -27,8 +29,9 @@ def odoo_partners(odoo_url: str) -> dict[int, dict]:
     return {r["id"]: r for r in rows}
 
 
-def mirror_problems(db_url: str, odoo_url: str, instance_id) -> list[str]:
-    """Every difference between Odoo's partners and odoo.partners / app.contacts (empty = in sync)."""
+def mirror_problems(db_url: str, odoo_url: str, instance_id, adapters: dict | None = None) -> list[str]:
+    """Every difference between Odoo's partners and odoo.partners / app.contacts (empty = in sync), and,
+    given the adapters, between every pulled entity and its mirror (`entity_problems`)."""
     remote = odoo_partners(odoo_url)
     problems: list[str] = []
     with connect(db_url) as conn:
@@ -74,6 +77,61 @@ def mirror_problems(db_url: str, odoo_url: str, instance_id) -> list[str]:
         problems.append(f"Odoo individuals missing from app.contacts: {sorted(missing)[:10]}")
     if dup := [oid for oid, n in linked.items() if n > 1]:
         problems.append(f"app.contacts duplicates for {dup[:10]}")
+    if adapters is not None:
+        problems += entity_problems(db_url, odoo_url, instance_id, adapters)
+    return problems
+
+
+def entity_problems(db_url: str, odoo_url: str, instance_id, adapters: dict) -> list[str]:
+    """Every entity the sync pulled, not only partners: each Odoo record of the adapter's domain (archived
+    included) has one live row, equal column by column (many2ones through the target's mirror), and
+    no live row is left for a record Odoo no longer has there."""
+    from bridge import htmltext
+    from bridge.adapters import EntityAdapter
+    from bridge.upsert import read_fields
+    client = OdooClient(odoo_url, "odoo", "admin", "admin")
+    problems: list[str] = []
+    try:
+        with connect(db_url) as conn:
+            def resolve(target: str, odoo_id: int):
+                table = adapters[target].qualified_table()
+                row = conn.execute(f"select id from {table} where instance_id = %s and odoo_id = %s",
+                                   (instance_id, odoo_id)).fetchone()
+                return str(row["id"]) if row else None
+
+            synced = {r["entity"] for r in conn.execute(
+                "select entity from odoo.sync_cursors where instance_id = %s", (instance_id,)).fetchall()}
+            for adapter in pull_order(adapters):
+                adapter: type[EntityAdapter]
+                if not adapter.pulls() or adapter.entity not in synced:  # only what this test syncs
+                    continue
+                html = htmltext.html_fields(adapter, client)
+                remote = {r["id"]: htmltext.record_to_text(r, html) for r in client.search_read(
+                    adapter.odoo_model, adapter.odoo_domain(), read_fields(adapter, client),
+                    context=adapter.read_context())}
+                rows = conn.execute(f"select * from {adapter.qualified_table()} where instance_id = %s "
+                                    "and odoo_id is not null and odoo_deleted_at is null", (instance_id,)).fetchall()
+                live = {}
+                for r in rows:
+                    if r["odoo_id"] in live:
+                        problems.append(f"{adapter.entity}: two live rows for Odoo id {r['odoo_id']}")
+                    live[r["odoo_id"]] = r
+                if set(remote) != set(live):
+                    problems.append(f"{adapter.entity}: ids differ: missing {sorted(set(remote) - set(live))[:10]} "
+                                    f"extra {sorted(set(live) - set(remote))[:10]}")
+                def same(values: dict) -> dict:  # numeric(12,2) keeps 14896.80, Odoo sends 14896.8: one value
+                    return adapter.comparable({k: (v.normalize() if isinstance(v, Decimal) else
+                                                   str(v) if isinstance(v, uuid.UUID) else v)
+                                               for k, v in values.items()})
+
+                for oid in sorted(set(remote) & set(live)):
+                    want = same(adapter.from_odoo(remote[oid], resolve))
+                    got = same(dict(live[oid]))
+                    if got != want:
+                        diff = {k: (got.get(k), want.get(k)) for k in want if got.get(k) != want.get(k)}
+                        problems.append(f"{adapter.entity} {oid} differs (mirror, odoo): {diff}")
+    finally:
+        client.close()
     return problems
 
 

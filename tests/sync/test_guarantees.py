@@ -81,7 +81,7 @@ def test_worker_sigkilled_at_random_points_loses_and_duplicates_nothing(db_url, 
                                        "or error like 'WorkerLost:%%'").fetchone()["n"]
         w = quiesce(db_url, adapters)
         assert interrupted >= 1, "no kill landed inside a run; the test proved nothing"
-        assert mirror_problems(db_url, odoo.url, instance["id"]) == []
+        assert mirror_problems(db_url, odoo.url, instance["id"], adapters) == []
         assert w.left == {}, f"the sync did not finish: {w.left} queue rows still open"
         assert w.repairs == {}, f"reconcile had to repair what the sync lost: {w.repairs}"
         assert_only_edit_vs_delete_dead_letters(db_url)
@@ -112,7 +112,7 @@ def test_odoo_failing_20_percent_of_calls_loses_and_duplicates_nothing(db_url, a
         odoo.faults = None  # only so the test itself can read Odoo: the sync does nothing more
         faults = state.get("faults", {})
         assert sum(faults.get("fired", {}).values()) >= 20 and len(faults["fired"]) >= 4, f"faults did not fire: {faults}"
-        assert mirror_problems(db_url, odoo.url, instance["id"]) == []
+        assert mirror_problems(db_url, odoo.url, instance["id"], adapters) == []
         assert w.left == {}, f"the sync did not finish: {w.left} queue rows still open"
         assert w.repairs == {}, f"reconcile had to repair what the sync lost: {w.repairs}"
         assert_only_edit_vs_delete_dead_letters(db_url)
@@ -140,7 +140,7 @@ def test_dropped_webhooks_are_caught_up_by_the_pull(db_url, adapters):
         assert 0 < via_webhook < len(ids)
         for a in ("partner", "contact"):
             pull_entity(db_url, instance, adapters, adapters[a], client)
-        assert mirror_problems(db_url, odoo.url, instance["id"]) == []
+        assert mirror_problems(db_url, odoo.url, instance["id"], adapters) == []
         client.close()
 
 
@@ -167,7 +167,7 @@ def test_several_workers_on_one_instance_do_everything_exactly_once(db_url, adap
             skipped = conn.execute("select count(*) as n from ops.runs where (counts->>'locked')::int = 1").fetchone()["n"]
         w = quiesce(db_url, adapters)
         assert skipped > 0, "the workers never met on a lock; the test proved nothing"
-        assert mirror_problems(db_url, odoo.url, instance["id"]) == []
+        assert mirror_problems(db_url, odoo.url, instance["id"], adapters) == []
         assert w.left == {}, f"the sync did not finish: {w.left} queue rows still open"
         assert w.repairs == {}, f"reconcile had to repair what the sync lost: {w.repairs}"
         assert_only_edit_vs_delete_dead_letters(db_url)
@@ -207,7 +207,7 @@ def test_records_changing_during_pagination_are_not_missed(db_url, adapters):
         pull_entity(db_url, instance, adapters, adapters["contact"], client)
         reconcile_entity(db_url, instance, adapters, adapters["partner"], client)
         reconcile_entity(db_url, instance, adapters, adapters["contact"], client)
-        assert mirror_problems(db_url, odoo.url, instance["id"]) == []
+        assert mirror_problems(db_url, odoo.url, instance["id"], adapters) == []
         client.close()
         editor.close()
 
@@ -230,5 +230,5 @@ def test_many_records_with_one_write_date_cross_pages_and_resumes(db_url, adapte
             cursor = conn.execute("select last_id from odoo.sync_cursors where entity='partner'").fetchone()
         assert cursor["last_id"] == max(ids)
         pull_entity(db_url, instance, adapters, adapters["contact"], client)
-        assert mirror_problems(db_url, odoo.url, instance["id"]) == []
+        assert mirror_problems(db_url, odoo.url, instance["id"], adapters) == []
         client.close()
