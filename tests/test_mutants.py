@@ -1,0 +1,77 @@
+"""The guarantee tests must fail when a guarantee breaks: each named mutant below breaks one, in a copy of
+the repository, and tests/sync/test_guarantees.py run on that copy must fail (issue 14).
+
+A mutant is one exact text replacement in one runtime file; if the text is no longer there the test
+says so, so a refactor cannot silently turn a mutant into a no-op. The copy is the whole tree (the
+chaos tests start workers as subprocesses from it), without .git and node_modules.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.db
+
+MUTANTS = {
+    # a pull that loses one record in the middle of every full page (the cursor still moves past it)
+    "pull_loses_a_record_per_page": (
+        "bridge/pull.py",
+        "                    last_wd, last_id = save\n",
+        "                    last_wd, last_id = save\n"
+        "                    if len(page) == limit:\n"
+        "                        page = page[:len(page) // 2] + page[len(page) // 2 + 1:]\n"),
+    # a push without its duplicate-create guard: no wait for a late commit, no lookup by ref
+    "push_without_duplicate_create_guard": (
+        "bridge/push.py",
+        "                delay = max(delay, exc.wait)\n",
+        "                delay = delay\n"),
+    # reconcile (and the processor) never tombstone a record deleted in Odoo
+    "nothing_is_ever_tombstoned": (
+        "bridge/upsert.py",
+        '    """Mark rows whose Odoo record is gone: odoo_deleted_at = now() (the row itself is kept)."""\n'
+        "    if not odoo_ids:\n",
+        '    """Mark rows whose Odoo record is gone: odoo_deleted_at = now() (the row itself is kept)."""\n'
+        "    if True:\n"),
+}
+# the second half of the duplicate-create mutant: the lookup by ref finds nothing
+EXTRA = {"push_without_duplicate_create_guard": (
+    "bridge/push.py",
+    "    def _find_by_ref(self, client, adapter, local_id) -> int | None:\n",
+    "    def _find_by_ref(self, client, adapter, local_id) -> int | None:\n        return None\n")}
+
+
+def _copy_tree(dest: Path) -> None:
+    ignore = shutil.ignore_patterns(".git", "node_modules", "__pycache__", "*.egg-info", ".pytest_cache")
+    shutil.copytree(ROOT, dest, ignore=ignore, symlinks=True)
+    node_modules = ROOT / "tests/node/node_modules"
+    if node_modules.exists():
+        (dest / "tests/node/node_modules").symlink_to(node_modules)
+
+
+def _apply(tree: Path, path: str, old: str, new: str) -> None:
+    target = tree / path
+    text = target.read_text()
+    assert text.count(old) == 1, f"the mutant's text is not (once) in {path} any more: update tests/test_mutants.py"
+    target.write_text(text.replace(old, new))
+
+
+@pytest.mark.parametrize("name", sorted(MUTANTS))
+def test_the_guarantee_tests_catch_the_mutant(name, tmp_path):
+    tree = tmp_path / "repo"
+    _copy_tree(tree)
+    _apply(tree, *MUTANTS[name])
+    if name in EXTRA:
+        _apply(tree, *EXTRA[name])
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+                             "tests/sync/test_guarantees.py"], cwd=tree, env=env, capture_output=True, text=True,
+                            timeout=900)
+    tail = "\n".join(result.stdout.splitlines()[-15:])
+    assert result.returncode == 1, f"mutant {name!r} survived the guarantee tests (exit {result.returncode}):\n{tail}"
+    assert " failed" in tail, tail
