@@ -29,7 +29,7 @@ def instance():
 @click.option("--webhook-hmac-secret-env", "hmac_env", metavar="NAME",
               help="NAME of the environment variable holding this instance's own HMAC key for signed webhooks "
                    "(default: the receiver's shared key, --hmac-secret-env of `webhooks serve`).")
-@click.option("--request-limit", "request_limit", type=click.IntRange(1), default=180, show_default=True,
+@click.option("--request-limit", "request_limit", type=click.IntRange(1), default=db.DEFAULT_REQUEST_LIMIT, show_default=True,
               metavar="SECONDS",
               help="Longest an Odoo call of this server may run before it commits: its limit_time_real (120 s by "
                    "default) plus a margin; much more for a threaded server (--workers 0) or raised limits. The "

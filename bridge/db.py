@@ -31,6 +31,17 @@ def instance(conn: psycopg.Connection, instance_id) -> dict | None:
     return conn.execute("select * from odoo.instances where id = %s", (instance_id,)).fetchone()
 
 
+# odoo.instances.request_limit_seconds' default (generator/ir/platform_tables.py): above Odoo's default
+# limit_time_real of 120 s, with a margin
+DEFAULT_REQUEST_LIMIT = 180
+
+
+def request_limit(instance: dict) -> float:
+    """Seconds an Odoo call of this instance may run before it commits: the pull's lookback, and how long
+    a create whose answer was lost is waited for."""
+    return float(instance.get("request_limit_seconds") or DEFAULT_REQUEST_LIMIT)
+
+
 def instances(conn: psycopg.Connection, only: str | None = None, active: bool = True) -> list[dict]:
     sql = "select * from odoo.instances where true"
     params: list = []

@@ -30,14 +30,10 @@ from bridge.odoo_client import CALL_TRACE, OdooClient
 from bridge.runs import Run
 from bridge.upsert import Context, Prepared, complete, encode_copy, prepare, read_fields, tombstone, upsert, write
 
-DEFAULT_LOOKBACK = dt.timedelta(seconds=180)  # odoo.instances.request_limit_seconds' default
-
-
 def instance_lookback(instance: dict) -> dt.timedelta:
     """How far behind its cursor a pull starts: the instance's request limit (a call may commit that long
-    after its write_date), else the default, which is above Odoo's default limit_time_real of 120 s."""
-    seconds = instance.get("request_limit_seconds")
-    return dt.timedelta(seconds=seconds) if seconds else DEFAULT_LOOKBACK
+    after its write_date)."""
+    return dt.timedelta(seconds=db.request_limit(instance))
 ORDER = "write_date asc, id asc"
 
 

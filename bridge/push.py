@@ -36,7 +36,7 @@ class AmbiguousCreate(AmbiguousOdooError):
 
     def __init__(self, instance: dict, exc: Exception):
         super().__init__(f"{exc}; looked up again after the request limit", name=getattr(exc, "name", "Ambiguous"))
-        self.wait = float(instance.get("request_limit_seconds") or 180)
+        self.wait = db.request_limit(instance)
 
 
 CLAIM_SQL = """

@@ -54,10 +54,28 @@ def test_a_create_that_commits_late_is_found_not_created_twice(db_url, instance,
 
 
 def test_the_pull_re_reads_the_instances_own_request_limit(db_url, instance, adapters, odoo):
-    """The lookback is per instance: a pull starts request_limit_seconds before its cursor."""
-    from bridge.pull import instance_lookback
+    """The lookback is per instance: a pull starts request_limit_seconds before its cursor, so with a
+    limit of 900 s a write committed 300 s after its write_date is pulled, not left to reconcile."""
+    from bridge import db
+    from bridge.pull import instance_lookback, pull_entity
+    from generator.ir.platform_tables import ENTITIES
+    from tests.sync.conftest import fast_client, table_rows
+    spec_default = next(f["default"] for e in ENTITIES if e["name"] == "platform:instances"
+                        for f in e["fields"] if f["name"] == "request_limit_seconds")
+    assert db.DEFAULT_REQUEST_LIMIT == spec_default  # the runtime's fallback is the column's default
     assert instance_lookback(instance).total_seconds() == 180  # the default: above Odoo's 120 s
-    assert instance_lookback(_set_request_limit(db_url, instance, 900)).total_seconds() == 900
+    instance = _set_request_limit(db_url, instance, 900)
+    assert instance_lookback(instance).total_seconds() == 900
+    client = fast_client(instance)
+    ids = sorted(r["id"] for r in client.search_read("res.partner", [], ["id"], context={"active_test": False}))
+    client.write("res.partner", [ids[1]], {"city": "Moves the head"})  # the cursor reaches now
+    pull_entity(db_url, instance, adapters, adapters["partner"], client)
+    odoo.faults = "seed=5; res.partner/write: late_commit=1, lag=300"
+    client.write("res.partner", [ids[0]], {"city": "Late but covered"})
+    odoo.faults = None
+    pull_entity(db_url, instance, adapters, adapters["partner"], client)
+    assert table_rows(db_url, "odoo.partners", instance["id"])[ids[0]]["city"] == "Late but covered"
+    client.close()
 
 
 def test_a_change_committed_after_the_lookback_is_repaired_by_reconcile(db_url, instance, adapters, odoo):
