@@ -114,9 +114,10 @@ class MockOdooApp:
         if decision.fault == "lock":
             raise LockNotAvailable()
         if decision.fault == "late_execute" and args and isinstance(args[-1], (int, float)):
-            # Odoo runs the call to its end whatever the proxy does (odoo/service/model.py `retrying`
-            # re-runs it on serialization and lock errors, sleeping up to 2**n s, and commits only then), so
-            # its writes land `after` seconds from now, dated when it began (write_date = Cursor.now()).
+            # Odoo runs the call to its end whatever the proxy does. Modelled: one long transaction (lock
+            # waits, a slow compute), whose write_date is its start (odoo/sql_db.py Cursor.now, cached
+            # per transaction), committed `after` seconds later. (A call re-run by odoo/service/model.py
+            # `retrying` gets a new transaction, so a newer write_date: the easier case for a cursor.)
             *head, backdate = args
             timer = threading.Timer(decision.after, self._late, (fn, (*head, max(backdate, decision.after))))
             timer.daemon = True

@@ -2,7 +2,8 @@
 instance's request limit, then finds the record by its ref; no second partner appears in Odoo.
 
 The mock's `late_execute` fault answers 504 at once (a proxy giving up) and runs the call `after` seconds
-later, with the write_date of when it came in, as Odoo's `retrying` loop does (odoo/service/model.py)."""
+later, with the write_date of when it came in, as one long Odoo transaction does (write_date is its
+start, odoo/sql_db.py Cursor.now); a call re-run by odoo/service/model.py `retrying` commits late too."""
 from __future__ import annotations
 
 import time
