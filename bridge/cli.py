@@ -222,7 +222,8 @@ def replay(ids, since, until, again, database_url, as_json):
 
 PRUNE = (  # (what, table, key, condition on %(cutoff)s): only finished work, never what is still open
     ("runs (and their steps)", "ops.runs", "id", "status <> 'running' and finished_at < %(cutoff)s"),
-    ("webhook events", "odoo.webhook_events", "id", "status in ('done', 'dead') and processed_at < %(cutoff)s"),
+    ("webhook events", "odoo.webhook_events", "id",
+     "status in ('done', 'dead') and processed_at < %(cutoff)s and recheck_at is null"),
     ("outbox rows", "odoo.outbox", "id", "status in ('done', 'dead') and updated_at < %(cutoff)s"),
     ("replayed dead letters", "odoo.dead_letters", "id", "replayed_at < %(cutoff)s"),
 )

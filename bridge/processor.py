@@ -4,7 +4,9 @@ An event is only a hint that a record changed. Events are claimed with ``FOR UPD
 (a claim is a lease: ``available_at`` moves ``lease`` ahead, so a killed worker's events come back),
 grouped by instance and model, and the records are re-read by id from Odoo, through every pulling
 adapter of that model (with its domain), then upserted like a pull page. A record that no longer
-exists becomes a tombstone. The events are marked done in the same transaction as the upsert.
+exists becomes a tombstone. The events are marked done in the same transaction as the upsert, and
+read once more when the instance's request limit has passed since they arrived (``recheck_at``): Odoo 17
+posts before it commits, so a first read can come too early.
 Transient failures retry with backoff; after ``max_attempts``, or for a permanent error or an event
 that does not match the schema, the event is dead-lettered.
 """
@@ -23,13 +25,27 @@ from bridge.runs import Run
 from bridge.upsert import Context, read_fields, tombstone, upsert
 
 CLAIM_SQL = """
+with due as (select c.id from odoo.webhook_events c
+              where c.status in ('pending', 'processing') and c.available_at <= now()
+                and (%(instance)s::uuid is null or c.instance_id = %(instance)s::uuid)
+              order by c.available_at, c.id limit %(limit)s for update skip locked),
+     recheck as (select c.id from odoo.webhook_events c
+                  where c.recheck_at <= now() and c.status = 'done'
+                    and (%(instance)s::uuid is null or c.instance_id = %(instance)s::uuid)
+                  order by c.recheck_at, c.id limit %(limit)s for update skip locked)
 update odoo.webhook_events e set status = 'processing', attempts = e.attempts + 1,
        available_at = now() + %(lease)s
- where e.id in (select c.id from odoo.webhook_events c
-                 where c.status in ('pending', 'processing') and c.available_at <= now()
-                   and (%(instance)s::uuid is null or c.instance_id = %(instance)s::uuid)
-                 order by c.available_at, c.id limit %(limit)s for update skip locked)
+ where e.id in (select id from due union all select id from recheck)
 returning e.*"""
+# Done, and read once more at received_at + the instance's request limit if that is still to come: Odoo 17
+# posts a notification inside the call, before its transaction commits (ir_actions.py
+# `_run_action_webhook`; for an unlink, before the delete), so the first read may see the record as it
+# was. By that time the call has committed or been killed (limit_time_real), so the second read is final.
+DONE_SQL = """
+update odoo.webhook_events set status = 'done', processed_at = clock_timestamp(), last_error = null,
+       recheck_at = case when clock_timestamp() < received_at + make_interval(secs => %(limit)s)
+                         then received_at + make_interval(secs => %(limit)s) end
+ where id = any(%(ids)s)"""
 
 
 # Database errors worth another attempt: an outage, or losing a race with another worker (two workers
@@ -130,19 +146,23 @@ class Processor:
                     ctx = Context(instance, self.adapters, client, arun.trace_id, arun.counts, source="webhook")
                     upsert(conn, ctx, adapter, records)
                     tombstone(conn, ctx, adapter, gone)
-                conn.execute("update odoo.webhook_events set status='done', processed_at=clock_timestamp(), last_error=null "
-                             "where id = any(%s)", ([ev["id"] for ev in evs],))
+                conn.execute(DONE_SQL, {"ids": [ev["id"] for ev in evs], "limit": db.request_limit(instance)})
                 conn.commit()
             written = dt.datetime.now(dt.timezone.utc)
+            rechecks = [ev for ev in evs if ev["recheck_at"] is not None]
+            run.counts["rechecked"] += len(rechecks)
             for ev in evs:
-                for adapter in adapters:
-                    metrics.event_to_row(adapter.entity, (written - ev["received_at"]).total_seconds())
+                again = ev["recheck_at"] is not None  # the second read: no new delivery to time
+                age = round((written - ev["received_at"]).total_seconds(), 3)
+                if not again:
+                    for adapter in adapters:
+                        metrics.event_to_row(adapter.entity, age)
                 # The event's own trace continues here: `specgen sync trace` finds this step by it.
-                run.event("webhook event applied", trace_id=ev["trace_id"] or run.trace_id, event_id=ev["id"],
+                run.event("webhook event rechecked" if again else "webhook event applied",
+                          trace_id=ev["trace_id"] or run.trace_id, event_id=ev["id"],
                           odoo_model=model, odoo_id=ev["odoo_id"], entities=[a.entity for a in adapters],
-                          gone=ev["odoo_id"] in gone,
-                          event_to_row_s=round((written - ev["received_at"]).total_seconds(), 3))
-            run.counts["processed"] += len(evs)
+                          gone=ev["odoo_id"] in gone, **({} if again else {"event_to_row_s": age}))
+            run.counts["processed"] += len(evs) - len(rechecks)
             if not adapters:
                 run.counts["ignored_no_adapter"] += len(evs)
         except (OdooError, psycopg.Error) as exc:

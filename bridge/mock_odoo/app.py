@@ -7,11 +7,13 @@ render the result or the error exactly as Odoo would for that protocol.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import socket
 import struct
 import threading
 import xmlrpc.client
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from starlette.applications import Starlette
@@ -21,7 +23,7 @@ from starlette.routing import Route
 
 from .errors import LockNotAvailable, SerializationFailure, json2_status, jsonrpc_error, xmlrpc_fault
 from .faults import Decision, FaultPlan, FaultSpecError
-from .rpc import CLIENT_IP, VERSION_INFO, Services, fault_target
+from .rpc import CLIENT_IP, TXN_HOLD, VERSION_INFO, Services, fault_target
 
 INTERNAL_ERROR_HTML = (b"<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n"
                        b"<h1>Internal Server Error</h1>\n<p>The server encountered an internal error and was "
@@ -76,14 +78,21 @@ def _gateway_timeout() -> Response:
 
 
 class MockOdooApp:
-    """Holds the services, fault plan and webhook sender behind the routes."""
+    """Holds the services, fault plan and webhook sender behind the routes.
 
-    def __init__(self, services: Services, plan: FaultPlan | None = None, webhooks=None, admin=None):
+    Calls run in ``workers`` threads at once, as Odoo serves them from several workers (prefork
+    ``--workers N``, or threads): each call is its own transaction on its own snapshot (orm.Env), so
+    a call does not see what another commits while it runs, and commits land in their own order."""
+
+    def __init__(self, services: Services, plan: FaultPlan | None = None, webhooks=None, admin=None,
+                 workers: int = 4):
         self.services = services
         self.plan = plan or FaultPlan()
         self.webhooks = webhooks
         self.admin = admin  # callbacks for /mock/reset and /mock/save, set by the server
         self.requests = 0
+        self.workers = max(1, int(workers))
+        self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="mock-odoo-worker")
 
     # -- faults ---------------------------------------------------------------------
     async def before(self, request: Request, model: str, method: str) -> tuple[Decision, Response | None]:
@@ -108,26 +117,29 @@ class MockOdooApp:
             except asyncio.CancelledError:  # server shutting down: the client gave up long ago
                 pass
 
-    def run(self, decision: Decision, fn, *args):
+    async def run(self, decision: Decision, fn, *args):
+        """Run the call in a worker thread (with this request's context: client IP, transaction hold)."""
         if decision.fault == "serialization":
             raise SerializationFailure()
         if decision.fault == "lock":
             raise LockNotAvailable()
-        if decision.fault == "late_execute" and args and isinstance(args[-1], (int, float)):
-            # Odoo runs the call to its end whatever the proxy does. Modelled: one long transaction (lock
-            # waits, a slow compute), whose write_date is its start (odoo/sql_db.py Cursor.now, cached
-            # per transaction), committed `after` seconds later. (A call re-run by odoo/service/model.py
-            # `retrying` gets a new transaction, so a newer write_date: the easier case for a cursor.)
-            *head, backdate = args
-            timer = threading.Timer(decision.after, self._late, (fn, (*head, max(backdate, decision.after))))
-            timer.daemon = True
-            timer.start()
+        context = contextvars.copy_context()
+        if decision.fault in ("late_execute", "slow_commit"):
+            # one long transaction (lock waits, a slow compute after the write): it runs now, so its
+            # write_date is now (odoo/sql_db.py Cursor.now, taken once per transaction) and its
+            # webhooks go out now, and it commits `after` seconds later
+            context.run(TXN_HOLD.set, decision.after)
+        if decision.fault == "late_execute":
+            # the proxy gave up (504); Odoo runs the call to its end whatever the proxy does
+            threading.Thread(target=self._late, args=(context, fn, args), daemon=True,
+                             name="mock-odoo-late-call").start()
             raise GatewayTimeout()
-        return fn(*args)
+        return await asyncio.get_running_loop().run_in_executor(self.pool, context.run, fn, *args)
 
-    def _late(self, fn, args) -> None:
+    @staticmethod
+    def _late(context, fn, args) -> None:
         try:
-            fn(*args)
+            context.run(fn, *args)
         except Exception:  # noqa: BLE001 - nobody is waiting for the answer: an error is only lost, as in Odoo
             pass
 
@@ -143,7 +155,7 @@ class MockOdooApp:
         if early is not None:
             return early
         try:
-            result = self.run(decision, self.services.dispatch, service, method, list(params), decision.backdate)
+            result = await self.run(decision, self.services.dispatch, service, method, list(params), decision.backdate)
             out = xmlrpc.client.dumps((result,), methodresponse=True, allow_none=False)
         except GatewayTimeout:
             return _gateway_timeout()
@@ -183,7 +195,7 @@ class MockOdooApp:
         if early is not None:
             return early
         try:
-            response = self._reply(req_id, self.run(decision, fn, *args, decision.backdate))
+            response = self._reply(req_id, await self.run(decision, fn, *args, decision.backdate))
         except GatewayTimeout:
             return _gateway_timeout()
         except Exception as exc:
@@ -218,8 +230,10 @@ class MockOdooApp:
         if early is not None:
             return early
         try:
-            sid, info = self.run(decision, self.services.web_authenticate,
-                                 params.get("db"), params.get("login"), params.get("password"))
+            sid, info = await self.run(decision, self.services.web_authenticate,
+                                       params.get("db"), params.get("login"), params.get("password"))
+        except GatewayTimeout:
+            return _gateway_timeout()
         except Exception as exc:
             return self._reply(req_id, exc=exc)
         response = self._reply(req_id, info)
@@ -283,7 +297,7 @@ class MockOdooApp:
         ids = body.pop("ids", None)
         args = [ids or []] if method in RECORD_METHODS_JSON2 else []
         try:
-            result = self.run(decision, self.services.execute_kw, uid, model, method, args, body, decision.backdate)
+            result = await self.run(decision, self.services.execute_kw, uid, model, method, args, body, decision.backdate)
             response = _json(result)
         except GatewayTimeout:
             return _gateway_timeout()

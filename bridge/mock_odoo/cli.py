@@ -10,7 +10,7 @@ from .faults import FaultPlan, FaultSpecError
 
 FAULTS_HELP = ("Fault plan, e.g. 'seed=7; res.partner/search_read: error500=0.1, latency=20ms; "
                "*/write: late_commit=0.3, lag=90'. Keys: error500, error429, retry_after, reset, "
-               "serialization, lock, hang, hang_for, latency, late_commit, lag. Change it at runtime with "
+               "serialization, lock, hang, hang_for, late_execute, slow_commit, after, latency, late_commit, lag. Change it at runtime with "
                "POST /mock/faults. See docs/mock-odoo.md.")
 
 
@@ -62,10 +62,13 @@ def _load_models(ctx, param, paths):
               help="JSON file with extra model specs ({'model': ..., 'fields': {...}} or a list).")
 @click.option("--state-file", type=click.Path(dir_okay=False), metavar="PATH",
               help="Load data from this JSON file if it exists; save it on shutdown and POST /mock/save.")
+@click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 64), metavar="N",
+              help="Calls served at once, each its own transaction on its own snapshot, as Odoo's workers "
+                   "(--workers N) serve them. 1 serializes the calls.")
 @click.option("--log-level", default="warning", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 def mock_odoo(host, port, db_name, login, password, api_key, demo, plan, webhook_urls, webhook_models,
-              webhook_drop, webhook_fields, webhook_after_commit, models, state_file, log_level):
+              webhook_drop, webhook_fields, webhook_after_commit, models, state_file, workers, log_level):
     """Run a mock Odoo 17 server speaking Odoo's real external API over HTTP.
 
     Serves XML-RPC (/xmlrpc/2/common, /xmlrpc/2/object), JSON-RPC (/jsonrpc),
@@ -84,7 +87,7 @@ def mock_odoo(host, port, db_name, login, password, api_key, demo, plan, webhook
                                 demo=demo, faults=plan, webhook_urls=webhook_urls,
                                 webhook_fields=list(webhook_fields) or None, webhook_after_commit=webhook_after_commit,
                                 webhook_models=webhook_models or None, webhook_drop=webhook_drop,
-                                models=models, state_file=state_file, api_key=api_key,
+                                models=models, state_file=state_file, api_key=api_key, workers=workers,
                                 log_level=log_level, allow_remote=True)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None

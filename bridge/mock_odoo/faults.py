@@ -23,8 +23,11 @@ lock            answer Odoo's error for ``psycopg2.errors.LockNotAvailable`` (no
 hang            execute the call, then stall ``hang_for`` seconds before answering
 hang_for        default 30
 late_execute    answer HTTP 504 now, as a proxy in front of a slow Odoo does (nginx's
-                proxy_read_timeout), and execute the call ``after`` seconds later: its
-                writes commit then, with the write_date of when the call came in
+                proxy_read_timeout), while the call runs on: it runs now (its write_date
+                and its webhooks are of now) and commits ``after`` seconds later
+slow_commit     run the call now and keep its transaction open ``after`` seconds before
+                committing and answering: its webhooks arrive before its changes are
+                visible (Odoo 17 posts them inside the call)
 after           default 5
 latency         extra delay before every matching call (always applied)
 late_commit     the call's writes get a ``write_date`` ``lag`` seconds in the past,
@@ -32,7 +35,7 @@ late_commit     the call's writes get a ``write_date`` ``lag`` seconds in the pa
 lag             default 60
 ==============  ===============================================================
 
-At most one of error500/error429/reset/serialization/lock/hang/late_execute fires per call. Whether it
+At most one of error500/error429/reset/serialization/lock/hang/late_execute/slow_commit fires per call. Whether it
 fires is a pure function of (seed, model, method, n) where n counts the calls
 already made to that model/method: same seed + same call sequence = same faults.
 """
@@ -43,7 +46,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 
-FAULT_KINDS = ("error500", "error429", "reset", "serialization", "lock", "hang", "late_execute")
+FAULT_KINDS = ("error500", "error429", "reset", "serialization", "lock", "hang", "late_execute", "slow_commit")
 PROBABILITIES = FAULT_KINDS + ("late_commit",)
 DURATIONS = ("retry_after", "hang_for", "latency", "lag", "after")
 DEFAULTS = {"retry_after": 1.0, "hang_for": 30.0, "latency": 0.0, "lag": 60.0, "after": 5.0}
@@ -74,7 +77,7 @@ class Decision:
     retry_after: float = 1.0
     hang_for: float = 30.0
     backdate: float = 0.0  # seconds to move write_date back (late commit)
-    after: float = 5.0  # late_execute: seconds until the call runs and commits
+    after: float = 5.0  # late_execute, slow_commit: seconds the call's transaction stays open
 
 
 def _duration(key: str, text: str) -> float:

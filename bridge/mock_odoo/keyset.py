@@ -34,9 +34,9 @@ def keyset_page(env, model, domain, offset: int, limit: int, order) -> list[int]
     pred = domains.compile_domain(rest, model, env) if rest else None
     table = env.table(model)
     cached = env.db._ordered.get((model, f1))
-    if cached is None or cached[0] != env.db.version:
+    if cached is None or cached[0] != env.version:
         index = sorted((rec[f1], i) for i, rec in table.items() if isinstance(rec.get(f1), str))
-        env.db._ordered[(model, f1)] = cached = (env.db.version, index)
+        env.db._ordered[(model, f1)] = cached = (env.version, index)
     index = cached[1]
     first = bisect.bisect_left(index, lo)
     want = offset + limit

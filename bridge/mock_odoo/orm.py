@@ -1,18 +1,27 @@
 """The in-memory database and Odoo's ORM semantics for one RPC call.
 
-``Database`` holds the records (``{model: {id: record_dict}}``; a record dict
-keeps every stored field in its RPC shape: False for empty, a bare id for
-many2one, a list of ids for many2many). ``Env`` is one call = one transaction:
-its timestamp is the call's start time WITH microseconds (so every record
-written by the call shares ``write_date``), stored as such and sent over RPC
-truncated to the second; ``rollback()`` undoes the call when it fails. Writing
-methods live in ``orm_write.py``.
+``Database`` holds the committed records (``{model: {id: record_dict}}``; a
+record dict keeps every stored field in its RPC shape: False for empty, a bare
+id for many2one, a list of ids for many2many). ``Env`` is one call = one
+transaction: its timestamp is the call's start time WITH microseconds (so every
+record written by the call shares ``write_date``), stored as such and sent over
+RPC truncated to the second. Writing methods live in ``orm_write.py``.
+
+Transactions are isolated as Odoo's are (each RPC call is one PostgreSQL
+transaction under REPEATABLE READ: odoo/sql_db.py ``Cursor.__init__`` sets
+``ISOLATION_LEVEL_REPEATABLE_READ``): an ``Env`` reads the snapshot committed
+when it started, plus its own changes, and nothing another call commits
+meanwhile. Committed tables are never changed in place: a transaction writes
+into ``TableView`` overlays, and its commit publishes new table dicts, so
+several calls can run at once in the server's worker threads.
 """
 from __future__ import annotations
 
+import itertools
 import operator
 import threading
 from collections import OrderedDict
+from collections.abc import MutableMapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
@@ -26,6 +35,11 @@ PUBLIC_METHODS = frozenset({
     "search", "search_count", "search_read", "read", "fields_get", "create", "write", "unlink",
     "name_search", "name_get", "default_get", "exists", "copy", "check_access_rights",
     "name_create",
+})
+# methods that never write: their transaction reads the snapshot's dicts directly (a speed device)
+READ_METHODS = frozenset({
+    "search", "search_count", "search_read", "read", "fields_get", "name_search", "name_get",
+    "default_get", "exists", "check_access_rights",
 })
 # record methods receive the ids as their first positional argument
 RECORD_METHODS = frozenset({"read", "write", "unlink", "name_get", "exists", "copy"})
@@ -61,7 +75,9 @@ class Database:
         self.tables: dict[str, dict[int, dict]] = {}
         self.next_ids: dict[str, int] = {}
         self.version = 0  # bumped by every committed change; keys the caches below
+        # guards commits, snapshots and admin changes (seeding, loading); calls themselves run unlocked
         self.lock = threading.RLock()
+        self.cache_lock = threading.Lock()
         self.passwords: dict[int, str] = {}
         self.api_keys: dict[str, int] = {}
         # listeners(env, action, model, ids): create/write after, unlink before the change
@@ -79,6 +95,31 @@ class Database:
     def env(self, uid: int = 2, context: dict | None = None, backdate: float = 0) -> "Env":
         from .orm_write import WritableEnv
         return WritableEnv(self, uid, context or {}, backdate)
+
+    def snapshot(self) -> tuple[int, dict]:
+        """(version, tables) committed now: what a transaction starting now sees."""
+        with self.lock:
+            return self.version, self.tables
+
+    def next_id(self, model: str, table) -> int:
+        """The model's sequence: like PostgreSQL's, not transactional (a rolled-back create burns its id)."""
+        with self.lock:
+            rid = self.next_ids.get(model) or (max(table, default=0) + 1)
+            self.next_ids[model] = rid + 1
+            return rid
+
+    def cached(self, key):
+        with self.cache_lock:
+            hit = self._search_cache.get(key)
+            if hit is not None:
+                self._search_cache.move_to_end(key)
+            return hit
+
+    def remember(self, key, value, keep: int = 16) -> None:
+        with self.cache_lock:
+            self._search_cache[key] = value
+            while len(self._search_cache) > keep:
+                self._search_cache.popitem(last=False)
 
     def max_write_date(self, model: str) -> str | bool:
         """The newest write_date, as a client would read it (whole seconds)."""
@@ -103,12 +144,78 @@ class Database:
         self.version += 1
 
 
+_MISSING = object()
+DELETED = object()  # a TableView change: the record is deleted in this transaction
+
+
+class TableView(MutableMapping):
+    """One model's table as a writing transaction sees it: the snapshot's dict (never changed) plus
+    this transaction's own changes (``changes``: id -> its private record dict, or DELETED)."""
+
+    __slots__ = ("base", "changes")
+
+    def __init__(self, base: dict):
+        self.base = base
+        self.changes: dict = {}
+
+    def __getitem__(self, rid):
+        v = self.changes.get(rid, _MISSING)
+        if v is _MISSING:
+            return self.base[rid]
+        if v is DELETED:
+            raise KeyError(rid)
+        return v
+
+    def get(self, rid, default=None):
+        v = self.changes.get(rid, _MISSING)
+        if v is _MISSING:
+            return self.base.get(rid, default)
+        return default if v is DELETED else v
+
+    def __contains__(self, rid) -> bool:
+        v = self.changes.get(rid, _MISSING)
+        return rid in self.base if v is _MISSING else v is not DELETED
+
+    def __setitem__(self, rid, rec) -> None:
+        self.changes[rid] = rec
+
+    def __delitem__(self, rid) -> None:
+        if rid not in self:
+            raise KeyError(rid)
+        self.changes[rid] = DELETED
+
+    def __iter__(self):
+        changes = self.changes
+        if not changes:
+            return iter(self.base)
+        base = self.base
+        return itertools.chain((i for i in base if changes.get(i, _MISSING) is not DELETED),
+                               (i for i, v in changes.items() if v is not DELETED and i not in base))
+
+    def __len__(self) -> int:
+        return len(self.base) if not self.changes else sum(1 for _ in self)
+
+    def items(self):
+        if not self.changes:
+            return self.base.items()
+        return [(i, self[i]) for i in self]
+
+    def values(self):
+        if not self.changes:
+            return self.base.values()
+        return [self[i] for i in self]
+
+
 class Env:
-    """One RPC call: the user, the context, the timestamp, the undo log."""
+    """One RPC call = one transaction: the user, the context, the timestamp, the snapshot it reads."""
 
     def __init__(self, db: Database, uid: int, context: dict, backdate: float = 0):
         self.db = db
         self.registry = db.registry
+        # REPEATABLE READ: the committed state when the transaction starts, for all of its reads
+        self.version, self.snapshot = db.snapshot()
+        self.views: dict[str, TableView] = {}
+        self.readonly = False  # set by call() for read methods: tables are then the snapshot's dicts
         self.uid = uid
         self.context = context if isinstance(context, dict) else {}
         # odoo/sql_db.py Cursor.now: the transaction's ``now() at time zone 'UTC'``, microseconds and
@@ -133,8 +240,18 @@ class Env:
         return stored_datetime(self.now)
 
     # -- helpers -----------------------------------------------------------
-    def table(self, model: str) -> dict[int, dict]:
-        return self.db.table(model)
+    def table(self, model: str):
+        """The model's records as this transaction sees them."""
+        view = self.views.get(model)
+        if view is not None:
+            return view
+        base = self.snapshot.get(model)
+        if base is None:
+            base = {}
+        if self.readonly:
+            return base
+        view = self.views[model] = TableView(base)
+        return view
 
     def model(self, name: str) -> Model:
         model = self.registry.models.get(name) if isinstance(name, str) else None
@@ -162,11 +279,9 @@ class Env:
         if active_test and "active" in m.fields and not any(
                 domains.is_leaf(leaf) and leaf[0] == "active" for leaf in dom):
             dom = [("active", "=", True)] + dom
-        key = (model, repr(dom), order or "", self.db.version)
-        cache = self.db._search_cache
-        hit = None if self.changed else cache.get(key)
+        key = (model, repr(dom), order or "", self.version)
+        hit = None if self.changed else self.db.cached(key)
         if hit is not None:
-            cache.move_to_end(key)
             return hit
         keys = self.order_keys(m, order)  # validate before doing work
         table = self.table(model)
@@ -177,9 +292,7 @@ class Env:
             found = list(table)
         found = self.sort(m, found, keys)
         if not self.changed:
-            cache[key] = found
-            while len(cache) > 16:
-                cache.popitem(last=False)
+            self.db.remember(key, found)
         return found
 
     def order_keys(self, m: Model, order: str | None) -> list[tuple[str, bool]]:
@@ -279,10 +392,10 @@ class Env:
 
     def o2m_index(self, f) -> dict[int, list[int]]:
         """parent id -> child ids for a one2many (children in their model's order)."""
-        key = ("o2m", f.relation, f.inverse_name, self.db.version)
-        cache = self.db._search_cache
-        if key in cache and not self.changed:
-            return cache[key]
+        key = ("o2m", f.relation, f.inverse_name, self.version)
+        hit = None if self.changed else self.db.cached(key)
+        if hit is not None:
+            return hit
         ids = self.search_ids(f.relation, [], active_test=True)
         index: dict[int, list[int]] = {}
         table = self.table(f.relation)
@@ -291,7 +404,7 @@ class Env:
             if parent:
                 index.setdefault(parent, []).append(i)
         if not self.changed:
-            cache[key] = index
+            self.db.remember(key, index)
         return index
 
     # -- public read methods (Odoo 17 signatures, minus self) -----------------
@@ -389,4 +502,5 @@ def call(env: Env, model: str, method: str, args: list, kwargs: dict) -> Any:
         raise AttributeError(f"The method '{method}' does not exist on the model '{model}'")
     if method in RECORD_METHODS and not args and "ids" not in kwargs:
         raise TypeError(f"{model}.{method}() missing 1 required positional argument: 'ids'")
+    env.readonly = method in READ_METHODS and not env.views
     return getattr(env, method)(model, *args, **kwargs)

@@ -4,9 +4,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from .errors import MissingError, ValidationError
+from .errors import MissingError, SerializationFailure, ValidationError
 from .models import MAGIC_FIELDS, Field, Model
-from .orm import Env
+from .orm import DELETED, Env
 from .sanitize import html_sanitize
 
 
@@ -27,30 +27,58 @@ def _fk_message(m: Model, f: Field) -> str:
 class WritableEnv(Env):
     """An Env whose calls can change data (and undo the change on failure)."""
 
-    # -- low-level changes, logged for rollback -------------------------------
+    # -- low-level changes: private copies, published by commit() -------------
     def _remember(self, model: str, rid: int) -> None:
+        """Before changing a record: give this transaction its own copy (the snapshot's dict is shared
+        with every other transaction reading it) and note the version it started from (``undo``)."""
+        if self.readonly:
+            raise AssertionError(f"a read method changed {model}({rid},)")
         key = (model, rid)
         if key not in self.undo:
-            rec = self.table(model).get(rid)
-            self.undo[key] = None if rec is None else {k: (list(v) if isinstance(v, list) else v)
-                                                       for k, v in rec.items()}
+            view = self.table(model)
+            rec = view.get(rid)
+            self.undo[key] = rec  # the snapshot's record (None: created here)
+            if rec is not None and rid not in view.changes:
+                view.changes[rid] = {k: (list(v) if isinstance(v, list) else v) for k, v in rec.items()}
         self.changed = True
 
     def rollback(self) -> None:
-        for (model, rid), old in reversed(list(self.undo.items())):
-            table = self.table(model)
-            if old is None:
-                table.pop(rid, None)
-            else:
-                table[rid] = old
-        if self.undo:
-            self.db.tables = {m: dict(sorted(t.items())) for m, t in self.db.tables.items()}
+        """Nothing was published: dropping the private changes is the whole rollback."""
+        self.views.clear()
         self.undo.clear()
 
     def commit(self) -> None:
-        if self.changed:
-            self.db.version += 1
-            self.db._search_cache.clear()
+        """Publish this transaction's changes, or raise SerializationFailure (nothing published).
+
+        PostgreSQL under REPEATABLE READ refuses to update a row that another transaction changed
+        and committed after this one's snapshot ("could not serialize access due to concurrent
+        update"); PostgreSQL raises it at the UPDATE (Odoo's flush, inside odoo/service/model.py
+        `retrying`), the mock when the call's changes are published: the same one of the two
+        transactions fails, and `retrying` (rpc.Services.execute_kw) re-runs it."""
+        if not self.changed:
+            return
+        db = self.db
+        with db.lock:
+            for (model, rid), seen in self.undo.items():
+                if db.tables.get(model, {}).get(rid) is not seen:
+                    raise SerializationFailure()
+            tables = dict(db.tables)
+            for model, view in self.views.items():
+                if not view.changes:
+                    continue
+                table = dict(tables.get(model) or {})
+                for rid, rec in view.changes.items():
+                    if rec is DELETED:
+                        table.pop(rid, None)
+                    else:
+                        table[rid] = rec
+                tables[model] = table
+            db.tables = tables
+            db.version += 1
+            with db.cache_lock:
+                db._search_cache.clear()
+        self.views.clear()
+        self.undo.clear()
 
     def set_values(self, model: str, rid: int, vals: dict, touch: bool = True) -> None:
         """Store converted values on one record (used by computes too)."""
@@ -185,6 +213,10 @@ class WritableEnv(Env):
     # -- computes ------------------------------------------------------------------
     def recompute(self, model: str, ids: list[int]) -> None:
         m = self.model(model)
+        table = self.table(model)
+        for rid in ids:  # computes change these records in place: on this transaction's copies
+            if rid in table:
+                self._remember(model, rid)
         for compute in m.computes:
             compute(self, ids)
         table = self.table(model)
@@ -221,8 +253,7 @@ class WritableEnv(Env):
                     rec[fname] = False
                 if f.required and f.type != "boolean" and rec[fname] is False:
                     raise ValidationError(_not_null_message(m, f))
-            rid = self.db.next_ids.get(model) or (max(table, default=0) + 1)
-            self.db.next_ids[model] = rid + 1
+            rid = self.db.next_id(model, table)
             rec.update(id=rid, display_name=False, create_uid=self.uid, create_date=self.stamp,
                        write_uid=self.uid, write_date=self.stamp)  # models.py _prepare_create_values()
             self._remember(model, rid)
@@ -296,6 +327,7 @@ class WritableEnv(Env):
                     if f.type == "many2many":
                         if doomed.intersection(rec.get(f.name) or ()):
                             self._remember(other.name, rid)
+                            rec = self.table(other.name)[rid]  # the private copy
                             rec[f.name] = [i for i in rec[f.name] if i not in doomed]
                     elif rec.get(f.name) in doomed and not (other.name == model and rid in doomed):
                         if f.ondelete == "cascade":
@@ -305,11 +337,12 @@ class WritableEnv(Env):
                             raise ValidationError(_fk_message(other, f))
                         else:  # SET NULL happens in SQL: write_date is not touched
                             self._remember(other.name, rid)
-                            rec[f.name] = False
+                            self.table(other.name)[rid][f.name] = False
         table = self.table(model)
         for rid in ids:
-            self._remember(model, rid)
-            table.pop(rid, None)
+            if rid in table:
+                self._remember(model, rid)
+                del table[rid]
         return True
 
     def copy(self, model, ids, default=None):

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import contextvars
+import random
 import secrets
+import threading
+import time
 from datetime import timedelta
 from typing import Any
 
-from .errors import AccessDenied, SessionExpired
+from .errors import AccessDenied, SerializationFailure, SessionExpired
 from .orm import Database, call
 
 VERSION_INFO = {
@@ -19,6 +22,9 @@ VERSION_INFO = {
 
 # the caller's address, set per request by the HTTP layer (app.py): the login cooldown is per IP
 CLIENT_IP: contextvars.ContextVar[str] = contextvars.ContextVar("mock_odoo_client_ip", default="n/a")
+# seconds a call's transaction stays open after its work, set per call by the HTTP layer (faults)
+TXN_HOLD: contextvars.ContextVar[float] = contextvars.ContextVar("mock_odoo_txn_hold", default=0.0)
+MAX_TRIES = 5  # odoo/service/model.py MAX_TRIES_ON_CONCURRENCY_FAILURE
 
 
 class DatabaseNotFound(Exception):
@@ -48,6 +54,9 @@ class Services:
         self.login_cooldown_duration = login_cooldown_duration
         self.login_failures: dict[str, tuple[int, Any]] = {}  # ip -> (failures since last success, last)
         self.login_attempts = 0  # logins that reached the credential check or the cooldown (for tests)
+        self.login_lock = threading.Lock()
+        self.concurrent_updates = 0  # transactions re-run by `retrying` (for tests and /mock/state)
+        self.retry_rng = random.Random(0)
 
     # -- credentials --------------------------------------------------------------
     def _check_db(self, name: Any) -> None:
@@ -75,17 +84,18 @@ class Services:
         """res_users.py 17.0 `Users._login` inside `_assert_can_auth`: during the cooldown the login is
         refused before the password is looked at ("Too many login failures, please wait a bit before
         trying again."); a failure counts against the caller's IP, a success clears it."""
-        self.login_attempts += 1
         source = CLIENT_IP.get()
-        failures, previous = self.login_failures.get(source, (0, None))
-        if previous is not None and self._on_login_cooldown(failures, previous):
-            raise AccessDenied("Too many login failures, please wait a bit before trying again.")
-        uid = self.uid_for(login, password)
-        if not uid:
-            self.login_failures[source] = (failures + 1, self.db.clock())
-            raise AccessDenied()
-        self.login_failures.pop(source, None)
-        return uid
+        with self.login_lock:
+            self.login_attempts += 1
+            failures, previous = self.login_failures.get(source, (0, None))
+            if previous is not None and self._on_login_cooldown(failures, previous):
+                raise AccessDenied("Too many login failures, please wait a bit before trying again.")
+            uid = self.uid_for(login, password)
+            if not uid:
+                self.login_failures[source] = (failures + 1, self.db.clock())
+                raise AccessDenied()
+            self.login_failures.pop(source, None)
+            return uid
 
     def check(self, db_name: Any, uid: Any, password: Any) -> int:
         self._check_db(db_name)
@@ -101,19 +111,36 @@ class Services:
 
     # -- transactions --------------------------------------------------------------
     def execute_kw(self, uid: int, model: Any, method: Any, args: Any, kwargs: Any, backdate: float = 0):
+        """One call, one transaction, re-run on a concurrent update as odoo/service/model.py 17.0
+        `retrying` does: up to MAX_TRIES (5) tries, rolled back and re-run after sleeping
+        ``random.uniform(0, 2 ** tryno)`` seconds, the error raised as is once the tries are spent.
+        A re-run is a new transaction: a new snapshot, a new write_date, new ids, and its side
+        effects (webhooks) once more. ``TXN_HOLD`` keeps a transaction's changes uncommitted that
+        many seconds after the call ran (slow work after the write: the slow_commit and late_execute
+        faults)."""
         if not isinstance(args, list):
             args = list(args) if isinstance(args, tuple) else [args]
         kwargs = kwargs if isinstance(kwargs, dict) else {}
         context = kwargs.get("context") if isinstance(kwargs.get("context"), dict) else {}
-        with self.db.lock:
+        hold = TXN_HOLD.get()
+        for tryno in range(1, MAX_TRIES + 1):
             env = self.db.env(uid, context, backdate)
             try:
                 result = call(env, model, method, args, kwargs)
+                if hold and env.changed:
+                    time.sleep(hold)
+                env.commit()
+                return result
+            except SerializationFailure:
+                env.rollback()
+                self.concurrent_updates += 1
+                if tryno == MAX_TRIES:
+                    raise
+                time.sleep(self.retry_rng.uniform(0.0, 2 ** tryno))
             except BaseException:
                 env.rollback()
                 raise
-            env.commit()
-        return result
+        raise AssertionError("unreachable")
 
     # -- services ------------------------------------------------------------------
     def dispatch(self, service: Any, method: Any, args: Any, backdate: float = 0) -> Any:

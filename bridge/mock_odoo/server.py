@@ -32,7 +32,8 @@ class MockOdooServer:
                  password: str = "admin", demo: int = 0, faults: str | FaultPlan | None = None,
                  webhook_urls=(), webhook_models=None, webhook_drop: float = 0.0, webhook_fields=None,
                  webhook_after_commit: bool = False, models=(), state_file: str | os.PathLike | None = None, api_key: str | None = "mock-api-key",
-                 demo_seed: int = 17, clock=utcnow, log_level: str = "warning", allow_remote: bool = False):
+                 demo_seed: int = 17, clock=utcnow, log_level: str = "warning", allow_remote: bool = False,
+                 workers: int = 4):
         if host not in LOOPBACK and not allow_remote:
             raise ValueError(f"refusing to bind {host!r}: the mock has no security; use 127.0.0.1")
         self.host, self.port = host, port
@@ -49,7 +50,7 @@ class MockOdooServer:
                                       fields=webhook_fields, after_commit=webhook_after_commit)
         plan = faults if isinstance(faults, FaultPlan) else FaultPlan.parse(faults)
         self.services = Services(self.db)
-        self.app = MockOdooApp(self.services, plan, self.webhooks, admin=self)
+        self.app = MockOdooApp(self.services, plan, self.webhooks, admin=self, workers=workers)
         if self.state_file and self.state_file.exists():
             self._seed(load=json.loads(self.state_file.read_text()))
         else:
@@ -113,6 +114,7 @@ class MockOdooServer:
             latest = {name: self.db.max_write_date(name) for name, n in counts.items() if n}
         return {"db": self.db.name, "url": self.url if self._socket else None, "server_version": "17.0",
                 "records": counts, "max_write_date": latest, "requests": self.app.requests,
+                "workers": self.app.workers, "concurrent_updates": self.services.concurrent_updates,
                 "faults": self.app.plan.to_dict(), "webhooks": self.webhooks.to_dict(),
                 "state_file": str(self.state_file) if self.state_file else None}
 
@@ -191,6 +193,7 @@ class MockOdooServer:
         self._shutdown()
 
     def _shutdown(self) -> None:
+        self.app.pool.shutdown(wait=False, cancel_futures=True)
         self.webhooks.stop()
         if self._socket is not None:
             self._socket.close()

@@ -170,7 +170,7 @@ def _partner_complete_name(env, ids):
                 value = _partner_name(table, rec)
                 if rec.get("complete_name") != value:
                     env.set_values("res.partner", rid, {"complete_name": value})
-                    rec["display_name"] = value or f"res.partner,{rid}"
+                    table[rid]["display_name"] = value or f"res.partner,{rid}"  # the private copy
 
 
 def _line_subtotal(env, ids):
@@ -205,8 +205,11 @@ def _order_amounts(env, ids, touch=False):
             if touch:
                 env.set_values("sale.order", rid, vals)
             else:
+                env._remember("sale.order", rid)
                 orders[rid].update(vals)
-        orders[rid]["display_name"] = orders[rid]["name"]
+        if orders[rid].get("display_name") != orders[rid]["name"]:
+            env._remember("sale.order", rid)  # changed on this transaction's copy only
+            orders[rid]["display_name"] = orders[rid]["name"]
 
 
 def _record_method(fn):

@@ -45,6 +45,7 @@ class WebhookSender:
         self.log: deque = deque(maxlen=200)
         self._idle = threading.Event()
         self._idle.set()
+        self._lock = threading.Lock()  # calls post from several worker threads at once
 
     # -- configuration ---------------------------------------------------------------
     def configure(self, urls=None, models=None, drop=None, fields=None) -> None:
@@ -85,10 +86,16 @@ class WebhookSender:
             for url in self.urls:
                 self.enqueue(url, payload)
 
+    def _count(self, key: str) -> None:
+        with self._lock:
+            self.stats[key] += 1
+
     def enqueue(self, url: str, payload: dict) -> None:
-        self.stats["queued"] += 1
-        if self.drop and self._rng.random() < self.drop:
-            self.stats["dropped"] += 1
+        with self._lock:
+            self.stats["queued"] += 1
+            dropped = bool(self.drop) and self._rng.random() < self.drop
+        if dropped:
+            self._count("dropped")
             self.log.append({"url": url, "payload": payload, "status": "dropped"})
             return
         body = json.dumps(payload, sort_keys=True, default=str).encode()
@@ -100,9 +107,10 @@ class WebhookSender:
         self._ensure_thread()
 
     def _sync_client(self) -> httpx.Client:
-        if getattr(self, "_client", None) is None:
-            self._client = httpx.Client(timeout=self.timeout)
-        return self._client
+        with self._lock:  # one client (its connection pool is thread-safe) for every worker thread
+            if getattr(self, "_client", None) is None:
+                self._client = httpx.Client(timeout=self.timeout)
+            return self._client
 
     def _deliver(self, client: httpx.Client, url: str, body: bytes) -> None:
         try:
@@ -112,7 +120,7 @@ class WebhookSender:
         except httpx.HTTPError as exc:
             ok, status = False, type(exc).__name__
             log.warning("webhook to %s failed: %s", url, exc)
-        self.stats["sent" if ok else "failed"] += 1
+        self._count("sent" if ok else "failed")
         self.log.append({"url": url, "payload": json.loads(body), "status": status})
 
     # -- delivery ------------------------------------------------------------------------

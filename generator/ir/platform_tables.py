@@ -101,11 +101,16 @@ ENTITIES: list[dict] = [
             {"name": "received_at", "type": "timestamptz", "default_sql": "now()", "required": True},
             {"name": "available_at", "type": "timestamptz", "default_sql": "now()", "required": True},
             {"name": "processed_at", "type": "timestamptz"},
+            {"name": "recheck_at", "type": "timestamptz",
+             "description": "When the processor reads the event's record once more: Odoo 17 posts a webhook inside "
+                            "the call, before it commits, so a read made sooner than the instance's request limit "
+                            "after receipt may see the record as it was (a delete not done yet)."},
             {"name": "last_error", "type": "text"},
             _TRACE,
         ],
         "unique": [["instance_id", "idempotency_key"]],
-        "indexes": [{"columns": ["available_at"], "where": "status in ('pending', 'processing')"}],
+        "indexes": [{"columns": ["available_at"], "where": "status in ('pending', 'processing')"},
+                    {"columns": ["recheck_at"], "where": "recheck_at is not null"}],
     },
     {
         "name": "platform:outbox", "schema": "odoo", "table": "outbox",

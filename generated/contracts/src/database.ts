@@ -966,6 +966,7 @@ export type Database = {
           payload: NonNullable<Json>
           processed_at: string | null
           received_at: string
+          recheck_at: string | null
           status: Database["odoo"]["Enums"]["queue_status"]
           trace_id: string
         }
@@ -981,6 +982,7 @@ export type Database = {
           payload: NonNullable<Json>
           processed_at?: string | null
           received_at?: string
+          recheck_at?: string | null
           status?: Database["odoo"]["Enums"]["queue_status"]
           trace_id: string
         }
@@ -996,6 +998,7 @@ export type Database = {
           payload?: NonNullable<Json>
           processed_at?: string | null
           received_at?: string
+          recheck_at?: string | null
           status?: Database["odoo"]["Enums"]["queue_status"]
           trace_id?: string
         }
