@@ -38,6 +38,25 @@ MUTANTS = {
         "    if not odoo_ids:\n",
         '    """Mark rows whose Odoo record is gone: odoo_deleted_at = now() (the row itself is kept)."""\n'
         "    if True:\n"),
+    # a scan page cut inside a second moves on to the next second ("> that second") instead of re-reading
+    # the rest of it: the records sharing the page's last second and not on it are never pulled
+    "cursor_skips_ties": (
+        "bridge/cursor.py",
+        "        nxt = Position(last, 0, drain=True) if _second_of(page[0]) == last else Position(last)\n",
+        "        nxt = Position(last, 0, drain=True) if _second_of(page[0]) == last else Position(last + SECOND)\n"),
+    # the processor never tombstones from an event: a record deleted in Odoo waits for reconcile
+    "processor_ignores_unlinks": (
+        "bridge/processor.py",
+        "                    gone = absent - still\n",
+        "                    gone = set()\n"),
+    # the receiver answers 202 at once and stores the event in the background: an insert that fails
+    # (or a receiver that dies first) loses an event Odoo was told was received
+    "receiver_acks_before_commit": (
+        "bridge/receiver.py",
+        "            event_id = await inserter.submit((instance_id, key, event[\"_model\"], event[\"_id\"],\n"
+        "                                              body.decode(\"utf-8\", \"replace\"), trace_id))\n",
+        "            event_id = -1; asyncio.ensure_future(inserter.submit((instance_id, key, event[\"_model\"], event[\"_id\"],\n"
+        "                                              body.decode(\"utf-8\", \"replace\"), trace_id)))\n"),
 }
 # the second half of the duplicate-create mutant: the lookup by ref finds nothing
 EXTRA = {"push_without_duplicate_create_guard": (

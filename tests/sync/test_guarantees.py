@@ -1,10 +1,13 @@
 """Guarantees: nothing lost, duplicated or mismatched under kills, faults, lost webhooks, concurrency,
-changes during pagination and shared write_dates. Each runs against the mock Odoo and a real PostgreSQL."""
+changes during pagination, shared write_dates, deletions told only by webhook, and a database refusing
+the receiver's inserts. Each runs against the mock Odoo and a real PostgreSQL."""
 from __future__ import annotations
 
+import json
 import random
 import signal
 import time
+from collections import Counter
 
 import pytest
 
@@ -231,4 +234,77 @@ def test_many_records_with_one_write_date_cross_pages_and_resumes(db_url, adapte
         assert cursor["last_id"] == max(ids)
         pull_entity(db_url, instance, adapters, adapters["contact"], client)
         assert mirror_problems(db_url, odoo.url, instance["id"], adapters) == []
+        client.close()
+
+
+def test_deletions_in_odoo_reach_the_mirror_through_their_webhooks(db_url, adapters):
+    """A record deleted in Odoo is tombstoned from its webhook notification: the pull cannot see a
+    deletion, and reconcile runs only on its own (hours apart) schedule, so here none runs at all."""
+    with MockOdooServer(demo=80) as odoo, ThreadedServer(create_app(db_url)) as receiver:
+        instance = add_instance(db_url, odoo.url)
+        client = fast_client(instance)
+        for a in ("partner", "contact"):
+            pull_entity(db_url, instance, adapters, adapters[a], client)
+        odoo.webhooks.configure(urls=[f"{receiver.url}/webhooks/odoo/{instance['id']}/{WEBHOOK_TOKEN}"],
+                                models=["res.partner"])
+        deleted = []
+        for pid in sorted(client.search("res.partner", [["is_company", "=", False]])):
+            try:
+                client.unlink("res.partner", [pid])
+            except ValidationError:  # a sale order points to it: Odoo refuses
+                continue
+            deleted.append(pid)
+            if len(deleted) == 8:
+                break
+        assert len(deleted) >= 3, "nothing could be deleted; the test proved nothing"
+        client.write("res.partner", client.search("res.partner", [], limit=3), {"city": "Edited Too"})
+        assert odoo.webhooks.wait_idle(10)
+        Processor(db_url, adapters, lambda inst: client).run_once()
+        for a in ("partner", "contact"):
+            pull_entity(db_url, instance, adapters, adapters[a], client)
+        assert mirror_problems(db_url, odoo.url, instance["id"], adapters) == []
+        client.close()
+
+
+def _notification(payload) -> str:
+    return json.dumps({k: payload[k] for k in ("_action", "_model", "_id")}, sort_keys=True)
+
+
+def test_every_webhook_answered_2xx_is_stored(db_url, adapters):
+    """Acknowledge only after commit: while the database refuses the receiver's inserts (a trigger that
+    raises, as a full disk or a broken constraint would), a notification may be refused, but every one
+    Odoo saw answered 2xx is in odoo.webhook_events."""
+    with MockOdooServer(demo=40) as odoo, ThreadedServer(create_app(db_url)) as receiver:
+        instance = add_instance(db_url, odoo.url)
+        client = fast_client(instance)
+        odoo.webhooks.configure(urls=[f"{receiver.url}/webhooks/odoo/{instance['id']}/{WEBHOOK_TOKEN}"],
+                                models=["res.partner"])
+        ids = sorted(client.search("res.partner", [], context={"active_test": False}))[:30]
+        for pid in ids[:10]:
+            client.write("res.partner", [pid], {"city": "Before"})
+        with connect(db_url) as conn:
+            conn.execute("create function refuse_webhook_events() returns trigger language plpgsql as "
+                         "$$ begin raise exception 'no space left on device (test)'; end $$")
+            conn.execute("create trigger refuse before insert on odoo.webhook_events "
+                         "for each row execute function refuse_webhook_events()")
+        for pid in ids[10:20]:
+            client.write("res.partner", [pid], {"city": "Refused"})
+        time.sleep(0.5)  # anything the receiver still had in flight meets the refusal too
+        with connect(db_url) as conn:
+            conn.execute("drop trigger refuse on odoo.webhook_events")
+            conn.execute("drop function refuse_webhook_events()")
+        for pid in ids[20:]:
+            client.write("res.partner", [pid], {"city": "After"})
+        assert odoo.webhooks.wait_idle(10)
+        time.sleep(0.5)  # and anything still in flight commits
+        log = list(odoo.webhooks.log)
+        answered = Counter(_notification(e["payload"]) for e in log
+                           if isinstance(e["status"], int) and 200 <= e["status"] < 300)
+        refused = [e for e in log if not (isinstance(e["status"], int) and 200 <= e["status"] < 300)]
+        with connect(db_url) as conn:
+            stored = Counter(_notification(r["payload"]) for r in conn.execute(
+                "select payload from odoo.webhook_events where instance_id = %s", (instance["id"],)).fetchall())
+        assert answered - stored == Counter(), "answered 2xx but not stored"
+        assert len(answered) >= 20
+        assert refused, "the database never refused an insert; the test proved nothing"
         client.close()
