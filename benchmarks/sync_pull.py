@@ -90,12 +90,14 @@ def main() -> None:
     ap.add_argument("--partners", type=int, default=100_000)
     ap.add_argument("--page", type=int, default=2000)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--odoo-workers", type=int, default=4,
+                    help="calls the mock Odoo serves at once (its --workers; 1 serializes them)")
     args = ap.parse_args()
     adapters = load_adapters()
     adapter = adapters["partner"]
     cluster, url = migrated_database()
     try:
-        with mock_process(args.partners) as odoo:
+        with mock_process(args.partners, "--workers", str(args.odoo_workers)) as odoo:
             instance = add_instance(url, odoo)
             client = OdooClient.for_instance(instance)
             rounds = []

@@ -41,11 +41,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=2000)
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--odoo-workers", type=int, default=4,
+                    help="calls the mock Odoo serves at once (its --workers; 1 serializes them)")
     args = ap.parse_args()
     adapters = load_adapters()
     cluster, url = migrated_database()
     try:
-        with mock_process(0) as odoo:
+        with mock_process(0, "--workers", str(args.odoo_workers)) as odoo:
             instance = add_instance(url, odoo)
             with connect(url) as conn:
                 conn.execute("insert into app.contacts (org_id, full_name, email) select %s, 'Push ' || g, "
@@ -62,7 +64,7 @@ def main() -> None:
                                      "pg_total_relation_size('odoo.entity_mappings') as mappings").fetchone()
     finally:
         cluster.stop()
-    print(json.dumps({"machine": machine(), "records": args.records, "workers": args.workers,
+    print(json.dumps({"machine": machine(), "records": args.records, "workers": args.workers, "odoo_workers": args.odoo_workers,
                       "create_per_s": round(args.records / create_s), "write_per_s": round(args.records / write_s),
                       "outbox": done, "bytes_per_outbox_row": round(sizes["outbox"] / max(done["n"], 1)),
                       "bytes_per_mapping": round(sizes["mappings"] / args.records)}, indent=2))

@@ -79,12 +79,14 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--rate", type=float, default=100.0, help="Odoo edits per second in the latency phase")
     ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--odoo-workers", type=int, default=4,
+                    help="calls the mock Odoo serves at once (its --workers; 1 serializes them)")
     args = ap.parse_args()
     cluster, url = migrated_database()
     port = free_port()
     receiver = None
     try:
-        with mock_process(500) as odoo:
+        with mock_process(500, "--workers", str(args.odoo_workers)) as odoo:
             instance = add_instance(url, odoo)
             receiver = start_receiver(url, port)
             path = f"/webhooks/odoo/{instance['id']}/{TOKEN}"
