@@ -20,6 +20,7 @@ from generator.ir.build import build_ir
 from generator.migrate import folder
 from generator.spec.loader import SourceFile, load_yaml
 from generator.spec.schema_check import check_structure
+from generator.spec.derived_names import check_derived_names
 from generator.spec.semantics import check_semantics
 
 ENTITIES_PATH = "spec/schema/entities.yaml"
@@ -52,6 +53,8 @@ def validate(spec: Spec) -> None:
     errors = check_structure(spec.entities, "entities") + check_structure(spec.roles, "roles")
     if not errors:
         errors = check_semantics(spec.entities, spec.roles)
+    if not errors:
+        errors = check_derived_names(spec.entities, spec.roles)
     if errors:
         raise SpecError(errors)
 

@@ -10,11 +10,17 @@ PL/pgSQL, whose plan is cached (a SQL function is planned again on every call: 2
 from __future__ import annotations
 
 from generator.ir import IR, Grant, Permission, Role, Table
-from generator.names import quote_ident, sql_string
+from generator.names import derived_name, quote_ident, sql_string
 from generator.quoting import array_text, requote_body
 
 COMMANDS = ("select", "insert", "update", "delete")
 WRITE_SYSTEM = ("pk", "timestamps", "odoo", "platform")  # columns API roles never write directly
+
+
+def policy_name(table: str, what: str) -> str:
+    """`<table>_<what>`, shortened with a stable hash past 63 bytes like every derived name, so the
+    policies of a long table name stay distinct instead of being truncated by PostgreSQL into one."""
+    return derived_name([table], what)
 
 
 def role_array(ir: IR, role: str) -> str:
@@ -130,11 +136,11 @@ def render_membership_rules(ir: IR) -> list[str]:
   );""", "Membership roles the caller may grant, change or revoke in an org: at or below their own.")
         check = f"{role} = any (private.grantable_roles({org}))"
         name = tn.membership_table
-        out += [f"create policy {quote_ident(name + '_ceiling_insert')} on {membership} as restrictive for insert "
+        out += [f"create policy {quote_ident(policy_name(name, 'ceiling_insert'))} on {membership} as restrictive for insert "
                 f"to authenticated with check ({check});",
-                f"create policy {quote_ident(name + '_ceiling_update')} on {membership} as restrictive for update "
+                f"create policy {quote_ident(policy_name(name, 'ceiling_update'))} on {membership} as restrictive for update "
                 f"to authenticated using ({check}) with check ({check});",
-                f"create policy {quote_ident(name + '_ceiling_delete')} on {membership} as restrictive for delete "
+                f"create policy {quote_ident(policy_name(name, 'ceiling_delete'))} on {membership} as restrictive for delete "
                 f"to authenticated using ({check});"]
     if tn.keep_one:
         keep = sql_string(tn.keep_one)
@@ -195,13 +201,13 @@ def render_policies(ir: IR) -> list[str]:
     for t in ir.tables:
         perms = by_table.get((t.schema, t.name), [])
         if not perms:
-            out.append(f"create policy {quote_ident(t.name + '_no_api_access')} on {t.qualified} as restrictive "
+            out.append(f"create policy {quote_ident(policy_name(t.name, 'no_api_access'))} on {t.qualified} as restrictive "
                        f"for all to anon, authenticated using (false) with check (false);")
             continue
         for p in sorted(perms, key=lambda p: COMMANDS.index(p.command)):
             to = "anon, authenticated" if any(g.role == "anon" for g in p.grants) else "authenticated"
             expr = policy_expression(ir, t, p)
-            name = quote_ident(f"{t.name}_{p.command}")
+            name = quote_ident(policy_name(t.name, p.command))
             if p.command == "select":
                 out.append(f"create policy {name} on {t.qualified} for select to {to} using ({expr});")
             elif p.command == "insert":

@@ -39,6 +39,8 @@ class _Builder:
         self.tenant_scoped = {e["name"] for e in spec["entities"] if d.scope(e, spec) == "tenant"}
         self.tenant_scoped |= {e["name"] for e in platform_tables.ENTITIES if e.get("tenant") and self.tenancy}
         self.tenant_table = False  # whether the table being built is tenant-scoped
+        self.by_name = {e["name"]: e for e in spec["entities"]}
+        self.platform_keys = {e["name"]: e.get("primary_key") or {"type": "uuid"} for e in platform_tables.ENTITIES}
 
     def build(self, inputs) -> m.IR:
         for name, enum in sorted(self.named_enums.items()):
@@ -179,8 +181,8 @@ class _Builder:
         name = f["name"]
         enum_ref = None
         if "references" in f:
-            ftype = FieldType("uuid")
             target = f["references"]
+            ftype, sql_type, enum_ref = self.reference_type(target)
             if target == d.AUTH_USERS:
                 ref_schema, ref_table, ref_cols = _AUTH_USERS_FK
                 ref_entity = None
@@ -198,7 +200,6 @@ class _Builder:
             else:
                 fks.append(m.ForeignKey(constraint_name(table, [name], "fkey"), (name,), ref_schema, ref_table,
                                         ref_cols, on_delete, ref_entity))
-            sql_type = "uuid"
         else:
             ftype = parse_type(f["type"])
             sql_type = _sql_type(ftype)
@@ -219,15 +220,41 @@ class _Builder:
             pii=f.get("pii", False), description=f.get("description", ""), renamed_from=f.get("renamed_from"),
             system=system, identity=f.get("identity", False)))
 
-    def enum_for(self, schema: str, table: str, f: dict) -> tuple[str, str]:
+    def reference_type(self, target: str) -> tuple[FieldType, str, tuple[str, str] | None]:
+        """A reference column takes the type of the key it points at (followed through keys that are
+        references themselves): (type, SQL type, enum) of that key."""
+        if target == d.AUTH_USERS:
+            return FieldType("uuid"), "uuid", None
+        if target in self.platform_keys:
+            ftype = parse_type(self.platform_keys[target]["type"])
+            return ftype, _sql_type(ftype), None
+        found = d.key_field(self.by_name, target)
+        if found is None:  # a cycle of keys; the validator rules this out
+            raise KeyError(f"no key type for {target}")
+        e, pk = found
+        ftype = parse_type(pk["type"])
+        if ftype.base != "enum":
+            return ftype, _sql_type(ftype), None
+        enum_ref = self.enum_key(d.schema(e), d.table(e), pk)
+        return ftype, qualified(*enum_ref) + ("[]" if ftype.array else ""), enum_ref
+
+    def enum_key(self, schema: str, table: str, f: dict) -> tuple[str, str]:
+        """The (schema, name) of a field's enum type: the named enum it uses, else `<table>_<field>`."""
         if "enum" in f:
             for key in ((schema, f["enum"]), ("app", f["enum"]), *((s, f["enum"]) for s in SCHEMAS)):
                 if key in self.enums:
                     return key
             raise KeyError(f"enum {f['enum']}")  # the validator rules this out
-        name = derived_name([table, f["name"]])
-        self.enums[(schema, name)] = m.Enum(schema, name, tuple(f["values"]), f.get("description", ""))
-        return (schema, name)
+        return (schema, derived_name([table, f["name"]]))
+
+    def enum_for(self, schema: str, table: str, f: dict) -> tuple[str, str]:
+        key = self.enum_key(schema, table, f)
+        if "enum" not in f:
+            enum = m.Enum(*key, tuple(f["values"]), f.get("description", ""))
+            if self.enums.get(key, enum) != enum:  # the validator refuses two enums with one name
+                raise ValueError(f"enum type {qualified(*key)} is defined twice")
+            self.enums[key] = enum
+        return key
 
     def indexes(self, table, spec_indexes, pk, uniques, fks, tenant_column) -> tuple[m.Index, ...]:
         out: list[m.Index] = []

@@ -52,6 +52,19 @@ def primary_key(entity: dict) -> dict:
     return field
 
 
+def key_field(entities: dict[str, dict], target: str) -> tuple[dict, dict] | None:
+    """(entity, key field) whose type a reference to `target` takes: the target's primary key, followed
+    through keys that are themselves references. None for auth.users, an unknown entity or a cycle."""
+    seen: set[str] = set()
+    while target in entities and target not in seen:
+        seen.add(target)
+        pk = primary_key(entities[target])
+        if "references" not in pk:
+            return entities[target], pk
+        target = pk["references"]
+    return None
+
+
 def timestamps(entity: dict) -> bool:
     return entity.get("timestamps", True)
 

@@ -177,10 +177,17 @@ class SemanticChecker:
             if target != d.AUTH_USERS and target not in self.entities:
                 self.err((*path, "references"), f"unknown entity {target!r} in references",
                          f"known entities: {', '.join(sorted(self.entities))}, or auth.users")
-            if field.get("type") not in (None, "uuid"):
-                self.err((*path, "type"), f"field {name!r} references {target!r}, whose key is a uuid, but "
-                         f"its type is {field['type']!r}", "omit `type:` on references")
-            ftype = FieldType("uuid")
+            ftype = self.key_type(path, entity, field)
+            if "type" in field and ftype is not None:
+                try:
+                    given = parse_type(field["type"])
+                except TypeSyntaxError:
+                    given = None
+                if given != ftype or ftype.base == "enum":
+                    key = "auth.users.id" if target == d.AUTH_USERS else f"{target}.{self.key_name(target)}"
+                    self.err((*path, "type"), f"field {name!r} references {target!r}, whose key {key} is "
+                             f"{_type_text(ftype)}, but its type is {field['type']!r}",
+                             "omit `type:` on references: the column takes the type of the key")
             if field.get("on_delete") == "set null" and field.get("required"):
                 self.err((*path, "on_delete"), f"field {name!r} is required but on_delete is set null",
                          "use cascade or restrict, or make the field optional")
@@ -204,7 +211,31 @@ class SemanticChecker:
         if "renamed_from" in field:
             self.name_ok((*path, "renamed_from"), field["renamed_from"], "renamed_from")
 
+    def key_type(self, path: tuple, entity: dict, field: dict) -> FieldType | None:
+        """The type of the key `field` references (the column takes it), or None when it is not known."""
+        target = field["references"]
+        if target == d.AUTH_USERS:
+            return FieldType("uuid")
+        if target not in self.entities:
+            return None
+        found = d.key_field({n: e for n, (_, e) in self.entities.items()}, target)
+        if found is None:
+            if path[-1] == "primary_key":
+                self.err((*path, "references"), f"the primary key of {entity['name']!r} references "
+                         f"{target!r}, whose key leads back to {entity['name']!r} through references",
+                         "give one of these entities a key of its own type")
+            return None
+        try:
+            return parse_type(found[1]["type"])
+        except TypeSyntaxError:  # reported at the key itself
+            return None
+
+    def key_name(self, target: str) -> str:
+        return d.primary_key(self.entities[target][1])["name"]
+
     def check_enum_field(self, path: tuple, field: dict, ftype: FieldType | None) -> list[str] | None:
+        if "references" in field:
+            ftype = None  # a reference to an enum key takes the key's enum; `enum:`/`values:` have no place
         is_enum = ftype is not None and ftype.base == "enum"
         if not is_enum:
             for key in ("enum", "values"):
@@ -246,7 +277,7 @@ class SemanticChecker:
             self.err(where, f"default {value!r} is not one of the enum's values",
                      f"values: {', '.join(values)}")
         else:
-            self.err(where, f"default {value!r} does not fit type {field.get('type', 'uuid')}",
+            self.err(where, f"default {value!r} does not fit type {_type_text(ftype)}",
                      "give a literal of the field's type, or use default_sql for an expression")
 
     def check_checks(self, path: tuple, field: dict, ftype: FieldType) -> None:
@@ -517,6 +548,15 @@ class SemanticChecker:
         if role == "anon" and command != "select":
             self.err((*path, "role"), f"anon may only select; {command} needs a signed-in role",
                      "grant it to an org role", roles=True)
+
+
+def _type_text(t: FieldType) -> str:
+    base = t.base
+    if t.length is not None:
+        base += f"({t.length})"
+    elif t.precision is not None:
+        base += f"({t.precision},{t.scale})"
+    return base + ("[]" if t.array else "")
 
 
 def _scalar_fits(value: Any, ftype: FieldType, values: list[str] | None) -> bool:
