@@ -2,7 +2,9 @@
 
 Row models describe what the database returns. Insert and Update models refuse unknown keys; a field
 left out is left to the database (its default, or unchanged on update), so dump them with
-`model_dump(exclude_unset=True)`.
+`model_dump(exclude_unset=True)`. A column whose name Python cannot take as an attribute (a keyword,
+a leading underscore, a BaseModel attribute) is a field with `_` added and the column name as its alias;
+both names validate, and dumps use the column name.
 """
 from __future__ import annotations
 
@@ -35,13 +37,13 @@ Timestamp = Annotated[AwareDatetime, BeforeValidator(_not_a_number)]
 class RowModel(BaseModel):
     """What the database returns: every column present."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True)
 
 
 class WriteModel(BaseModel):
     """What a client may send: unknown keys are refused."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True)
 
 
 AppColour = Literal["red", "green", "it's blue"]
@@ -421,6 +423,7 @@ class OdooWebhookEventsRow(RowModel):
     received_at: Timestamp
     available_at: Timestamp
     processed_at: Timestamp | None
+    recheck_at: Timestamp | None = Field(description="When the processor reads the event's record once more: Odoo 17 posts a webhook inside the call, before it commits, so a read made sooner than the instance's request limit after receipt may see the record as it was (a delete not done yet).")
     last_error: str | None
     trace_id: Annotated[str, Field(max_length=64)] = Field(description="Trace id shared by logs, run events and Odoo calls (W3C trace-id format).")
 
@@ -438,6 +441,7 @@ class OdooWebhookEventsInsert(WriteModel):
     received_at: Timestamp = Field(default=None)
     available_at: Timestamp = Field(default=None)
     processed_at: Timestamp | None = None
+    recheck_at: Timestamp | None = Field(default=None, description="When the processor reads the event's record once more: Odoo 17 posts a webhook inside the call, before it commits, so a read made sooner than the instance's request limit after receipt may see the record as it was (a delete not done yet).")
     last_error: str | None = None
     trace_id: Annotated[str, Field(max_length=64)] = Field(description="Trace id shared by logs, run events and Odoo calls (W3C trace-id format).")
 
@@ -455,6 +459,7 @@ class OdooWebhookEventsUpdate(WriteModel):
     received_at: Timestamp = Field(default=None)
     available_at: Timestamp = Field(default=None)
     processed_at: Timestamp | None = None
+    recheck_at: Timestamp | None = Field(default=None, description="When the processor reads the event's record once more: Odoo 17 posts a webhook inside the call, before it commits, so a read made sooner than the instance's request limit after receipt may see the record as it was (a delete not done yet).")
     last_error: str | None = None
     trace_id: Annotated[str, Field(max_length=64)] = Field(default=None, description="Trace id shared by logs, run events and Odoo calls (W3C trace-id format).")
 
