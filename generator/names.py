@@ -20,6 +20,9 @@ def identifier_problem(name: str) -> tuple[str, str] | None:
     if not _SAFE.match(name):
         return (f"name {name!r} is not a valid unquoted PostgreSQL identifier",
                 "use lower_snake_case: a-z, 0-9 and _, not starting with a digit")
+    if name == "__proto__":
+        return ("name '__proto__' cannot be carried by the generated TypeScript: an object literal takes it "
+                "as the prototype and zod never validates that key", "pick another name, for example proto")
     if name in RESERVED:
         return (f"name {name!r} is a reserved word in PostgreSQL",
                 f"pick another name, for example {name}_name or {name}s")

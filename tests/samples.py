@@ -57,7 +57,9 @@ def valid_scalar(ir, table: Table, c: Column):
         value = max(low, 1) if base != "numeric" else max(low, 1.5)
         if "max" in r:
             value = min(value, r["max"])
-        return int(value) if base in INTEGER_RANGE else value
+        if base in INTEGER_RANGE or c.type.scale == 0:  # numeric(p, 0) holds whole numbers only
+            return int(value)
+        return value
     return {"boolean": True, "date": "2026-01-31", "timestamptz": "2026-01-31T10:00:00+00:00",
             "jsonb": {"k": [1, "two"]}}[base]
 

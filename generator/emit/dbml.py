@@ -12,8 +12,10 @@ from generator.ir import IR, Column, Table
 DBML_PATH = "dbml/schema.dbml"
 
 
-def _string(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n") + "'"
+def _string(value: str, quote: str = "'") -> str:
+    """A DBML string: backslash, the quote and line breaks escaped, so the parser reads back `value`."""
+    text = value.replace("\\", "\\\\").replace(quote, "\\" + quote).replace("\r", "\\r").replace("\n", "\\n")
+    return quote + text.replace("\t", "\\t") + quote
 
 
 def _name(*parts: str) -> str:
@@ -106,7 +108,8 @@ def render_dbml(ir: IR) -> str:
            "}", ""]
     for e in ir.enums:
         out.append(f"Enum {_name(e.schema, e.name)} {{")
-        out += [f'  "{v}"' if not v.replace("_", "a").isalnum() else f"  {v}" for v in e.values]
+        out += [f"  {_string(v, chr(34))}" if not (v.replace("_", "a").isascii() and v.replace("_", "a").isalnum())
+                else f"  {v}" for v in e.values]
         out += ["}", ""]
     if any(fk.ref_schema == "auth" for t in ir.tables for fk in t.foreign_keys):
         out += ["Table auth.users [note: 'Provided by Supabase Auth; shown so references resolve.'] {",

@@ -26,6 +26,15 @@ VERSIONING = (
     "fails when they come without one. See docs/api-versioning.md.")
 
 
+def numeric_limit(precision: int, scale: int) -> int | float | None:
+    """The bound numeric(p, s) keeps values below, as JSON can carry it: 10^(p - s) exactly while it
+    fits 64 bits, as a float up to 1e308, and None (no bound written) past what a double holds."""
+    digits = precision - scale
+    if digits <= 18:
+        return 10 ** digits
+    return float(10 ** digits) if digits <= 308 else None
+
+
 def _schema_name(table: Table, kind: str) -> str:
     return f"{table.schema}.{table.name}.{kind}"
 
@@ -57,8 +66,9 @@ def column_schema(c: Column, check: Check | None) -> dict:
         if "max" in rules:
             schema["maximum"] = rules["max"]
         if c.type.precision is not None:
-            limit = 10 ** (c.type.precision - c.type.scale)
-            schema["exclusiveMinimum"], schema["exclusiveMaximum"] = -limit, limit
+            limit = numeric_limit(c.type.precision, c.type.scale)
+            if limit is not None:
+                schema["exclusiveMinimum"], schema["exclusiveMaximum"] = -limit, limit
             schema["description"] = f"numeric({c.type.precision},{c.type.scale})"
     elif base == "boolean":
         schema = {"type": "boolean"}

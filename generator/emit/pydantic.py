@@ -8,6 +8,7 @@ model sets accept and refuse the same samples (docs/decisions.md).
 from __future__ import annotations
 
 import json
+import keyword
 
 from generator.emit import jsondoc, templating
 from generator.emit.openapi import enum_ref, table_schemas
@@ -17,6 +18,41 @@ from generator.types import INTEGER_RANGE
 PY_SCALAR = {"uuid": "UUID", "text": "str", "varchar": "str", "smallint": "int", "integer": "int",
              "bigint": "int", "numeric": "Decimal", "boolean": "bool", "date": "Date",
              "timestamptz": "Timestamp"}
+
+
+def _text(value: str) -> str:
+    """A Python string literal holding `value`; unicode is written as itself (JSON's \\u escapes would
+    split an emoji into two surrogates, which Python reads as two invalid characters)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+# Names a field cannot take as its Python attribute: what BaseModel defines, and the builtins the
+# annotations of the same class body use (a field `str` would shadow `str` for the fields after it).
+# Listed rather than read from dir(BaseModel), so the output does not depend on the pydantic installed.
+_TAKEN = frozenset({"construct", "copy", "dict", "fields", "from_orm", "json", "parse_file", "parse_obj",
+                    "parse_raw", "schema", "schema_json", "update_forward_refs", "validate",
+                    "str", "int", "bool", "list", "float"})
+
+
+def field_names(t: Table) -> dict[str, str]:
+    """Python attribute name per column: the column name, or, where Python or pydantic cannot take it
+    (a keyword, a leading underscore, a BaseModel attribute, pydantic's `model_` namespace), the name
+    with `_` added (and leading underscores moved to the end); the column stays the alias."""
+    names = {c.name for c in t.columns}
+    out: dict[str, str] = {}
+    for c in t.columns:
+        name = c.name
+        if keyword.iskeyword(name) or keyword.issoftkeyword(name) or name.startswith("_") \
+                or name.startswith("model_") or name in _TAKEN:
+            stripped = name.lstrip("_")
+            base = (stripped or "field") + "_" * (len(name) - len(stripped))
+            candidate = base if not base.startswith("model_") else "f_" + base
+            while candidate in names or candidate in out.values() or keyword.iskeyword(candidate) \
+                    or candidate in _TAKEN or candidate == name:
+                candidate += "_"
+            name = candidate
+        out[c.name] = name
+    return out
 
 
 def package_name(ir: IR) -> str:
@@ -38,7 +74,7 @@ def _constraints(c: Column, check: Check | None) -> list[str]:
         if lengths:
             out.append(f"max_length={min(lengths)}")
         if "pattern" in rules:
-            out.append(f"pattern={json.dumps(rules['pattern'])}")
+            out.append(f"pattern={_text(rules['pattern'])}")
     if base in INTEGER_RANGE:
         low, high = INTEGER_RANGE[base]
         out.append(f"ge={max(rules.get('min', low), low)}")
@@ -75,6 +111,7 @@ def _model(t: Table, kind: str, enum_names: dict) -> str:
     """One model class as source text (built directly: a template per field was the build's slowest step)."""
     checks = {ch.column: ch for ch in t.checks if ch.column}
     fields = []
+    py_names = field_names(t)
     for c in t.columns:
         if kind != "Row" and c.identity:
             continue
@@ -83,18 +120,19 @@ def _model(t: Table, kind: str, enum_names: dict) -> str:
         # An optional field left out stays unset and is never sent (exclude_unset), so the database
         # applies its default; pydantic does not validate defaults, so None never reaches a NOT NULL column.
         kwargs = (["default=None"] if optional else []) + \
-            ([f"description={json.dumps(c.description)}"] if c.description else [])
+            ([f"alias={_text(c.name)}"] if py_names[c.name] != c.name else []) + \
+            ([f"description={_text(c.description)}"] if c.description else [])
         if kwargs == ["default=None"] and c.nullable:
             default = "None"
         else:
             default = f"Field({', '.join(kwargs)})" if kwargs else None
-        fields.append({"name": c.name, "annotation": ann, "default": default})
+        fields.append({"name": py_names[c.name], "annotation": ann, "default": default})
     prefix = _camel(t.schema, t.name)
     doc = {"Row": f"A row of {t.schema}.{t.name}.", "Insert": f"A new row for {t.schema}.{t.name}.",
            "Update": f"Changes to rows of {t.schema}.{t.name}."}[kind]
     if t.description:
         doc += f" {t.description}"
-    doc = doc.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    doc = doc.replace("\\", "\\\\").replace('"', '\\"')
     lines = [f"class {prefix}{kind}({'RowModel' if kind == 'Row' else 'WriteModel'}):", f'    """{doc}"""', ""]
     lines += [f"    {f['name']}: {f['annotation']}" + (f" = {f['default']}" if f["default"] is not None else "")
               for f in fields]
@@ -105,7 +143,7 @@ def _model(t: Table, kind: str, enum_names: dict) -> str:
 
 def render_models(ir: IR) -> str:
     enum_names = {(e.schema, e.name): _camel(e.schema, e.name) for e in ir.enums}
-    enums = [{"py_name": enum_names[(e.schema, e.name)], "literals": ", ".join(json.dumps(v) for v in e.values)}
+    enums = [{"py_name": enum_names[(e.schema, e.name)], "literals": ", ".join(_text(v) for v in e.values)}
              for e in ir.enums]
     models = [_model(t, kind, enum_names) for t in ir.tables for kind in ("Row", "Insert", "Update")]
     tables = [{"schema": t.schema, "name": t.name, "prefix": _camel(t.schema, t.name)} for t in ir.tables]

@@ -7,6 +7,7 @@ tables compare equal to its output line for line.
 from __future__ import annotations
 
 import json
+import re
 
 WIDTH = 80
 
@@ -20,7 +21,20 @@ _KEY = str.maketrans({"_": "\x00"})
 
 
 def quote(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    """A string literal quoted as Prettier prints it: double quotes, unless the value holds more double
+    than single quotes (`'say "hi"'`); only the enclosing quote is escaped (Prettier's makeString)."""
+    enclosing = "'" if value.count('"') > value.count("'") else '"'
+    raw = json.dumps(value, ensure_ascii=False)[1:-1]
+
+    def one(m: re.Match) -> str:
+        escaped, bare = m.group(1), m.group(2)
+        if escaped is not None:
+            return escaped if escaped in "\'\"" and escaped != enclosing else "\\" + escaped
+        return "\\" + bare if bare == enclosing else bare
+    return enclosing + _ESCAPES.sub(one, raw) + enclosing
+
+
+_ESCAPES = re.compile(r"\\(.)|([\"'])", re.S)
 
 
 def member(indent: int, name: str, type_text: str, optional: bool = False) -> list[str]:

@@ -5,6 +5,7 @@ the schemas can guard any value before it reaches supabase-js.
 """
 from __future__ import annotations
 
+from generator.emit.openapi import numeric_limit
 from generator.emit.tsformat import collation_key, quote
 from generator.emit.typescript import exposed_enums, exposed_tables
 from generator.ir import IR, Check, Column, Table
@@ -32,6 +33,20 @@ export const jsonNotNull = json.refine((value) => value !== null, {
   message: "must not be null",
 }) as unknown as z.ZodType<NonNullable<Json>>
 """
+
+OWN_PROPERTIES = """
+/**
+ * The input's own properties on an object without a prototype, so that a column named like a member
+ * of Object.prototype (`constructor`) is read from the value and never inherited from Object.
+ */
+const ownProperties = (value: unknown): unknown =>
+  value !== null && typeof value === "object" && !Array.isArray(value)
+    ? Object.defineProperties(Object.create(null), Object.getOwnPropertyDescriptors(value))
+    : value
+"""
+
+# Column names that every plain object inherits from Object.prototype (spec names are lower case).
+INHERITED = frozenset({"constructor"})
 
 # Inclusive ranges that JavaScript numbers hold exactly; bigint is limited to safe integers.
 SAFE_INTEGER = (-(2**53 - 1), 2**53 - 1)
@@ -73,8 +88,10 @@ def scalar_schema(c: Column, check: Check | None) -> str:
             expr += f".max({high})"
         if base == "numeric" and c.type.precision is not None:
             # numeric(p, s) holds values below 10^(p - s) in magnitude, after rounding to s places.
-            limit = 10 ** (c.type.precision - c.type.scale)
-            expr += f".gt(-{limit}).lt({limit})"
+            limit = numeric_limit(c.type.precision, c.type.scale)
+            if limit is not None:
+                text = str(limit) if isinstance(limit, int) else f"1e{c.type.precision - c.type.scale}"
+                expr += f".gt(-{text}).lt({text})"
         return expr
     if base == "boolean":
         return "z.boolean()"
@@ -104,18 +121,21 @@ def column_schema(c: Column, check: Check | None, kind: str) -> str:
 def render_table(t: Table) -> list[str]:
     checks = {ch.column: ch for ch in t.checks if ch.column}
     columns = sorted(t.columns, key=lambda c: collation_key(c.name))
+    inherited = any(c.name in INHERITED for c in columns)
     lines = [f"    {t.name}: {{"]
     for kind, maker in (("Row", "z.object"), ("Insert", "z.strictObject"), ("Update", "z.strictObject")):
-        lines.append(f"      {kind}: {maker}({{")
+        lines.append(f"      {kind}: {'z.preprocess(ownProperties, ' if inherited else ''}{maker}({{")
         for c in columns:
             lines.append(f"        {c.name}: {column_schema(c, checks.get(c.name), kind)},")
-        lines.append("      }),")
+        lines.append("      })),") if inherited else lines.append("      }),")
     lines.append("    },")
     return lines
 
 
 def render_zod_ts(ir: IR) -> str:
-    lines = [HEADER, "/** Every enum of the exposed schemas, by schema. */", "export const enums = {"]
+    needs_own = any(c.name in INHERITED for schema in ir.exposed_schemas
+                    for t in exposed_tables(ir, schema) for c in t.columns)
+    lines = [HEADER + (OWN_PROPERTIES if needs_own else ""), "/** Every enum of the exposed schemas, by schema. */", "export const enums = {"]
     for schema in ir.exposed_schemas:
         lines.append(f"  {schema}: {{")
         for e in exposed_enums(ir, schema):

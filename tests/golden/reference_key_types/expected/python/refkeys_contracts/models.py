@@ -2,7 +2,9 @@
 
 Row models describe what the database returns. Insert and Update models refuse unknown keys; a field
 left out is left to the database (its default, or unchanged on update), so dump them with
-`model_dump(exclude_unset=True)`.
+`model_dump(exclude_unset=True)`. A column whose name Python cannot take as an attribute (a keyword,
+a leading underscore, a BaseModel attribute) is a field with `_` added and the column name as its alias;
+both names validate, and dumps use the column name.
 """
 from __future__ import annotations
 
@@ -35,13 +37,13 @@ Timestamp = Annotated[AwareDatetime, BeforeValidator(_not_a_number)]
 class RowModel(BaseModel):
     """What the database returns: every column present."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True)
 
 
 class WriteModel(BaseModel):
     """What a client may send: unknown keys are refused."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True)
 
 
 OdooDeadLetterSource = Literal["pull", "push", "webhook"]
