@@ -1,6 +1,7 @@
 """Typed diagnostics and the errors that carry them; the CLI maps each error to an exit code."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 EXIT_OK = 0
@@ -18,11 +19,35 @@ class Diagnostic:
     message: str
     hint: str = ""
 
+    def __post_init__(self):  # a long value echoed by any check is cut, so one finding stays a few lines
+        object.__setattr__(self, "message", _cut_quoted(self.message))
+
     def render(self) -> str:
         text = f"{self.file}:{self.line}:{self.column}: error: {self.message}"
         if self.hint:
             text += f"\n    hint: {self.hint}"
         return text
+
+
+SHOWN = 80  # characters of a value echoed in a message (a whole 64-byte name fits); the rest is cut
+
+
+def show(value, limit: int = SHOWN, quote: str = "") -> str:
+    """`value` as a message echoes it: repr (or in `quote` marks), cut after `limit` characters."""
+    text = f"{quote}{value}{quote}" if quote else repr(value)
+    if len(text) <= limit:
+        return text
+    closing = text[0] if text[0] in "'\"" and text[-1] == text[0] else ""
+    size = len(value) if isinstance(value, str) else len(text)
+    return f"{text[:limit]}...{closing} ({size} characters)"
+
+
+_RUN = "(?:(?!\\.\\.\\. \\()[^%s\\n]){%d,}"  # a quoted run longer than show() leaves one
+_LONG_QUOTED = re.compile("|".join(q + _RUN % (q, SHOWN + 3) + q for q in ("'", '"')))
+
+
+def _cut_quoted(message: str) -> str:
+    return _LONG_QUOTED.sub(lambda m: show(m.group()[1:-1], quote=m.group()[0]), message)
 
 
 class SpecgenError(Exception):
@@ -37,8 +62,11 @@ class SpecError(SpecgenError):
     exit_code = EXIT_INVALID
 
     def __init__(self, diagnostics: list[Diagnostic]):
-        self.diagnostics = sorted(diagnostics)
+        self.diagnostics = sorted(set(diagnostics))  # by file, line and column; each finding once
         super().__init__(self.render())
+
+    def __post_init__(self):  # a long value echoed by any check is cut, so one finding stays a few lines
+        object.__setattr__(self, "message", _cut_quoted(self.message))
 
     def render(self) -> str:
         lines = [d.render() for d in self.diagnostics]
