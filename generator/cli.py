@@ -281,19 +281,21 @@ def migrate(name: str, project_dir: Path) -> None:
         click.echo(line, err=True)
     if report.refused:
         sys.exit(EXIT_FAILED)
-    from generator.migrate.plan import VALIDATE
+    from generator.migrate.plan import ENUM_VALUES_SUFFIX, VALIDATE_SUFFIX, split_files
+    # Each file runs in a transaction of its own (see generator/migrate/plan.py split_files): new enum
+    # labels first when a step uses them, the main steps, then the validation of `not valid` constraints.
     stamp = folder.next_stamp(out)
-    main = [s for s in steps if s.phase != VALIDATE]
-    validate = [s for s in steps if s.phase == VALIDATE]
-    migrations = [(f"{stamp}_{name}.sql", lint.render_migration(main, ir))]
-    if validate:  # its own file, so its own transaction: see generator/migrate/plan.py VALIDATE
-        migrations.append((f"{folder.stamp_after(stamp)}_{name}_validate.sql",
-                           lint.render_migration(validate, ir, lint.VALIDATE_HEADER)))
+    headers = {ENUM_VALUES_SUFFIX: lint.ENUM_VALUES_HEADER, "": lint.HEADER, VALIDATE_SUFFIX: lint.VALIDATE_HEADER}
+    parts = split_files(steps)
+    migrations = []
+    for suffix, part in parts:
+        migrations.append((f"{stamp}_{name}{suffix}.sql", lint.render_migration(part, ir, headers[suffix])))
+        stamp = folder.stamp_after(stamp)
     files, _ = pipeline.project_files(project_dir, ir, state)
     files.update(folder.migration_files(ir, migrations, state.lock))
     files[pipeline.MANIFEST] = pipeline.render_manifest(ir, {k: v for k, v in files.items() if k != pipeline.MANIFEST})
     written, _ = writer.write(out, files, prune=False, owned_elsewhere=_managed)
-    for (file_name, _), part in zip(migrations, (main, validate)):
+    for (file_name, _), (_, part) in zip(migrations, parts):
         click.echo(f"wrote {pipeline.GENERATED}/{folder.MIGRATIONS}/{file_name}: {len(part)} steps")
     for path in written:
         click.echo(f"wrote {pipeline.GENERATED}/{path}", err=True)
@@ -338,7 +340,8 @@ def verify(project_dir: Path, database_url: str | None) -> None:
     Without --database-url: applies every migration in order to a throwaway PostgreSQL with the
     Supabase stand-in, then compares its catalog (tables, columns, types, nullability, defaults,
     constraints, indexes, RLS, policies, grants, triggers, functions, enums) with a database built
-    from the spec directly. Prints 0 differences or each one; exit 1 if any.
+    from the spec directly. Prints 0 differences or each one; exit 1 if any. A migration that does
+    not apply: its file, line, statement and PostgreSQL's message, exit 1.
     """
     from generator import pipeline
     from generator.migrate import verify as verifying

@@ -283,3 +283,215 @@ def test_a_recreated_view_keeps_its_comment_and_grants(tmp_path, repo_root):
     assert text.index("comment on view ops.sync_health is") > view_at
     verified = specgen("verify", cwd=tmp_path)
     assert verified.returncode == 0 and verified.stdout.strip().endswith("0 differences"), verified.stdout
+
+
+# -- migrations that must apply, or stop without losing data (issue 15, section 2) -----------------------
+# Each case builds a project from spec version 1, applies its baseline to a real PostgreSQL, adds rows,
+# changes the spec to version 2, runs `specgen migrate`, and applies the new files as the Supabase CLI
+# does: in name order, each in a transaction of its own.
+
+BASE_NOTE = "      - {name: mood, type: enum, enum: mood}\n"
+ORG_A = "00000000-0000-0000-0000-00000000000a"
+NOTE_1 = "00000000-0000-0000-0000-000000000001"
+NOTE_2 = "00000000-0000-0000-0000-000000000002"
+
+
+class Case:
+    def __init__(self, tmp_path: Path, pg_cluster, fields: str = "", roles: str | None = None,
+                 entities: str | None = None):
+        self.root, self.cluster = tmp_path / "project", pg_cluster
+        shutil.copytree(UPGRADES / "base/spec", self.root / "spec")
+        self.entities = self.root / "spec/schema/entities.yaml"
+        self.entities.write_text(entities or self.entities.read_text().replace(BASE_NOTE, BASE_NOTE + fields))
+        if roles is not None:
+            (self.root / "spec/auth/roles.yaml").write_text(roles)
+        built = specgen("build", cwd=self.root)
+        assert built.returncode == 0, built.stderr
+        self.url = pg_cluster.url_for(pg_cluster.create_database(prefix="case"))
+        apply_sql(self.url, standin_sql())
+        self.applied = apply_migrations(self.url, self.migrations)
+        apply_sql(self.url, f"insert into app.org (id, title) values ('{ORG_A}', 'A');")
+
+    @property
+    def migrations(self) -> Path:
+        return self.root / "generated/supabase/migrations"
+
+    def sql(self, text: str):
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            return conn.execute(text).fetchall() if text.lstrip().startswith("select") else conn.execute(text)
+
+    def migrate(self, edit, acks=(), roles_edit=None) -> list[Path]:
+        """Change the spec, run `specgen migrate`, and return the files it wrote."""
+        text = edit(self.entities.read_text())
+        if acks:
+            text += "\nacknowledged_changes:\n" + "".join(_ack(a) for a in acks)
+        self.entities.write_text(text)
+        if roles_edit:
+            roles = self.root / "spec/auth/roles.yaml"
+            roles.write_text(roles_edit(roles.read_text()))
+        made = specgen("migrate", "step", cwd=self.root)
+        assert made.returncode == 0, made.stdout + made.stderr
+        return [p for p in sorted(self.migrations.glob("*.sql")) if p not in self.applied]
+
+    def apply(self, files: list[Path]) -> None:
+        for path in files:
+            apply_sql(self.url, path.read_text())
+            self.applied.append(path)
+
+    def differences(self) -> list[str]:
+        with psycopg.connect(self.url) as conn:
+            return _verify_against_fresh(self.cluster, conn, compile_ir(self.root))
+
+
+@pytest.mark.db
+def test_renaming_a_table_renames_its_inline_enum_and_keeps_the_values(tmp_path, pg_cluster):
+    case = Case(tmp_path, pg_cluster, "      - {name: level, type: enum, values: [low, high]}\n")
+    case.sql(f"insert into app.note (id, org_id, body, level) values ('{NOTE_1}', '{ORG_A}', 'x', 'high')")
+    files = case.migrate(lambda s: s.replace("  - name: note\n    audit: true\n",
+                                             "  - name: note\n    table: memos\n    renamed_from: note\n"
+                                             "    audit: true\n"), ["rename_table app.note->memos"])
+    text = files[0].read_text()
+    assert "alter type app.note_level rename to memos_level;" in text
+    case.apply(files)
+    assert case.sql("select level::text from app.memos") == [("high",)]
+    assert case.differences() == []
+
+
+@pytest.mark.db
+def test_a_new_enum_value_used_as_a_default_is_committed_by_a_migration_of_its_own(tmp_path, pg_cluster):
+    case = Case(tmp_path, pg_cluster)
+    files = case.migrate(lambda s: s.replace("values: [calm, busy, stuck]", "values: [calm, busy, stuck, sleepy]")
+                         .replace("{name: mood, type: enum, enum: mood}", "{name: mood, type: enum, enum: mood, "
+                                                                          "default: sleepy}"))
+    assert len(files) == 2 and files[0].name.endswith("_step_enum_values.sql"), [f.name for f in files]
+    assert "add value if not exists 'sleepy'" in files[0].read_text()
+    assert "add value" not in files[1].read_text() and "set default 'sleepy'" in files[1].read_text()
+    case.apply(files)
+    case.sql(f"insert into app.note (id, org_id, body) values ('{NOTE_1}', '{ORG_A}', 'x')")
+    assert case.sql("select mood::text from app.note") == [("sleepy",)]
+    assert case.differences() == []
+    assert specgen("diff", cwd=case.root).returncode == 0
+
+
+ROLES_WITH_VIEWER = """version: 1
+roles:
+  - {name: viewer}
+  - {name: member, inherits: viewer}
+  - {name: admin, inherits: member}
+  - {name: sync, system: service_role}
+permissions:
+  note:
+    select: {role: viewer}
+    insert: {role: member}
+    update: {role: member}
+"""
+
+
+@pytest.mark.db
+def test_removing_a_membership_role_drops_and_recreates_what_depends_on_the_enum(tmp_path, pg_cluster):
+    base = (UPGRADES / "base/spec/schema/entities.yaml").read_text()
+    case = Case(tmp_path, pg_cluster, roles=ROLES_WITH_VIEWER,
+                entities=base.replace("org_role: {values: [admin, member]}", "org_role: {values: [admin, member, viewer]}"))
+    case.sql("insert into auth.users (id) values ('00000000-0000-0000-0000-0000000000f1')")
+    case.sql(f"insert into app.membership (org_id, user_id, role) values ('{ORG_A}', "
+             "'00000000-0000-0000-0000-0000000000f1', 'admin')")
+    files = case.migrate(lambda s: s.replace("[admin, member, viewer]", "[admin, member]"),
+                         ["remove_enum_value app.org_role.viewer"],
+                         roles_edit=lambda r: r.replace("  - {name: viewer}\n", "")
+                         .replace("{name: member, inherits: viewer}", "{name: member}")
+                         .replace("select: {role: viewer}", "select: {role: member}"))
+    case.apply(files)
+    assert case.sql("select role::text from app.membership") == [("admin",)]
+    assert case.differences() == []
+
+
+@pytest.mark.db
+def test_removing_an_enum_value_an_array_column_holds_is_stopped_naming_the_rows(tmp_path, pg_cluster):
+    case = Case(tmp_path, pg_cluster, "      - {name: moods, type: \"enum[]\", enum: mood}\n")
+    case.sql(f"insert into app.note (id, org_id, body, moods) values ('{NOTE_1}', '{ORG_A}', 'x', '{{calm,stuck}}'),"
+             f" ('{NOTE_2}', '{ORG_A}', 'y', '{{busy}}')")
+    files = case.migrate(lambda s: s.replace("values: [calm, busy, stuck]", "values: [calm, busy]"),
+                         ["remove_enum_value app.mood.stuck"])
+    with pytest.raises(psycopg.errors.RaiseException) as failed:
+        case.apply(files)
+    message = str(failed.value)
+    assert "app.note.moods" in message and "stuck" in message and NOTE_1 in message and NOTE_2 not in message
+    case.sql(f"update app.note set moods = '{{calm}}' where id = '{NOTE_1}'")
+    case.apply(files)
+    assert case.sql("select moods::text[] from app.note order by id") == [(["calm"],), (["busy"],)]
+    assert case.differences() == []
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("before, after, bad, good", [
+    ("{name: score, type: text}", "{name: score, type: varchar(3)}", "'hello world'", "'ok'"),
+    ("{name: score, type: \"numeric(10,4)\"}", "{name: score, type: \"numeric(10,1)\"}", "1.2345", "2.5"),
+], ids=["text_to_varchar", "numeric_scale"])
+def test_narrowing_a_column_fails_naming_the_rows_that_do_not_fit(tmp_path, pg_cluster, before, after, bad, good):
+    base = (UPGRADES / "base/spec/schema/entities.yaml").read_text().replace("{name: score, type: text}", before)
+    case = Case(tmp_path, pg_cluster, entities=base)
+    case.sql(f"insert into app.note (id, org_id, body, score) values ('{NOTE_1}', '{ORG_A}', 'x', {bad}),"
+             f" ('{NOTE_2}', '{ORG_A}', 'y', {good})")
+    files = case.migrate(lambda s: s.replace(before, after), ["change_type app.note.score"])
+    with pytest.raises(psycopg.errors.RaiseException) as failed:
+        case.apply(files)
+    message = str(failed.value)
+    assert "app.note.score" in message and NOTE_1 in message and NOTE_2 not in message, message
+    assert case.sql(f"select score::text from app.note where id = '{NOTE_1}'") == [(bad.strip("'"),)]  # untouched
+    case.sql(f"delete from app.note where id = '{NOTE_1}'")
+    case.apply(files)
+    assert case.sql("select score::text from app.note") == [(good.strip("'"),)]
+    assert case.differences() == []
+
+
+@pytest.mark.db
+def test_a_new_check_is_validated_in_a_transaction_of_its_own_naming_the_failing_rows(tmp_path, pg_cluster):
+    case = Case(tmp_path, pg_cluster)
+    case.sql(f"insert into app.note (id, org_id, body, headline) values ('{NOTE_1}', '{ORG_A}', 'x', 'ab'),"
+             f" ('{NOTE_2}', '{ORG_A}', 'y', 'abcd')")
+    files = case.migrate(lambda s: s.replace("{name: headline, type: varchar(50)}",
+                                             "{name: headline, type: varchar(50), check: {min_length: 3}}"))
+    assert len(files) == 2 and files[1].name.endswith("_step_validate.sql"), [f.name for f in files]
+    assert "not valid;" in files[0].read_text() and "validate constraint" not in files[0].read_text()
+    case.apply(files[:1])
+    with pytest.raises(psycopg.errors.RaiseException) as failed:
+        case.apply(files[1:])
+    message = str(failed.value)
+    assert "app.note" in message and "headline" in message and NOTE_1 in message and NOTE_2 not in message, message
+    case.sql(f"update app.note set headline = 'abc' where id = '{NOTE_1}'")
+    case.apply(files[1:])
+    assert case.differences() == []
+
+
+@pytest.mark.db
+def test_a_new_foreign_key_on_existing_rows_names_the_rows_that_point_nowhere(tmp_path, pg_cluster):
+    case = Case(tmp_path, pg_cluster, "      - {name: reviewer_id, type: uuid}\n")
+    case.sql("insert into auth.users (id) values ('00000000-0000-0000-0000-0000000000f1')")
+    case.sql(f"insert into app.note (id, org_id, body, reviewer_id) values ('{NOTE_1}', '{ORG_A}', 'x', "
+             f"'00000000-0000-0000-0000-0000000000f2'), ('{NOTE_2}', '{ORG_A}', 'y', "
+             "'00000000-0000-0000-0000-0000000000f1')")
+    files = case.migrate(lambda s: s.replace("{name: reviewer_id, type: uuid}",
+                                             "{name: reviewer_id, references: auth.users}"),
+                         ["index app.note.note_reviewer_id_idx"])
+    assert files[-1].name.endswith("_step_validate.sql")
+    case.apply(files[:-1])
+    with pytest.raises(psycopg.errors.RaiseException) as failed:
+        case.apply(files[-1:])
+    message = str(failed.value)
+    assert "app.note" in message and "reviewer_id" in message and NOTE_1 in message and NOTE_2 not in message
+    case.sql(f"update app.note set reviewer_id = null where id = '{NOTE_1}'")
+    case.apply(files[-1:])
+    assert case.differences() == []
+
+
+def test_verify_names_the_migration_and_statement_that_does_not_apply(project):
+    """A migration that does not apply: verify says which file, which statement and PostgreSQL's message,
+    and exits 1, with no traceback."""
+    (project / "generated/supabase/migrations/29990101000000_broken.sql").write_text(
+        "-- a migration that cannot apply\nselect 1;\n\nalter table app.nowhere add column x integer;\n")
+    result = specgen("verify", cwd=project)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "29990101000000_broken.sql:4" in result.stderr
+    assert "alter table app.nowhere add column x integer;" in result.stderr
+    assert 'relation "app.nowhere" does not exist' in result.stderr

@@ -46,6 +46,9 @@ VALIDATE_HEADER = HEADER + ("\n-- Checks existing rows against the constraints t
                             "-- of its own runs in a transaction of its own: the scan takes a SHARE UPDATE EXCLUSIVE lock only,\n"
                             "-- so reads and writes go on while it runs.")
 
+ENUM_VALUES_HEADER = HEADER + ("\n-- Adds the enum values the next migration uses. PostgreSQL refuses a new value in the transaction\n"
+                               "-- that added it (`unsafe use of new value`), so they are committed by a file of their own first.")
+
 
 def render_migration(steps: list[Step], ir: IR, header: str = HEADER) -> str:
     acknowledged = dict(ir.acknowledged)

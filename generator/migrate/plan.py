@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from generator.emit import sql
 from generator.ir import IR, Column, Enum, Table
 from generator.migrate.objects import STRUCTURAL, Statement, objects, objects_of
-from generator.names import qualified, quote_ident, sql_string
+from generator.names import derived_name, qualified, quote_ident, sql_string
 from generator.quoting import dollar_quote
 
 # Phases order the steps so every statement finds what it needs.
@@ -32,6 +32,30 @@ class Step:
     phase: int
     unsafe: str | None = None  # why it is unsafe, if it is
     order: int = field(default=0)
+    new_label: str | None = None  # the enum label an `add value` step adds
+
+
+# Files of one migration, in the order they run, each in a transaction of its own: (suffix, steps).
+ENUM_VALUES_SUFFIX, VALIDATE_SUFFIX = "_enum_values", "_validate"
+
+
+def split_files(steps: list[Step]) -> list[tuple[str, list[Step]]]:
+    """The files `specgen migrate` writes for these steps.
+
+    PostgreSQL refuses a new enum label before the transaction that added it commits (`unsafe use of
+    new value`): when another step names a label this migration adds (a default, a check, a policy), the
+    `add value` steps go to a file of their own that runs first. Validations of constraints added
+    `not valid` go to a file of their own that runs last (see VALIDATE)."""
+    added = [s for s in steps if s.new_label is not None]
+    rest = [s for s in steps if s.new_label is None]
+    used = {sql_string(s.new_label) for s in added}
+    first: list[Step] = []
+    if any(label in statement for s in rest for statement in s.sql for label in used):
+        first, steps = added, rest
+    main = [s for s in steps if s.phase != VALIDATE]
+    validate = [s for s in steps if s.phase == VALIDATE]
+    return [(suffix, part) for suffix, part in ((ENUM_VALUES_SUFFIX, first), ("", main), (VALIDATE_SUFFIX, validate))
+            if part or suffix == ""]
 
 
 _WIDENINGS = {("smallint", "integer"), ("smallint", "bigint"), ("integer", "bigint"), ("varchar", "text"),
@@ -65,10 +89,14 @@ class Planner:
         self.renamed_tables: dict[tuple, tuple] = {}  # old key -> new key
         self.created: set[tuple] = set()
 
-    def add(self, change: str, statements: list[str] | str, phase: int, unsafe: str | None = None) -> None:
+        self.enum_renames: dict[tuple, tuple] = {}  # old enum key -> new, for inline enums of renamed tables/columns
+        self.recreated: set[tuple] = set()  # statement keys an enum swap already re-created
+
+    def add(self, change: str, statements: list[str] | str, phase: int, unsafe: str | None = None,
+            new_label: str | None = None) -> None:
         if isinstance(statements, str):
             statements = [statements]
-        self.steps.append(Step(change, statements, phase, unsafe, len(self.steps)))
+        self.steps.append(Step(change, statements, phase, unsafe, len(self.steps), new_label))
 
     # -- plan -------------------------------------------------------------------------------
     def plan(self) -> list[Step]:
@@ -105,8 +133,34 @@ class Planner:
                          else None)
 
     # -- enums -------------------------------------------------------------------------------
+    def match_inline_enums(self) -> None:
+        """An inline enum is named `<table>_<field>`: renaming the table or the field renames the type
+        (a cast from the old type to a new one does not exist), keeping its values and every column."""
+        old_enums = {(e.schema, e.name) for e in self.old.enums}
+        new_enums = {(e.schema, e.name) for e in self.new.enums}
+        for key, t in self.new_tables.items():
+            old_key = next((o for o, n in self.renamed_tables.items() if n == key), key)
+            before = self.old_tables.get(old_key)
+            if before is None:
+                continue
+            old_cols = {c.name: c for c in before.columns}
+            for c in t.columns:
+                o = old_cols.get(c.renamed_from) if c.name not in old_cols and c.renamed_from else old_cols.get(c.name)
+                if o is None or o.enum is None or c.enum is None or o.enum == c.enum:
+                    continue
+                inline_old = (before.schema, derived_name([before.name, o.name]))
+                inline_new = (t.schema, derived_name([t.name, c.name]))
+                if o.enum == inline_old and c.enum == inline_new and inline_old not in new_enums \
+                        and inline_new not in old_enums and inline_old not in self.enum_renames:
+                    self.enum_renames[inline_old] = inline_new
+                    self.add(f"rename_enum {inline_old[0]}.{inline_old[1]}->{inline_new[1]}",
+                             f"alter type {qualified(*inline_old)} rename to {quote_ident(inline_new[1])};", ENUMS)
+
     def plan_enums(self) -> None:
+        self.match_inline_enums()
         old = {(e.schema, e.name): e for e in self.old.enums}
+        for o, n in self.enum_renames.items():
+            old[n] = old.pop(o)
         for e in self.new.enums:
             before = old.get((e.schema, e.name))
             if before is None:
@@ -138,34 +192,79 @@ class Planner:
             position = f" after {sql_string(after)}" if after else (
                 f" before {sql_string(current[0])}" if current else "")
             self.add(f"add_enum_value {new.schema}.{new.name}.{value}",
-                     f"alter type {new.qualified} add value if not exists {sql_string(value)}{position};", ENUMS)
+                     f"alter type {new.qualified} add value if not exists {sql_string(value)}{position};", ENUMS,
+                     new_label=value)
             current.insert(current.index(after) + 1 if after else 0, value)
 
     def plan_enum_swap(self, e: Enum, removed: list[str]) -> None:
-        """Removing a value means a new type: check no row uses it, convert every column, swap names."""
+        """Removing a value means a new type: check no row uses it, convert every column, swap names.
+
+        Functions taking the type and policies naming it depend on it: they are dropped before the old
+        type and created again (with their comments and grants) after the new one has its name."""
         users = [(t, c) for t in self.new.tables for c in t.columns if c.enum == (e.schema, e.name)]
         tmp = qualified(e.schema, e.name + "__new")
+        values = ", ".join(sql_string(v) for v in removed)
         stmts = [f"create type {tmp} as enum ({', '.join(sql_string(v) for v in e.values)});"]
         for t, c in users:
-            values = ", ".join(sql_string(v) for v in removed)
-            # RAISE reads `%` as a placeholder, so a label's `%` is doubled; the label itself is a literal
-            message = (f"cannot remove enum value(s) {', '.join(removed)}: "
-                       f"rows of {t.schema}.{t.name}.{c.name} still use them").replace("%", "%%")
-            body = (f" begin if exists (select 1 from {t.qualified} where {quote_ident(c.name)}::text in "
-                    f"({values})) then raise exception {sql_string(message)}; end if; end ")
-            stmts.append(f"do {dollar_quote(body)};")
+            col = quote_ident(c.name)
+            stmts.append(f"lock table {t.qualified} in access exclusive mode;")
+            condition = (f"{col}::text[] && array[{values}]::text[]" if c.type.array else f"{col}::text in ({values})")
+            stmts.append(rows_guard(t, condition, f"{t.schema}.{t.name}.{c.name}: % row(s) still hold the removed "
+                                                  f"value(s) {', '.join(removed)}",
+                                    "change or clear those values (or keep the values in the spec)"))
             suffix = "[]" if c.type.array else ""
             if c.default_sql:
-                stmts.append(f"alter table {t.qualified} alter column {quote_ident(c.name)} drop default;")
-            stmts.append(f"alter table {t.qualified} alter column {quote_ident(c.name)} type {tmp}{suffix} "
-                         f"using {quote_ident(c.name)}::text{suffix}::{tmp}{suffix};")
+                stmts.append(f"alter table {t.qualified} alter column {col} drop default;")
+            stmts.append(f"alter table {t.qualified} alter column {col} type {tmp}{suffix} "
+                         f"using {col}::text{suffix}::{tmp}{suffix};")
+        drops, creates = self.enum_dependents(e)
+        stmts.extend(drops)
         stmts.append(f"drop type {e.qualified};")
         stmts.append(f"alter type {tmp} rename to {quote_ident(e.name)};")
         for t, c in users:
             if c.default_sql:
                 stmts.append(f"alter table {t.qualified} alter column {quote_ident(c.name)} set default {c.default_sql};")
+        stmts.extend(creates)
         self.add(f"remove_enum_value {e.schema}.{e.name}.{','.join(removed)}", stmts, ENUM_SWAP,
-                 "rows holding the removed value would make the migration fail; API clients may still send it")
+                 "rows holding the removed value stop the migration (they are named); API clients may still send it")
+
+    def _objects(self, which: str) -> list[Statement]:
+        if not hasattr(self, "_cache"):
+            old = objects_of(self.old_sql) if self.old_sql is not None else objects(self.old)
+            self._cache = {"old": old, "new": objects(self.new)}
+        return self._cache[which]
+
+    def enum_dependents(self, e: Enum) -> tuple[list[str], list[str]]:
+        """What must go before `drop type` and come back after: (drops, re-creations)."""
+        names_type = re.compile(re.escape(e.qualified) + r"(?![A-Za-z0-9_$\"])")
+
+        def signature_mentions(text: str) -> bool:  # arguments and result, not the body
+            return bool(names_type.search(text.split("$", 1)[0].split(" as ", 1)[0]))
+
+        def function_names(statements) -> set[str]:
+            return {s.key[0] for s in statements if s.kind == "function" and signature_mentions(s.text)}
+
+        old_functions, new_functions = function_names(self._objects("old")), function_names(self._objects("new"))
+        calls = re.compile("|".join(re.escape(f) + r"\(" for f in sorted(old_functions | new_functions)) or "(?!)")
+
+        def depends(s: Statement) -> bool:
+            return bool(names_type.search(s.text) or calls.search(s.text))
+
+        drops = []
+        for s in self._objects("old"):
+            if s.kind == "policy" and depends(s):
+                drops.append(f"drop policy if exists {s.key[0]} on {self._new_name(s.key[1])};")
+        for s in self._objects("old"):
+            if s.kind == "function" and s.key[0] in old_functions:
+                drops.append(f"drop function if exists {s.key[0]}({_argument_types(s.text)});")
+        creates = []
+        for s in self._objects("new"):
+            key = (s.kind, *s.key)
+            if s.kind == "function" and s.key[0] in new_functions or s.kind == "policy" and depends(s) \
+                    or s.kind in ("comment", "statement") and calls.search(s.text):
+                creates.append(s.text)
+                self.recreated.add(key)
+        return drops, creates
 
     # -- tables and columns ------------------------------------------------------------------
     def plan_table_changes(self, old: Table, new: Table) -> None:
@@ -214,18 +313,20 @@ class Planner:
     def plan_column_change(self, t: Table, old: Column, new: Column) -> None:
         label = f"{t.schema}.{t.name}.{new.name}"
         col = f"alter table {t.qualified} alter column {quote_ident(new.name)}"
-        enum_swapped = old.enum == new.enum and old.enum is not None
+        enum_swapped = old.enum is not None and self.enum_renames.get(old.enum, old.enum) == new.enum
         if old.sql_type != new.sql_type and not enum_swapped:
             widening = _widening(old, new)
-            stmts = []
+            stmts = [] if widening else [f"lock table {t.qualified} in access exclusive mode;",
+                                         conversion_guard(t, old, new)]
             if old.default_sql is not None:
                 stmts.append(f"{col} drop default;")
             stmts.append(f"{col} type {new.sql_type} using {quote_ident(new.name)}::{new.sql_type};")
             if new.default_sql is not None:
                 stmts.append(f"{col} set default {new.default_sql};")
             self.add(f"{'widen_type' if widening else 'change_type'} {label}", stmts, COLUMNS,
-                     None if widening else f"changes {old.sql_type} to {new.sql_type}: values that do not convert "
-                                           "make the migration fail, and API clients see a new type")
+                     None if widening else f"changes {old.sql_type} to {new.sql_type}: rows whose values do not "
+                                           "convert, or would be cut or rounded, stop the migration (they are "
+                                           "named), and API clients see a new type")
         elif old.default_sql != new.default_sql:
             self.add(f"set_default {label}",
                      f"{col} set default {new.default_sql};" if new.default_sql else f"{col} drop default;", COLUMNS)
@@ -293,8 +394,13 @@ class Planner:
             self.add(f"validate_{kind} {label}.{n}", [*before, f"alter table {tq} validate constraint {quote_ident(n)};"],
                      VALIDATE)
 
+        check_by = {c.name: c for c in new.checks}
+
         def add_check(n):
-            validate("check", n)
+            what = f"{label}.{check_by[n].column}" if check_by[n].column else label
+            validate("check", n, [rows_guard(new, f"({checks_new[n]}) is false",
+                                             f"{what}: % row(s) break the check {n} ({checks_new[n]})",
+                                             "fix those rows")])
             return f"alter table {tq} add constraint {quote_ident(n)} check ({checks_new[n]}) not valid;"
 
         reconcile("check", checks_old, checks_new, drop_constraint, add_check, constraint_rename)
@@ -303,7 +409,14 @@ class Planner:
         fks_new = {f.name: (f.columns, (f.ref_schema, f.ref_table), f.ref_columns, f.on_delete) for f in new.foreign_keys}
         fk_by = {f.name: f for f in new.foreign_keys}
         def add_fk(n):
-            validate("foreign_key", n, [self.other_org_check(new, fk_by[n])] if fk_by[n].same_org else [])
+            fk = fk_by[n]
+            points = " and ".join(f"r.{quote_ident(a)} = c.{quote_ident(b)}" for a, b in zip(fk.ref_columns, fk.columns))
+            dangling = rows_guard(new, " and ".join(f"c.{quote_ident(c)} is not null" for c in fk.columns)
+                                  + f" and not exists (select 1 from {fk.ref_qualified} r where {points})",
+                                  f"{label}.{', '.join(fk.reference_columns)}: % row(s) point at no row of "
+                                  f"{fk.ref_schema}.{fk.ref_table}",
+                                  f"clear or fix them (the foreign key {n} refuses them)")
+            validate("foreign_key", n, ([self.other_org_check(new, fk)] if fk.same_org else []) + [dangling])
             return f"{sql.render_foreign_key(new, fk_by[n])} not valid;"
 
         reconcile("foreign_key", fks_old, fks_new, drop_constraint, add_fk, constraint_rename)
@@ -343,7 +456,7 @@ class Planner:
         for key, stmts in new_by.items():
             before = old_by.get(key)
             texts = [s.text for s in stmts]
-            if before is not None and [s.text for s in before] == texts:
+            if before is not None and [s.text for s in before] == texts or key in self.recreated:
                 continue
             kind = stmts[0].kind
             if kind == "table_grant":
@@ -411,6 +524,108 @@ class Planner:
     def _live(self, table: str) -> bool:
         schema, _, name = table.partition(".")
         return (schema, name) in self.new_tables
+
+
+def _argument_types(create_function: str) -> str:
+    """The argument list of `create or replace function f(a t, b u default x)` without defaults, for
+    `drop function f(a t, b u)`."""
+    head = create_function.split("(", 1)[1]
+    depth, args, current = 0, [], ""
+    for ch in head:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            if depth == 0:
+                break
+            depth -= 1
+        if ch == "," and depth == 0:
+            args.append(current)
+            current = ""
+        else:
+            current += ch
+    args.append(current)
+    return ", ".join(re.split(r"\s+(?:default\b|=)", a.strip(), maxsplit=1)[0] for a in args if a.strip())
+
+
+GUARD_ROWS_SHOWN = 10
+
+
+def _row_key(t: Table, alias: str = "c") -> str:
+    parts = [f"{alias}.{quote_ident(k)}::text" for k in t.primary_key]
+    return parts[0] if len(parts) == 1 else "'(' || " + " || ', ' || ".join(parts) + " || ')'"
+
+
+def _key_label(t: Table) -> str:
+    return ", ".join(t.primary_key)
+
+
+def _raise(message: str, advice: str, t: Table) -> str:
+    """`raise exception` with the count and the first keys as its two `%` placeholders."""
+    text = (message.replace("%", "%%").replace("%% row(s)", "% row(s)") +
+            f" ({_key_label(t).replace('%', '%%')} %); {advice.replace('%', '%%')}, then apply this migration again")
+    return f"raise exception {sql_string(text)}, n, keys"
+
+
+def rows_guard(t: Table, condition: str, message: str, advice: str) -> str:
+    """A `do` block that stops the migration when rows of `t` (alias c) meet `condition`, naming the count
+    and the first rows by primary key. `message` holds `% row(s)` where the count goes."""
+    shown = GUARD_ROWS_SHOWN
+    body = "\n".join([
+        "",
+        "declare n bigint; keys text;",
+        "begin",
+        f"  select count(*) into n from {t.qualified} c where {condition};",
+        "  if n > 0 then",
+        f"    select string_agg(k, ', ') || case when n > {shown} then ', ...' else '' end into keys",
+        f"      from (select {_row_key(t)} as k from {t.qualified} c where {condition} order by 1 limit {shown}) s;",
+        f"    {_raise(message, advice, t)};",
+        "  end if;",
+        "end",
+        ""])
+    return f"do {dollar_quote(body)};"
+
+
+_TEXTS, _NUMBERS, _TIMES = {"text", "varchar"}, {"smallint", "integer", "bigint", "numeric"}, {"date", "timestamptz"}
+
+
+def conversion_guard(t: Table, old: Column, new: Column) -> str:
+    """Before `alter column ... type new using col::new`: stop when a value does not convert, or (within
+    strings, numbers or times) would not keep its value: `varchar(3)` truncates, `numeric(10,1)` rounds.
+    One scan decides; only when it finds something (or a value fails to convert) are rows tried one by
+    one to name them."""
+    col = quote_ident(new.name)
+    comparable = any({old.type.base, new.type.base} <= family for family in (_TEXTS, _NUMBERS, _TIMES))
+    if comparable:
+        changed = f"({col}::{new.sql_type})::{old.sql_type} is distinct from {col}"
+        row_changed = f"(r.v::{new.sql_type})::{old.sql_type} is distinct from r.v"
+    else:
+        changed = f"{col}::{new.sql_type} is null"
+        row_changed = f"r.v::{new.sql_type} is null"
+    shown = GUARD_ROWS_SHOWN
+    message = (f"cannot change {t.schema}.{t.name}.{new.name} from {old.sql_type} to {new.sql_type}: % row(s) hold "
+               "values that do not " + ("fit or would change" if comparable else "convert"))
+    count = f"n := n + 1; if n <= {shown} then shown := shown || r.k; end if;"
+    body = "\n".join([
+        "",
+        "declare n bigint := 0; keys text; shown text[] := '{}'; r record;",
+        "begin",
+        f"  begin select count(*) into n from {t.qualified} c where {col} is not null and {changed};",
+        "  exception when others then n := -1; end;",
+        "  if n <> 0 then",
+        "    n := 0;",
+        f"    for r in select {_row_key(t)} as k, c.{col} as v from {t.qualified} c where c.{col} is not null "
+        "order by 1 loop",
+        f"      begin if {row_changed} then {count} end if;",
+        f"      exception when others then {count} end;",
+        "    end loop;",
+        "    if n > 0 then",
+        f"      keys := array_to_string(shown, ', ') || case when n > {shown} then ', ...' else '' end;",
+        f"      {_raise(message, 'change or clear those values (or keep the old type)', t)};",
+        "    end if;",
+        "  end if;",
+        "end",
+        ""])
+    return f"do {dollar_quote(body)};"
 
 
 def _by_key(statements: list[Statement], key_of) -> dict[tuple, list[Statement]]:

@@ -11,8 +11,93 @@ import psycopg
 
 from generator.database.cluster import apply_sql, standin_sql, start_cluster
 from generator.emit import sql
+from generator.errors import SpecgenError
 from generator.ir import IR
 from generator.migrate import folder
+
+
+class MigrationFailed(SpecgenError):
+    """A migration (or the spec's own schema) does not apply: which file, which statement, and why."""
+
+    def __init__(self, where: str, line: int, statement: str, error: psycopg.Error):
+        diag = error.diag
+        lines = [f"error: {where}:{line}: does not apply: {diag.message_primary or str(error).strip()}"]
+        for label, text in (("detail", diag.message_detail), ("hint", diag.message_hint),
+                            ("context", diag.context)):
+            if text:
+                lines.append(f"    {label}: {text.strip()}".replace("\n", "\n    " + " " * (len(label) + 2)))
+        shown = statement if len(statement) <= 400 else statement[:400] + " ..."
+        lines.append("    statement: " + shown.replace("\n", "\n      "))
+        lines.append("    nothing of this migration was applied (it runs in one transaction); fix the spec or the "
+                     "database, and make a new migration with `specgen migrate NAME`")
+        super().__init__("\n".join(lines))
+
+
+def statements(script: str) -> list[tuple[int, str]]:
+    """(line, statement) of a SQL script: `;` ends a statement outside quotes, dollar quotes and comments."""
+    out, i, n, start = [], 0, len(script), 0
+    while i < n:
+        ch = script[i]
+        if ch == "-" and script.startswith("--", i):
+            j = script.find("\n", i)
+            i = n if j < 0 else j
+            continue
+        if ch == "/" and script.startswith("/*", i):
+            j = script.find("*/", i + 2)
+            i = n if j < 0 else j + 2
+            continue
+        if ch in ("'", '"'):
+            j = i + 1
+            while j < n:
+                if script[j] == ch:
+                    if j + 1 < n and script[j + 1] == ch:
+                        j += 2
+                        continue
+                    break
+                j += 1
+            i = j + 1
+            continue
+        if ch == "$":
+            m = _DOLLAR.match(script, i)
+            if m:
+                j = script.find(m.group(0), m.end())
+                i = n if j < 0 else j + len(m.group(0))
+                continue
+        if ch == ";":
+            out.append((start, script[start:i + 1]))
+            start = i + 1
+        i += 1
+    if script[start:].strip():
+        out.append((start, script[start:]))
+    result = []
+    for at, text in out:
+        body = _strip_comments(text)
+        if body:
+            line = script.count("\n", 0, at + text.index(body)) + 1
+            result.append((line, body))
+    return result
+
+
+_DOLLAR = __import__("re").compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")
+
+
+def _strip_comments(text: str) -> str:
+    """A statement without the `--` comment lines in front of it."""
+    lines = text.split("\n")
+    while lines and (not lines[0].strip() or lines[0].lstrip().startswith("--")):
+        lines.pop(0)
+    return "\n".join(lines).strip()
+
+
+def apply_file(url: str, where: str, script: str) -> None:
+    """Apply one migration in one transaction, as the Supabase CLI does, statement by statement so that a
+    failure names its statement."""
+    with psycopg.connect(url) as conn:
+        for line, statement in statements(script):
+            try:
+                conn.execute(statement)
+            except psycopg.Error as exc:
+                raise MigrationFailed(where, line, statement, exc) from None
 
 CATALOG = {
     "table": """select n.nspname || '.' || c.relname, json_build_object('rls', c.relrowsecurity)
@@ -93,7 +178,7 @@ def verify(out: Path, ir: IR, database_url: str | None = None, progress=lambda m
         progress(f"started a throwaway PostgreSQL ({cluster.kind})")
         expected_db = cluster.url_for(cluster.create_database(prefix="expected"))
         apply_sql(expected_db, standin_sql())
-        apply_sql(expected_db, sql.render_baseline(ir))
+        apply_file(expected_db, "the schema the spec describes (sql.render_baseline)", sql.render_baseline(ir))
         with psycopg.connect(expected_db) as conn:
             expected = introspect(conn, schemas)
         if database_url:
@@ -107,7 +192,7 @@ def verify(out: Path, ir: IR, database_url: str | None = None, progress=lambda m
             state = folder.read_folder(out)
             for name in state.files:
                 progress(f"applying {name}")
-                apply_sql(actual_db, state.texts[name])
+                apply_file(actual_db, f"{folder.MIGRATIONS}/{name}", state.texts[name])
             with psycopg.connect(actual_db) as conn:
                 actual = introspect(conn, schemas)
     finally:

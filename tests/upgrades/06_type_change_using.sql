@@ -2,4 +2,23 @@
 -- Committed migrations are append-only: change the spec and run `specgen migrate NAME` again.
 
 -- change_type app.memos.score (unsafe, acknowledged: covered by the upgrade test)
+lock table app.memos in access exclusive mode;
+do $$
+declare n bigint := 0; keys text; shown text[] := '{}'; r record;
+begin
+  begin select count(*) into n from app.memos c where score is not null and score::integer is null;
+  exception when others then n := -1; end;
+  if n <> 0 then
+    n := 0;
+    for r in select c.id::text as k, c.score as v from app.memos c where c.score is not null order by 1 loop
+      begin if r.v::integer is null then n := n + 1; if n <= 10 then shown := shown || r.k; end if; end if;
+      exception when others then n := n + 1; if n <= 10 then shown := shown || r.k; end if; end;
+    end loop;
+    if n > 0 then
+      keys := array_to_string(shown, ', ') || case when n > 10 then ', ...' else '' end;
+      raise exception 'cannot change app.memos.score from text to integer: % row(s) hold values that do not convert (id %); change or clear those values (or keep the old type), then apply this migration again', n, keys;
+    end if;
+  end if;
+end
+$$;
 alter table app.memos alter column score type integer using score::integer;

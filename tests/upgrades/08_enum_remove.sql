@@ -3,7 +3,18 @@
 
 -- remove_enum_value app.mood.stuck (unsafe, acknowledged: covered by the upgrade test)
 create type app.mood__new as enum ('calm', 'focused', 'busy');
-do $$ begin if exists (select 1 from app.memos where mood::text in ('stuck')) then raise exception 'cannot remove enum value(s) stuck: rows of app.memos.mood still use them'; end if; end $$;
+lock table app.memos in access exclusive mode;
+do $$
+declare n bigint; keys text;
+begin
+  select count(*) into n from app.memos c where mood::text in ('stuck');
+  if n > 0 then
+    select string_agg(k, ', ') || case when n > 10 then ', ...' else '' end into keys
+      from (select c.id::text as k from app.memos c where mood::text in ('stuck') order by 1 limit 10) s;
+    raise exception 'app.memos.mood: % row(s) still hold the removed value(s) stuck (id %); change or clear those values (or keep the values in the spec), then apply this migration again', n, keys;
+  end if;
+end
+$$;
 alter table app.memos alter column mood type app.mood__new using mood::text::app.mood__new;
 drop type app.mood;
 alter type app.mood__new rename to mood;

@@ -24,4 +24,15 @@ grant update (content, headline, score, mood, parent_id) on app.memos to authent
 
 -- validate_foreign_key app.memos.memos_parent_id_fkey
 do $$ declare n bigint; begin select count(*) into n from app.memos c join app.memos r on r.id = c.parent_id where r.org_id <> c.org_id; if n > 0 then raise exception 'app.memos.parent_id: % row(s) point at a row of app.memos in another org; clear or fix them (the same-org key memos_parent_id_fkey refuses them), then apply this migration again', n; end if; end $$;
+do $$
+declare n bigint; keys text;
+begin
+  select count(*) into n from app.memos c where c.org_id is not null and c.parent_id is not null and not exists (select 1 from app.memos r where r.org_id = c.org_id and r.id = c.parent_id);
+  if n > 0 then
+    select string_agg(k, ', ') || case when n > 10 then ', ...' else '' end into keys
+      from (select c.id::text as k from app.memos c where c.org_id is not null and c.parent_id is not null and not exists (select 1 from app.memos r where r.org_id = c.org_id and r.id = c.parent_id) order by 1 limit 10) s;
+    raise exception 'app.memos.parent_id: % row(s) point at no row of app.memos (id %); clear or fix them (the foreign key memos_parent_id_fkey refuses them), then apply this migration again', n, keys;
+  end if;
+end
+$$;
 alter table app.memos validate constraint memos_parent_id_fkey;
