@@ -70,7 +70,7 @@ class AppSamplesRow(RowModel):
 
     id: UUID
     a_uuid: UUID | None
-    a_text: Annotated[str, Field(max_length=50, pattern="^[A-Z].*$")] | None
+    a_text: Annotated[str, Field(max_length=50, pattern="^[A-Z][\\s\\S]*$")] | None
     a_varchar: Annotated[str, Field(min_length=2, max_length=12)]
     a_smallint: Annotated[int, Field(ge=-5, le=5)] | None
     an_integer: Annotated[int, Field(ge=-2147483648, le=2147483647)]
@@ -97,7 +97,7 @@ class AppSamplesInsert(WriteModel):
 
     id: UUID = Field(default=None)
     a_uuid: UUID | None = None
-    a_text: Annotated[str, Field(max_length=50, pattern="^[A-Z].*$")] | None = None
+    a_text: Annotated[str, Field(max_length=50, pattern="^[A-Z][\\s\\S]*$")] | None = None
     a_varchar: Annotated[str, Field(min_length=2, max_length=12)] = Field(default=None)
     a_smallint: Annotated[int, Field(ge=-5, le=5)] | None = None
     an_integer: Annotated[int, Field(ge=-2147483648, le=2147483647)] = Field(default=None)
@@ -124,7 +124,7 @@ class AppSamplesUpdate(WriteModel):
 
     id: UUID = Field(default=None)
     a_uuid: UUID | None = None
-    a_text: Annotated[str, Field(max_length=50, pattern="^[A-Z].*$")] | None = None
+    a_text: Annotated[str, Field(max_length=50, pattern="^[A-Z][\\s\\S]*$")] | None = None
     a_varchar: Annotated[str, Field(min_length=2, max_length=12)] = Field(default=None)
     a_smallint: Annotated[int, Field(ge=-5, le=5)] | None = None
     an_integer: Annotated[int, Field(ge=-2147483648, le=2147483647)] = Field(default=None)
@@ -421,6 +421,7 @@ class OdooWebhookEventsRow(RowModel):
     received_at: Timestamp
     available_at: Timestamp
     processed_at: Timestamp | None
+    recheck_at: Timestamp | None = Field(description="When the processor reads the event's record once more: Odoo 17 posts a webhook inside the call, before it commits, so a read made sooner than the instance's request limit after receipt may see the record as it was (a delete not done yet).")
     last_error: str | None
     trace_id: Annotated[str, Field(max_length=64)] = Field(description="Trace id shared by logs, run events and Odoo calls (W3C trace-id format).")
 
@@ -438,6 +439,7 @@ class OdooWebhookEventsInsert(WriteModel):
     received_at: Timestamp = Field(default=None)
     available_at: Timestamp = Field(default=None)
     processed_at: Timestamp | None = None
+    recheck_at: Timestamp | None = Field(default=None, description="When the processor reads the event's record once more: Odoo 17 posts a webhook inside the call, before it commits, so a read made sooner than the instance's request limit after receipt may see the record as it was (a delete not done yet).")
     last_error: str | None = None
     trace_id: Annotated[str, Field(max_length=64)] = Field(description="Trace id shared by logs, run events and Odoo calls (W3C trace-id format).")
 
@@ -455,6 +457,7 @@ class OdooWebhookEventsUpdate(WriteModel):
     received_at: Timestamp = Field(default=None)
     available_at: Timestamp = Field(default=None)
     processed_at: Timestamp | None = None
+    recheck_at: Timestamp | None = Field(default=None, description="When the processor reads the event's record once more: Odoo 17 posts a webhook inside the call, before it commits, so a read made sooner than the instance's request limit after receipt may see the record as it was (a delete not done yet).")
     last_error: str | None = None
     trace_id: Annotated[str, Field(max_length=64)] = Field(default=None, description="Trace id shared by logs, run events and Odoo calls (W3C trace-id format).")
 

@@ -167,6 +167,7 @@ create table odoo.webhook_events (
   received_at timestamptz not null default now(),
   available_at timestamptz not null default now(),
   processed_at timestamptz,
+  recheck_at timestamptz,
   last_error text,
   trace_id varchar(64) not null,
   constraint webhook_events_pkey primary key (id),
@@ -248,6 +249,7 @@ create index outbox_available_at_idx on odoo.outbox (available_at) where status 
 create index outbox_instance_id_entity_local_id_idx on odoo.outbox (instance_id, entity, local_id) where status in ('pending', 'processing');
 create index outbox_instance_id_idx on odoo.outbox (instance_id);
 create index webhook_events_available_at_idx on odoo.webhook_events (available_at) where status in ('pending', 'processing');
+create index webhook_events_recheck_at_idx on odoo.webhook_events (recheck_at) where recheck_at is not null;
 create index artifacts_run_id_idx on ops.artifacts (run_id);
 create index audit_log_table_schema_table_name_at_idx on ops.audit_log (table_schema, table_name, at);
 create index audit_log_org_id_at_idx on ops.audit_log (org_id, at);
@@ -291,6 +293,7 @@ comment on column odoo.sync_cursors.odoo_checked_at is 'When a pull last asked O
 comment on column odoo.sync_cursors.created_at is 'When the row was created.';
 comment on column odoo.sync_cursors.updated_at is 'When the row last changed; maintained by a trigger.';
 comment on table odoo.webhook_events is 'Webhook deliveries, stored once per idempotency key before they are processed.';
+comment on column odoo.webhook_events.recheck_at is 'When the processor reads the event''s record once more: Odoo 17 posts a webhook inside the call, before it commits, so a read made sooner than the instance''s request limit after receipt may see the record as it was (a delete not done yet).';
 comment on column odoo.webhook_events.trace_id is 'Trace id shared by logs, run events and Odoo calls (W3C trace-id format).';
 comment on table ops.artifacts is 'Files a run produced (exports, reports), by path and checksum.';
 comment on column ops.artifacts.created_at is 'When the row was created.';

@@ -479,6 +479,7 @@ export type Database = {
           payload: NonNullable<Json>
           processed_at: string | null
           received_at: string
+          recheck_at: string | null
           status: Database["odoo"]["Enums"]["queue_status"]
           trace_id: string
         }
@@ -494,6 +495,7 @@ export type Database = {
           payload: NonNullable<Json>
           processed_at?: string | null
           received_at?: string
+          recheck_at?: string | null
           status?: Database["odoo"]["Enums"]["queue_status"]
           trace_id: string
         }
@@ -509,6 +511,7 @@ export type Database = {
           payload?: NonNullable<Json>
           processed_at?: string | null
           received_at?: string
+          recheck_at?: string | null
           status?: Database["odoo"]["Enums"]["queue_status"]
           trace_id?: string
         }

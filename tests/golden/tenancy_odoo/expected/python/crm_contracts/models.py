@@ -505,6 +505,7 @@ class OdooWebhookEventsRow(RowModel):
     received_at: Timestamp
     available_at: Timestamp
     processed_at: Timestamp | None
+    recheck_at: Timestamp | None = Field(description="When the processor reads the event's record once more: Odoo 17 posts a webhook inside the call, before it commits, so a read made sooner than the instance's request limit after receipt may see the record as it was (a delete not done yet).")
     last_error: str | None
     trace_id: Annotated[str, Field(max_length=64)] = Field(description="Trace id shared by logs, run events and Odoo calls (W3C trace-id format).")
 
@@ -522,6 +523,7 @@ class OdooWebhookEventsInsert(WriteModel):
     received_at: Timestamp = Field(default=None)
     available_at: Timestamp = Field(default=None)
     processed_at: Timestamp | None = None
+    recheck_at: Timestamp | None = Field(default=None, description="When the processor reads the event's record once more: Odoo 17 posts a webhook inside the call, before it commits, so a read made sooner than the instance's request limit after receipt may see the record as it was (a delete not done yet).")
     last_error: str | None = None
     trace_id: Annotated[str, Field(max_length=64)] = Field(description="Trace id shared by logs, run events and Odoo calls (W3C trace-id format).")
 
@@ -539,6 +541,7 @@ class OdooWebhookEventsUpdate(WriteModel):
     received_at: Timestamp = Field(default=None)
     available_at: Timestamp = Field(default=None)
     processed_at: Timestamp | None = None
+    recheck_at: Timestamp | None = Field(default=None, description="When the processor reads the event's record once more: Odoo 17 posts a webhook inside the call, before it commits, so a read made sooner than the instance's request limit after receipt may see the record as it was (a delete not done yet).")
     last_error: str | None = None
     trace_id: Annotated[str, Field(max_length=64)] = Field(default=None, description="Trace id shared by logs, run events and Odoo calls (W3C trace-id format).")
 
