@@ -9,10 +9,11 @@ import re
 from dataclasses import dataclass
 
 from generator.ir import Column, Table
+from generator.patterns import for_target
 from generator.types import INTEGER_RANGE
 
 UUID = "3f0e6a56-6a5e-4c43-9d0e-9a3c62f7c9b1"
-TEXT_CANDIDATES = ["Abc", "acme", "a@example.com", "https://erp.example.com", "0" * 64, "A"]
+TEXT_CANDIDATES = ["Abc", "acme", "a@example.com", "https://erp.example.com", "0" * 64, "A", "a-b", "123-x"]
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,8 @@ def valid_scalar(ir, table: Table, c: Column):
         for candidate in TEXT_CANDIDATES:
             if len(candidate) < r.get("min_length", 0) or len(candidate) > limit:
                 continue
-            if "pattern" in r and not re.search(str(r["pattern"]), candidate):
+            # the pattern as pydantic gets it: as written, POSIX classes would mean something else to `re`
+            if "pattern" in r and not re.search(for_target(str(r["pattern"]), "rust"), candidate):
                 continue
             return candidate
         raise ValueError(f"no sample for {table.name}.{c.name}")

@@ -21,7 +21,7 @@ from generator.emit import pydantic as pydantic_emitter
 from generator.pipeline import compile_ir, render_all
 
 GOLDEN = Path(__file__).parent / "golden"
-CASES = ["repo", "all_types", "minimal_global", "tenancy_odoo", "awkward_names"]
+CASES = ["repo", "all_types", "minimal_global", "tenancy_odoo", "awkward_names", "portable_checks"]
 STAMP = "20260101000000"
 
 

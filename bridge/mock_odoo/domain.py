@@ -16,12 +16,9 @@ import re
 from datetime import datetime
 from typing import Any, Callable
 
-OPERATORS = ("=", "!=", ">", ">=", "<", "<=", "=?", "like", "not like", "ilike", "not ilike",
-             "=like", "=ilike", "in", "not in", "child_of", "parent_of", "any", "not any")
-NEGATIONS = {"=": "!=", "!=": "=", "<": ">=", ">": "<=", "<=": ">", ">=": "<", "in": "not in",
-             "not in": "in", "like": "not like", "not like": "like", "ilike": "not ilike",
-             "not ilike": "ilike", "any": "not any", "not any": "any"}
-TRUE_LEAF, FALSE_LEAF = (1, "=", 1), (0, "=", 1)
+# The parser and the leaf rules are shared with `specgen check`, which refuses what the mock would refuse.
+from generator.odoo_domain import (FALSE_LEAF, NEGATIONS, OPERATORS, TRUE_LEAF,  # noqa: F401
+                                   DomainError, is_constant_leaf, is_leaf, parse as _parse)
 
 Pred = Callable[[dict], bool]
 
@@ -34,42 +31,13 @@ def _never(_rec: dict) -> bool:
     return False
 
 
-def is_leaf(item: Any) -> bool:
-    return isinstance(item, (list, tuple)) and len(item) == 3 and not isinstance(item, str)
-
-
 def parse(domain: Any) -> Any:
-    """Turn a prefix domain into a tree of ('&'|'|', a, b), ('!', a) and leaves."""
-    if domain is None or domain is False:
-        domain = []
-    if not isinstance(domain, (list, tuple)):
-        raise ValueError(f"Invalid domain {domain!r}: a domain is a list")
-    items = list(domain)
-    if not items:
-        return TRUE_LEAF
-    pos = 0
-
-    def term():
-        nonlocal pos
-        if pos >= len(items):
-            raise ValueError(f"Domain {domain!r} is syntactically not correct.")
-        item = items[pos]
-        pos += 1
-        if item in ("&", "|"):
-            return (item, term(), term())
-        if item == "!":
-            return ("!", term())
-        if is_leaf(item):
-            return tuple(item)
-        raise ValueError(f"Invalid leaf {item!r}")
-
-    trees = []
-    while pos < len(items):
-        trees.append(term())
-    tree = trees[-1]
-    for left in reversed(trees[:-1]):
-        tree = ("&", left, tree)
-    return tree
+    """The shared parser; its errors reach the client as Odoo raises them, a plain ValueError
+    (odoo/osv/expression.py 17.0), so the fault's data.name stays builtins.ValueError."""
+    try:
+        return _parse(domain)
+    except DomainError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def sql_like_regex(pattern: str, flags: int = 0) -> re.Pattern:
@@ -193,7 +161,7 @@ def _compile(node, model, resolver, negate) -> Pred:
 
 
 def _compile_leaf(leaf, model_name, resolver, negate) -> Pred:
-    if leaf in (TRUE_LEAF, FALSE_LEAF) or (leaf[0] in (0, 1) and leaf[1] == "=" and leaf[2] == 1):
+    if is_constant_leaf(leaf):
         truth = leaf[0] == 1
         return _always if truth != negate else _never
     path, op, value = leaf

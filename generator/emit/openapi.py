@@ -11,6 +11,7 @@ from functools import lru_cache
 from generator.emit import jsondoc
 from generator.ir import IR, Check, Column, Table
 from generator.types import INTEGER_RANGE
+from generator.patterns import for_target
 
 OPENAPI_PATH = "openapi/openapi.json"
 METHODS = {"select": "get", "insert": "post", "update": "patch", "delete": "delete"}
@@ -54,7 +55,7 @@ def column_schema(c: Column, check: Check | None) -> dict:
         if "min_length" in rules:
             schema["minLength"] = rules["min_length"]
         if "pattern" in rules:
-            schema["pattern"] = rules["pattern"]
+            schema["pattern"] = for_target(rules["pattern"], "js")
     elif base in INTEGER_RANGE:
         low, high = INTEGER_RANGE[base]
         schema = {"type": "integer", "format": INT_FORMAT[base],

@@ -14,6 +14,7 @@ from generator.emit import jsondoc, templating
 from generator.emit.openapi import enum_ref, table_schemas
 from generator.ir import IR, Check, Column, Table
 from generator.types import INTEGER_RANGE
+from generator.patterns import for_target
 
 PY_SCALAR = {"uuid": "UUID", "text": "str", "varchar": "str", "smallint": "int", "integer": "int",
              "bigint": "int", "numeric": "Decimal", "boolean": "bool", "date": "Date",
@@ -74,7 +75,7 @@ def _constraints(c: Column, check: Check | None) -> list[str]:
         if lengths:
             out.append(f"max_length={min(lengths)}")
         if "pattern" in rules:
-            out.append(f"pattern={_text(rules['pattern'])}")
+            out.append(f"pattern={_text(for_target(rules['pattern'], 'rust'))}")
     if base in INTEGER_RANGE:
         low, high = INTEGER_RANGE[base]
         out.append(f"ge={max(rules.get('min', low), low)}")

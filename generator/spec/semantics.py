@@ -5,17 +5,21 @@ Runs on structurally valid data only. Every finding is collected; nothing stops 
 from __future__ import annotations
 
 import datetime as _dt
+import decimal as _dec
 import re
 from typing import Any
 
 from generator.errors import Diagnostic
 from generator.ir.platform_tables import TABLE_NAMES as PLATFORM_TABLES
 from generator.names import identifier_problem, index_name
+from generator.odoo_domain import OPERATORS, DomainError, validate as validate_domain
+from generator.patterns import problem as pattern_problem
 from generator.spec import defaults as d
 from generator.spec.loader import SourceFile
 from generator.types import INTEGER_RANGE, INTEGERS, NUMBERS, TEXTS, FieldType, TypeSyntaxError, parse_type
 
 COMMANDS = ("select", "insert", "update", "delete")
+_CALLS_AUTH_UID = re.compile(r"\bauth\s*\.\s*uid\s*\(\s*\)", re.I)
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -159,8 +163,63 @@ class SemanticChecker:
         if "owned_by" in entity and entity["owned_by"] not in columns:
             self.err((*base, "owned_by"), f"owned_by names unknown field {entity['owned_by']!r}",
                      f"fields of {entity['name']!r}: {', '.join(sorted(columns))}")
+        else:
+            self.check_owner_type(base, entity, seen)
         if "odoo" in entity:
             self.check_mapping(base, entity, seen)
+
+    def owner_field(self, entity: dict) -> tuple[tuple, dict] | None:
+        """The owner column (owned_by, default created_by) as (its path, its field definition), if present."""
+        base = ("entities", self.entities.get(entity["name"], (None,))[0])
+        name = entity.get("owned_by", d.OWNED_BY)
+        for j, field in enumerate(entity["fields"]):
+            if field["name"] == name:
+                return (*base, "fields", j), field
+        if d.primary_key(entity)["name"] == name:
+            pk = entity.get("primary_key")
+            return (*base, "primary_key") if isinstance(pk, dict) else (*base, "owned_by"), d.primary_key(entity)
+        return None
+
+    def check_owner_type(self, base: tuple, entity: dict, seen: dict) -> None:
+        """The owner column is compared with auth.uid(), a uuid: `text = uuid` does not exist in PostgreSQL."""
+        name = entity.get("owned_by", d.OWNED_BY)
+        found = self.owner_field(entity)
+        where = (*base, "owned_by") if "owned_by" in entity else None
+        if found is None:
+            if "owned_by" in entity:  # a column specgen adds (org_id, created_at, ...), not a user's id
+                self.err(where, f"owned_by names {name!r}, a column specgen adds, not one holding a user's id",
+                         "name a uuid field (default_sql: auth.uid()) or the primary key")
+            return
+        path, field = found
+        if "references" in field:
+            ftype = FieldType("uuid") if field["references"] == d.AUTH_USERS else \
+                self.field_types.get((entity["name"], field["name"]))
+        else:
+            try:
+                ftype = parse_type(field.get("type", "uuid"))
+            except TypeSyntaxError:
+                return  # reported at the type already
+        if ftype is None or ftype.base != "uuid" or ftype.array:
+            self.err(where or (*path, "type"), f"owner column {name!r} of {entity['name']!r} is "
+                     f"{field.get('type', 'a reference')}, but it is compared with auth.uid(), a uuid"
+                     + ("" if "owned_by" in entity else f" ({d.OWNED_BY!r} is the owner column unless owned_by "
+                        "names another)"),
+                     "make it type: uuid (or references: auth.users), or set owned_by: to a uuid field")
+
+    def check_owner_default(self, entity: dict, path: tuple) -> None:
+        """Clients never write the owner column (generator/emit/policies.py writable_columns), so where insert
+        is granted its value must come from its default, and that default must be the caller."""
+        found = self.owner_field(entity)
+        if found is None:
+            return
+        fpath, field = found
+        if not _CALLS_AUTH_UID.search(str(field.get("default_sql", ""))):
+            name = field["name"]
+            self.err(path, f"insert is granted on {entity['name']!r}, but clients never write its owner column "
+                     f"{name!r} ({self.ef.path}:{self.ef.locate(fpath)[0]}) and its default "
+                     f"does not call auth.uid(): " + ("every insert would fail (it is required)" if field.get("required")
+                                             else "every inserted row would have no owner"),
+                     f"give {name!r} default_sql: auth.uid() in entities.yaml", roles=True)
 
     def check_columns(self, path: tuple, entity: dict, cols: list, known: set) -> None:
         for k, col in enumerate(cols):
@@ -191,6 +250,12 @@ class SemanticChecker:
             if field.get("on_delete") == "set null" and field.get("required"):
                 self.err((*path, "on_delete"), f"field {name!r} is required but on_delete is set null",
                          "use cascade or restrict, or make the field optional")
+            if field.get("on_delete") == "set default" and field.get("required") \
+                    and "default" not in field and "default_sql" not in field:
+                self.err((*path, "on_delete"), f"field {name!r} is required and has no default, but on_delete "
+                         "is set default: every delete of the referenced row would fail",
+                         "give the field a default (default: or default_sql:), use cascade or restrict, or make "
+                         "the field optional")
         elif "on_delete" in field:
             self.err((*path, "on_delete"), f"field {name!r} has on_delete but references nothing",
                      "add references: <entity>, or remove on_delete")
@@ -306,6 +371,10 @@ class SemanticChecker:
                 if not low <= check[k] <= high:
                     self.err((*where, k), f"{k} {check[k]} is outside the range of {ftype.base}",
                              f"{ftype.base} holds {low}..{high}")
+        if "pattern" in check and ftype.base in TEXTS:
+            problem = pattern_problem(check["pattern"])
+            if problem:
+                self.err((*where, "pattern"), problem[0], problem[1] + " (docs/spec-language.md, Patterns)")
         if ftype.length and "max_length" in check and check["max_length"] > ftype.length:
             self.err((*where, "max_length"), f"max_length {check['max_length']} exceeds varchar({ftype.length})",
                      "lower max_length or widen the varchar")
@@ -338,6 +407,22 @@ class SemanticChecker:
             if spec.get("selection") and field.get("type") != "enum":
                 self.err((*fpath, "selection"), f"column {column!r} maps an Odoo selection but is not an enum",
                          "set type: enum with the selection's values")
+        if "domain" in mapping:
+            try:
+                validate_domain(mapping["domain"])
+            except DomainError as exc:
+                self.err((*mpath, "domain", *exc.where), f"odoo domain: {exc}",
+                         ("operators: " + ", ".join(OPERATORS)) if "operator" in str(exc) else
+                         "a domain is a list of [field, operator, value] leaves and the prefix operators "
+                         "'&', '|' (two operands each) and '!' (one), e.g. ['|', [a, '=', 1], [b, '=', 2]]")
+        for j, field in enumerate(entity["fields"]):
+            if field.get("required") and "default" not in field and "default_sql" not in field \
+                    and field["name"] not in mapping["fields"]:
+                self.err((*base, "fields", j, "required"), f"required field {field['name']!r} of "
+                         f"{d.owner(entity)} entity {entity['name']!r} has no default and the odoo mapping does "
+                         "not fill it: every pulled record would fail its insert and be dead-lettered",
+                         f"map it (odoo.fields: {{{field['name']}: <odoo field>}}), give it a default, or make "
+                         "it optional")
         sync = mapping.get("sync") or {}
         owner = d.owner(entity)
         if owner == "shared" and "conflict" not in sync:
@@ -510,6 +595,8 @@ class SemanticChecker:
                 for k, grant in enumerate(d.grants_of(value)):
                     path = (*base, command, k) if multiple else (*base, command)
                     self.check_grant(path, entity, grant, roles, columns, command, tenancy)
+                if command == "insert" and value is not None and d.owner(entity) != "odoo":
+                    self.check_owner_default(entity, (*base, command))
 
     def check_grant(self, path, entity, grant, roles, columns, command, tenancy) -> None:
         role = grant["role"]
@@ -567,7 +654,7 @@ def _scalar_fits(value: Any, ftype: FieldType, values: list[str] | None) -> bool
         low, high = INTEGER_RANGE[base]
         return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
     if base == "numeric":
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and _numeric_fits(value, ftype)
     if base == "boolean":
         return isinstance(value, bool)
     if base in TEXTS:
@@ -581,6 +668,21 @@ def _scalar_fits(value: Any, ftype: FieldType, values: list[str] | None) -> bool
     except ValueError:
         return False
     return True
+
+
+def _numeric_fits(value: int | float, ftype: FieldType) -> bool:
+    """As PostgreSQL stores `value` in numeric(p,s): rounded half away from zero to s decimals (so 1.005 fits
+    numeric(3,2) as 1.01), it must then have at most p-s digits before the point. The literal is the one the
+    SQL carries (repr of the YAML number), so .inf and .nan fit nothing: `inf` is not a SQL literal."""
+    number = _dec.Decimal(repr(value))
+    if not number.is_finite():
+        return False
+    if ftype.precision is None:
+        return True
+    scale = ftype.scale or 0
+    rounded = number.quantize(_dec.Decimal(1).scaleb(-scale), rounding=_dec.ROUND_HALF_UP,
+                              context=_dec.Context(prec=ftype.precision + 1000))
+    return abs(rounded) < _dec.Decimal(10) ** (ftype.precision - scale)
 
 
 def check_semantics(entities: SourceFile, roles: SourceFile) -> list[Diagnostic]:

@@ -269,3 +269,28 @@ def test_keyset_seek_declines_other_shapes():
     assert keyset_page(env, "res.partner", other, 0, 10, "name asc, id asc") is None
     mixed = ["|", ("write_date", ">", _STAMPS[0]), "&", ("write_date", "=", _STAMPS[1]), ("id", ">", 3)]
     assert keyset_page(env, "res.partner", mixed, 0, 10, "write_date asc, id asc") is None
+
+
+@pytest.mark.parametrize("domain", [
+    ["|", ["name", "=", "x"]], [["name", "==", "x"]], [["name"]], [["name", "=", "x"], "!"], ["&"],
+    [["parent_id", "any", [["name", "like"]]]], [["", "=", 1]], ["!", "!", ["name", "=", "x"], "|"],
+    ["&", ["name", "=", "x"], ["city", "=", "y"]], ["!", ["name", "=", "x"]], [[1, "=", 1]], [[0, "=", 1]],
+    [["parent_id", "any", [["name", "like", "G"]]]], [["name", "LIKE", "x"]], [],
+    ["|", "!", ["name", "ilike", "a"], ["parent_id", "child_of", 1], ["city", "not in", ["x"]]],
+])
+def test_specgen_check_refuses_exactly_the_domains_the_mock_refuses(odoo, domain):
+    """`specgen check` validates `odoo.domain` with generator/odoo_domain.py; over RPC the mock must refuse
+    the same domains (on fields res.partner has, so only the shape and the operators decide)."""
+    from generator.odoo_domain import DomainError, validate
+
+    try:
+        validate(domain)
+        check_refuses = False
+    except DomainError:
+        check_refuses = True
+    try:
+        odoo.x("res.partner", "search", domain)
+        mock_refuses = False
+    except xmlrpc.client.Fault:
+        mock_refuses = True
+    assert check_refuses == mock_refuses

@@ -72,7 +72,7 @@ class AppSamplesRow(RowModel):
 
     id: UUID
     a_uuid: UUID | None
-    a_text: Annotated[str, Field(max_length=50, pattern="^[A-Z].*$")] | None
+    a_text: Annotated[str, Field(max_length=50, pattern="^[A-Z][\\s\\S]*$")] | None
     a_varchar: Annotated[str, Field(min_length=2, max_length=12)]
     a_smallint: Annotated[int, Field(ge=-5, le=5)] | None
     an_integer: Annotated[int, Field(ge=-2147483648, le=2147483647)]
@@ -99,7 +99,7 @@ class AppSamplesInsert(WriteModel):
 
     id: UUID = Field(default=None)
     a_uuid: UUID | None = None
-    a_text: Annotated[str, Field(max_length=50, pattern="^[A-Z].*$")] | None = None
+    a_text: Annotated[str, Field(max_length=50, pattern="^[A-Z][\\s\\S]*$")] | None = None
     a_varchar: Annotated[str, Field(min_length=2, max_length=12)] = Field(default=None)
     a_smallint: Annotated[int, Field(ge=-5, le=5)] | None = None
     an_integer: Annotated[int, Field(ge=-2147483648, le=2147483647)] = Field(default=None)
@@ -126,7 +126,7 @@ class AppSamplesUpdate(WriteModel):
 
     id: UUID = Field(default=None)
     a_uuid: UUID | None = None
-    a_text: Annotated[str, Field(max_length=50, pattern="^[A-Z].*$")] | None = None
+    a_text: Annotated[str, Field(max_length=50, pattern="^[A-Z][\\s\\S]*$")] | None = None
     a_varchar: Annotated[str, Field(min_length=2, max_length=12)] = Field(default=None)
     a_smallint: Annotated[int, Field(ge=-5, le=5)] | None = None
     an_integer: Annotated[int, Field(ge=-2147483648, le=2147483647)] = Field(default=None)

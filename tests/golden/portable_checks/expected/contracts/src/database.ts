@@ -1,0 +1,146 @@
+export type Json =
+  | string
+  | number
+  | boolean
+  | null
+  | { [key: string]: Json | undefined }
+  | Json[]
+
+export type Database = {
+  app: {
+    Tables: {
+      sample: {
+        Row: {
+          anything: string | null
+          big: number | null
+          code: string | null
+          created_at: string
+          digits: string | null
+          email: string | null
+          id: string
+          rounded: number
+          updated_at: string
+          widest: number | null
+        }
+        Insert: {
+          anything?: string | null
+          big?: number | null
+          code?: string | null
+          created_at?: string
+          digits?: string | null
+          email?: string | null
+          id?: string
+          rounded?: number
+          updated_at?: string
+          widest?: number | null
+        }
+        Update: {
+          anything?: string | null
+          big?: number | null
+          code?: string | null
+          created_at?: string
+          digits?: string | null
+          email?: string | null
+          id?: string
+          rounded?: number
+          updated_at?: string
+          widest?: number | null
+        }
+        Relationships: []
+      }
+    }
+    Views: {
+      [_ in never]: never
+    }
+    Functions: {
+      [_ in never]: never
+    }
+    Enums: {
+      [_ in never]: never
+    }
+    CompositeTypes: {
+      [_ in never]: never
+    }
+  }
+}
+
+type SchemaName = Exclude<keyof Database, "__InternalSupabase">
+
+// Helpers resolve a bare table or enum name in the default schema, app; pass
+// { schema: "..." } first for another one, as in Tables<{ schema: "app" }, "sample">.
+type DefaultSchema = Database["app"]
+
+type TablesAndViews<S extends SchemaName> = Database[S]["Tables"] & Database[S]["Views"]
+
+export type Tables<
+  NameOrOptions extends keyof TablesAndViews<"app"> | { schema: SchemaName },
+  TableName extends NameOrOptions extends { schema: infer S extends SchemaName }
+    ? keyof TablesAndViews<S>
+    : never = never,
+> = NameOrOptions extends { schema: infer S extends SchemaName }
+  ? TablesAndViews<S>[TableName] extends { Row: infer R }
+    ? R
+    : never
+  : NameOrOptions extends keyof TablesAndViews<"app">
+    ? TablesAndViews<"app">[NameOrOptions] extends { Row: infer R }
+      ? R
+      : never
+    : never
+
+export type TablesInsert<
+  NameOrOptions extends keyof DefaultSchema["Tables"] | { schema: SchemaName },
+  TableName extends NameOrOptions extends { schema: infer S extends SchemaName }
+    ? keyof Database[S]["Tables"]
+    : never = never,
+> = NameOrOptions extends { schema: infer S extends SchemaName }
+  ? Database[S]["Tables"][TableName] extends { Insert: infer I }
+    ? I
+    : never
+  : NameOrOptions extends keyof DefaultSchema["Tables"]
+    ? DefaultSchema["Tables"][NameOrOptions] extends { Insert: infer I }
+      ? I
+      : never
+    : never
+
+export type TablesUpdate<
+  NameOrOptions extends keyof DefaultSchema["Tables"] | { schema: SchemaName },
+  TableName extends NameOrOptions extends { schema: infer S extends SchemaName }
+    ? keyof Database[S]["Tables"]
+    : never = never,
+> = NameOrOptions extends { schema: infer S extends SchemaName }
+  ? Database[S]["Tables"][TableName] extends { Update: infer U }
+    ? U
+    : never
+  : NameOrOptions extends keyof DefaultSchema["Tables"]
+    ? DefaultSchema["Tables"][NameOrOptions] extends { Update: infer U }
+      ? U
+      : never
+    : never
+
+export type Enums<
+  NameOrOptions extends keyof DefaultSchema["Enums"] | { schema: SchemaName },
+  EnumName extends NameOrOptions extends { schema: infer S extends SchemaName }
+    ? keyof Database[S]["Enums"]
+    : never = never,
+> = NameOrOptions extends { schema: infer S extends SchemaName }
+  ? Database[S]["Enums"][EnumName]
+  : NameOrOptions extends keyof DefaultSchema["Enums"]
+    ? DefaultSchema["Enums"][NameOrOptions]
+    : never
+
+export type CompositeTypes<
+  NameOrOptions extends keyof DefaultSchema["CompositeTypes"] | { schema: SchemaName },
+  TypeName extends NameOrOptions extends { schema: infer S extends SchemaName }
+    ? keyof Database[S]["CompositeTypes"]
+    : never = never,
+> = NameOrOptions extends { schema: infer S extends SchemaName }
+  ? Database[S]["CompositeTypes"][TypeName]
+  : NameOrOptions extends keyof DefaultSchema["CompositeTypes"]
+    ? DefaultSchema["CompositeTypes"][NameOrOptions]
+    : never
+
+export const Constants = {
+  app: {
+    Enums: {},
+  },
+} as const
