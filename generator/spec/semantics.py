@@ -144,8 +144,14 @@ class SemanticChecker:
             path = (*base, "unique", k, "columns") if isinstance(entity["unique"][k], dict) else (*base, "unique", k)
             self.check_columns(path, entity, cols, columns)
         table = d.table(entity)
-        named: dict[str, str] = {index_name(table, cols, unique=True): f"unique[{k}]"
-                                 for k, (cols, _) in enumerate(d.uniques(entity))}
+        named: dict[str, str] = {index_name(table, [f["name"]], unique=True): f"the unique of field {f['name']!r}"
+                                 for f in entity["fields"] if f.get("unique")}
+        for k, (cols, _) in enumerate(d.uniques(entity)):
+            name = index_name(table, cols, unique=True)
+            if name in named:  # one constraint name twice would fail in PostgreSQL
+                self.err((*base, "unique", k), f"unique[{k}] of {entity['name']!r} repeats {named[name]} "
+                         f"({', '.join(cols)})", "keep one of them (say nulls_distinct: false on the one kept)")
+            named.setdefault(name, f"unique[{k}]")
         for k, index in enumerate(entity.get("indexes") or []):
             self.check_columns((*base, "indexes", k, "columns"), entity, index["columns"], columns)
             if "name" in index:
