@@ -26,7 +26,8 @@ NODE_DIR = Path(__file__).parent / "node"
 WORK = NODE_DIR / ".work"
 GOLDEN = Path(__file__).parent / "golden"
 STAMP = "20260101000000"
-CASES = ["repo", "all_types", "minimal_global", "tenancy_odoo", "awkward_names", "portable_checks"]
+CASES = ["repo", "all_types", "minimal_global", "tenancy_odoo", "awkward_names", "portable_checks",
+         "identity_nulls_signed_in"]
 
 
 @pytest.fixture(scope="session")

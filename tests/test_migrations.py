@@ -495,3 +495,48 @@ def test_verify_names_the_migration_and_statement_that_does_not_apply(project):
     assert "29990101000000_broken.sql:4" in result.stderr
     assert "alter table app.nowhere add column x integer;" in result.stderr
     assert 'relation "app.nowhere" does not exist' in result.stderr
+
+
+@pytest.mark.db
+def test_identity_keys_signed_in_grants_and_nulls_not_distinct_migrate_onto_rows(tmp_path, pg_cluster):
+    """Issue 15, section 5 added to a spec whose tables hold rows: a global entity with an identity key that
+    every signed-in user reads, a reference to it (bigint) from an existing table, and uniques turned into
+    `unique nulls not distinct` and back. Each migration applies and verify finds no difference."""
+    case = Case(tmp_path, pg_cluster, "      - {name: code, type: text, unique: true}\n")
+    case.sql(f"insert into app.note (id, org_id, body, headline, code) values ('{NOTE_1}', '{ORG_A}', 'x', null, null),"
+             f" ('{NOTE_2}', '{ORG_A}', 'y', 'h', 'c')")
+    files = case.migrate(lambda s: s.replace(BASE_NOTE, BASE_NOTE + "      - {name: board_id, references: board}\n")
+                         + "  - name: board\n    scope: global\n    primary_key: {name: id, identity: true}\n"
+                           "    fields:\n      - {name: title, type: text, required: true}\n",
+                         ["index app.note.note_board_id_idx"],
+                         roles_edit=lambda r: r + "  board:\n    select: {role: authenticated}\n")
+    text = "".join(f.read_text() for f in files)
+    assert "id bigint generated always as identity not null" in text and "add column board_id bigint" in text, text
+    assert "create policy board_select on app.board for select to authenticated using (true);" in text, text
+    case.apply(files)
+    assert case.differences() == []
+    case.sql("insert into app.board (title) values ('b')")
+    case.sql(f"update app.note set board_id = 1 where id = '{NOTE_2}'")
+    files = case.migrate(lambda s: _no_acks(s).replace("{name: code, type: text, unique: true}",
+                                             "{name: code, type: text, unique: true, nulls_distinct: false}")
+                         .replace("    unique: [[org_id, user_id]]\n",
+                                  "    unique: [{columns: [org_id, user_id], nulls_distinct: false}]\n"),
+                         ["unique app.note.note_code_key", "unique app.membership.membership_org_id_user_id_key"])
+    text = "".join(f.read_text() for f in files)
+    assert "alter table app.note add constraint note_code_key unique nulls not distinct (code);" in text, text
+    case.apply(files)
+    assert case.differences() == []
+    with pytest.raises(psycopg.errors.UniqueViolation):  # a second null code now clashes with the first
+        case.sql(f"insert into app.note (org_id, body) values ('{ORG_A}', 'z')")
+    files = case.migrate(lambda s: _no_acks(s).replace(", nulls_distinct: false}", "}"),
+                         ["unique app.note.note_code_key", "unique app.membership.membership_org_id_user_id_key"])
+    assert "unique (code);" in "".join(f.read_text() for f in files)
+    case.apply(files)
+    assert case.differences() == []
+    case.sql(f"insert into app.note (org_id, body) values ('{ORG_A}', 'z')")
+    assert specgen("diff", cwd=case.root).returncode == 0
+
+
+def _no_acks(text: str) -> str:
+    """The spec without the acknowledgements of the previous migration (Case.migrate adds this one's)."""
+    return text.split("\nacknowledged_changes:")[0] + "\n"

@@ -77,7 +77,8 @@ def render_table(t: Table) -> list[str]:
     if len(t.primary_key) > 1:
         indexes.append(f"    ({', '.join(t.primary_key)}) [pk]")
     for u in t.uniques:
-        indexes.append(f"    ({', '.join(_name(c) for c in u.columns)}) [unique, name: {_string(u.name)}]")
+        note = f", note: {_string('nulls not distinct')}" if u.nulls_not_distinct else ""
+        indexes.append(f"    ({', '.join(_name(c) for c in u.columns)}) [unique, name: {_string(u.name)}{note}]")
     for ix in t.indexes:
         settings = [f"name: {_string(ix.name)}"]
         if ix.unique:

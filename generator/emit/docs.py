@@ -34,7 +34,8 @@ def _constraints(t: Table, c: Column) -> str:
             same = "same org, " if fk.same_org else ""
             out.append(f"→ {fk.ref_schema}.{fk.ref_table}.{fk.referenced_columns[0]} ({same}on delete {fk.on_delete})")
     if c.unique:
-        out.append("unique")
+        single = next((u for u in t.uniques if u.columns == (c.name,)), None)
+        out.append("unique, nulls not distinct" if single and single.nulls_not_distinct else "unique")
     for ch in t.checks:
         if ch.column == c.name:
             out.append("check: " + ", ".join(f"{k} {v}" for k, v in ch.rules))
@@ -78,6 +79,10 @@ def render_entities(ir: IR, schema: str) -> str:
             desc = c.description + (" **PII**" if c.pii else "")
             lines.append(f"| `{c.name}` | {_type(c)} | {'yes' if c.nullable else 'no'} | {_cell(_constraints(t, c))} "
                          f"| {odoo} | {_cell(desc)} |")
+        strict = [u for u in t.uniques if u.nulls_not_distinct and len(u.columns) > 1]
+        if strict:
+            lines += ["", "Unique, nulls not distinct (a null clashes with a null): " + "; ".join(
+                f"`{u.name}` ({', '.join(u.columns)})" for u in strict)]
         if t.indexes:
             lines += ["", "Indexes: " + "; ".join(
                 f"`{ix.name}` ({', '.join(ix.columns)})" + (" unique" if ix.unique else "")
@@ -110,8 +115,13 @@ def render_erd(ir: IR) -> str:
 
 
 def _applies(grant: Grant, role: str, roles) -> bool:
-    if grant.role == "anon":
+    """Whether a grant reaches `role`: anon's reach everyone, authenticated's every signed-in user."""
+    if role == "anon":
+        return grant.role == "anon"
+    if grant.role in ("anon", "authenticated"):
         return True
+    if role == "authenticated":
+        return False
     return role in next(r.satisfied_by for r in roles if r.name == grant.role)
 
 
@@ -139,18 +149,22 @@ def render_permissions(ir: IR) -> str:
              "Anything not listed is denied. "
              + (", ".join(f"`{r.name}` ({r.system})" for r in system) + " bypasses row level security and may do "
                 "everything." if system else ""),
-             "", LEGEND, "", "| table | role | select | insert | update | delete |", "|---|---|---|---|---|---|"]
+             "", LEGEND + (" **authenticated**: every signed-in user, a member of some org or of none; its own "
+                           "rows are those whose owner column is the caller."
+                           if any(g.role == "authenticated" for p in ir.permissions for g in p.grants) else ""),
+             "", "| table | role | select | insert | update | delete |", "|---|---|---|---|---|---|"]
     for t in ir.tables:
         perms = by_table.get((t.schema, t.name), {})
         if not perms:
             lines.append(f"| `{t.schema}.{t.name}` | all API roles | — | — | — | — |")
             continue
         public = any(g.role == "anon" for p in perms.values() for g in p.grants)
-        for role in ([] if not public else ["anon"]) + [r.name for r in org_roles]:
+        signed_in = any(g.role == "authenticated" for p in perms.values() for g in p.grants)
+        for role in ([] if not public else ["anon"]) + ([] if not signed_in else ["authenticated"]) + \
+                [r.name for r in org_roles]:
             cells = []
             for command in COMMANDS:
-                grants = [g for g in perms[command].grants if (g.role == "anon" if role == "anon"
-                                                                else _applies(g, role, ir.roles))] \
+                grants = [g for g in perms[command].grants if _applies(g, role, ir.roles)] \
                     if command in perms else []
                 cells.append(_describe(grants))
             lines.append(f"| `{t.schema}.{t.name}` | {role} | " + " | ".join(cells) + " |")

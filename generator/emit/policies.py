@@ -167,10 +167,16 @@ $$;"""),
     return out
 
 
-def grant_expression(ir: IR, t: Table, g: Grant) -> str:
+def grant_expression(ir: IR, t: Table, g: Grant, command: str = "select") -> str:
     """The row filter of one grant, in SQL."""
     if g.role == "anon":
         return "true" if g.rows != "own" else "false"
+    if g.role == "authenticated":
+        # Every signed-in user, member of an org or not. A write policy of `true` is what Supabase's
+        # advisor flags (rls_policy_always_true): a signed-in caller is one with a user id.
+        if g.rows == "own":
+            return f"{quote_ident(t.owned_by)} = (select auth.uid())"
+        return "true" if command == "select" else "(select auth.uid()) is not null"
     call = f"private.user_org_ids({role_array(ir, g.role)})"
     # `= any ((select helper())::uuid[])` runs the helper once (an InitPlan) and lets the planner use the
     # tenant index; `in (select ...)` became a hashed subplan that scanned every org's rows (300x slower).
@@ -187,7 +193,7 @@ def grant_expression(ir: IR, t: Table, g: Grant) -> str:
 
 
 def policy_expression(ir: IR, t: Table, p: Permission) -> str:
-    parts = list(dict.fromkeys(grant_expression(ir, t, g) for g in p.grants))
+    parts = list(dict.fromkeys(grant_expression(ir, t, g, p.command) for g in p.grants))
     if "true" in parts:
         return "true"
     return parts[0] if len(parts) == 1 else " or ".join(f"({x})" for x in parts)

@@ -6,7 +6,7 @@ the spec never matters and optional reference cycles are fine.
 from __future__ import annotations
 
 from generator.emit import health, policies
-from generator.ir import IR, Table
+from generator.ir import IR, Table, UniqueConstraint
 from generator.names import quote_ident, sql_string
 
 HEADER = """\
@@ -54,6 +54,11 @@ def render_enum(e) -> str:
     return f"create type {e.qualified} as enum ({values});"
 
 
+def unique_clause(u: UniqueConstraint) -> str:
+    """`unique (a, b)`, or `unique nulls not distinct (a, b)` (PostgreSQL 15) when nulls clash too."""
+    return f"unique {'nulls not distinct ' if u.nulls_not_distinct else ''}({cols(u.columns)})"
+
+
 def render_table(t: Table) -> str:
     lines = []
     for c in t.columns:
@@ -67,7 +72,7 @@ def render_table(t: Table) -> str:
         lines.append("  " + " ".join(parts))
     lines.append(f"  constraint {quote_ident(t.pk_name)} primary key ({cols(t.primary_key)})")
     for u in t.uniques:
-        lines.append(f"  constraint {quote_ident(u.name)} unique ({cols(u.columns)})")
+        lines.append(f"  constraint {quote_ident(u.name)} {unique_clause(u)}")
     for ch in t.checks:
         lines.append(f"  constraint {quote_ident(ch.name)} check ({ch.expression})")
     return f"create table {t.qualified} (\n" + ",\n".join(lines) + "\n);"

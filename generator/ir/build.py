@@ -99,10 +99,13 @@ class _Builder:
                 self.add_field(schema, table, e["name"], f, columns, fks, checks, system="odoo")
         if d.timestamps(e):
             self.add_timestamps(schema, table, e["name"], columns, fks, checks)
-        uniques = [m.UniqueConstraint(index_name(table, [c.name], unique=True), (c.name,))
+        nulls_not_distinct = {f["name"] for f in e["fields"] if f.get("nulls_distinct") is False}
+        uniques = [m.UniqueConstraint(index_name(table, [c.name], unique=True), (c.name,),
+                                      nulls_not_distinct=c.name in nulls_not_distinct)
                    for c in columns if c.unique]
-        uniques += [m.UniqueConstraint(index_name(table, cols, unique=True), tuple(cols))
-                    for cols in e.get("unique") or []]
+        uniques += [m.UniqueConstraint(index_name(table, cols, unique=True), tuple(cols),
+                                       nulls_not_distinct=not distinct)
+                    for cols, distinct in d.uniques(e)]
         if d.is_mapped(e):
             uniques.append(m.UniqueConstraint(index_name(table, ["instance_id", "odoo_id"], unique=True),
                                               ("instance_id", "odoo_id")))

@@ -90,6 +90,7 @@ class Column:
 class UniqueConstraint:
     name: str
     columns: tuple[str, ...]
+    nulls_not_distinct: bool = False  # `unique nulls not distinct` (PostgreSQL 15): nulls clash too
 
 
 @dataclass(frozen=True)

@@ -379,12 +379,12 @@ class Planner:
         if rename_table and old.pk_name != new.pk_name:
             self.add(f"rename_constraint {label}.{old.pk_name}->{new.pk_name}",
                      constraint_rename(old.pk_name, new.pk_name), CONSTRAINTS)
-        uniques_old = {u.name: cols(u.columns) for u in old.uniques}
-        uniques_new = {u.name: u.columns for u in new.uniques}
+        # nulls not distinct is part of the signature: changing it drops and adds the constraint
+        uniques_old = {u.name: (cols(u.columns), u.nulls_not_distinct) for u in old.uniques}
+        uniques_new = {u.name: (u.columns, u.nulls_not_distinct) for u in new.uniques}
         by_name = {u.name: u for u in new.uniques}
         reconcile("unique", uniques_old, uniques_new, drop_constraint,
-                  lambda n: f"alter table {tq} add constraint {quote_ident(n)} unique "
-                            f"({sql.cols(by_name[n].columns)});",
+                  lambda n: f"alter table {tq} add constraint {quote_ident(n)} {sql.unique_clause(by_name[n])};",
                   constraint_rename,
                   lambda n: "builds a unique index under a lock that blocks writes" + (
                       "" if set(new.primary_key) <= set(by_name[n].columns) else ", and fails on duplicate rows"))

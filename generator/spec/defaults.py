@@ -45,7 +45,7 @@ def primary_key(entity: dict) -> dict:
     field = dict(pk)
     field["required"] = True
     if "type" not in field and "references" not in field:
-        field["type"] = "uuid"
+        field["type"] = "bigint" if field.get("identity") else "uuid"
     if field.get("type", "uuid") == "uuid" and "default" not in field and "default_sql" not in field \
             and "references" not in field:
         field["default_sql"] = "gen_random_uuid()"
@@ -63,6 +63,18 @@ def key_field(entities: dict[str, dict], target: str) -> tuple[dict, dict] | Non
             return entities[target], pk
         target = pk["references"]
     return None
+
+
+def uniques(entity: dict) -> list[tuple[list[str], bool]]:
+    """The entity's `unique:` list as (columns, nulls_distinct): a bare list of fields, or
+    {columns: [...], nulls_distinct: false} for `unique nulls not distinct`."""
+    out = []
+    for u in entity.get("unique") or []:
+        if isinstance(u, dict):
+            out.append((list(u.get("columns") or []), u.get("nulls_distinct", True)))
+        else:
+            out.append((list(u), True))
+    return out
 
 
 def timestamps(entity: dict) -> bool:

@@ -92,7 +92,7 @@ def _ir_sources(ir: IR, spec: dict) -> tuple[list, list]:
             return ("entities", _i, "primary_key") if isinstance(_e.get("primary_key"), dict) else None
 
         for u in t.uniques:
-            spec_uniques = [tuple(c) for c in e.get("unique") or []]
+            spec_uniques = [tuple(c) for c, _ in d.uniques(e)]
             if len(u.columns) == 1 and u.columns[0] in fields and e["fields"][fields[u.columns[0]]].get("unique"):
                 what, path = f"the unique constraint of field {u.columns[0]!r}", field_path(u.columns[0], "unique")
             elif u.columns in spec_uniques:

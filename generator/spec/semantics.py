@@ -126,7 +126,9 @@ class SemanticChecker:
         seen: dict[str, int] = {}
         pk = entity.get("primary_key")
         if isinstance(pk, dict):
-            self.check_field((*base, "primary_key"), entity, pk)
+            # an identity key without `type:` is bigint (defaults.primary_key)
+            self.check_field((*base, "primary_key"), entity,
+                             {"type": "bigint", **pk} if pk.get("identity") and "references" not in pk else pk)
         elif isinstance(pk, str):
             self.name_ok((*base, "primary_key"), pk, "primary key")
         for j, field in enumerate(entity["fields"]):
@@ -142,11 +144,18 @@ class SemanticChecker:
                          f"{entity['name']!r}", f"specgen adds {', '.join(system)}; rename the field")
             self.check_field(path, entity, field)
         columns = set(seen) | set(system)
-        for k, cols in enumerate(entity.get("unique") or []):
-            self.check_columns((*base, "unique", k), entity, cols, columns)
+        for k, (cols, _) in enumerate(d.uniques(entity)):
+            path = (*base, "unique", k, "columns") if isinstance(entity["unique"][k], dict) else (*base, "unique", k)
+            self.check_columns(path, entity, cols, columns)
         table = d.table(entity)
-        named: dict[str, str] = {index_name(table, cols, unique=True): f"unique[{k}]"
-                                 for k, cols in enumerate(entity.get("unique") or [])}
+        named: dict[str, str] = {index_name(table, [f["name"]], unique=True): f"the unique of field {f['name']!r}"
+                                 for f in entity["fields"] if f.get("unique")}
+        for k, (cols, _) in enumerate(d.uniques(entity)):
+            name = index_name(table, cols, unique=True)
+            if name in named:  # one constraint name twice would fail in PostgreSQL
+                self.err((*base, "unique", k), f"unique[{k}] of {entity['name']!r} repeats {named[name]} "
+                         f"({', '.join(cols)})", "keep one of them (say nulls_distinct: false on the one kept)")
+            named.setdefault(name, f"unique[{k}]")
         for k, index in enumerate(entity.get("indexes") or []):
             self.check_columns((*base, "indexes", k, "columns"), entity, index["columns"], columns)
             if "name" in index:
@@ -267,6 +276,11 @@ class SemanticChecker:
             except TypeSyntaxError as exc:
                 self.err((*path, "type"), str(exc), exc.hint)
         self.field_types[(entity["name"], name)] = ftype
+        if field.get("nulls_distinct") is False and not field.get("unique"):
+            self.err((*path, "nulls_distinct"), f"field {name!r} has nulls_distinct but is not unique",
+                     "add unique: true, or remove nulls_distinct")
+        if field.get("identity"):
+            self.check_identity(path, entity, field, ftype)
         if "default_sql" in field:
             self.expression_ok((*path, "default_sql"), field["default_sql"], "default_sql")
         values = self.check_enum_field(path, field, ftype)
@@ -275,6 +289,22 @@ class SemanticChecker:
             self.check_checks(path, field, ftype)
         if "renamed_from" in field:
             self.name_ok((*path, "renamed_from"), field["renamed_from"], "renamed_from")
+
+    def check_identity(self, path: tuple, entity: dict, field: dict, ftype: FieldType | None) -> None:
+        """`identity: true`: a bigint primary key the database numbers (`generated always as identity`)."""
+        name = field["name"]
+        if path[-1] != "primary_key":
+            self.err((*path, "identity"), f"field {name!r} is an identity, but only a primary key can be one",
+                     f"move it to primary_key: {{name: {name}, identity: true}} of {entity['name']!r}, "
+                     "or remove identity")
+            return
+        for key in ("references", "default", "default_sql"):
+            if key in field:
+                self.err((*path, key), f"the identity key {name!r} of {entity['name']!r} cannot also have {key}",
+                         f"the database numbers an identity itself: remove {key} (or identity)")
+        if "type" in field and ftype is not None and ftype != FieldType("bigint"):
+            self.err((*path, "type"), f"the identity key {name!r} of {entity['name']!r} is {field['type']!r}, "
+                     "but identity keys are bigint", "write type: bigint, or omit type")
 
     def key_type(self, path: tuple, entity: dict, field: dict) -> FieldType | None:
         """The type of the key `field` references (the column takes it), or None when it is not known."""
@@ -518,9 +548,9 @@ class SemanticChecker:
         for i, role in enumerate(self.roles_doc["roles"]):
             name = role["name"]
             self.name_ok(("roles", i, "name"), name, "role", roles=True)
-            if name in roles or name == "anon":
-                self.err(("roles", i, "name"), f"duplicate role {name!r}" if name != "anon" else
-                         "`anon` is built in (the public)", "role names must be unique", roles=True)
+            if name in roles or name in BUILT_IN:
+                self.err(("roles", i, "name"), f"duplicate role {name!r}" if name not in BUILT_IN else
+                         f"`{name}` is built in ({BUILT_IN[name]})", "role names must be unique", roles=True)
             roles[name] = role
         for i, role in enumerate(self.roles_doc["roles"]):
             parent = role.get("inherits")
@@ -563,7 +593,7 @@ class SemanticChecker:
             return
         i, entity = self.entities[tenancy["membership"]["entity"]]
         wanted = {d.tenant_column(self.spec), tenancy["membership"].get("user", d.MEMBERSHIP_USER)}
-        uniques = [set(u) for u in entity.get("unique") or []]
+        uniques = [set(u) for u, _ in d.uniques(entity)]
         uniques += [set(ix["columns"]) for ix in entity.get("indexes") or [] if ix.get("unique") and not ix.get("where")]
         if wanted not in uniques:
             self.err(("sso",), f"SSO keeps memberships in step, which needs a unique ({', '.join(sorted(wanted))}) "
@@ -600,8 +630,12 @@ class SemanticChecker:
 
     def check_grant(self, path, entity, grant, roles, columns, command, tenancy) -> None:
         role = grant["role"]
+        if role == "authenticated":
+            self.check_signed_in_grant(path, entity, grant)
+            return self.check_grant_columns(path, entity, grant, columns, command)
         if role != "anon" and role not in roles:
-            self.err((*path, "role"), f"unknown role {role!r}", f"roles: anon, {', '.join(roles)}", roles=True)
+            self.err((*path, "role"), f"unknown role {role!r}", f"roles: anon, authenticated, {', '.join(roles)}",
+                     roles=True)
         elif role in roles and "system" in roles[role]:
             self.err((*path, "role"), f"{role!r} is a system role and bypasses RLS; it needs no permission",
                      "remove this grant", roles=True)
@@ -626,15 +660,41 @@ class SemanticChecker:
                 self.err((*path, "rows"), f"rows: own needs a field {owned_by!r} on {entity['name']!r}",
                          f"add a field {owned_by!r} (uuid, default_sql: auth.uid()) or set owned_by: on the "
                          "entity", roles=True)
+        self.check_grant_columns(path, entity, grant, columns, command)
+        if role == "anon" and command != "select":
+            self.err((*path, "role"), f"anon may only select; {command} needs a signed-in role",
+                     "grant it to an org role", roles=True)
+
+
+    def check_grant_columns(self, path, entity, grant, columns, command) -> None:
         for k, col in enumerate(grant.get("columns") or []):
             if col not in columns:
                 self.err((*path, "columns", k), f"unknown field {col!r} in entity {entity['name']!r}",
                          f"known fields: {', '.join(sorted(columns))}", roles=True)
         if grant.get("columns") and command == "delete":
             self.err((*path, "columns"), "delete cannot be limited to columns", "remove columns", roles=True)
-        if role == "anon" and command != "select":
-            self.err((*path, "role"), f"anon may only select; {command} needs a signed-in role",
-                     "grant it to an org role", roles=True)
+
+    def check_signed_in_grant(self, path, entity, grant) -> None:
+        """`role: authenticated`: every signed-in user, member of an org or not. Rows of an org are for its
+        members (an org role), so the grant is for global entities, with rows: all or own."""
+        if d.default_rows(entity, self.spec) == "org":
+            self.err((*path, "role"), f"{entity['name']!r} holds rows of orgs, and a grant to every signed-in user "
+                     "would open them to people outside the org", "grant an org role (every member of the org), "
+                     "or make the entity scope: global", roles=True)
+            return
+        rows = grant.get("rows", "all")
+        if rows not in ("all", "own"):
+            self.err((*path, "rows"), f"rows: {rows} needs an org role; a grant to every signed-in user takes "
+                     "rows: all or rows: own", "use rows: all or rows: own, or grant an org role", roles=True)
+        elif rows == "own" and entity.get("owned_by", d.OWNED_BY) not in (
+                {f["name"] for f in entity["fields"]} | set(d.system_columns(entity, self.spec))):
+            owned_by = entity.get("owned_by", d.OWNED_BY)
+            self.err((*path, "rows"), f"rows: own needs a field {owned_by!r} on {entity['name']!r}",
+                     f"add a field {owned_by!r} (uuid, default_sql: auth.uid()) or set owned_by: on the "
+                     "entity", roles=True)
+
+
+BUILT_IN = {"anon": "the public", "authenticated": "every signed-in user"}
 
 
 def _type_text(t: FieldType) -> str:
