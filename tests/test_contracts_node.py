@@ -26,7 +26,7 @@ NODE_DIR = Path(__file__).parent / "node"
 WORK = NODE_DIR / ".work"
 GOLDEN = Path(__file__).parent / "golden"
 STAMP = "20260101000000"
-CASES = ["repo", "all_types", "minimal_global", "tenancy_odoo", "awkward_names"]
+CASES = ["repo", "all_types", "minimal_global", "tenancy_odoo", "awkward_names", "composite_keys"]
 
 
 @pytest.fixture(scope="session")
