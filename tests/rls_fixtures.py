@@ -49,12 +49,13 @@ def unique_text(table: Table, column) -> str:
 
 def make_row(conn, world: World, t: Table, org: str | None, owner: uuid.UUID | None = None,
              values: dict | None = None):
-    """Insert one valid row of `t` in org `org` (owned by `owner`), creating what it references. Returns its key."""
+    """Insert one valid row of `t` in org `org` (owned by `owner`), creating what it references. Returns its key
+    (a tuple for a composite key)."""
     ir = world.ir
     tn = ir.tenancy
     row: dict = {}
     for c in t.columns:
-        if c.identity or (c.has_default and c.system in ("pk", "timestamps")):
+        if c.identity or (c.has_default and c.system in ("pk", "timestamps")) or c.name in row:
             continue
         if c.system == "tenant":
             row[c.name] = world.orgs[org]
@@ -67,6 +68,15 @@ def make_row(conn, world: World, t: Table, org: str | None, owner: uuid.UUID | N
             continue
         if t.owned_by == c.name and owner is not None:
             row[c.name] = owner
+            continue
+        # A required reference to a composite key takes all its columns from one anchor row.
+        multi = next((fk for fk in t.foreign_keys if len(fk.reference_columns) > 1 and c.name in fk.reference_columns
+                      and not any(t.column(k).nullable for k in fk.reference_columns)), None)
+        if multi is not None:
+            target = ir.table(multi.ref_schema, multi.ref_table)
+            key = anchor(conn, world, target, org or "A")
+            for col, ref in zip(multi.reference_columns, multi.referenced_columns):
+                row[col] = key[target.primary_key.index(ref)]
             continue
         fk = next((fk for fk in t.foreign_keys if fk.reference_columns == (c.name,)), None)
         if fk is not None:
@@ -88,9 +98,9 @@ def make_row(conn, world: World, t: Table, org: str | None, owner: uuid.UUID | N
         return world.orgs[org]
     cols = ", ".join(row)
     marks = ", ".join(["%s"] * len(row))
-    pk = t.primary_key[0]
-    return conn.execute(f"insert into {t.qualified} ({cols}) values ({marks}) returning {pk}",
-                        list(row.values())).fetchone()[0]
+    key = conn.execute(f"insert into {t.qualified} ({cols}) values ({marks}) returning {', '.join(t.primary_key)}",
+                       list(row.values())).fetchone()
+    return key[0] if len(key) == 1 else tuple(key)  # a composite key as the tuple of its values
 
 
 def anchor(conn, world: World, t: Table, org: str | None):

@@ -540,3 +540,96 @@ def test_identity_keys_signed_in_grants_and_nulls_not_distinct_migrate_onto_rows
 def _no_acks(text: str) -> str:
     """The spec without the acknowledgements of the previous migration (Case.migrate adds this one's)."""
     return text.split("\nacknowledged_changes:")[0] + "\n"
+
+
+# -- section 5: renaming inline enum values; composite keys and the references to them ---------------------
+@pytest.mark.db
+@pytest.mark.parametrize("rename_table", [False, True], ids=["values", "values_and_table"])
+def test_renaming_an_inline_enums_values_keeps_the_rows(tmp_path, pg_cluster, rename_table):
+    """`renamed_values` on an inline enum field: `rename value`, so rows holding the old value hold the new
+    one (also when the table, and so the type, is renamed in the same step)."""
+    case = Case(tmp_path, pg_cluster, "      - {name: level, type: enum, values: [low, high]}\n")
+    case.sql(f"insert into app.note (id, org_id, body, level) values ('{NOTE_1}', '{ORG_A}', 'x', 'high'), "
+             f"('{NOTE_2}', '{ORG_A}', 'y', 'low')")
+
+    def edit(s: str) -> str:
+        s = s.replace("{name: level, type: enum, values: [low, high]}",
+                      "{name: level, type: enum, values: [low, top], renamed_values: {top: high}}")
+        if rename_table:
+            s = s.replace("  - name: note\n", "  - name: note\n    table: memos\n    renamed_from: note\n")
+        return s
+
+    type_name = "memos_level" if rename_table else "note_level"
+    acks = [f"rename_enum_value app.{type_name}.high->top"] + (["rename_table app.note->memos"] if rename_table else [])
+    files = case.migrate(edit, acks)
+    text = "".join(f.read_text() for f in files)
+    assert f"alter type app.{type_name} rename value 'high' to 'top';" in text
+    assert "drop type" not in text and "add value" not in text
+    case.apply(files)
+    table = "memos" if rename_table else "note"
+    assert case.sql(f"select id::text, level::text from app.{table} order by id") == [(NOTE_1, "top"), (NOTE_2, "low")]
+    assert case.differences() == []
+    assert specgen("diff", cwd=case.root).returncode == 0
+
+
+READER = """  - name: reader
+    primary_key: [note_id, user_id]
+    fields:
+      - {name: note_id, references: note, on_delete: cascade}
+      - {name: user_id, references: auth.users, on_delete: cascade}
+"""
+REPLY = """  - name: reply
+    fields:
+      - {name: note_id, references: note, required: true, on_delete: cascade}
+      - {name: user_id, type: uuid, required: true}
+      - {name: body, type: text, required: true}
+    references:
+      - {columns: [note_id, user_id], entity: reader, on_delete: cascade}
+"""
+USER_1 = "00000000-0000-0000-0000-0000000000f1"
+
+
+@pytest.mark.db
+def test_a_composite_reference_to_a_join_table_with_rows_migrates_and_verifies(tmp_path, pg_cluster):
+    """Version 1 has a join entity keyed (note_id, user_id) holding rows; version 2 adds an entity that
+    references it by both columns. The migration adds the (org_id, note_id, user_id) unique the same-org
+    reference needs on the filled table, and verify finds no difference."""
+    base = (UPGRADES / "base/spec/schema/entities.yaml").read_text()
+    case = Case(tmp_path, pg_cluster, entities=base + READER)
+    case.sql(f"insert into auth.users (id) values ('{USER_1}')")
+    case.sql(f"insert into app.note (id, org_id, body) values ('{NOTE_1}', '{ORG_A}', 'x')")
+    case.sql(f"insert into app.reader (org_id, note_id, user_id) values ('{ORG_A}', '{NOTE_1}', '{USER_1}')")
+    assert case.differences() == []
+    files = case.migrate(lambda s: s + REPLY, ["unique app.reader.reader_org_id_note_id_user_id_key"])
+    text = "".join(f.read_text() for f in files)
+    assert "reader_org_id_note_id_user_id_key" in text and "(org_id, note_id, user_id)" in text, text
+    assert "foreign key (org_id, note_id, user_id) references app.reader (org_id, note_id, user_id)" in text
+    case.apply(files)
+    assert case.sql("select note_id::text, user_id::text from app.reader") == [(NOTE_1, USER_1)]
+    case.sql(f"insert into app.reply (org_id, note_id, user_id, body) values ('{ORG_A}', '{NOTE_1}', '{USER_1}', 'hi')")
+    with pytest.raises(psycopg.errors.ForeignKeyViolation):  # not a reader of the note
+        case.sql(f"insert into app.reply (org_id, note_id, user_id, body) values ('{ORG_A}', '{NOTE_1}', "
+                 f"'{NOTE_2}', 'no')")
+    assert case.differences() == []
+    assert specgen("diff", cwd=case.root).returncode == 0
+
+
+@pytest.mark.db
+def test_a_join_table_keyed_by_id_becomes_keyed_by_its_references_keeping_its_rows(tmp_path, pg_cluster):
+    """`primary_key: [note_id, user_id]` on a table that had `id`: the key is rebuilt on the two columns
+    (acknowledged: it locks writes and fails on duplicates), the rows stay, verify finds no difference."""
+    base = (UPGRADES / "base/spec/schema/entities.yaml").read_text()
+    case = Case(tmp_path, pg_cluster, entities=base + READER.replace("    primary_key: [note_id, user_id]\n", "")
+                .replace("on_delete: cascade}", "on_delete: cascade, required: true}"))
+    case.sql(f"insert into auth.users (id) values ('{USER_1}')")
+    case.sql(f"insert into app.note (id, org_id, body) values ('{NOTE_1}', '{ORG_A}', 'x')")
+    case.sql(f"insert into app.reader (org_id, note_id, user_id) values ('{ORG_A}', '{NOTE_1}', '{USER_1}')")
+    files = case.migrate(lambda s: s.replace("  - name: reader\n", "  - name: reader\n    primary_key: [note_id, user_id]\n"),
+                         ["drop_column app.reader.id", "primary_key app.reader"])
+    text = "".join(f.read_text() for f in files)
+    assert "add constraint reader_pkey primary key (note_id, user_id);" in text, text
+    case.apply(files)
+    assert case.sql("select note_id::text, user_id::text from app.reader") == [(NOTE_1, USER_1)]
+    assert case.differences() == []
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        case.sql(f"insert into app.reader (org_id, note_id, user_id) values ('{ORG_A}', '{NOTE_1}', '{USER_1}')")

@@ -269,14 +269,20 @@ def render_audit(ir: IR) -> list[str]:
     audited = [t for t in ir.tables if t.audit]
     out = [AUDIT_APPEND_ONLY]
     if audited:
-        out.append(AUDIT_FUNCTION)
+        # A composite key is passed as a text array ('{a,b}') and logged as the array of its values; the
+        # function reads it so only when some audited table has one (the usual text stays as it was).
+        if any(len(t.primary_key) > 1 for t in audited):
+            out.append(AUDIT_FUNCTION.replace("v_row ->> tg_argv[0],", COMPOSITE_ROW_PK))
+        else:
+            out.append(AUDIT_FUNCTION)
     for t in audited:
+        key = t.primary_key[0] if len(t.primary_key) == 1 else array_text(t.primary_key)
         pii = array_text(c.name for c in t.columns if c.pii)
         tenant = ir.tenancy.column if ir.tenancy and t.scope == "tenant" else (
             t.primary_key[0] if ir.tenancy and (t.schema, t.name) == (ir.tenancy.root_schema, ir.tenancy.root_table)
             else "")
         out.append(f"create trigger audit_row after insert or update or delete on {t.qualified} for each row "
-                   f"execute function ops.audit_row({sql_string(t.primary_key[0])}, {sql_string(tenant)}, "
+                   f"execute function ops.audit_row({sql_string(key)}, {sql_string(tenant)}, "
                    f"{sql_string(pii)});")
     return out
 
@@ -355,6 +361,10 @@ create trigger audit_log_append_only before update or delete on ops.audit_log
 for each row execute function ops.forbid_change();
 create trigger audit_log_no_truncate before truncate on ops.audit_log
 for each statement execute function ops.forbid_change();"""
+
+COMPOSITE_ROW_PK = """case when left(tg_argv[0], 1) = '{' then
+      (select array_agg(v_row ->> k.name order by k.n) from unnest(tg_argv[0]::text[]) with ordinality k(name, n))::text
+    else v_row ->> tg_argv[0] end,"""
 
 AUDIT_FUNCTION = """\
 create or replace function ops.audit_row() returns trigger

@@ -32,7 +32,9 @@ class _Builder:
         # entity name -> (schema, table, pk column) for every user and platform entity
         self.targets: dict[str, tuple[str, str, str]] = {}
         for e in spec["entities"]:
-            self.targets[e["name"]] = (d.schema(e), d.table(e), d.primary_key(e)["name"])
+            # A composite-key entity has no single key column: only entity-level references reach it.
+            key = None if d.composite_key(e) is not None else d.primary_key(e)["name"]
+            self.targets[e["name"]] = (d.schema(e), d.table(e), key)
         for e in platform_tables.ENTITIES:
             self.targets[e["name"]] = (e["schema"], e["table"], (e.get("primary_key") or {}).get("name", "id"))
         # Entities whose rows belong to an org: a reference between two of them must stay in one org.
@@ -76,13 +78,23 @@ class _Builder:
         columns: list[m.Column] = []
         fks: list[m.ForeignKey] = []
         checks: list[m.Check] = []
-        pk = d.primary_key(e)
+        composite = d.composite_key(e)
+        self.current = e["name"]
         self.tenant_table = scope == "tenant"
-        self.add_field(schema, table, e["name"], pk, columns, fks, checks, system="pk")
+        if composite is None:
+            pk = d.primary_key(e)
+            key = (pk["name"],)
+            self.add_field(schema, table, e["name"], pk, columns, fks, checks, system="pk")
+        else:
+            key = tuple(composite)
         if scope == "tenant":
             self.add_tenant_column(table, columns, fks)
         for f in e["fields"]:
-            self.add_field(schema, table, e["name"], f, columns, fks, checks)
+            # A column of a composite key is NOT NULL (a primary key makes it so in PostgreSQL).
+            self.add_field(schema, table, e["name"], {**f, "required": True} if f["name"] in key else f,
+                           columns, fks, checks)
+        for ref in e.get("references") or []:
+            fks.append(self.composite_reference(table, ref))
         if d.is_mapped(e):
             odoo_owned = d.owner(e) == "odoo"
             for f in ({"name": "instance_id", "references": "platform:instances", "required": odoo_owned,
@@ -109,17 +121,36 @@ class _Builder:
         if d.is_mapped(e):
             uniques.append(m.UniqueConstraint(index_name(table, ["instance_id", "odoo_id"], unique=True),
                                               ("instance_id", "odoo_id")))
-        indexes = self.indexes(table, e.get("indexes") or [], (pk["name"],), uniques, fks,
+        indexes = self.indexes(table, e.get("indexes") or [], key, uniques, fks,
                                d.tenant_column(self.spec) if scope == "tenant" else None)
         owned_by = e.get("owned_by", d.OWNED_BY)
         return m.Table(
             schema=schema, name=table, entity=e["name"], description=e.get("description", ""),
-            owner=d.owner(e), scope=scope, columns=tuple(columns), primary_key=(pk["name"],),
+            owner=d.owner(e), scope=scope, columns=tuple(columns), primary_key=key,
             foreign_keys=tuple(fks), uniques=tuple(uniques), indexes=indexes, checks=tuple(checks),
             timestamps=d.timestamps(e), audit=e.get("audit", False), odoo=self.mapping(e),
             owned_by=owned_by if any(c.name == owned_by for c in columns) else None,
             renamed_from=e.get("renamed_from"),
         )
+
+    def composite_reference(self, table: str, ref: dict) -> m.ForeignKey:
+        """An entity-level reference to a composite key: (a, b) -> (k1, k2), or, between two
+        tenant-scoped entities, (org_id, a, b) -> (org_id, k1, k2) like every same-org reference."""
+        target = ref["entity"]
+        ref_schema, ref_table, _ = self.targets[target]
+        cols, ref_cols = tuple(ref["columns"]), tuple(d.composite_key(self.by_name[target]))
+        on_delete = ref.get("on_delete", "no action")
+        name = constraint_name(table, list(cols), "fkey")
+        # `set null` resets the optional columns only (PostgreSQL 15: set null (cols)): a required one, such
+        # as a project id the row also belongs to, keeps its value; the reference then holds no row.
+        fields = {f["name"]: f for f in self.by_name[self.current]["fields"]}
+        reset = tuple(c for c in cols if on_delete == "set default" or not fields[c].get("required"))
+        if self.tenant_table and target in self.tenant_scoped:
+            tenant = d.tenant_column(self.spec)
+            return m.ForeignKey(name, (tenant, *cols), ref_schema, ref_table, (tenant, *ref_cols), on_delete, target,
+                                same_org=True, set_columns=reset if on_delete in ("set null", "set default") else ())
+        reset = reset if on_delete in ("set null", "set default") and reset != cols else ()
+        return m.ForeignKey(name, cols, ref_schema, ref_table, ref_cols, on_delete, target, set_columns=reset)
 
     def platform_table(self, e: dict) -> m.Table:
         schema, table = e["schema"], e["table"]
@@ -161,6 +192,9 @@ class _Builder:
             if cols and not any(u.columns == cols for u in t.uniques):
                 unique = m.UniqueConstraint(index_name(t.name, list(cols), unique=True), cols)
                 t = dataclasses.replace(t, uniques=(*t.uniques, unique))
+                if len(t.primary_key) > 1:  # (org_id, k1, k2) now serves the (org_id, k1) of a reference
+                    t = dataclasses.replace(t, indexes=tuple(
+                        i for i in t.indexes if i.reason == "spec" or i.columns != cols[:len(i.columns)]))
             out.append(t)
         return out
 
@@ -253,7 +287,8 @@ class _Builder:
     def enum_for(self, schema: str, table: str, f: dict) -> tuple[str, str]:
         key = self.enum_key(schema, table, f)
         if "enum" not in f:
-            enum = m.Enum(*key, tuple(f["values"]), f.get("description", ""))
+            enum = m.Enum(*key, tuple(f["values"]), f.get("description", ""),
+                          tuple(sorted((f.get("renamed_values") or {}).items())))
             if self.enums.get(key, enum) != enum:  # the validator refuses two enums with one name
                 raise ValueError(f"enum type {qualified(*key)} is defined twice")
             self.enums[key] = enum

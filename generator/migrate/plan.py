@@ -375,8 +375,15 @@ class Planner:
         tq = new.qualified
         constraint_rename = (lambda a, b: f"alter table {tq} rename constraint {quote_ident(a)} to {quote_ident(b)};")
         drop_constraint = (lambda n: f"alter table {tq} drop constraint if exists {quote_ident(n)};")
-        # primary key: only ever renamed (it follows the table's name)
-        if rename_table and old.pk_name != new.pk_name:
+        # primary key: renamed with the table; rebuilt when its columns change (e.g. to a composite key). The
+        # old key is gone already if its column was dropped; a foreign key on it was dropped before (KEYS
+        # run after DROP_DEPENDENTS), and the new one is in place before any reference to it (CONSTRAINTS).
+        if cols(old.primary_key) != new.primary_key:
+            self.add(f"primary_key {label}", [drop_constraint(old.pk_name),
+                     f"alter table {tq} add constraint {quote_ident(new.pk_name)} primary key "
+                     f"({sql.cols(new.primary_key)});"], KEYS,
+                     "rebuilds the primary key under a lock that blocks writes, and fails on duplicate or null keys")
+        elif rename_table and old.pk_name != new.pk_name:
             self.add(f"rename_constraint {label}.{old.pk_name}->{new.pk_name}",
                      constraint_rename(old.pk_name, new.pk_name), CONSTRAINTS)
         # nulls not distinct is part of the signature: changing it drops and adds the constraint

@@ -37,8 +37,15 @@ def tenant_column(spec: dict) -> str:
     return (spec.get("tenancy") or {}).get("column", TENANT_COLUMN)
 
 
+def composite_key(entity: dict) -> list[str] | None:
+    """The field names of a composite primary key (`primary_key: [a, b]`), else None."""
+    pk = entity.get("primary_key")
+    return list(pk) if isinstance(pk, list) else None
+
+
 def primary_key(entity: dict) -> dict:
-    """The key as a field definition; a bare name means a uuid with a random default."""
+    """The key as a field definition; a bare name means a uuid with a random default.
+    Not for an entity with a composite key (see composite_key): its key columns are fields."""
     pk = entity.get("primary_key", "id")
     if isinstance(pk, str):
         return {"name": pk, "type": "uuid", "default_sql": "gen_random_uuid()", "required": True}
@@ -58,6 +65,8 @@ def key_field(entities: dict[str, dict], target: str) -> tuple[dict, dict] | Non
     seen: set[str] = set()
     while target in entities and target not in seen:
         seen.add(target)
+        if composite_key(entities[target]) is not None:  # a single column cannot reference it
+            return None
         pk = primary_key(entities[target])
         if "references" not in pk:
             return entities[target], pk
@@ -87,7 +96,7 @@ def is_mapped(entity: dict) -> bool:
 
 def system_columns(entity: dict, spec: dict) -> list[str]:
     """Names the compiler adds to an entity's table, which a field may not reuse."""
-    names = [primary_key(entity)["name"]]
+    names = [] if composite_key(entity) is not None else [primary_key(entity)["name"]]
     if scope(entity, spec) == "tenant":
         names.append(tenant_column(spec))
     if is_mapped(entity):

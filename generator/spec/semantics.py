@@ -57,6 +57,8 @@ class SemanticChecker:
         self.check_enums()
         for i, entity in enumerate(self.spec["entities"]):
             self.check_entity(i, entity)
+        for i, entity in enumerate(self.spec["entities"]):
+            self.check_composite_references(i, entity)
         self.check_tenancy()
         self.check_required_cycles()
         self.check_roles()
@@ -99,6 +101,29 @@ class SemanticChecker:
         for name, enum in (self.spec.get("enums") or {}).items():
             self.name_ok(("enums", name), name, "enum")
             self.check_enum_values(("enums", name, "values"), enum["values"])
+            self.check_renamed_values(("enums", name, "renamed_values"), enum, enum["values"])
+
+    def check_renamed_values(self, path: tuple, owner: dict, values: list[str] | None) -> None:
+        """`renamed_values: {new: old}`: each new value is one of the enum's values, each old one is not."""
+        renames = owner.get("renamed_values")
+        if renames is None:
+            return
+        if values is None:
+            self.err(path, "`renamed_values:` renames values of an enum: it needs type: enum with `values:` "
+                     "(or, for a named enum, goes on the enum itself)", "remove it, or move it to the named enum")
+            return
+        olds: dict[str, str] = {}
+        for new, old in renames.items():
+            if new not in values:
+                self.err((*path, new), f"renamed value {new!r} is not one of the enum's values",
+                         f"values: {', '.join(values)}", key=True)
+            elif old in values:
+                self.err((*path, new), f"old value {old!r} is still one of the enum's values",
+                         "a renamed value's old name must be gone from `values:`")
+            elif old in olds:
+                self.err((*path, new), f"old value {old!r} is renamed twice (to {olds[old]!r} and {new!r})",
+                         "rename each old value once")
+            olds.setdefault(old, new)
 
     def check_enum_values(self, path: tuple, values: list[str]) -> None:
         seen = set()
@@ -144,6 +169,8 @@ class SemanticChecker:
                          f"{entity['name']!r}", f"specgen adds {', '.join(system)}; rename the field")
             self.check_field(path, entity, field)
         columns = set(seen) | set(system)
+        if isinstance(pk, list):
+            self.check_composite_key(base, entity, pk, seen)
         for k, (cols, _) in enumerate(d.uniques(entity)):
             path = (*base, "unique", k, "columns") if isinstance(entity["unique"][k], dict) else (*base, "unique", k)
             self.check_columns(path, entity, cols, columns)
@@ -184,7 +211,7 @@ class SemanticChecker:
         for j, field in enumerate(entity["fields"]):
             if field["name"] == name:
                 return (*base, "fields", j), field
-        if d.primary_key(entity)["name"] == name:
+        if d.composite_key(entity) is None and d.primary_key(entity)["name"] == name:
             pk = entity.get("primary_key")
             return (*base, "primary_key") if isinstance(pk, dict) else (*base, "owned_by"), d.primary_key(entity)
         return None
@@ -230,6 +257,99 @@ class SemanticChecker:
                                              else "every inserted row would have no owner"),
                      f"give {name!r} default_sql: auth.uid() in entities.yaml", roles=True)
 
+    def check_composite_key(self, base: tuple, entity: dict, pk: list, fields: dict[str, int]) -> None:
+        """`primary_key: [a, b]`: two or more of the entity's own fields, each at most once."""
+        path = (*base, "primary_key")
+        name = entity["name"]
+        if d.is_mapped(entity):
+            self.err(path, f"entity {name!r} is synced with Odoo and cannot have a composite primary key",
+                     "the sync keys rows by one uuid column: give it primary_key: id and a unique: [...] "
+                     "on these fields instead")
+        for k, col in enumerate(pk):
+            if col not in fields:
+                known = ", ".join(sorted(fields)) or "none"
+                self.err((*path, k), f"composite primary key of {name!r} names {col!r}, which is not one of its "
+                         f"fields", f"list fields declared under fields: ({known})")
+                continue
+            if pk.index(col) != k:
+                self.err((*path, k), f"field {col!r} appears twice in the primary key of {name!r}",
+                         "list each field once")
+                continue
+            field = entity["fields"][fields[col]]
+            if field.get("on_delete") in ("set null", "set default"):
+                self.err((*base, "fields", fields[col], "on_delete"), f"field {col!r} is part of the primary key of {name!r}, "
+                         f"which cannot be {field['on_delete']}", "use cascade or restrict")
+
+    def check_composite_references(self, i: int, entity: dict) -> None:
+        """An entity-level `references:` entry: this entity's fields, one per column of the target's
+        composite key, of the same types, in the key's order."""
+        name = entity["name"]
+        if self.entities.get(name, (None,))[0] != i:
+            return  # a duplicate entity, reported already
+        fields = {f["name"]: f for f in entity["fields"]}
+        own_key = d.composite_key(entity) or []
+        for k, ref in enumerate(entity.get("references") or []):
+            path = ("entities", i, "references", k)
+            target = ref["entity"]
+            if target not in self.entities:
+                self.err((*path, "entity"), f"unknown entity {target!r} in references",
+                         f"known entities: {', '.join(sorted(self.entities))}")
+                continue
+            tentity = self.entities[target][1]
+            key = d.composite_key(tentity)
+            if key is None:
+                self.err((*path, "entity"), f"entity {target!r} has a single-column primary key; "
+                         f"`references:` on the entity is for composite keys",
+                         f"reference it from one field instead: references: {target}")
+                continue
+            cols = ref["columns"]
+            if len(cols) != len(key):
+                self.err((*path, "columns"), f"{target!r} has a key of {len(key)} columns ({', '.join(key)}) but "
+                         f"{len(cols)} are given", f"name one field of {name!r} for each of {', '.join(key)}, in "
+                         "that order")
+                continue
+            tfields = {f["name"]: f for f in tentity["fields"]}
+            for c, (col, kcol) in enumerate(zip(cols, key)):
+                if col not in fields:
+                    system = d.system_columns(entity, self.spec)
+                    self.err((*path, "columns", c), f"{col!r} is not a field of entity {name!r}" +
+                             (" but a column specgen adds" if col in system else ""),
+                             f"name a field declared under fields:, with the type of {target}.{kcol}" +
+                             (" (a same-org reference adds the tenant column itself)" if col in system else ""))
+                    continue
+                if cols.index(col) != c:
+                    self.err((*path, "columns", c), f"field {col!r} appears twice in this reference",
+                             "name each field once")
+                    continue
+                mine, theirs = self.field_types.get((name, col)), self.field_types.get((target, kcol))
+                if mine is None or theirs is None or kcol not in tfields:
+                    continue  # reported at the field or the key
+                same_enum = mine.base != "enum" or (fields[col].get("enum") is not None and
+                                                    fields[col].get("enum") == tfields[kcol].get("enum"))
+                same_reference = "references" not in fields[col] or \
+                    fields[col]["references"] == tfields[kcol].get("references")
+                if mine != theirs or not same_enum:
+                    self.err((*path, "columns", c), f"field {col!r} is {_type_text(mine)} but {target}.{kcol} "
+                             f"is {_type_text(theirs)}", f"give {col!r} the type of {target}.{kcol}"
+                             + (" (the same named enum: an inline enum is a type of its own table)"
+                                if mine.base == "enum" else ""))
+                elif not same_reference:
+                    self.err((*path, "columns", c), f"field {col!r} references {fields[col]['references']!r} "
+                             f"but {target}.{kcol} does not", f"make {col!r} a plain field, or reference what "
+                             f"{target}.{kcol} references")
+            on_delete = ref.get("on_delete")
+            if on_delete in ("set null", "set default"):
+                for c, col in enumerate(cols):
+                    if col in own_key:
+                        self.err((*path, "on_delete"), f"on_delete {on_delete} would change {col!r}, part of the "
+                                 f"primary key of {name!r}", "use cascade or restrict")
+                        break
+                else:
+                    if on_delete == "set null" and all(fields.get(col, {}).get("required") for col in cols):
+                        self.err((*path, "on_delete"), f"every field of this reference ({', '.join(cols)}) is "
+                                 "required, so set null has none to reset", "use cascade or restrict, or make "
+                                 "the field that says who or what optional")
+
     def check_columns(self, path: tuple, entity: dict, cols: list, known: set) -> None:
         for k, col in enumerate(cols):
             if col not in known:
@@ -245,7 +365,13 @@ class SemanticChecker:
             if target != d.AUTH_USERS and target not in self.entities:
                 self.err((*path, "references"), f"unknown entity {target!r} in references",
                          f"known entities: {', '.join(sorted(self.entities))}, or auth.users")
-            ftype = self.key_type(path, entity, field)
+            key = d.composite_key(self.entities[target][1]) if target in self.entities else None
+            if key is not None:
+                self.err((*path, "references"), f"entity {target!r} has a composite primary key "
+                         f"({', '.join(key)}); one field cannot reference it",
+                         f"declare one field per key column and add to entity {entity['name']!r}: references: "
+                         f"[{{columns: [...], entity: {target}}}]")
+            ftype = None if key is not None else self.key_type(path, entity, field)
             if "type" in field and ftype is not None:
                 try:
                     given = parse_type(field["type"])
@@ -284,6 +410,7 @@ class SemanticChecker:
         if "default_sql" in field:
             self.expression_ok((*path, "default_sql"), field["default_sql"], "default_sql")
         values = self.check_enum_field(path, field, ftype)
+        self.check_renamed_values((*path, "renamed_values"), field, values if "values" in field else None)
         if ftype is not None:
             self.check_default(path, field, ftype, values)
             self.check_checks(path, field, ftype)
@@ -485,6 +612,10 @@ class SemanticChecker:
                      f"known entities: {', '.join(sorted(self.entities))}")
             return
         ment = self.entities[entity][1]
+        for what, name in (("tenancy root", root), ("membership entity", entity)):
+            if name in self.entities and d.composite_key(self.entities[name][1]) is not None:
+                self.err(("entities", self.entities[name][0], "primary_key"), f"the {what} {name!r} cannot "
+                         "have a composite primary key", "give it primary_key: id (the default)")
         if d.scope(ment, self.spec) != "tenant":
             self.err(("tenancy", "membership", "entity"), f"membership entity {entity!r} must be tenant-scoped",
                      "remove scope: global from it")

@@ -1,0 +1,328 @@
+export type Json =
+  | string
+  | number
+  | boolean
+  | null
+  | { [key: string]: Json | undefined }
+  | Json[]
+
+export type Database = {
+  app: {
+    Tables: {
+      member: {
+        Row: {
+          created_at: string
+          id: string
+          org_id: string
+          role: Database["app"]["Enums"]["member_role"]
+          updated_at: string
+          user_id: string
+        }
+        Insert: {
+          created_at?: string
+          id?: string
+          org_id: string
+          role?: Database["app"]["Enums"]["member_role"]
+          updated_at?: string
+          user_id: string
+        }
+        Update: {
+          created_at?: string
+          id?: string
+          org_id?: string
+          role?: Database["app"]["Enums"]["member_role"]
+          updated_at?: string
+          user_id?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "member_org_id_fkey"
+            columns: ["org_id"]
+            isOneToOne: false
+            referencedRelation: "org"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      org: {
+        Row: {
+          created_at: string
+          id: string
+          name: string
+          updated_at: string
+        }
+        Insert: {
+          created_at?: string
+          id?: string
+          name: string
+          updated_at?: string
+        }
+        Update: {
+          created_at?: string
+          id?: string
+          name?: string
+          updated_at?: string
+        }
+        Relationships: []
+      }
+      project: {
+        Row: {
+          created_at: string
+          id: string
+          org_id: string
+          title: string
+          updated_at: string
+        }
+        Insert: {
+          created_at?: string
+          id?: string
+          org_id: string
+          title: string
+          updated_at?: string
+        }
+        Update: {
+          created_at?: string
+          id?: string
+          org_id?: string
+          title?: string
+          updated_at?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "project_org_id_fkey"
+            columns: ["org_id"]
+            isOneToOne: false
+            referencedRelation: "org"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      project_member: {
+        Row: {
+          created_at: string
+          level: Database["app"]["Enums"]["project_member_level"]
+          org_id: string
+          project_id: string
+          updated_at: string
+          user_id: string
+        }
+        Insert: {
+          created_at?: string
+          level?: Database["app"]["Enums"]["project_member_level"]
+          org_id: string
+          project_id: string
+          updated_at?: string
+          user_id: string
+        }
+        Update: {
+          created_at?: string
+          level?: Database["app"]["Enums"]["project_member_level"]
+          org_id?: string
+          project_id?: string
+          updated_at?: string
+          user_id?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "project_member_org_id_fkey"
+            columns: ["org_id"]
+            isOneToOne: false
+            referencedRelation: "org"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "project_member_project_id_fkey"
+            columns: ["org_id", "project_id"]
+            isOneToOne: false
+            referencedRelation: "project"
+            referencedColumns: ["org_id", "id"]
+          },
+        ]
+      }
+      task: {
+        Row: {
+          assignee_id: string | null
+          created_at: string
+          id: string
+          org_id: string
+          project_id: string
+          title: string
+          updated_at: string
+        }
+        Insert: {
+          assignee_id?: string | null
+          created_at?: string
+          id?: string
+          org_id: string
+          project_id: string
+          title: string
+          updated_at?: string
+        }
+        Update: {
+          assignee_id?: string | null
+          created_at?: string
+          id?: string
+          org_id?: string
+          project_id?: string
+          title?: string
+          updated_at?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "task_org_id_fkey"
+            columns: ["org_id"]
+            isOneToOne: false
+            referencedRelation: "org"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "task_project_id_assignee_id_fkey"
+            columns: ["org_id", "project_id", "assignee_id"]
+            isOneToOne: false
+            referencedRelation: "project_member"
+            referencedColumns: ["org_id", "project_id", "user_id"]
+          },
+          {
+            foreignKeyName: "task_project_id_fkey"
+            columns: ["org_id", "project_id"]
+            isOneToOne: false
+            referencedRelation: "project"
+            referencedColumns: ["org_id", "id"]
+          },
+        ]
+      }
+      timesheet: {
+        Row: {
+          created_at: string
+          hours: number
+          id: string
+          project_id: string
+          updated_at: string
+          user_id: string
+        }
+        Insert: {
+          created_at?: string
+          hours: number
+          id?: string
+          project_id: string
+          updated_at?: string
+          user_id: string
+        }
+        Update: {
+          created_at?: string
+          hours?: number
+          id?: string
+          project_id?: string
+          updated_at?: string
+          user_id?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "timesheet_project_id_user_id_fkey"
+            columns: ["project_id", "user_id"]
+            isOneToOne: false
+            referencedRelation: "project_member"
+            referencedColumns: ["project_id", "user_id"]
+          },
+        ]
+      }
+    }
+    Views: {
+      [_ in never]: never
+    }
+    Functions: {
+      [_ in never]: never
+    }
+    Enums: {
+      member_role: "admin" | "staff"
+      project_member_level: "lead" | "contributor"
+    }
+    CompositeTypes: {
+      [_ in never]: never
+    }
+  }
+}
+
+type SchemaName = Exclude<keyof Database, "__InternalSupabase">
+
+// Helpers resolve a bare table or enum name in the default schema, app; pass
+// { schema: "..." } first for another one, as in Tables<{ schema: "app" }, "member">.
+type DefaultSchema = Database["app"]
+
+type TablesAndViews<S extends SchemaName> = Database[S]["Tables"] & Database[S]["Views"]
+
+export type Tables<
+  NameOrOptions extends keyof TablesAndViews<"app"> | { schema: SchemaName },
+  TableName extends NameOrOptions extends { schema: infer S extends SchemaName }
+    ? keyof TablesAndViews<S>
+    : never = never,
+> = NameOrOptions extends { schema: infer S extends SchemaName }
+  ? TablesAndViews<S>[TableName] extends { Row: infer R }
+    ? R
+    : never
+  : NameOrOptions extends keyof TablesAndViews<"app">
+    ? TablesAndViews<"app">[NameOrOptions] extends { Row: infer R }
+      ? R
+      : never
+    : never
+
+export type TablesInsert<
+  NameOrOptions extends keyof DefaultSchema["Tables"] | { schema: SchemaName },
+  TableName extends NameOrOptions extends { schema: infer S extends SchemaName }
+    ? keyof Database[S]["Tables"]
+    : never = never,
+> = NameOrOptions extends { schema: infer S extends SchemaName }
+  ? Database[S]["Tables"][TableName] extends { Insert: infer I }
+    ? I
+    : never
+  : NameOrOptions extends keyof DefaultSchema["Tables"]
+    ? DefaultSchema["Tables"][NameOrOptions] extends { Insert: infer I }
+      ? I
+      : never
+    : never
+
+export type TablesUpdate<
+  NameOrOptions extends keyof DefaultSchema["Tables"] | { schema: SchemaName },
+  TableName extends NameOrOptions extends { schema: infer S extends SchemaName }
+    ? keyof Database[S]["Tables"]
+    : never = never,
+> = NameOrOptions extends { schema: infer S extends SchemaName }
+  ? Database[S]["Tables"][TableName] extends { Update: infer U }
+    ? U
+    : never
+  : NameOrOptions extends keyof DefaultSchema["Tables"]
+    ? DefaultSchema["Tables"][NameOrOptions] extends { Update: infer U }
+      ? U
+      : never
+    : never
+
+export type Enums<
+  NameOrOptions extends keyof DefaultSchema["Enums"] | { schema: SchemaName },
+  EnumName extends NameOrOptions extends { schema: infer S extends SchemaName }
+    ? keyof Database[S]["Enums"]
+    : never = never,
+> = NameOrOptions extends { schema: infer S extends SchemaName }
+  ? Database[S]["Enums"][EnumName]
+  : NameOrOptions extends keyof DefaultSchema["Enums"]
+    ? DefaultSchema["Enums"][NameOrOptions]
+    : never
+
+export type CompositeTypes<
+  NameOrOptions extends keyof DefaultSchema["CompositeTypes"] | { schema: SchemaName },
+  TypeName extends NameOrOptions extends { schema: infer S extends SchemaName }
+    ? keyof Database[S]["CompositeTypes"]
+    : never = never,
+> = NameOrOptions extends { schema: infer S extends SchemaName }
+  ? Database[S]["CompositeTypes"][TypeName]
+  : NameOrOptions extends keyof DefaultSchema["CompositeTypes"]
+    ? DefaultSchema["CompositeTypes"][NameOrOptions]
+    : never
+
+export const Constants = {
+  app: {
+    Enums: {
+      member_role: ["admin", "staff"],
+      project_member_level: ["lead", "contributor"],
+    },
+  },
+} as const
