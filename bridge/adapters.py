@@ -45,6 +45,23 @@ class FieldMap:
     array: bool = False
 
 
+@dataclass(frozen=True)
+class Many2Many:
+    """A mapped many2many: ``odoo_field`` (a list of ids in Odoo) mirrored as the rows of the join table
+    ``schema.table`` (``source_column`` -> this entity's row, ``target_column`` -> the ``target`` entity's)."""
+
+    relation: str
+    odoo_field: str
+    target: str
+    schema: str
+    table: str
+    source_column: str
+    target_column: str
+
+    def qualified_table(self) -> str:
+        return f'"{self.schema}"."{self.table}"'
+
+
 class ConversionError(ValueError):
     """An Odoo value (or a row value) that cannot be converted; carries the field name."""
 
@@ -160,6 +177,7 @@ class EntityAdapter:
     direction: ClassVar[str] = "pull"
     conflict: ClassVar[str | None] = None
     fields: ClassVar[tuple[FieldMap, ...]] = ()
+    many2manys: ClassVar[tuple[Many2Many, ...]] = ()
     row_model: ClassVar[type | None] = None
     insert_model: ClassVar[type | None] = None
     update_model: ClassVar[type | None] = None
@@ -176,7 +194,7 @@ class EntityAdapter:
     @classmethod
     def odoo_fields(cls) -> list[str]:
         """Fields to read from Odoo: the mapped ones plus write_date (id always comes)."""
-        names = [f.odoo_field for f in cls.fields]
+        names = [f.odoo_field for f in cls.fields] + [r.odoo_field for r in cls.many2manys]
         return names + [n for n in ("write_date",) if n not in names]
 
     @classmethod

@@ -140,6 +140,7 @@ class Prepared:
     refused: list[tuple[dict, str, str]]  # (record, reason, error class) -> dead letters
     pending: dict = field(default_factory=dict)  # placeholder uuid -> (target entity, odoo id)
     copy_data: bytes | None = None  # the rows as COPY text, once `encode_copy` has run
+    depth: int = 0  # dependency depth (fetching a missing many2one or many2many target adds one)
 
 
 def prepare(conn: psycopg.Connection, ctx: Context, adapter: type[EntityAdapter], records: list[dict],
@@ -188,7 +189,7 @@ def prepare(conn: psycopg.Connection, ctx: Context, adapter: type[EntityAdapter]
                       odoo_write_date=parse_odoo_datetime(rec.get("write_date")))
         rows.append(values)
         good.append(rec)
-    out = Prepared(adapter, [], [], refused, pending)
+    out = Prepared(adapter, [], [], refused, pending, depth=depth)
     for row, rec, err in zip(rows, good, adapter.validate(rows) if rows else []):
         if err:
             refused.append((rec, f"validation failed: {err}", "ValidationError"))
@@ -238,6 +239,8 @@ def write(conn: psycopg.Connection, ctx: Context, prepared: Prepared) -> int:
         if prepared.copy_data is None:
             encode_copy(prepared)
         n = _upsert_bulk(conn, ctx, adapter, prepared.rows, prepared.copy_data)
+    if adapter.many2manys and prepared.records:
+        replace_links(conn, ctx, adapter, prepared.records, prepared.depth)
     if prepared.records and deadletters.is_required_parent(ctx, adapter):
         # children refused while this record was missing can be stored now: replay their dead letters
         released = deadletters.release_orphans(conn, ctx.instance["id"], adapter.odoo_model,
@@ -245,6 +248,71 @@ def write(conn: psycopg.Connection, ctx: Context, prepared: Prepared) -> int:
         if released:
             ctx.bump("orphans_released", released)
     return n
+
+
+def _many2many_targets(conn, ctx: Context, tadapter, ids: set[int], depth: int) -> dict[int, str]:
+    """{odoo id: local id} of many2many targets, fetching the ones not mirrored yet as a many2one's are
+    (read by id and upserted first, same transaction; not when they have an open dead letter or past the
+    depth limit). Those that still cannot be stored are left out of the result."""
+    found = local_ids(conn, tadapter, ctx.instance["id"], ids) if ids else {}
+    missing = ids - found.keys()
+    if missing and depth < MAX_DEPTH:
+        dead = deadletters.open_for(conn, ctx.instance["id"], tadapter.odoo_model, missing)
+        fetch = sorted(missing - dead.keys())
+        if fetch:
+            fetched = ctx.client.read(tadapter.odoo_model, fetch, read_fields(tadapter, ctx.client),
+                                      tadapter.read_context())
+            if fetched:
+                upsert(conn, replace(ctx, counts={}), tadapter, fetched, depth=depth + 1)
+                ctx.bump("dependencies_fetched", len(fetched))
+                found.update(local_ids(conn, tadapter, ctx.instance["id"], missing))
+    return found
+
+
+def replace_links(conn, ctx: Context, adapter, records: list[dict], depth: int = 0) -> int:
+    """Make the join rows of each record's many2manys the set Odoo holds (a list of ids per field):
+    links Odoo no longer has are deleted, new ones inserted, unchanged ones left alone (no audit churn).
+    A linked record that cannot be stored (see `_many2many_targets`) is left out, as an optional
+    many2one to it would be NULL; ``links_skipped`` counts them. Returns how many rows changed."""
+    instance_id = ctx.instance["id"]
+    own = local_ids(conn, adapter, instance_id, [r["id"] for r in records])
+    changed = 0
+    for rel in adapter.many2manys:
+        tadapter = ctx.adapters.get(rel.target)
+        if tadapter is None:
+            continue
+        # a record whose field was not read (an older payload, or a model without it) keeps its links
+        present = [r for r in records if rel.odoo_field in r and r["id"] in own]
+        if not present:
+            continue
+        wanted = {int(oid) for r in present for oid in (r[rel.odoo_field] or [])}
+        found = _many2many_targets(conn, ctx, tadapter, wanted, depth)
+        sources, targets = [], []
+        for r in present:
+            for oid in dict.fromkeys(r[rel.odoo_field] or []):
+                if oid in found:
+                    sources.append(own[r["id"]])
+                    targets.append(found[oid])
+                else:
+                    ctx.bump("links_skipped")
+        table, src, dst = rel.qualified_table(), f'"{rel.source_column}"', f'"{rel.target_column}"'
+        with conn.cursor() as cur:
+            cur.execute(f"delete from {table} j where j.{src} = any(%s::uuid[]) and (j.{src}, j.{dst}) not in "
+                        "(select * from unnest(%s::uuid[], %s::uuid[]))",
+                        ([own[r["id"]] for r in present], sources, targets))
+            changed += cur.rowcount
+            if adapter.tenant_column:
+                cur.execute(f'insert into {table} ("{adapter.tenant_column}", {src}, {dst}) '
+                            "select %s, s, t from unnest(%s::uuid[], %s::uuid[]) u(s, t) "
+                            f"on conflict ({src}, {dst}) do nothing",
+                            (ctx.instance["org_id"], sources, targets))
+            else:
+                cur.execute(f"insert into {table} ({src}, {dst}) select s, t from unnest(%s::uuid[], %s::uuid[]) "
+                            f"u(s, t) on conflict ({src}, {dst}) do nothing", (sources, targets))
+            changed += cur.rowcount
+    if changed:
+        ctx.bump("links_changed", changed)
+    return changed
 
 
 def upsert(conn: psycopg.Connection, ctx: Context, adapter: type[EntityAdapter], records: list[dict],

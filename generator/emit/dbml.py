@@ -65,11 +65,19 @@ def render_column(t: Table, c: Column) -> str:
     return f"  {_name(c.name)} {_type(c)}{suffix}"
 
 
+def _relation(t: Table, f) -> str:
+    """A relation that is not a column, in words: a many2many's join table, a one2many's inverse."""
+    if f.kind == "many2many":
+        return f"many2many {f.column} -> {f.target_entity} via {t.schema}.{t.name}_{f.column} (Odoo {f.odoo_field})"
+    return f"one2many {f.column}: inverse of {f.target_entity}.{f.inverse} (Odoo {f.odoo_field}, no column)"
+
+
 def render_table(t: Table) -> list[str]:
     note = t.description or ""
     meta = [f"owner: {t.owner}", f"scope: {t.scope}"]
     if t.odoo:
         meta.append(f"Odoo model {t.odoo.model}")
+        meta += [_relation(t, f) for f in t.odoo.fields if f.kind in ("many2many", "one2many")]
     note = (note + " " if note else "") + "(" + ", ".join(meta) + ")"
     lines = [f"Table {_name(t.schema, t.name)} [note: {_string(note)}] {{"]
     lines += [render_column(t, c) for c in t.columns]

@@ -83,6 +83,13 @@ def render_entities(ir: IR, schema: str) -> str:
         if strict:
             lines += ["", "Unique, nulls not distinct (a null clashes with a null): " + "; ".join(
                 f"`{u.name}` ({', '.join(u.columns)})" for u in strict)]
+        links = [f for f in (t.odoo.fields if t.odoo else ()) if f.kind in ("many2many", "one2many")]
+        if links:
+            lines += ["", "Relations (no column):"]
+            lines += [f"- `{f.column}` many2many → {f.target_entity}, Odoo `{f.odoo_field}`: rows of "
+                      f"`{t.schema}.{t.name}_{f.column}`" if f.kind == "many2many" else
+                      f"- `{f.column}` one2many → {f.target_entity}, Odoo `{f.odoo_field}`: read-only, the inverse of "
+                      f"`{f.target_entity}.{f.inverse}`" for f in links]
         if t.indexes:
             lines += ["", "Indexes: " + "; ".join(
                 f"`{ix.name}` ({', '.join(ix.columns)})" + (" unique" if ix.unique else "")

@@ -44,10 +44,28 @@ def column_ts_type(c: Column) -> str:
     return f"{base} | null" if c.nullable else base
 
 
+def _doc(text: str) -> str:
+    """Text safe inside a /** */ comment on one line."""
+    return " ".join(text.replace("*/", "* /").split())
+
+
+def _relations(t: Table) -> list[str]:
+    """The table's Odoo relations that are not columns (spec-language.md, many2many and one2many)."""
+    out = []
+    for f in (t.odoo.fields if t.odoo else ()):
+        if f.kind == "many2many":
+            out.append(f"many2many {f.column} -> {f.target_entity}: rows of {t.name}_{f.column} (Odoo {f.odoo_field})")
+        elif f.kind == "one2many":
+            out.append(f"one2many {f.column} -> {f.target_entity}: read-only, the inverse of "
+                       f"{f.target_entity}.{f.inverse} (Odoo {f.odoo_field})")
+    return out
+
+
 def render_table(t: Table, indent: int) -> list[str]:
     pad = " " * indent
     columns = sorted(t.columns, key=lambda c: collation_key(c.name))
-    lines = [f"{pad}{t.name}: {{"]
+    lines = [f"{pad}/** {_doc(text)} */" for text in _relations(t)]
+    lines.append(f"{pad}{t.name}: {{")
     for kind in ("Row", "Insert", "Update"):
         lines.append(f"{pad}  {kind}: {{")
         for c in columns:

@@ -10,6 +10,7 @@ from generator.ir import platform_tables
 from generator.names import constraint_name, derived_name, index_name, quote_ident, qualified, sql_string
 from generator.quoting import array_item
 from generator.spec import defaults as d
+from generator.spec import relations
 from generator.types import FieldType, parse_type
 
 SCHEMAS = ("app", "odoo", "ops")
@@ -18,6 +19,7 @@ _AUTH_USERS_FK = ("auth", "users", ("id",))
 
 
 def build_ir(spec: dict, roles_doc: dict, inputs: tuple[tuple[str, str], ...] = ()) -> m.IR:
+    spec, roles_doc = relations.expand(spec, roles_doc)  # a many2many mapping becomes a join entity
     builder = _Builder(spec, roles_doc)
     return builder.build(inputs)
 
@@ -327,6 +329,11 @@ class _Builder:
         for column, spec in odoo["fields"].items():
             if isinstance(spec, str):
                 fields.append(m.OdooFieldMap(column, spec, "scalar"))
+            elif "many2many" in spec:
+                fields.append(m.OdooFieldMap(column, spec["field"], "many2many", spec["many2many"]))
+            elif "one2many" in spec:
+                fields.append(m.OdooFieldMap(column, spec["field"], "one2many", spec["one2many"],
+                                             inverse=spec["inverse"]))
             elif "many2one" in spec:
                 fields.append(m.OdooFieldMap(column, spec["field"], "many2one", spec["many2one"]))
             else:

@@ -107,8 +107,9 @@ class Index:
 class OdooFieldMap:
     column: str
     odoo_field: str
-    kind: str  # "scalar", "many2one", "selection"
+    kind: str  # "scalar", "many2one", "selection", "many2many" or "one2many" (column: the relation's name)
     target_entity: str | None = None
+    inverse: str | None = None  # one2many: the target's many2one column pointing back
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from generator.errors import Diagnostic
 from generator.ir import IR
 from generator.ir import platform_tables
 from generator.ir.build import build_ir
+from generator.spec.relations import join_entity, x2many
 from generator.names import derived_name, index_name
 from generator.spec import defaults as d
 from generator.spec.loader import SourceFile
@@ -62,6 +63,14 @@ def _enum_sources(spec: dict) -> list[tuple[tuple[str, str], _Source]]:
 def _ir_sources(ir: IR, spec: dict) -> tuple[list, list]:
     """(relations, types): [((schema, name), _Source)] of every table, index and enum of the IR."""
     entities = {e["name"]: (i, e) for i, e in enumerate(spec["entities"])}
+    # a many2many's join entity: its names are reported at the mapping key that makes it
+    joins = {}
+    for i, e in enumerate(spec["entities"]):
+        for relation, mapping in x2many(e):
+            if "many2many" in mapping:
+                je = join_entity(spec, e, relation, mapping)
+                joins[je["name"]] = ("entities", i, "odoo", "fields", relation)
+                entities[je["name"]] = (None, {**je, "fields": [], "unique": []})
     relations: list = []
     types: list = [(key, s) for key, s in _enum_sources(spec)]
     for key in PLATFORM_VIEWS:
@@ -75,10 +84,13 @@ def _ir_sources(ir: IR, spec: dict) -> tuple[list, list]:
         else:
             i, e = entities[t.entity]
             base = ("entities", i)
-
-            def src(what, path=None, key=False, _base=base, _e=e, _t=t):
-                return _Source(f"{what} of entity {_e['name']!r}",
-                               path or (*_base, "table" if "table" in _e else "name"), key)
+            if t.entity in joins:
+                def src(what, path=None, key=False, _p=joins[t.entity], _e=e):
+                    return _Source(f"{what} of the join table of many2many {_p[-1]!r}", _p, True)
+            else:
+                def src(what, path=None, key=False, _base=base, _e=e, _t=t):
+                    return _Source(f"{what} of entity {_e['name']!r}",
+                                   path or (*_base, "table" if "table" in _e else "name"), key)
         relations.append(((t.schema, t.name), src("the table")))
         types.append(((t.schema, t.name), src("the row type of the table")))
         relations.append(((t.schema, t.pk_name), src(f"the primary key index {t.pk_name!r}")))

@@ -15,6 +15,7 @@ from generator.names import identifier_problem, index_name
 from generator.odoo_domain import OPERATORS, DomainError, validate as validate_domain
 from generator.patterns import problem as pattern_problem
 from generator.spec import defaults as d
+from generator.spec import relations
 from generator.spec.loader import SourceFile
 from generator.types import INTEGER_RANGE, INTEGERS, NUMBERS, TEXTS, FieldType, TypeSyntaxError, parse_type
 
@@ -542,6 +543,9 @@ class SemanticChecker:
         by_name = {f["name"]: f for f in entity["fields"]}
         for column, spec in mapping["fields"].items():
             fpath = (*mpath, "fields", column)
+            if isinstance(spec, dict) and ("many2many" in spec or "one2many" in spec):
+                self.check_x2many(fpath, entity, column, spec, fields)
+                continue
             if column not in fields:
                 self.err(fpath, f"odoo field map names unknown column {column!r}",
                          f"fields of {entity['name']!r}: {', '.join(sorted(fields))}", key=True)
@@ -591,6 +595,57 @@ class SemanticChecker:
         if owner == "odoo" and sync.get("direction") in ("push", "both"):
             self.err((*mpath, "sync", "direction"), "odoo-owned entities are only pulled",
                      "set direction: pull, or owner: shared")
+
+    def check_x2many(self, fpath: tuple, entity: dict, relation: str, spec: dict, fields: dict[str, int]) -> None:
+        """A many2many (a generated join table) or one2many (an inverse, no column) mapping."""
+        kinds = [k for k in ("many2one", "many2many", "one2many", "selection") if k in spec]
+        if len(kinds) > 1:
+            self.err(fpath, f"odoo field {relation!r} is mapped as {' and '.join(kinds)} at once",
+                     "keep one of them")
+            return
+        kind = kinds[0]
+        target = spec[kind]
+        target_entity = self.entities.get(target, (None, None))[1]
+        if relation in fields:
+            self.err(fpath, f"{kind} {relation!r} has the name of a column of {entity['name']!r}",
+                     "a many2many or one2many is a relation, not a column: give it a name no field uses "
+                     "(e.g. the plural of its target)", key=True)
+        self.name_ok(fpath, relation, "relation")
+        if target_entity is None:
+            self.err((*fpath, kind), f"{kind} target {target!r} is not an entity",
+                     f"known entities: {', '.join(sorted(self.entities))}")
+            return
+        if kind == "many2many":
+            if "inverse" in spec:
+                self.err((*fpath, "inverse"), "inverse only applies to a one2many",
+                         "remove it: a many2many has its own join table")
+            if "odoo" not in target_entity:
+                self.err((*fpath, kind), f"many2many target {target!r} has no odoo mapping",
+                         "point many2many at an odoo-owned or shared entity")
+            name, table, _, _ = relations.join_names(entity, relation, target)
+            key = (d.schema(entity), table)
+            taken = next((e["name"] for e in self.spec["entities"]
+                          if e["name"] == name or (d.schema(e), d.table(e)) == key), None)
+            if taken is not None or key in PLATFORM_TABLES:
+                self.err(fpath, f"the join table {key[0]}.{table} (entity {name!r}) of many2many {relation!r} "
+                         f"is already taken by {'a platform table' if taken is None else repr(taken)}",
+                         "rename the relation (the key in odoo.fields) or the other entity")
+            elif len(table.encode()) > 63 or len(name.encode()) > 63:
+                self.err(fpath, f"the join table name {table!r} of many2many {relation!r} is longer than 63 bytes",
+                         "use a shorter relation name")
+            return
+        inverse = spec.get("inverse")
+        back = {f["name"]: f for f in target_entity["fields"]}.get(inverse)
+        if inverse is None:
+            self.err(fpath, f"one2many {relation!r} names no inverse",
+                     f"add inverse: <field of {target!r} that references {entity['name']!r}>")
+        elif back is None or back.get("references") != entity["name"]:
+            many2ones = sorted(f["name"] for f in target_entity["fields"] if f.get("references") == entity["name"])
+            self.err((*fpath, "inverse"), f"one2many {relation!r}: {target!r} has no many2one {inverse!r} "
+                     f"referencing {entity['name']!r}",
+                     f"fields of {target!r} that reference {entity['name']!r}: {', '.join(many2ones)}" if many2ones
+                     else f"add a field {{name: {inverse}, references: {entity['name']}}} to {target!r}, or "
+                     "remove the one2many")
 
     # -- tenancy ----------------------------------------------------------------------------
     def check_tenancy(self) -> None:
