@@ -141,7 +141,10 @@ def test_one_shot_commands_against_a_stopped_database_exit_1_with_one_line(down,
     cluster, url = down
     with psycopg.connect(url, autocommit=True) as conn:
         # the receiver test's instance points at a closed port (127.0.0.1:9) and left events: processing
-        # them would retry that Odoo for minutes, which is not what this test is about
+        # them would retry that Odoo for minutes, which is not what this test is about. The test servers
+        # run with synchronous_commit=off, and the stop below is a crash (-m immediate): without a
+        # synchronous commit the update can be lost with the WAL not yet written (seen under load)
+        conn.execute("set synchronous_commit = on")
         conn.execute("update odoo.instances set active = false")
     # the URL carries a password: it must not be echoed back in the error
     params = psycopg.conninfo.conninfo_to_dict(url)
