@@ -14,7 +14,7 @@ generator of specs that drew an invalid spec: the message says which rule and wh
 then everything `build` writes must apply to PostgreSQL, import in Python, compile in TypeScript, parse as
 DBML and validate as OpenAPI (tests/consumers.py).
 
-The run is derandomized and small, since the harness runs tsc and node per spec (about 10 s each).
+The run is derandomized and small (15 examples, about 50 s), since the harness runs tsc and node per spec.
 Explore further locally with `SPECGEN_PROPERTY_EXAMPLES=60` (and `SPECGEN_PROPERTY_RANDOM=1` for new
 examples each run).
 """
@@ -397,7 +397,7 @@ def write_spec(root: Path, spec: dict, roles: dict) -> None:
         target.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=1000), encoding="utf-8")
 
 
-PROPERTY = settings(max_examples=int(os.environ.get("SPECGEN_PROPERTY_EXAMPLES", "10")), deadline=None,
+PROPERTY = settings(max_examples=int(os.environ.get("SPECGEN_PROPERTY_EXAMPLES", "15")), deadline=None,
                     derandomize=os.environ.get("SPECGEN_PROPERTY_RANDOM") != "1", database=None,
                     # each example costs seconds (tsc, node), so shrinking a failure takes many minutes: the
                     # failing spec is printed whole instead; SPECGEN_PROPERTY_SHRINK=1 shrinks it
