@@ -18,6 +18,12 @@ def _string(value: str, quote: str = "'") -> str:
     return quote + text.replace("\t", "\\t") + quote
 
 
+def _bare(label: str) -> bool:
+    """Whether an enum label can stand unquoted in DBML: an identifier (ASCII word, no leading digit)."""
+    word = label.replace("_", "a")
+    return word.isascii() and word.isalnum() and not label[0].isdigit()
+
+
 def _name(*parts: str) -> str:
     return ".".join(f'"{p}"' if not p.replace("_", "a").isalnum() or p[0].isdigit() else p for p in parts)
 
@@ -117,8 +123,7 @@ def render_dbml(ir: IR) -> str:
            "}", ""]
     for e in ir.enums:
         out.append(f"Enum {_name(e.schema, e.name)} {{")
-        out += [f"  {_string(v, chr(34))}" if not (v.replace("_", "a").isascii() and v.replace("_", "a").isalnum())
-                else f"  {v}" for v in e.values]
+        out += [f"  {v}" if _bare(v) else f"  {_string(v, chr(34))}" for v in e.values]
         out += ["}", ""]
     if any(fk.ref_schema == "auth" for t in ir.tables for fk in t.foreign_keys):
         out += ["Table auth.users [note: 'Provided by Supabase Auth; shown so references resolve.'] {",
