@@ -89,3 +89,29 @@ def test_a_partial_index_on_a_foreign_key_keeps_the_full_index_under_its_own_nam
     assert by_name["note_org_id_parent_id_idx"].where == "body <> ''"
     assert by_name["note_org_id_parent_id_fk_idx"].where is None
     assert by_name["note_org_id_parent_id_fk_idx"].columns == ("org_id", "parent_id")
+
+
+@pytest.mark.db
+def test_index_method_rule_matches_postgresql(supabase_db):
+    """generator.types.index_method_problem says what PostgreSQL 15 (no extensions) can build: try every
+    index method on a column of every spec type, and compare."""
+    import psycopg
+
+    from generator.types import index_method_problem, parse_type
+    types = {"u": "uuid", "tx": "text", "vc": "varchar(3)", "si": "smallint", "i": "integer", "bi": "bigint",
+             "n": "numeric(10,2)", "b": "boolean", "d": "date", "ts": "timestamptz", "j": "jsonb", "en": "enum",
+             "ta": "text[]", "ea": "enum[]"}
+    sql_type = {"enum": "idx_e", "enum[]": "idx_e[]"}
+    with psycopg.connect(supabase_db, autocommit=True) as conn:
+        conn.execute("create type idx_e as enum ('a', 'b')")
+        conn.execute("create table idx_t (" + ", ".join(f"{c} {sql_type.get(t, t)}" for c, t in types.items()) + ")")
+        for method in ("btree", "hash", "gin", "gist", "brin"):
+            for col, text in types.items():
+                try:
+                    conn.execute(f"create index on idx_t using {method} ({col})")
+                    builds = True
+                except psycopg.Error:
+                    builds = False
+                ftype = parse_type(text) if text not in ("enum", "enum[]") else \
+                    parse_type("text").__class__("enum", array=text.endswith("[]"))
+                assert (index_method_problem(method, ftype) is None) == builds, (method, text)

@@ -6,7 +6,6 @@ time a diagnostic has to say where something is.
 """
 from __future__ import annotations
 
-import datetime as _dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,6 @@ try:  # libyaml makes the marks pass three times faster where it is available
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _ComposeLoader = yaml.SafeLoader
 
-_DATE_LIKE = re.compile(r"[:\-\[,]\s*\d{4}-\d\d?-\d\d?")  # an unquoted YAML date can only follow these
 PathKey = tuple  # a path into the data: ("entities", 3, "fields", 0, "name")
 
 
@@ -85,17 +83,6 @@ class SourceFile:
         return node
 
 
-def _plain(value: Any) -> Any:
-    """Dates and times become ISO strings, so the rest of the compiler sees JSON-like data only."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, (_dt.date, _dt.datetime, _dt.time)):
-        return value.isoformat()
-    return value
-
-
 
 
 def load_yaml(path: Path, shown_as: str) -> SourceFile:
@@ -108,11 +95,11 @@ def load_yaml(path: Path, shown_as: str) -> SourceFile:
     if _NON_PRINTABLE.search(text):  # YAML forbids them; yaml-rs lets some through, PyYAML's marks refuse them
         raise SpecError(_control_diagnostics(text, shown_as))
     try:
-        data = yaml_rs.loads(text)
+        # dates and times stay the text written, quoted or not: the compiler sees JSON-like data only (with
+        # parse_datetime on, yaml-rs also turns a *quoted* '2026-01-31' into a date)
+        data = yaml_rs.loads(text, parse_datetime=False)
     except (yaml_rs.YAMLDecodeError, ValueError, TypeError, RecursionError) as exc:
         raise SpecError([_syntax_diagnostic(text, shown_as, exc)])
-    if _DATE_LIKE.search(text) and _has_dates(data):
-        data = _plain(data)
     if data is None:
         data = {}
     source = SourceFile(shown_as, text, data)
@@ -224,14 +211,6 @@ def _nul_paths(value: Any, path: tuple):
         yield path, False
 
 
-def _has_dates(value: Any) -> bool:
-    if isinstance(value, dict):
-        return any(_has_dates(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_dates(v) for v in value)
-    return isinstance(value, (_dt.date, _dt.datetime, _dt.time))
-
-
 def _syntax_diagnostic(text: str, shown_as: str, exc: Exception) -> Diagnostic:
     """Locate a syntax error with PyYAML's marks; yaml-rs does not always say where."""
     try:
@@ -332,7 +311,7 @@ def _key_identity(node) -> Any:
     if node.style:  # quoted or block scalar ('' or None is plain, depending on the loader)
         return ("str", node.value)
     try:
-        value = yaml_rs.loads(node.value) if node.value else None
+        value = yaml_rs.loads(node.value, parse_datetime=False) if node.value else None
     except Exception:  # noqa: BLE001 - whatever yaml-rs cannot read alone is compared as text
         return ("str", node.value)
     return ("str", value) if isinstance(value, str) else (type(value).__name__, repr(value))

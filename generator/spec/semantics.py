@@ -17,7 +17,7 @@ from generator.patterns import problem as pattern_problem
 from generator.spec import defaults as d
 from generator.spec import relations
 from generator.spec.loader import SourceFile
-from generator.types import INTEGER_RANGE, INTEGERS, NUMBERS, TEXTS, FieldType, TypeSyntaxError, parse_type
+from generator.types import INTEGER_RANGE, INTEGERS, NUMBERS, TEXTS, FieldType, TypeSyntaxError, index_method_problem, parse_type
 
 COMMANDS = ("select", "insert", "update", "delete")
 _CALLS_AUTH_UID = re.compile(r"\bauth\s*\.\s*uid\s*\(\s*\)", re.I)
@@ -190,6 +190,7 @@ class SemanticChecker:
                 self.name_ok((*base, "indexes", k, "name"), index["name"], "index")
             if "where" in index:
                 self.expression_ok((*base, "indexes", k, "where"), index["where"], "an index's where")
+            self.check_index_method((*base, "indexes", k), entity, index)
             # PostgreSQL names indexes per schema: two with one name would fail when the migration runs
             ix_name = index_name(table, index["columns"], index.get("unique"), index.get("name"))
             if ix_name in named:
@@ -351,6 +352,23 @@ class SemanticChecker:
                                  "required, so set null has none to reset", "use cascade or restrict, or make "
                                  "the field that says who or what optional")
 
+    def check_index_method(self, path: tuple, entity: dict, index: dict) -> None:
+        """What PostgreSQL 15 can build, without extensions: only btree is unique, hash takes one column,
+        and gin, gist and brin need an operator class for the column's type (types.index_method_problem)."""
+        method = index.get("method", "btree")
+        where = (*path, "method") if "method" in index else path
+        if index.get("unique") and method != "btree":
+            self.err(where, f"a {method} index cannot be unique (PostgreSQL builds unique indexes with btree only)",
+                     "drop `method:` (btree), or `unique:`")
+        if method == "hash" and len(index["columns"]) > 1:
+            self.err(where, "a hash index takes one column", "index one column, or use btree for several")
+        for col in index["columns"]:
+            ftype = self.field_types.get((entity["name"], col))
+            problem = index_method_problem(method, ftype) if ftype is not None else None
+            if problem:
+                self.err(where, f"a {method} index on {col!r} ({_type_text(ftype)}): {problem}",
+                         "use btree (any type), gin (arrays, jsonb) or brin (numbers, text, dates, uuid)")
+
     def check_columns(self, path: tuple, entity: dict, cols: list, known: set) -> None:
         for k, col in enumerate(cols):
             if col not in known:
@@ -491,7 +509,13 @@ class SemanticChecker:
         if ftype.array:
             ok = isinstance(value, list) and all(_scalar_fits(v, ftype.element, values) for v in value)
         elif ftype.base == "jsonb":
-            ok = True
+            if value is None and field.get("required"):
+                # SQL `not null default 'null'::jsonb` applies, but every client then reads null from a column
+                # its types, zod, pydantic and OpenAPI say is never null
+                self.err(where, "default null on a required jsonb field stores JSON null, which every client "
+                         "reads as null although the field is required",
+                         "give a default such as {} or [], or make the field optional")
+            return
         else:
             ok = _scalar_fits(value, ftype, values)
         if ok:
