@@ -225,3 +225,16 @@ def test_odoo_link_changes_are_pulled_for_a_shared_entity(setup):
                      (org, contact, tags[c]))
     drain(pusher)
     assert odoo_tags(client, partner) == {a, b, c} == local_tags(url, contact)
+
+
+def test_deleting_a_linked_contact_queues_only_its_unlink(setup):
+    """The delete cascades to the join rows; their trigger finds the contact gone and queues nothing,
+    so the contact's own unlink is the only row (no write of a deleted record)."""
+    url, instance, client, pusher = setup
+    contact, partner, org = a_contact(url, instance, tagged=True)
+    with connect(url) as conn:
+        conn.execute("delete from app.contacts where id = %s", (contact,))
+    assert [(q["entity"], str(q["local_id"]), q["operation"]) for q in open_outbox(url)] == \
+        [("contact", contact, "unlink")]
+    drain(pusher)
+    assert client.read("res.partner", [partner], ["name"]) == []
