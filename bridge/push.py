@@ -10,6 +10,10 @@
   against the last synced base, what goes to Odoo and what comes back;
 - the mapping, the row's instance_id/odoo_id and the outbox acknowledgement are written in ONE
   transaction, with ``specgen.sync_origin = 'odoo'`` so the trigger does not echo them;
+- a many2many goes to Odoo as the record's whole set, ``(6, 0, ids)``, built from the join rows when
+  the row is pushed (a join row change queues a write of its source row); a linked record not in Odoo
+  yet makes the row wait and retry, as `LinkTargetNotPushed`. A shared record's links are resolved
+  against the set last agreed (``synced_values['_links']``) like a field under the conflict policy;
 - transient errors retry later (``available_at`` with exponential backoff and jitter); after
   ``max_attempts``, or at once for permanent errors, the row goes to ``odoo.dead_letters``.
 """
@@ -24,9 +28,9 @@ import psycopg
 
 from bridge import conflicts, db, deadletters, htmltext, tracing
 from bridge.adapters import canonical_json, values_hash
-from bridge.odoo_client import AmbiguousOdooError, MissingError, OdooClient, OdooError, backoff
+from bridge.odoo_client import AmbiguousOdooError, MissingError, OdooClient, OdooError, TransientOdooError, backoff
 from bridge.runs import WORKER, Run
-from bridge.upsert import REF_PREFIX, TenantMismatch, local_ids, tenant_problem
+from bridge.upsert import LINKS_KEY, REF_PREFIX, TenantMismatch, local_ids, tenant_problem, without_links
 
 class AmbiguousCreate(AmbiguousOdooError):
     """A create that got no answer (a timeout, a reset, a proxy's 502/504) may still commit later:
@@ -37,6 +41,13 @@ class AmbiguousCreate(AmbiguousOdooError):
     def __init__(self, instance: dict, exc: Exception):
         super().__init__(f"{exc}; looked up again after the request limit", name=getattr(exc, "name", "Ambiguous"))
         self.wait = db.request_limit(instance)
+
+
+class LinkTargetNotPushed(TransientOdooError):
+    """A many2many links a record whose create has not reached Odoo yet: the row waits (retried with
+    backoff) rather than sending a set without it."""
+
+    name = "LinkTargetNotPushed"
 
 
 CLAIM_SQL = """
@@ -206,6 +217,7 @@ class Pusher:
         mapping = conn.execute("select * from odoo.entity_mappings where instance_id=%s and entity=%s and local_id=%s",
                                (iid, adapter.entity, row["local_id"])).fetchone()
         odoo_id = mapping["odoo_id"] if mapping else None
+        links = self._local_links(conn, adapter, iid, row["local_id"])  # {relation: sorted Odoo ids}
         conn.commit()  # no transaction open while Odoo is called
         current = adapter.comparable(local)
         unresolve = self._unresolver(conn, iid)
@@ -218,6 +230,7 @@ class Pusher:
                 ref = adapter.external_ref_field()
                 if ref:
                     values[ref] = f"{REF_PREFIX}{row['local_id']}"
+                values.update(self._link_commands(adapter, links))
                 try:
                     odoo_id = client.create(adapter.odoo_model, values)
                 except AmbiguousOdooError as exc:
@@ -225,10 +238,14 @@ class Pusher:
                 action = "created"
             else:
                 action = "found_by_ref"
-                client.write(adapter.odoo_model, [odoo_id], htmltext.values_to_html(adapter.to_odoo(local, unresolve), html))
+                client.write(adapter.odoo_model, [odoo_id], {
+                    **htmltext.values_to_html(adapter.to_odoo(local, unresolve), html),
+                    **self._link_commands(adapter, links)})
             synced = current
+            agreed, links_to_local = links, {}
         else:
-            base = mapping["synced_values"]
+            base = without_links(mapping["synced_values"])
+            base_links = (mapping["synced_values"] or {}).get(LINKS_KEY) or {}
             remote_recs = client.read(adapter.odoo_model, [odoo_id], adapter.odoo_fields(), {"active_test": False})
             if not remote_recs:
                 raise MissingError(f"{adapter.odoo_model} {odoo_id} no longer exists in Odoo", name="MissingError")
@@ -241,9 +258,12 @@ class Pusher:
                                         remote_ts=remote_vals.get("odoo_write_date"))
             else:  # app-owned: the app is the source of truth
                 res = conflicts.resolve("app_wins", base, current, remote)
-            if res.to_push:
-                client.write(adapter.odoo_model, [odoo_id],
-                             htmltext.values_to_html(adapter.to_odoo(local, unresolve, columns=list(res.to_push)), html))
+            agreed, links_to_push, links_to_local = self._resolve_links(
+                adapter, links, base_links, remote_recs[0], local.get("updated_at"), remote_vals.get("odoo_write_date"))
+            if res.to_push or links_to_push:
+                values = htmltext.values_to_html(adapter.to_odoo(local, unresolve, columns=list(res.to_push)), html) \
+                    if res.to_push else {}
+                client.write(adapter.odoo_model, [odoo_id], {**values, **self._link_commands(adapter, links_to_push)})
                 action = "written"
             else:
                 action = "unchanged"
@@ -253,16 +273,108 @@ class Pusher:
         db.as_sync(conn, row["trace_id"])
         sets = ", ".join([f"{c} = %s" for c in to_local] + ["instance_id = %s", "odoo_id = %s", "synced_at = now()"])
         conn.execute(f"update {table} set {sets} where id = %s", [*to_local.values(), iid, odoo_id, row["local_id"]])
+        if links_to_local:
+            agreed = {**agreed, **self._store_links(conn, adapter, iid, local, links_to_local)}
+        stored = {**synced, LINKS_KEY: agreed} if adapter.many2manys else synced
         conn.execute(
             """insert into odoo.entity_mappings (instance_id, entity, local_id, odoo_model, odoo_id, synced_hash, synced_values)
                values (%s,%s,%s,%s,%s,%s,%s)
                on conflict (instance_id, entity, local_id) do update set odoo_id = excluded.odoo_id,
                  synced_hash = excluded.synced_hash, synced_values = excluded.synced_values""",
             (iid, adapter.entity, row["local_id"], adapter.odoo_model, odoo_id, values_hash(synced),
-             canonical_json(synced).decode()))
+             canonical_json(stored).decode()))
         self._done(conn, row)
         run.counts[action] += 1
-        return {"action": action, "odoo_id": odoo_id, "took_from_odoo": sorted(to_local)}
+        return {"action": action, "odoo_id": odoo_id, "took_from_odoo": sorted([*to_local, *links_to_local])}
+
+    # -- many2many --------------------------------------------------------------------------
+    def _local_links(self, conn, adapter, instance_id, local_id) -> dict[str, list[int]]:
+        """{relation: sorted Odoo ids of the linked records} from the join rows. A linked record with no
+        Odoo id yet (its create not pushed) makes the row wait: a transient error, retried with backoff."""
+        out = {}
+        for rel in adapter.many2manys:
+            target = self.adapters.get(rel.target)
+            if target is None:
+                continue
+            rows = conn.execute(
+                f'select j."{rel.target_column}" as local_id, t.odoo_id from {rel.qualified_table()} j '
+                f'left join {target.qualified_table()} t on t.id = j."{rel.target_column}" '
+                f"and t.instance_id = %s where j.\"{rel.source_column}\" = %s", (instance_id, local_id)).fetchall()
+            missing = [str(r["local_id"]) for r in rows if r["odoo_id"] is None]
+            if missing:
+                raise LinkTargetNotPushed(f"{adapter.entity}.{rel.relation} links {rel.target} {', '.join(missing)} "
+                                          "that is not in Odoo yet: waiting for its push")
+            out[rel.relation] = sorted({int(r["odoo_id"]) for r in rows})
+        return out
+
+    @staticmethod
+    def _link_commands(adapter, links: dict[str, list[int]]) -> dict:
+        """Odoo values replacing each many2many with the given set: ``[(6, 0, ids)]``, Odoo 17's
+        ``Command.SET`` (odoo/fields.py `_RelationalMulti.write_batch` -> `Many2many.write_real`)."""
+        fields = {rel.relation: rel.odoo_field for rel in adapter.many2manys}
+        return {fields[name]: [[6, 0, ids]] for name, ids in links.items()}
+
+    @staticmethod
+    def _resolve_links(adapter, local: dict, base: dict, remote_rec: dict, local_ts, remote_ts):
+        """Per many2many, which side's set both must hold, as the record's conflict policy decides a field:
+        one side changed since the base -> that side; both -> ``field_merge`` merges the sets link by link
+        (either side's additions, less either side's removals), ``app_wins`` (an app-owned entity's
+        policy too) and ``last_write_wins`` with the later app write take the app's, else Odoo's.
+        Returns (agreed, to push, to local)."""
+        policy = "app_wins" if adapter.owner != "shared" else (adapter.conflict or "odoo_wins")
+        agreed, to_push, to_local = {}, {}, {}
+        for name, mine in local.items():
+            odoo_field = next(r.odoo_field for r in adapter.many2manys if r.relation == name)
+            if odoo_field not in remote_rec:
+                agreed[name] = mine
+                to_push[name] = mine
+                continue
+            theirs = sorted({int(i) for i in remote_rec[odoo_field] or []})
+            was = sorted(base[name]) if name in base else None
+            if mine == theirs:
+                agreed[name] = mine
+                continue
+            app_changed, odoo_changed = was is None or mine != was, was is None or theirs != was
+            if app_changed and not odoo_changed:
+                result = mine
+            elif odoo_changed and not app_changed:
+                result = theirs
+            elif policy == "field_merge" and was is not None:
+                # a set merges link by link: what either side added, less what either side removed
+                added, removed = (set(mine) | set(theirs)) - set(was), (set(was) - set(mine)) | (set(was) - set(theirs))
+                result = sorted((set(was) | added) - removed)
+            elif policy == "app_wins" or (policy == "last_write_wins" and local_ts and remote_ts
+                                          and local_ts > remote_ts + conflicts.DEFAULT_SKEW):
+                result = mine
+            else:
+                result = theirs
+            agreed[name] = result
+            if result != theirs:
+                to_push[name] = result
+            if result != mine:
+                to_local[name] = result
+        return agreed, to_push, to_local
+
+    def _store_links(self, conn, adapter, instance_id, local: dict, links: dict[str, list[int]]) -> dict:
+        """Make the join rows the given Odoo sets (the sync writes them: no echo); returns the sets
+        actually stored (a linked record not mirrored yet is left out, as the pull leaves it)."""
+        stored = {}
+        for rel in adapter.many2manys:
+            if rel.relation not in links:
+                continue
+            target = self.adapters[rel.target]
+            found = local_ids(conn, target, instance_id, links[rel.relation])
+            table, src, dst = rel.qualified_table(), f'"{rel.source_column}"', f'"{rel.target_column}"'
+            conn.execute(f"delete from {table} where {src} = %s and not ({dst} = any(%s::uuid[]))",
+                         (local["id"], list(found.values())))
+            tenant = adapter.tenant_column
+            cols = f'"{tenant}", {src}, {dst}' if tenant else f"{src}, {dst}"
+            lead = [local[tenant]] if tenant else []
+            for target_id in found.values():
+                conn.execute(f"insert into {table} ({cols}) values ({', '.join(['%s'] * (len(lead) + 2))}) "
+                             f"on conflict ({src}, {dst}) do nothing", [*lead, local["id"], target_id])
+            stored[rel.relation] = sorted(found)
+        return stored
 
     @staticmethod
     def _same_tenant(adapter, local: dict, instance: dict) -> None:

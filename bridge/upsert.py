@@ -276,6 +276,16 @@ def replace_links(conn, ctx: Context, adapter, records: list[dict], depth: int =
     many2one to it would be NULL; ``links_skipped`` counts them. Returns how many rows changed."""
     instance_id = ctx.instance["id"]
     own = local_ids(conn, adapter, instance_id, [r["id"] for r in records])
+    shared = adapter.owner == "shared" and adapter.pushes()
+    if shared and own:
+        # an app change of these records still waits for the push: it resolves the links against the
+        # base (bridge/push.py), so the pull leaves them as the app has them
+        waiting = {str(r["local_id"]) for r in conn.execute(
+            "select distinct local_id from odoo.outbox where instance_id = %s and entity = %s "
+            "and local_id = any(%s::uuid[]) and status in ('pending', 'processing')",
+            (instance_id, adapter.entity, list(own.values())), prepare=False).fetchall()}
+        own = {k: v for k, v in own.items() if str(v) not in waiting}
+    agreed: dict[str, dict[str, list[int]]] = {}  # local id -> {relation: Odoo ids both sides now hold}
     changed = 0
     for rel in adapter.many2manys:
         tadapter = ctx.adapters.get(rel.target)
@@ -293,6 +303,7 @@ def replace_links(conn, ctx: Context, adapter, records: list[dict], depth: int =
                 if oid in found:
                     sources.append(own[r["id"]])
                     targets.append(found[oid])
+                    agreed.setdefault(str(own[r["id"]]), {}).setdefault(rel.relation, []).append(int(oid))
                 else:
                     ctx.bump("links_skipped")
         table, src, dst = rel.qualified_table(), f'"{rel.source_column}"', f'"{rel.target_column}"'
@@ -310,9 +321,31 @@ def replace_links(conn, ctx: Context, adapter, records: list[dict], depth: int =
                 cur.execute(f"insert into {table} ({src}, {dst}) select s, t from unnest(%s::uuid[], %s::uuid[]) "
                             f"u(s, t) on conflict ({src}, {dst}) do nothing", (sources, targets))
             changed += cur.rowcount
+        if shared:
+            for r in present:
+                agreed.setdefault(str(own[r["id"]]), {}).setdefault(rel.relation, [])
+    if shared and agreed:
+        # the base the push compares the app's links with (entity_mappings.synced_values, LINKS_KEY)
+        conn.execute(
+            "update odoo.entity_mappings m set synced_values = coalesce(m.synced_values, '{}'::jsonb) || "
+            "jsonb_build_object(%s::text, coalesce(m.synced_values -> %s, '{}'::jsonb) || u.links) "
+            "from (select * from unnest(%s::uuid[], %s::jsonb[]) u(local_id, links)) u "
+            "where m.instance_id = %s and m.entity = %s and m.local_id = u.local_id",
+            (LINKS_KEY, LINKS_KEY, list(agreed), [canonical_json({k: sorted(v) for k, v in links.items()}).decode()
+                                                  for links in agreed.values()], instance_id, adapter.entity),
+            prepare=False)
     if changed:
         ctx.bump("links_changed", changed)
     return changed
+
+
+# The key of entity_mappings.synced_values that holds a shared record's many2many links as last agreed
+# with Odoo ({relation: sorted Odoo ids}); not a column, so the conflict policy never sees it.
+LINKS_KEY = "_links"
+
+
+def without_links(synced_values: dict | None) -> dict | None:
+    return None if synced_values is None else {k: v for k, v in synced_values.items() if k != LINKS_KEY}
 
 
 def upsert(conn: psycopg.Connection, ctx: Context, adapter: type[EntityAdapter], records: list[dict],
@@ -416,7 +449,7 @@ def _upsert_shared(conn, ctx: Context, adapter, row: dict, rec: dict) -> int:
         ctx.bump("skipped_deleted_in_app")
         return 0
     remote = adapter.comparable(row)
-    base = mapping["synced_values"] if mapping else None
+    base = without_links(mapping["synced_values"]) if mapping else None
     cols = adapter.columns()
     if local is None:
         res = conflicts.Resolution(remote, {}, remote, "odoo")
@@ -456,7 +489,8 @@ def _upsert_shared(conn, ctx: Context, adapter, row: dict, rec: dict) -> int:
            values (%s,%s,%s,%s,%s,%s,%s,%s)
            on conflict (instance_id, entity, odoo_id) do update set local_id = excluded.local_id,
              odoo_write_date = excluded.odoo_write_date, synced_hash = excluded.synced_hash,
-             synced_values = excluded.synced_values""",
+             synced_values = excluded.synced_values || case when odoo.entity_mappings.synced_values ? '_links'
+               then jsonb_build_object('_links', odoo.entity_mappings.synced_values -> '_links') else '{}' end""",
         (instance_id, adapter.entity, local_id, adapter.odoo_model, row["odoo_id"], row["odoo_write_date"],
          values_hash(remote), canonical_json(remote).decode()))
     return 1

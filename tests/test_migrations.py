@@ -633,3 +633,59 @@ def test_a_join_table_keyed_by_id_becomes_keyed_by_its_references_keeping_its_ro
     assert case.differences() == []
     with pytest.raises(psycopg.errors.UniqueViolation):
         case.sql(f"insert into app.reader (org_id, note_id, user_id) values ('{ORG_A}', '{NOTE_1}', '{USER_1}')")
+
+
+ODOO_CONTACTS = """  - name: tag
+    owner: odoo
+    fields:
+      - {name: name, type: text, required: true}
+    odoo:
+      model: res.partner.category
+      fields: {name: name}
+  - name: contact
+    owner: shared
+    fields:
+      - {name: full_name, type: text, required: true}
+    odoo:
+      model: res.partner
+      fields:
+        full_name: name
+      sync: {direction: both, conflict: field_merge}
+"""
+CONTACT_1 = "00000000-0000-0000-0000-0000000000c1"
+TAG_1 = "00000000-0000-0000-0000-0000000000f1"
+
+
+@pytest.mark.db
+def test_adding_a_many2many_to_a_shared_entity_with_rows_creates_its_join_table_and_verifies(tmp_path, pg_cluster):
+    """Version 1 has a shared contact and an Odoo tag mirror holding rows; version 2 maps contact's
+    `tags` many2many. The migration creates the join table with its keys, policies and the trigger
+    that queues the contact's push (docs/sync.md, many2many), adds the (org_id, id) uniques its
+    same-org references need on both filled tables (acknowledged: they lock writes while built), the
+    rows stay, verify finds no difference."""
+    base = (UPGRADES / "base/spec/schema/entities.yaml").read_text()
+    case = Case(tmp_path, pg_cluster, entities=base + ODOO_CONTACTS)
+    case.sql(f"insert into app.contact (id, org_id, full_name) values ('{CONTACT_1}', '{ORG_A}', 'Ann')")
+    instance = "00000000-0000-0000-0000-0000000000e1"
+    case.sql("insert into odoo.instances (id, org_id, name, base_url, database, login, secret_ref) "
+             f"values ('{instance}', '{ORG_A}', 'main', 'http://odoo.invalid', 'odoo', 'admin', 'X')")
+    case.sql(f"insert into odoo.tag (id, org_id, instance_id, odoo_id, name) "
+             f"values ('{TAG_1}', '{ORG_A}', '{instance}', 7, 'VIP')")
+    files = case.migrate(lambda s: s.replace("        full_name: name\n",
+                                             "        full_name: name\n        tags: {field: category_id, many2many: tag}\n"),
+                         # the join table's same-org references need (org_id, id) unique on both filled tables
+                         ["unique app.contact.contact_org_id_id_key", "unique odoo.tag.tag_org_id_id_key"])
+    text = "".join(f.read_text() for f in files)
+    assert "create table app.contact_tags" in text, text
+    assert "contact_org_id_id_key" in text and "tag_org_id_id_key" in text
+    assert "create or replace function ops.enqueue_outbox_link()" in text
+    assert "create trigger enqueue_outbox_link after insert or update or delete on app.contact_tags" in text
+    case.apply(files)
+    assert case.sql("select full_name from app.contact") == [("Ann",)]
+    assert case.sql("select name from odoo.tag") == [("VIP",)]
+    assert case.differences() == []
+    assert specgen("diff", cwd=case.root).returncode == 0
+    # the new trigger works on the migrated database: a link queues a write of its contact
+    case.sql(f"insert into app.contact_tags (org_id, contact_id, tag_id) values ('{ORG_A}', '{CONTACT_1}', '{TAG_1}')")
+    assert case.sql("select entity, local_id::text, operation::text from odoo.outbox "
+                    "where entity = 'contact' and operation = 'write'") == [("contact", CONTACT_1, "write")]

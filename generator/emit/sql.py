@@ -23,12 +23,13 @@ def render_baseline(ir: IR) -> str:
     parts.append(_section("Enums", [render_enum(e) for e in ir.enums]))
     pushed = [t for t in ir.tables if t.odoo and t.odoo.direction in ("push", "both")]
     functions = [UPDATED_AT_FUNCTION, SYNC_SETTING_FUNCTION] + ([render_outbox_function(ir)] if pushed else [])
+    functions += [render_outbox_function(ir, OUTBOX_LINK_FUNCTION)] if pushed_links(ir) else []
     parts.append(_section("Functions", functions))
     parts.append(_section("Tables", [render_table(t) for t in ir.tables]))
     parts.append(_section("Foreign keys", [fk for t in ir.tables for fk in render_foreign_keys(t)]))
     parts.append(_section("Indexes", [ix for t in ir.tables for ix in render_indexes(t)]))
     parts.append(_section("Comments", [c for t in ir.tables for c in render_comments(t)]))
-    parts.append(_section("Triggers", [tr for t in ir.tables for tr in render_triggers(t)]))
+    parts.append(_section("Triggers", [tr for t in ir.tables for tr in render_triggers(t)] + render_link_triggers(ir)))
     parts.append(_section("Row level security: on for every table; anything the matrix does not grant is denied",
                           [f"alter table {t.qualified} enable row level security;" for t in ir.tables]))
     parts.append(_section("Helpers for policies (schema private: not served by the Data API)",
@@ -122,7 +123,31 @@ def render_triggers(t: Table) -> list[str]:
     return out
 
 
-def render_outbox_function(ir: IR) -> str:
+def pushed_links(ir: IR) -> list[tuple[Table, Table, str]]:
+    """(source table, join table, source column) of every many2many of an entity the app pushes."""
+    by_name = {(t.schema, t.name): t for t in ir.tables}
+    out = []
+    for t in ir.tables:
+        if not (t.odoo and t.odoo.direction in ("push", "both")):
+            continue
+        for f in t.odoo.fields:
+            join = by_name.get((t.schema, f"{t.name}_{f.column}")) if f.kind == "many2many" else None
+            if join is not None:
+                out.append((t, join, f"{t.entity}_id"))
+    return out
+
+
+def render_link_triggers(ir: IR) -> list[str]:
+    """A join row added, removed or changed queues a write of its source record, so the push sends the
+    record's whole set of links (Odoo's (6, 0, ids)); docs/sync.md, many2many."""
+    return [f"create trigger enqueue_outbox_link after insert or update or delete on {join.qualified} "
+            f"for each row execute function ops.enqueue_outbox_link({sql_string(src.entity)}, "
+            f"{sql_string(src.schema)}, {sql_string(src.name)}, {sql_string(src.primary_key[0])}, "
+            f"{sql_string(column)});"
+            for src, join, column in pushed_links(ir)]
+
+
+def render_outbox_function(ir: IR, template: str | None = None) -> str:
     """The trigger that queues app changes for Odoo in the same transaction as the change.
 
     Rows the sync writes itself (it sets specgen.sync_origin = 'odoo') are not queued, so a pulled
@@ -136,7 +161,7 @@ def render_outbox_function(ir: IR) -> str:
                 f"     order by i.created_at, i.id limit 1;")
     else:
         pick = "select i.id into v_instance from odoo.instances i where i.active order by i.created_at, i.id limit 1;"
-    return OUTBOX_FUNCTION.replace("{pick_instance}", pick)
+    return (template or OUTBOX_FUNCTION).replace("{pick_instance}", pick)
 
 
 def render_grants(ir: IR) -> list[str]:
@@ -156,6 +181,8 @@ def render_grants(ir: IR) -> list[str]:
     out.append("revoke execute on function ops.sync_setting(text) from public, anon, authenticated;")
     if any(t.odoo and t.odoo.direction in ("push", "both") for t in ir.tables):
         out.append("revoke execute on function ops.enqueue_outbox() from public, anon, authenticated;")
+    if pushed_links(ir):
+        out.append("revoke execute on function ops.enqueue_outbox_link() from public, anon, authenticated;")
     return out
 
 
@@ -238,6 +265,52 @@ begin
     v_row,
     coalesce(nullif(ops.sync_setting('specgen.trace_id'), ''), replace(gen_random_uuid()::text, '-', ''))
   );
+  return null;
+end;
+$$;"""
+
+
+# A join row of a pushed entity's many2many names its source row in tg_argv[4]; the source row (read
+# with tg_argv[1..3]: schema, table, key column) is queued as a write, once while a write or create of
+# it still waits (the push reads the links when it runs). A source row that is gone (the delete
+# cascading to its links) queues nothing: its own unlink goes out.
+OUTBOX_LINK_FUNCTION = """\
+create or replace function ops.enqueue_outbox_link() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_source uuid;
+  v_row jsonb;
+  v_instance uuid;
+begin
+  if coalesce(ops.sync_setting('specgen.sync_origin'), '') = 'odoo' then
+    return null;  -- written by the sync from Odoo: do not echo it back
+  end if;
+  foreach v_source in array (case tg_op
+      when 'INSERT' then array[(to_jsonb(new) ->> tg_argv[4])::uuid]
+      when 'DELETE' then array[(to_jsonb(old) ->> tg_argv[4])::uuid]
+      else array[(to_jsonb(new) ->> tg_argv[4])::uuid, (to_jsonb(old) ->> tg_argv[4])::uuid] end) loop
+    v_row := null;
+    v_instance := null;
+    execute format('select to_jsonb(s) from %I.%I s where s.%I = $1', tg_argv[1], tg_argv[2], tg_argv[3])
+      into v_row using v_source;
+    continue when v_row is null;  -- the source row is being deleted: its own unlink goes out
+    v_instance := nullif(v_row ->> 'instance_id', '')::uuid;
+    if v_instance is null then
+      {pick_instance}
+    end if;
+    continue when v_instance is null;  -- no Odoo instance to push to
+    continue when exists (select 1 from odoo.outbox o
+                           where o.instance_id = v_instance and o.entity = tg_argv[0] and o.local_id = v_source
+                             and o.status = 'pending' and o.operation in ('create', 'write'));
+    insert into odoo.outbox (instance_id, entity, local_id, operation, payload, trace_id)
+    values (
+      v_instance, tg_argv[0], v_source, 'write', v_row,
+      coalesce(nullif(ops.sync_setting('specgen.trace_id'), ''), replace(gen_random_uuid()::text, '-', ''))
+    );
+  end loop;
   return null;
 end;
 $$;"""

@@ -79,6 +79,47 @@ begin
   return null;
 end;
 $$;
+create or replace function ops.enqueue_outbox_link() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_source uuid;
+  v_row jsonb;
+  v_instance uuid;
+begin
+  if coalesce(ops.sync_setting('specgen.sync_origin'), '') = 'odoo' then
+    return null;  -- written by the sync from Odoo: do not echo it back
+  end if;
+  foreach v_source in array (case tg_op
+      when 'INSERT' then array[(to_jsonb(new) ->> tg_argv[4])::uuid]
+      when 'DELETE' then array[(to_jsonb(old) ->> tg_argv[4])::uuid]
+      else array[(to_jsonb(new) ->> tg_argv[4])::uuid, (to_jsonb(old) ->> tg_argv[4])::uuid] end) loop
+    v_row := null;
+    v_instance := null;
+    execute format('select to_jsonb(s) from %I.%I s where s.%I = $1', tg_argv[1], tg_argv[2], tg_argv[3])
+      into v_row using v_source;
+    continue when v_row is null;  -- the source row is being deleted: its own unlink goes out
+    v_instance := nullif(v_row ->> 'instance_id', '')::uuid;
+    if v_instance is null then
+      select i.id into v_instance from odoo.instances i
+     where i.active and i.workspace_id = (v_row ->> 'workspace_id')::uuid
+     order by i.created_at, i.id limit 1;
+    end if;
+    continue when v_instance is null;  -- no Odoo instance to push to
+    continue when exists (select 1 from odoo.outbox o
+                           where o.instance_id = v_instance and o.entity = tg_argv[0] and o.local_id = v_source
+                             and o.status = 'pending' and o.operation in ('create', 'write'));
+    insert into odoo.outbox (instance_id, entity, local_id, operation, payload, trace_id)
+    values (
+      v_instance, tg_argv[0], v_source, 'write', v_row,
+      coalesce(nullif(ops.sync_setting('specgen.trace_id'), ''), replace(gen_random_uuid()::text, '-', ''))
+    );
+  end loop;
+  return null;
+end;
+$$;
 
 -- Tables
 create table app.leads (
@@ -484,6 +525,8 @@ create trigger set_updated_at before update on odoo.outbox for each row execute 
 create trigger set_updated_at before update on odoo.sync_cursors for each row execute function ops.set_updated_at();
 create trigger set_updated_at before update on odoo.tag for each row execute function ops.set_updated_at();
 create trigger set_updated_at before update on ops.artifacts for each row execute function ops.set_updated_at();
+create trigger enqueue_outbox_link after insert or update or delete on app.leads_tags for each row execute function ops.enqueue_outbox_link('lead', 'app', 'leads', 'id', 'lead_id');
+create trigger enqueue_outbox_link after insert or update or delete on app.leads_related for each row execute function ops.enqueue_outbox_link('lead', 'app', 'leads', 'id', 'lead_id');
 
 -- Row level security: on for every table; anything the matrix does not grant is denied
 alter table app.leads enable row level security;
@@ -660,6 +703,7 @@ revoke execute on function ops.audit_row() from public, anon, authenticated;
 revoke execute on function ops.set_updated_at() from public, anon, authenticated;
 revoke execute on function ops.sync_setting(text) from public, anon, authenticated;
 revoke execute on function ops.enqueue_outbox() from public, anon, authenticated;
+revoke execute on function ops.enqueue_outbox_link() from public, anon, authenticated;
 
 -- Sync health (the alert conditions as a view)
 create or replace view ops.sync_health with (security_invoker = true) as
