@@ -27,7 +27,7 @@ WORK = NODE_DIR / ".work"
 GOLDEN = Path(__file__).parent / "golden"
 STAMP = "20260101000000"
 CASES = ["repo", "all_types", "minimal_global", "tenancy_odoo", "awkward_names", "portable_checks",
-         "identity_nulls_signed_in", "composite_keys"]
+         "identity_nulls_signed_in", "composite_keys", "odoo_relations", "digit_enum_labels"]
 
 
 @pytest.fixture(scope="session")
