@@ -115,3 +115,20 @@ def test_index_method_rule_matches_postgresql(supabase_db):
                 ftype = parse_type(text) if text not in ("enum", "enum[]") else \
                     parse_type("text").__class__("enum", array=text.endswith("[]"))
                 assert (index_method_problem(method, ftype) is None) == builds, (method, text)
+
+
+def test_a_many2many_join_table_never_widens_the_source_grants():
+    """A grant carries to the join table only where the join table can express it: the entity's default
+    rows, and a column list (if any) that names the relation. `rows: own` or a list without the relation
+    gives that role nothing on the join table, never the whole org."""
+    from generator.spec.relations import join_permissions
+    spec = {"tenancy": {"root": "org"}, "entities": []}
+    lead = {"name": "lead", "owner": "shared", "scope": "tenant"}
+    grants = {"select": [{"role": "viewer"}, {"role": "agent", "rows": "own"}],
+              "update": [{"role": "agent", "rows": "own", "columns": ["tags"]}, {"role": "manager", "columns": ["title"]},
+                         {"role": "admin", "columns": ["title", "tags"]}, {"role": "owner"}]}
+    out = join_permissions(lead, grants, "tags", spec)
+    assert out["select"] == [{"role": "viewer"}]
+    assert out["insert"] == out["delete"] == [{"role": "admin"}, {"role": "owner"}]
+    assert join_permissions(lead, {"update": [{"role": "agent", "rows": "own"}]}, "tags", spec) == {}
+    assert join_permissions({**lead, "owner": "odoo"}, grants, "tags", spec) == {"select": [{"role": "viewer"}]}

@@ -53,19 +53,24 @@ def join_entity(spec: dict, entity: dict, relation: str, mapping: dict) -> dict:
     return out
 
 
-def join_permissions(entity: dict, grants: dict | None) -> dict:
+def join_permissions(entity: dict, grants: dict | None, relation: str, spec: dict) -> dict:
     """The join table's grants follow the source entity's: select as its select; adding or removing a
-    link (insert, delete) as updating the source row. Row and column limits do not carry over (the join
-    table has neither an owner column nor the source's columns): only the role does."""
+    link (insert, delete) as updating the source row. The join table has neither an owner column nor the
+    source's columns, so a row limit (`rows: own`, anything narrower than the entity's default) or a
+    column list without the relation cannot be expressed on it: such a grant is not carried over (the
+    role then neither sees nor changes the links), never widened to the whole org."""
     grants = grants or {}
+    default = d.default_rows(entity, spec)
 
-    def roles_only(value):
-        return [{"role": g["role"]} for g in d.grants_of(value)] or None
+    def carried(value):
+        kept = [{"role": g["role"]} for g in d.grants_of(value)
+                if g.get("rows", default) == default and ("columns" not in g or relation in g["columns"])]
+        return kept or None
     out = {}
-    if grants.get("select") is not None:
-        out["select"] = roles_only(grants["select"])
-    if d.owner(entity) != "odoo" and grants.get("update") is not None:
-        out["insert"] = out["delete"] = roles_only(grants["update"])
+    if grants.get("select") is not None and carried(grants["select"]):
+        out["select"] = carried(grants["select"])
+    if d.owner(entity) != "odoo" and grants.get("update") is not None and carried(grants["update"]):
+        out["insert"] = out["delete"] = carried(grants["update"])
     return out
 
 
@@ -77,7 +82,7 @@ def expand(spec: dict, roles_doc: dict) -> tuple[dict, dict]:
             if "many2many" in mapping:
                 je = join_entity(spec, entity, relation, mapping)
                 extra.append(je)
-                granted = join_permissions(entity, perms.get(entity["name"]))
+                granted = join_permissions(entity, perms.get(entity["name"]), relation, spec)
                 if granted:
                     perms[je["name"]] = granted
     if not extra:
