@@ -100,13 +100,8 @@ def _resolve_targets(conn, ctx: Context, adapter, records: list[dict], own: dict
             dead = deadletters.open_for(conn, ctx.instance["id"], tadapter.odoo_model, missing)
             fetch = sorted(missing - dead.keys())
             if fetch and depth < MAX_DEPTH:
-                fetched = ctx.client.read(tadapter.odoo_model, fetch, read_fields(tadapter, ctx.client),
-                                          tadapter.read_context())
-                if fetched:
-                    upsert(conn, replace(ctx, counts={}), tadapter, fetched, depth=depth + 1)
-                    ctx.bump("dependencies_fetched", len(fetched))
-                    found.update(local_ids(conn, tadapter, ctx.instance["id"], missing))
-                gone = set(fetch) - {r["id"] for r in fetched or []}
+                fetched = _fetch_targets(conn, ctx, tadapter, fetch, missing, found, depth)
+                gone = set(fetch) - {r["id"] for r in fetched}
                 dead.update(deadletters.open_for(conn, ctx.instance["id"], tadapter.odoo_model,
                                                  set(fetch) - gone - found.keys()))
             else:
@@ -260,13 +255,21 @@ def _many2many_targets(conn, ctx: Context, tadapter, ids: set[int], depth: int) 
         dead = deadletters.open_for(conn, ctx.instance["id"], tadapter.odoo_model, missing)
         fetch = sorted(missing - dead.keys())
         if fetch:
-            fetched = ctx.client.read(tadapter.odoo_model, fetch, read_fields(tadapter, ctx.client),
-                                      tadapter.read_context())
-            if fetched:
-                upsert(conn, replace(ctx, counts={}), tadapter, fetched, depth=depth + 1)
-                ctx.bump("dependencies_fetched", len(fetched))
-                found.update(local_ids(conn, tadapter, ctx.instance["id"], missing))
+            _fetch_targets(conn, ctx, tadapter, fetch, missing, found, depth)
     return found
+
+
+def _fetch_targets(conn, ctx: Context, tadapter, fetch: list[int], missing: set[int], found: dict,
+                   depth: int) -> list[dict]:
+    """Read the records a page points at and does not mirror yet (`fetch`), upsert them first in the same
+    transaction, and add the local ids of `missing` now stored to `found`. Returns what Odoo answered."""
+    fetched = ctx.client.read(tadapter.odoo_model, fetch, read_fields(tadapter, ctx.client),
+                              tadapter.read_context()) or []
+    if fetched:
+        upsert(conn, replace(ctx, counts={}), tadapter, fetched, depth=depth + 1)
+        ctx.bump("dependencies_fetched", len(fetched))
+        found.update(local_ids(conn, tadapter, ctx.instance["id"], missing))
+    return fetched
 
 
 def replace_links(conn, ctx: Context, adapter, records: list[dict], depth: int = 0) -> int:
