@@ -234,7 +234,9 @@ def specs(draw):
             entity["timestamps"] = False
         if draw(st.integers(0, 5)) == 0:
             entity["audit"] = True
-        key_type = draw(st.sampled_from([None, None, "text", "bigint", "integer", "varchar(40)", "uuid"]))
+        # the sync keys the rows it mirrors by a uuid: other key types only on app-owned entities
+        key_type = draw(st.sampled_from([None, None, "text", "bigint", "integer", "varchar(40)", "uuid"]
+                                        if owner == "app" else [None, "uuid"]))
         if key_type:
             entity["primary_key"] = {"name": "id", "type": key_type}
         field_names = draw(st.lists(st.sampled_from(WORDS).filter(lambda w: w not in (tenant_column, "title")),

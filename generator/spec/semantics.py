@@ -172,6 +172,8 @@ class SemanticChecker:
         columns = set(seen) | set(system)
         if isinstance(pk, list):
             self.check_composite_key(base, entity, pk, seen)
+        elif d.is_mapped(entity):
+            self.check_mapped_key(base, entity)
         for k, (cols, _) in enumerate(d.uniques(entity)):
             path = (*base, "unique", k, "columns") if isinstance(entity["unique"][k], dict) else (*base, "unique", k)
             self.check_columns(path, entity, cols, columns)
@@ -258,6 +260,22 @@ class SemanticChecker:
                      f"does not call auth.uid(): " + ("every insert would fail (it is required)" if field.get("required")
                                              else "every inserted row would have no owner"),
                      f"give {name!r} default_sql: auth.uid() in entities.yaml", roles=True)
+
+    def check_mapped_key(self, base: tuple, entity: dict) -> None:
+        """The sync keys the rows it mirrors by a uuid (odoo.entity_mappings.local_id, odoo.outbox.local_id,
+        and bridge/upsert.py's `::uuid[]` casts): an Odoo-mapped entity's own key is a uuid."""
+        key = d.primary_key(entity)
+        if "references" in key:
+            return  # typed as its target's key, checked there
+        try:
+            ftype = parse_type(key.get("type", "uuid"))
+        except TypeSyntaxError:
+            return  # reported at the type
+        if key.get("identity") or ftype.base != "uuid" or ftype.array:
+            self.err((*base, "primary_key"), f"entity {entity['name']!r} is synced with Odoo, so its primary key "
+                     f"is a uuid, not {'an identity' if key.get('identity') else _type_text(ftype)}",
+                     "the sync keys mirrored rows by a uuid: keep the default key (a uuid id) and give a code or "
+                     "number of your own a field with unique: true")
 
     def check_composite_key(self, base: tuple, entity: dict, pk: list, fields: dict[str, int]) -> None:
         """`primary_key: [a, b]`: two or more of the entity's own fields, each at most once."""
@@ -654,9 +672,27 @@ class SemanticChecker:
                 self.err(fpath, f"the join table {key[0]}.{table} (entity {name!r}) of many2many {relation!r} "
                          f"is already taken by {'a platform table' if taken is None else repr(taken)}",
                          "rename the relation (the key in odoo.fields) or the other entity")
-            elif len(table.encode()) > 63 or len(name.encode()) > 63:
-                self.err(fpath, f"the join table name {table!r} of many2many {relation!r} is longer than 63 bytes",
-                         "use a shorter relation name")
+            else:
+                _, _, source_col, target_col = relations.join_names(entity, relation, target)
+                long = [(what, text) for what, text in (("join table", table), ("join entity", name),
+                                                       ("source column", source_col), ("target column", target_col))
+                        if len(text.encode()) > 63]
+                system = set(d.system_columns(entity, self.spec)) | {"id"}
+                if long:
+                    what, text = long[0]
+                    self.err(fpath, f"the {what} name {text!r} of many2many {relation!r} is "
+                             f"{len(text.encode())} bytes, longer than 63", "use a shorter relation or entity name")
+                elif target_col == source_col:  # a self relation named like its entity
+                    self.err(fpath, f"many2many {relation!r} would give its join table {key[0]}.{table} the column "
+                             f"{target_col!r} twice (source and target)",
+                             "rename the relation (the key in odoo.fields): a self relation's target column is "
+                             "<relation>_id")
+                elif target_col in system or source_col in system:
+                    clash = target_col if target_col in system else source_col
+                    self.err(fpath, f"many2many {relation!r} would give its join table {key[0]}.{table} the column "
+                             f"{clash!r}, which specgen adds to that table too",
+                             f"a join table names its columns <entity>_id; a many2many between {entity['name']!r} "
+                             f"and {target!r} is not supported here: leave it out of the mapping")
             return
         inverse = spec.get("inverse")
         back = {f["name"]: f for f in target_entity["fields"]}.get(inverse)
