@@ -39,6 +39,12 @@ def derived_name(parts: tuple[str, ...] | list[str], suffix: str = "") -> str:
     return name.encode("utf-8")[:MAX_IDENT_BYTES - len(tail)].decode("utf-8", "ignore") + tail
 
 
+def inline_enum_name(table: str, field: str) -> str:
+    """The type of an inline enum (`values:` on a field): `<table>_<field>`, shortened as derived names are.
+    The IR, the clash check and the migration planner all name it with this."""
+    return derived_name([table, field])
+
+
 def constraint_name(table: str, columns: tuple[str, ...] | list[str], suffix: str) -> str:
     """PostgreSQL's own naming (`orders_customer_id_fkey`), shortened with a stable hash past 63 bytes."""
     return derived_name([table, *columns], suffix)

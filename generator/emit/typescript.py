@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from generator.emit.tsformat import array_literal, collation_key, member, quote
 from generator.ir import IR, Column, Enum, Table
+from generator.spec import relations
 
 TS_SCALAR = {"uuid": "string", "text": "string", "varchar": "string", "date": "string", "timestamptz": "string",
              "smallint": "number", "integer": "number", "bigint": "number", "numeric": "number",
@@ -54,7 +55,8 @@ def _relations(t: Table) -> list[str]:
     out = []
     for f in (t.odoo.fields if t.odoo else ()):
         if f.kind == "many2many":
-            out.append(f"many2many {f.column} -> {f.target_entity}: rows of {t.name}_{f.column} (Odoo {f.odoo_field})")
+            join_table = relations.join_names({"name": t.entity, "table": t.name}, f.column, f.target_entity)[1]
+            out.append(f"many2many {f.column} -> {f.target_entity}: rows of {join_table} (Odoo {f.odoo_field})")
         elif f.kind == "one2many":
             out.append(f"one2many {f.column} -> {f.target_entity}: read-only, the inverse of "
                        f"{f.target_entity}.{f.inverse} (Odoo {f.odoo_field})")

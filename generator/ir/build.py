@@ -7,7 +7,7 @@ from typing import Any
 
 from generator.ir import model as m
 from generator.ir import platform_tables
-from generator.names import constraint_name, derived_name, index_name, quote_ident, qualified, sql_string
+from generator.names import constraint_name, index_name, inline_enum_name, quote_ident, qualified, sql_string
 from generator.quoting import array_item
 from generator.spec import defaults as d
 from generator.spec import relations
@@ -284,7 +284,7 @@ class _Builder:
                 if key in self.enums:
                     return key
             raise KeyError(f"enum {f['enum']}")  # the validator rules this out
-        return (schema, derived_name([table, f["name"]]))
+        return (schema, inline_enum_name(table, f["name"]))
 
     def enum_for(self, schema: str, table: str, f: dict) -> tuple[str, str]:
         key = self.enum_key(schema, table, f)

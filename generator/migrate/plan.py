@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from generator.emit import sql
 from generator.ir import IR, Column, Enum, Table
 from generator.migrate.objects import STRUCTURAL, Statement, objects, objects_of
-from generator.names import derived_name, qualified, quote_ident, sql_string
+from generator.names import inline_enum_name, qualified, quote_ident, sql_string
 from generator.quoting import dollar_quote
 
 # Phases order the steps so every statement finds what it needs.
@@ -148,8 +148,8 @@ class Planner:
                 o = old_cols.get(c.renamed_from) if c.name not in old_cols and c.renamed_from else old_cols.get(c.name)
                 if o is None or o.enum is None or c.enum is None or o.enum == c.enum:
                     continue
-                inline_old = (before.schema, derived_name([before.name, o.name]))
-                inline_new = (t.schema, derived_name([t.name, c.name]))
+                inline_old = (before.schema, inline_enum_name(before.name, o.name))
+                inline_new = (t.schema, inline_enum_name(t.name, c.name))
                 if o.enum == inline_old and c.enum == inline_new and inline_old not in new_enums \
                         and inline_new not in old_enums and inline_old not in self.enum_renames:
                     self.enum_renames[inline_old] = inline_new

@@ -21,7 +21,7 @@ from generator.ir import IR
 from generator.ir import platform_tables
 from generator.ir.build import build_ir
 from generator.spec.relations import join_entity, x2many
-from generator.names import derived_name, index_name
+from generator.names import index_name, inline_enum_name
 from generator.spec import defaults as d
 from generator.spec.loader import SourceFile
 from generator.types import parse_type
@@ -55,7 +55,7 @@ def _enum_sources(spec: dict) -> list[tuple[tuple[str, str], _Source]]:
         fields += [(("entities", i, "fields", j), f) for j, f in enumerate(e["fields"])]
         for path, f in fields:
             if "values" in f and "references" not in f and parse_type(f["type"]).base == "enum":
-                out.append(((schema, derived_name([table, f["name"]])),
+                out.append(((schema, inline_enum_name(table, f["name"])),
                             _Source(f"the enum of field {e['name']}.{f['name']}", (*path, "values"))))
     return out
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from generator.errors import Diagnostic
 from generator.ir.platform_tables import TABLE_NAMES as PLATFORM_TABLES
-from generator.names import identifier_problem, index_name
+from generator.names import MAX_IDENT_BYTES, identifier_problem, index_name
 from generator.odoo_domain import OPERATORS, DomainError, validate as validate_domain
 from generator.patterns import problem as pattern_problem
 from generator.spec import defaults as d
@@ -132,8 +132,8 @@ class SemanticChecker:
             if value in seen:
                 self.err((*path, j), f"duplicate enum value {value!r}", "each value may appear once")
             seen.add(value)
-            if len(value.encode("utf-8")) > 63:
-                self.err((*path, j), f"enum value {value!r} is longer than 63 bytes", "shorten it")
+            if len(value.encode("utf-8")) > MAX_IDENT_BYTES:
+                self.err((*path, j), f"enum value {value!r} is longer than {MAX_IDENT_BYTES} bytes", "shorten it")
 
     def check_entity(self, i: int, entity: dict) -> None:
         base = ("entities", i)
@@ -676,12 +676,12 @@ class SemanticChecker:
                 _, _, source_col, target_col = relations.join_names(entity, relation, target)
                 long = [(what, text) for what, text in (("join table", table), ("join entity", name),
                                                        ("source column", source_col), ("target column", target_col))
-                        if len(text.encode()) > 63]
+                        if len(text.encode()) > MAX_IDENT_BYTES]
                 system = set(d.system_columns(entity, self.spec)) | {"id"}
                 if long:
                     what, text = long[0]
                     self.err(fpath, f"the {what} name {text!r} of many2many {relation!r} is "
-                             f"{len(text.encode())} bytes, longer than 63", "use a shorter relation or entity name")
+                             f"{len(text.encode())} bytes, longer than {MAX_IDENT_BYTES}", "use a shorter relation or entity name")
                 elif target_col == source_col:  # a self relation named like its entity
                     self.err(fpath, f"many2many {relation!r} would give its join table {key[0]}.{table} the column "
                              f"{target_col!r} twice (source and target)",
