@@ -53,8 +53,11 @@ class WritableEnv(Env):
         PostgreSQL under REPEATABLE READ refuses to update a row that another transaction changed
         and committed after this one's snapshot ("could not serialize access due to concurrent
         update"); PostgreSQL raises it at the UPDATE (Odoo's flush, inside odoo/service/model.py
-        `retrying`), the mock when the call's changes are published: the same one of the two
-        transactions fails, and `retrying` (rpc.Services.execute_kw) re-runs it."""
+        `retrying`), after waiting for the first updater's row lock; the mock has no row locks and
+        decides when the call's changes are published (first committer wins). The loser is re-run by
+        `retrying` (rpc.Services.execute_kw). Without a held transaction both pick the same loser;
+        with one (slow_commit, late_execute) they differ: PostgreSQL fails the later updater, the mock
+        the held one (docs/mock-odoo.md, Fidelity notes)."""
         if not self.changed:
             return
         db = self.db
