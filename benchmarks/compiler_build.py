@@ -32,7 +32,7 @@ ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 def timed(args: list[str], cwd: Path) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "generator", *args], cwd=cwd, check=True, capture_output=True, env=ENV)
+    subprocess.run([sys.executable, "-m", "specgen", *args], cwd=cwd, check=True, capture_output=True, env=ENV)
     return time.perf_counter() - start
 
 

@@ -15,8 +15,8 @@ import time
 
 from sync_common import machine, migrated_database  # noqa: E402
 
-from bridge import queries
-from bridge.db import connect
+from bridge.store import queries
+from bridge.store.db import connect
 
 
 def seed(conn, runs: int, events: int) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bridge.mock_odoo.server import MockOdooServer  # noqa: E402
+from mock_odoo.server import MockOdooServer  # noqa: E402
 from machine import cpu_model  # noqa: E402
 
 FIELDS = ["name", "email", "phone", "is_company", "parent_id", "company_id", "country_id",

@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bridge.db import connect, webhook_token_hash  # noqa: E402
+from bridge.store.db import connect, webhook_token_hash  # noqa: E402
 from machine import cpu_model  # noqa: E402
 from generator.database.cluster import apply_migrations, apply_sql, standin_sql, start_cluster  # noqa: E402
 
@@ -65,7 +65,7 @@ class _Mock:
 @contextlib.contextmanager
 def mock_process(partners: int, *extra: str):
     """The mock Odoo in a subprocess (CLI), seeded with ``partners`` demo partners."""
-    proc = subprocess.Popen([sys.executable, "-c", "from bridge.mock_odoo.cli import mock_odoo; mock_odoo()",
+    proc = subprocess.Popen([sys.executable, "-c", "from mock_odoo.cli import mock_odoo; mock_odoo()",
                              "--port", "0", "--demo", str(partners), *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
     try:

@@ -29,18 +29,18 @@ import uuid
 from sync_common import (add_instance, machine, migrated_database, mock_process, own_cpu,  # noqa: E402
                          postgres_cpu, process_cpu)
 
-from bridge.contracts import load_adapters
-from bridge.db import connect
-from bridge.odoo_client import OdooClient
-from bridge import cursor as keyset
-from bridge.pull import pull_entity
-from bridge.upsert import read_fields
+from bridge.sync.contracts import load_adapters
+from bridge.store.db import connect
+from bridge.odoo.client import OdooClient
+from bridge.sync import cursor as keyset
+from bridge.sync.pull import pull_entity
+from bridge.sync.upsert import read_fields
 
 
 def raw_search_read(client: OdooClient, adapter, page: int) -> tuple[int, float]:
     fields = read_fields(adapter, client)
     t0, n, pos = time.perf_counter(), 0, keyset.Position(None)
-    while pos is not None:  # the pull's own cursor (bridge/cursor.py), without the writes
+    while pos is not None:  # the pull's own cursor (bridge/sync/cursor.py), without the writes
         rows = client.search_read(adapter.odoo_model, pos.domain(adapter.odoo_domain()), fields,
                                   limit=page, order=pos.order, context=adapter.read_context())
         n += len(rows)

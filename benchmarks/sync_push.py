@@ -15,10 +15,10 @@ import time
 
 from sync_common import add_instance, machine, migrated_database, mock_process  # noqa: E402
 
-from bridge.contracts import load_adapters
-from bridge.db import connect
-from bridge.push import Pusher
-from bridge.worker import ClientCache
+from bridge.sync.contracts import load_adapters
+from bridge.store.db import connect
+from bridge.sync.push import Pusher
+from bridge.sync.worker import ClientCache
 
 
 def drain(url, adapters, workers: int) -> float:

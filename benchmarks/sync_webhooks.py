@@ -23,17 +23,17 @@ import time
 
 from sync_common import ROOT, TOKEN, add_instance, machine, migrated_database, mock_process, percentile  # noqa: E402
 
-from bridge.contracts import load_adapters
-from bridge.db import connect
-from bridge.odoo_client import OdooClient
-from bridge.processor import Processor
-from bridge.pull import pull_entity
-from bridge.serve import free_port
-from bridge.worker import ClientCache
+from bridge.sync.contracts import load_adapters
+from bridge.store.db import connect
+from bridge.odoo.client import OdooClient
+from bridge.sync.processor import Processor
+from bridge.sync.pull import pull_entity
+from bridge.http.serve import free_port
+from bridge.sync.worker import ClientCache
 
 
 def start_receiver(url: str, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-c", "from bridge.cli import webhooks; webhooks()", "serve",
+    proc = subprocess.Popen([sys.executable, "-c", "from bridge.cli.sync import webhooks; webhooks()", "serve",
                              "--port", str(port), "--database-url", url, "--log-level", "warning"],
                             cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -5,8 +5,8 @@ class attributes. Everything that turns an Odoo record into a row, and a row int
 
 - ``False`` <-> NULL (except for booleans, where False is a value);
 - many2one <-> foreign key: Odoo ids are translated to local uuids by a resolver the caller gives,
-  which looks them up in the target mirror's ``(instance_id, odoo_id)`` key (`bridge.upsert`), and
-  back by reading the target row's ``odoo_id`` (`bridge.push`);
+  which looks them up in the target mirror's ``(instance_id, odoo_id)`` key (`bridge.sync.upsert`), and
+  back by reading the target row's ``odoo_id`` (`bridge.sync.push`);
 - selection <-> enum (strings);
 - Odoo ``'YYYY-MM-DD HH:MM:SS'`` naive-UTC strings <-> aware ``datetime`` (timestamptz), dates;
 - numeric and monetary values as ``Decimal`` (through ``str`` so 0.1 stays 0.1);

@@ -1,3 +1,4 @@
-from generator.cli import main
+"""`python -m generator`: the compiler's commands alone (`python -m specgen` has every command)."""
+from generator.cli import cli
 
-main()
+cli()

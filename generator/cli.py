@@ -1,8 +1,8 @@
-"""The `specgen` command line: the one place that maps errors to exit codes."""
+"""The compiler's commands (init, check, build, diff, migrate, lint, verify, schema); specgen.cli mounts them
+beside the runtime's."""
 from __future__ import annotations
 
 import functools
-import importlib
 import json
 import re
 import sys
@@ -12,37 +12,9 @@ from pathlib import Path
 import click
 
 from generator.api_compat import api_gate
-from generator.emit import jsondoc
+from generator.text import jsondoc
 from generator.emit.openapi import OPENAPI_PATH
 from generator.errors import EXIT_FAILED, EXIT_INVALID, SpecgenError, UsageError
-
-# Subcommands that pull in heavy runtime imports are loaded only when called,
-# so `specgen build` pays nothing for the sync runtime.
-LAZY_COMMANDS = {
-    "mock-odoo": ("bridge.mock_odoo.cli:mock_odoo", "Run a mock Odoo 17 server (XML-RPC, JSON-RPC, webhooks)."),
-    "sync": ("bridge.cli:sync", "Run the Odoo <-> Supabase sync: instances, pull, push, replay, worker."),
-    "webhooks": ("bridge.cli:webhooks", "Serve the Odoo webhook receiver."),
-    "demo": ("bridge.cli:demo", "Start PostgreSQL, a mock Odoo, worker, receiver and dashboard, in one command."),
-    "dashboard": ("bridge.dashboard.cli:dashboard", "Serve the sync health dashboard (needs a token)."),
-}
-
-
-class LazyGroup(click.Group):
-    def list_commands(self, ctx):
-        return sorted([*super().list_commands(ctx), *LAZY_COMMANDS])
-
-    def get_command(self, ctx, name):
-        if name in LAZY_COMMANDS:
-            module, attr = LAZY_COMMANDS[name][0].split(":")
-            return getattr(importlib.import_module(module), attr)
-        return super().get_command(ctx, name)
-
-    def format_commands(self, ctx, formatter):
-        rows = [(name, cmd.get_short_help_str(60)) for name, cmd in sorted(self.commands.items())]
-        rows += [(name, help_text) for name, (_, help_text) in LAZY_COMMANDS.items()]
-        with formatter.section("Commands"):
-            formatter.write_dl(sorted(rows))
-
 
 def handle_errors(func):
     """Turn every SpecgenError into its message on stderr and its exit code; never a traceback."""
@@ -69,7 +41,7 @@ project_dir_option = click.option(
     callback=_project_dir, help="Project root holding spec/ and generated/ (default: the current directory).")
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="specgen")
 @click.option("-C", "--project-dir", "project_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Project root holding spec/ and generated/ (default: the current directory).")
@@ -101,7 +73,7 @@ def init(directory: Path, force: bool) -> None:
     Writes spec/schema/entities.yaml and spec/auth/roles.yaml: an org, its members, one app-owned
     entity and one Odoo mirror. Existing files are never overwritten without --force.
     """
-    starter = resources.files("generator.spec").joinpath("starter")
+    starter = resources.files("generator.load").joinpath("starter")
     targets = {"spec/schema/entities.yaml": "entities.yaml", "spec/auth/roles.yaml": "roles.yaml"}
     existing = [rel for rel in targets if (directory / rel).exists()]
     if existing and not force:
@@ -363,17 +335,9 @@ def schema(which: str) -> None:
     Editors that speak the YAML language server pick it up from a first-line comment:
       # yaml-language-server: $schema=<path to the printed schema>
     """
-    from generator.spec.schema_check import load_schema
+    from generator.load.schema_check import load_schema
     click.echo(json.dumps(load_schema(which), indent=2))
 
 
 def _json_default(value):
     raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
-def main() -> None:
-    try:
-        cli(standalone_mode=True)
-    except KeyboardInterrupt:  # pragma: no cover - interactive only
-        click.echo("interrupted", err=True)
-        sys.exit(EXIT_INVALID)

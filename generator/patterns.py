@@ -8,7 +8,7 @@ is ASCII in JavaScript and Unicode elsewhere; lazy quantifiers follow other rule
 backreferences do not exist in Rust; `a{` is a literal in one engine and an error in the next.
 
 So a pattern must be written in a small subset whose meaning is the same everywhere, which `problem` checks
-without any of the engines (check needs neither node nor a database); tests/test_patterns.py compiles and
+without any of the engines (check needs neither node nor a database); tests/compiler/test_patterns.py compiles and
 runs accepted patterns in all four. PostgreSQL gets the pattern as written (the database is the reference);
 `for_target` rewrites the few constructs the other engines spell differently:
 

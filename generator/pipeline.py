@@ -18,10 +18,10 @@ from generator.errors import SpecError
 from generator.ir import IR
 from generator.ir.build import build_ir
 from generator.migrate import folder
-from generator.spec.loader import SourceFile, load_yaml
-from generator.spec.schema_check import check_structure
-from generator.spec.derived_names import check_derived_names
-from generator.spec.semantics import check_semantics
+from generator.load.loader import SourceFile, load_yaml
+from generator.load.schema_check import check_structure
+from generator.load.derived_names import check_derived_names
+from generator.load.semantics import check_semantics
 
 ENTITIES_PATH = "spec/schema/entities.yaml"
 ROLES_PATH = "spec/auth/roles.yaml"

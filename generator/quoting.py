@@ -7,7 +7,7 @@ The output for strings without such characters is what it always was (`x`, `'x'`
 generated files do not change when the quoting gets safer.
 
 The two spec values that are SQL on purpose, `default_sql` and an index's `where`, are not quoted:
-generator/spec/expressions.py lets through a single expression only.
+generator/load/expressions.py lets through a single expression only.
 """
 from __future__ import annotations
 

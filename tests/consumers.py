@@ -8,7 +8,7 @@
 - the pydantic package imports in a fresh Python and validates a full row and a minimal insert per table;
 - tsc builds the contracts package (strict), then one Node process loads the built zod schemas and
   parses a full row and a minimal insert per exposed table, and parses the DBML with @dbml/core;
-- openapi-spec-validator accepts the OpenAPI document (as tests/test_contracts_python.py does).
+- openapi-spec-validator accepts the OpenAPI document (as tests/compiler/test_contracts_python.py does).
 Samples come from tests/samples.py (one valid value per column). Node runs from tests/node, whose
 node_modules the contracts package resolves zod from, so trees are written under tests/node/.work/.
 """
@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 from openapi_spec_validator import validate as validate_openapi
-from samples import insert_sample, row_sample
+from tests.samples import insert_sample, row_sample
 
 from generator.database.cluster import apply_sql
 from generator.emit import openapi

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import psycopg
 
 from generator.ir import IR, Table
-from samples import valid_value
+from tests.samples import valid_value
 
 _counter = itertools.count(1)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from generator.ir import Column, Table
 from generator.patterns import for_target
-from generator.types import INTEGER_RANGE
+from generator.sqltypes import INTEGER_RANGE
 
 UUID = "3f0e6a56-6a5e-4c43-9d0e-9a3c62f7c9b1"
 TEXT_CANDIDATES = ["Abc", "acme", "a@example.com", "https://erp.example.com", "0" * 64, "A", "a-b", "123-x"]

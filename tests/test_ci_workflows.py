@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import yaml
-from needs import NODE_PACKAGES, unavailable
+from tests.needs import NODE_PACKAGES, unavailable
 
 NODE_DIR = Path(__file__).parent / "node"
 
@@ -52,6 +52,6 @@ def test_the_commands_ci_and_pre_commit_run_pass_on_this_repository(repo_root):
     commands = _specgen_commands(repo_root)
     assert {c[0] for c in commands} >= {"check", "diff", "lint", "verify"}
     for args in commands:
-        result = subprocess.run([sys.executable, "-m", "generator", *args], cwd=repo_root, capture_output=True,
+        result = subprocess.run([sys.executable, "-m", "specgen", *args], cwd=repo_root, capture_output=True,
                                 text=True, timeout=600)
         assert result.returncode == 0, f"specgen {' '.join(args)}:\n{result.stdout}\n{result.stderr}"

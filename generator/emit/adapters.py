@@ -9,7 +9,7 @@ import json
 
 from generator.emit.pydantic import _camel, package_name
 from generator.ir import IR, Table
-from generator.spec import relations
+from generator.load import relations
 
 
 def _adapter(ir: IR, t: Table) -> str:

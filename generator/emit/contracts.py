@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import json
 
-from generator.emit import templating, typescript, zod
+from generator.emit import typescript, zod
+from generator.text import templating
 from generator.ir import IR
 
 PREFIX = "contracts"

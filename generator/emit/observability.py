@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import yaml
 
-from generator.emit import jsondoc
+from generator.text import jsondoc
 from generator.ir import IR
 
 PREFIX = "observability"

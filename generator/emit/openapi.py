@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from generator.emit import jsondoc
+from generator.text import jsondoc
 from generator.ir import IR, Check, Column, Table
-from generator.types import INTEGER_RANGE
+from generator.sqltypes import INTEGER_RANGE
 from generator.patterns import for_target
 
 OPENAPI_PATH = "openapi/openapi.json"

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import keyword
 
-from generator.emit import jsondoc, templating
+from generator.text import jsondoc, templating
 from generator.emit.openapi import enum_ref, table_schemas
 from generator.ir import IR, Check, Column, Table
-from generator.types import INTEGER_RANGE
+from generator.sqltypes import INTEGER_RANGE
 from generator.patterns import for_target
 
 PY_SCALAR = {"uuid": "UUID", "text": "str", "varchar": "str", "smallint": "int", "integer": "int",

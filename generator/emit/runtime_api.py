@@ -4,13 +4,13 @@ A document of its own: the runtime is served from its own host, not by Supabase'
 """
 from __future__ import annotations
 
-from generator.emit import jsondoc
+from generator.text import jsondoc
 from generator.ir import IR
 
 RUNTIME_PATH = "openapi/runtime.json"
 
 # The event Odoo 17+ posts (and the pull and replay queue). The runtime validates against the same
-# schema (bridge/schemas/odoo_event.schema.json); a test keeps the two equal.
+# schema (bridge/sync/schemas/odoo_event.schema.json); a test keeps the two equal.
 ODOO_EVENT = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://specgen.dev/schemas/odoo_event.schema.json",

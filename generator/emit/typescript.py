@@ -6,9 +6,9 @@ the same names and call forms; their default schema is the first exposed schema.
 """
 from __future__ import annotations
 
-from generator.emit.tsformat import array_literal, collation_key, member, quote
+from generator.text.tsformat import array_literal, collation_key, member, quote
 from generator.ir import IR, Column, Enum, Table
-from generator.spec import relations
+from generator.load import relations
 
 TS_SCALAR = {"uuid": "string", "text": "string", "varchar": "string", "date": "string", "timestamptz": "string",
              "smallint": "number", "integer": "number", "bigint": "number", "numeric": "number",

@@ -6,10 +6,10 @@ the schemas can guard any value before it reaches supabase-js.
 from __future__ import annotations
 
 from generator.emit.openapi import numeric_limit
-from generator.emit.tsformat import collation_key, quote
+from generator.text.tsformat import collation_key, quote
 from generator.emit.typescript import exposed_enums, exposed_tables
 from generator.ir import IR, Check, Column, Table
-from generator.types import INTEGER_RANGE
+from generator.sqltypes import INTEGER_RANGE
 from generator.patterns import for_target
 
 HEADER = """\

@@ -6,12 +6,12 @@ import json
 from typing import Any
 
 from generator.ir import model as m
-from generator.ir import platform_tables
+from generator.load import platform_tables
 from generator.names import constraint_name, index_name, inline_enum_name, quote_ident, qualified, sql_string
 from generator.quoting import array_item
-from generator.spec import defaults as d
-from generator.spec import relations
-from generator.types import FieldType, parse_type
+from generator.load import defaults as d
+from generator.load import relations
+from generator.sqltypes import FieldType, parse_type
 
 SCHEMAS = ("app", "odoo", "ops")
 COMMANDS = ("select", "insert", "update", "delete")

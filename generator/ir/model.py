@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from generator.names import qualified
-from generator.types import FieldType
+from generator.sqltypes import FieldType
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ from functools import lru_cache
 
 import orjson
 
-from generator.emit import jsondoc
+from generator.text import jsondoc
 from generator.ir import model as m
-from generator.types import FieldType
+from generator.sqltypes import FieldType
 
 
 def dump_ir(ir: m.IR, schema_sql: str | None = None) -> str:

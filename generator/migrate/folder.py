@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from generator.emit import jsondoc
+from generator.text import jsondoc
 from generator.ir import IR
 from generator.ir.snapshot import dump_ir, load_snapshot
 

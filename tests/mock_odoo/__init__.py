@@ -1,1 +1,1 @@
-"""Tests of the mock Odoo server (bridge/mock_odoo)."""
+"""Tests of the mock Odoo server (mock_odoo)."""

@@ -6,7 +6,7 @@ import xmlrpc.client
 import httpx
 import pytest
 
-from bridge.mock_odoo.server import MockOdooServer
+from mock_odoo.server import MockOdooServer
 
 DB, LOGIN, PASSWORD = "odoo", "admin", "admin"
 

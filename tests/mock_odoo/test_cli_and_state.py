@@ -11,8 +11,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from bridge.mock_odoo.cli import mock_odoo
-from bridge.mock_odoo.server import MockOdooServer
+from mock_odoo.cli import mock_odoo
+from mock_odoo.server import MockOdooServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,7 +39,7 @@ def test_cli_serves_prints_url_and_stops_on_sigterm(tmp_path):
     """The command prints its URL, answers XML-RPC, and on SIGTERM saves state and exits 0."""
     state = tmp_path / "state.json"
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from bridge.mock_odoo.cli import mock_odoo; mock_odoo()",
+        [sys.executable, "-c", "from mock_odoo.cli import mock_odoo; mock_odoo()",
          "--port", "0", "--demo", "5", "--state-file", str(state), "--db", "shop"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)})

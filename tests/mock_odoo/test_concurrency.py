@@ -15,11 +15,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from bridge.mock_odoo.demo import seed_base, seed_demo
-from bridge.mock_odoo.errors import SerializationFailure
-from bridge.mock_odoo.orm import Database
-from bridge.mock_odoo.rpc import Services
-from bridge.mock_odoo.standard import standard_registry
+from mock_odoo.demo import seed_base, seed_demo
+from mock_odoo.errors import SerializationFailure
+from mock_odoo.orm import Database
+from mock_odoo.rpc import Services
+from mock_odoo.standard import standard_registry
 
 from .conftest import DB, PASSWORD
 

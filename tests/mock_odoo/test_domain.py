@@ -6,11 +6,11 @@ import xmlrpc.client
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from bridge.mock_odoo.demo import seed_base, seed_demo
-from bridge.mock_odoo.domain import parse, sql_like_regex
-from bridge.mock_odoo.keyset import keyset_page
-from bridge.mock_odoo.orm import Database
-from bridge.mock_odoo.standard import standard_registry
+from mock_odoo.demo import seed_base, seed_demo
+from mock_odoo.domain import parse, sql_like_regex
+from mock_odoo.keyset import keyset_page
+from mock_odoo.orm import Database
+from mock_odoo.standard import standard_registry
 
 ROWS = [  # name, parent, city, email, customer_rank, active, is_company
     ("Globex", None, "Paris", "info@globex.com", 2, True, True),
@@ -232,7 +232,7 @@ _QUERY_STAMPS = _STAMPS + ["2025-12-31 23:59:59", "2026-01-01T10:00:00", "2026-0
        last_id=st.sampled_from([0, *_KIDS[::5], 10**6]), rest=st.one_of(st.just([]), domains),
        offset=st.integers(0, 5), limit=st.integers(1, 40), active_test=st.booleans())
 def test_cursor_scan_and_drain_seeks_match_full_scan(stamp, upper, last_id, rest, offset, limit, active_test):
-    """bridge/cursor.py's scan (>= S, by write_date, id) and drain (S <= wd < S', id > i, by id) pages
+    """bridge/sync/cursor.py's scan (>= S, by write_date, id) and drain (S <= wd < S', id > i, by id) pages
     served by the seek equal a full scan, with microsecond stamps compared as stored."""
     env = _KDB.env(context={"active_test": active_test})
     for domain, order in (([["write_date", ">=", stamp], *rest], "write_date asc, id asc"),

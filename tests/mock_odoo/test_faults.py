@@ -4,8 +4,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from bridge.mock_odoo.faults import FaultPlan, FaultSpecError
-from bridge.mock_odoo.server import MockOdooServer
+from mock_odoo.faults import FaultPlan, FaultSpecError
+from mock_odoo.server import MockOdooServer
 
 from .conftest import DB, PASSWORD
 

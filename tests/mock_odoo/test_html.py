@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.mock_odoo.sanitize import html_sanitize
+from mock_odoo.sanitize import html_sanitize
 
 CASES = [
     ("VIP", "<p>VIP</p>"),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bridge.mock_odoo.demo import seed_base
-from bridge.mock_odoo.orm import Database, utcnow
-from bridge.mock_odoo.standard import standard_registry
+from mock_odoo.demo import seed_base
+from mock_odoo.orm import Database, utcnow
+from mock_odoo.standard import standard_registry
 
 AT = datetime(2026, 5, 1, 10, 0, 0, 400000)
 

@@ -1,0 +1,1 @@
+"""HTTP: the webhook receiver, the dashboard, and serving them."""

@@ -1,0 +1,1 @@
+"""Odoo external-API client: transport, error tree, retry policy."""

@@ -1,0 +1,1 @@
+"""The sync engine: adapters, conflicts, pull, push, event processor, reaper, worker."""

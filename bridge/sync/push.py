@@ -1,0 +1,413 @@
+"""Push: app -> Odoo through the outbox the ``ops.enqueue_outbox`` trigger fills in the app transaction.
+
+- rows are claimed with ``FOR UPDATE SKIP LOCKED`` (never two workers on one row), oldest first, and
+  only the oldest open row of a record, so a record's changes reach Odoo in order;
+- a claim is a lease: a row left ``processing`` by a killed worker is claimed again after ``lease``;
+- create is idempotent: the mapping is checked first, then Odoo is searched for the record's external
+  reference (``ref = 'specgen:<uuid>'`` on res.partner), so a crash between Odoo's answer and our
+  commit finds the record instead of creating a duplicate;
+- for a shared entity the Odoo record is re-read and the conflict policy decides, field by field
+  against the last synced base, what goes to Odoo and what comes back;
+- the mapping, the row's instance_id/odoo_id and the outbox acknowledgement are written in ONE
+  transaction, with ``specgen.sync_origin = 'odoo'`` so the trigger does not echo them;
+- a many2many goes to Odoo as the record's whole set, ``(6, 0, ids)``, built from the join rows when
+  the row is pushed (a join row change queues a write of its source row); a linked record not in Odoo
+  yet makes the row wait and retry, as `LinkTargetNotPushed`. A shared record's links are resolved
+  against the set last agreed (``synced_values['_links']``) like a field under the conflict policy;
+- transient errors retry later (``available_at`` with exponential backoff and jitter); after
+  ``max_attempts``, or at once for permanent errors, the row goes to ``odoo.dead_letters``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from itertools import groupby
+from typing import Callable
+
+import psycopg
+
+from bridge.observe import tracing
+
+from bridge.store import db, deadletters
+
+from bridge.sync import conflicts, htmltext
+from bridge.adapters import canonical_json, values_hash
+from bridge.odoo.client import AmbiguousOdooError, MissingError, OdooClient, OdooError, TransientOdooError, backoff
+from bridge.store.runs import WORKER, Run
+from bridge.sync.upsert import LINKS_KEY, REF_PREFIX, TenantMismatch, local_ids, tenant_problem, without_links
+
+class AmbiguousCreate(AmbiguousOdooError):
+    """A create that got no answer (a timeout, a reset, a proxy's 502/504) may still commit later:
+    odoo/service/model.py `retrying` re-runs a call on serialization and lock errors, with sleeps, and
+    commits only at its end, within the server's request limit. The retry waits that long (the
+    instance's ``request_limit_seconds``), then finds the record by its ref instead of creating it twice."""
+
+    def __init__(self, instance: dict, exc: Exception):
+        super().__init__(f"{exc}; looked up again after the request limit", name=getattr(exc, "name", "Ambiguous"))
+        self.wait = db.request_limit(instance)
+
+
+class LinkTargetNotPushed(TransientOdooError):
+    """A many2many links a record whose create has not reached Odoo yet: the row waits (retried with
+    backoff) rather than sending a set without it."""
+
+    name = "LinkTargetNotPushed"
+
+
+CLAIM_SQL = """
+update odoo.outbox o set status = 'processing', claimed_by = %(worker)s, claimed_at = now(), attempts = o.attempts + 1
+ where o.id in (
+   select c.id from odoo.outbox c
+    where ((c.status = 'pending' and c.available_at <= now())
+           or (c.status = 'processing' and c.claimed_at < now() - %(lease)s))
+      and (%(instance)s::uuid is null or c.instance_id = %(instance)s::uuid)
+      and not exists (select 1 from odoo.outbox p
+                       where p.instance_id = c.instance_id and p.entity = c.entity and p.local_id = c.local_id
+                         and p.id < c.id and p.status in ('pending', 'processing'))
+    order by c.id limit %(limit)s
+    for update skip locked)
+returning o.*"""
+
+
+class Pusher:
+    def __init__(self, url: str, adapters: dict, client_for: Callable[[dict], OdooClient], *,
+                 max_attempts: int = 8, lease: dt.timedelta = dt.timedelta(minutes=5),
+                 retry_base: float = 1.0, worker: str = WORKER):
+        self.url, self.adapters, self.client_for = url, adapters, client_for
+        self.max_attempts, self.lease, self.retry_base, self.worker = max_attempts, lease, retry_base, worker
+        self._instances: dict = {}
+
+    def _instance(self, conn, instance_id) -> dict:
+        key = str(instance_id)
+        if key not in self._instances:
+            self._instances[key] = db.instance(conn, instance_id)
+        return self._instances[key]
+
+    def claim(self, conn, limit: int, instance_id=None) -> list[dict]:
+        rows = conn.execute(CLAIM_SQL, {"worker": self.worker, "lease": self.lease, "limit": limit,
+                                        "instance": instance_id}).fetchall()
+        conn.commit()
+        return rows
+
+    def run_once(self, limit: int = 100, instance_id=None, progress=None) -> dict:
+        """Claim up to ``limit`` rows and push them. Returns counts.
+
+        Each consecutive stretch of rows of one (instance, entity) is a run of its own, so a push run
+        carries its entity (the per-entity error rate and last success count it) while the rows still
+        go out in the order they were claimed (a project before the task that references it)."""
+        with db.connect(self.url) as conn:
+            rows = self.claim(conn, limit, instance_id)
+            if not rows:
+                with Run(self.url, "push", instance_id) as run:
+                    run.counts["claimed"] = 0
+                    return dict(run.counts)
+            totals: Counter = Counter()
+            for (iid, entity), group in groupby(rows, key=lambda r: (r["instance_id"], r["entity"])):
+                group = list(group)
+                with Run(self.url, "push", iid, entity) as run:
+                    run.counts["claimed"] = len(group)
+                    for row in group:
+                        self._one(conn, run, row)
+                        if progress:
+                            progress(1)
+                totals.update(run.counts)
+            return dict(totals)
+
+    # -- one outbox row ---------------------------------------------------------------------
+    def _one(self, conn, run: Run, row: dict) -> None:
+        # the span continues the change's trace (the outbox row's, set by the app's session), linked to the run
+        with tracing.span("push outbox row", row["trace_id"] or run.trace_id,
+                          {"specgen.outbox_id": int(row["id"]), "specgen.entity": row["entity"],
+                           "specgen.operation": row["operation"], "specgen.local_id": str(row["local_id"])},
+                          links=[run.span]):
+            self._push_row(conn, run, row)
+
+    def _push_row(self, conn, run: Run, row: dict) -> None:
+        adapter = self.adapters.get(row["entity"])
+        instance = self._instance(conn, row["instance_id"])
+        trace = row["trace_id"] or run.trace_id  # the change's trace
+        try:
+            if adapter is None or not adapter.pushes():
+                raise OdooError(f"entity {row['entity']!r} has no push adapter", name="NoAdapter")
+            client = self.client_for(instance)
+            with client.traced(trace):  # on every Odoo call the push makes
+                if row["operation"] == "unlink":
+                    outcome = self._unlink(conn, run, adapter, instance, client, row)
+                else:
+                    outcome = self._upsert(conn, run, adapter, instance, client, row)
+            # the change's own trace continues here (`specgen sync trace` shows what reached Odoo), in the
+            # transaction that acknowledges the row: the step exists if and only if the push is done
+            run.event("app change pushed", trace_id=trace, conn=conn, outbox_id=row["id"],
+                      entity=row["entity"], local_id=str(row["local_id"]), operation=row["operation"], **outcome)
+            conn.commit()
+        except OdooError as exc:
+            conn.rollback()
+            self._failed(conn, run, row, adapter, exc, permanent=not exc.transient)
+        except (psycopg.Error, ValueError, TypeError, KeyError) as exc:
+            conn.rollback()
+            self._failed(conn, run, row, adapter, exc, permanent=isinstance(exc, (ValueError, TypeError, KeyError)))
+
+    def _failed(self, conn, run, row, adapter, exc, permanent: bool) -> None:
+        reason = f"{type(exc).__name__}: {exc}"
+        tracing.error(reason)
+        run.item_failed(type(exc).__name__, reason)  # a class name: a bounded metric label
+        if permanent or row["attempts"] >= self.max_attempts:
+            deadletters.add(conn, source="push", instance_id=row["instance_id"], entity=row["entity"],
+                            odoo_model=adapter.odoo_model if adapter else None, record_ref=row["local_id"],
+                            payload={"outbox_id": row["id"], "local_id": str(row["local_id"]),
+                                     "operation": row["operation"], "row": row["payload"]},
+                            reason=reason, error_class=getattr(exc, "name", type(exc).__name__),
+                            attempts=row["attempts"], trace_id=row["trace_id"] or run.trace_id)
+            conn.execute("update odoo.outbox set status='dead', last_error=%s, claimed_by=null where id=%s",
+                         (reason[:4000], row["id"]))
+            if isinstance(exc, MissingError) and adapter is not None:
+                # edited in the app, deleted in Odoo: the row becomes a tombstone (and the edit a dead letter)
+                db.as_sync(conn, row["trace_id"])
+                conn.execute(f"update {adapter.qualified_table()} set odoo_deleted_at = now() "
+                             "where id = %s and odoo_deleted_at is null", (row["local_id"],))
+            run.counts["dead_lettered"] += 1
+            run.event("push dead-lettered", level="error", trace_id=row["trace_id"] or run.trace_id, outbox_id=row["id"],
+                      reason=reason, attempts=row["attempts"])
+        else:
+            delay = backoff(row["attempts"], self.retry_base)
+            if isinstance(exc, AmbiguousCreate):
+                # The create may still commit: look it up by its ref only once Odoo must have finished it.
+                delay = max(delay, exc.wait)
+                run.event("create unanswered: waiting out the request limit before looking it up",
+                          level="warning", trace_id=row["trace_id"] or run.trace_id, outbox_id=row["id"],
+                          wait_s=exc.wait)
+            conn.execute("update odoo.outbox set status='pending', claimed_by=null, last_error=%s, "
+                         "available_at = now() + make_interval(secs => %s) where id=%s",
+                         (reason[:4000], delay, row["id"]))
+            run.counts["retried"] += 1
+        conn.commit()
+
+    def _done(self, conn, row) -> None:
+        conn.execute("update odoo.outbox set status='done', claimed_by=null, last_error=null where id=%s", (row["id"],))
+
+    def _unresolver(self, conn, instance_id):
+        def unresolve(target: str, local_id: str):
+            t = self.adapters.get(target)
+            if t is None:
+                return None
+            r = conn.execute(f"select odoo_id from {t.qualified_table()} where id = %s and instance_id = %s",
+                             (local_id, instance_id)).fetchone()
+            return r["odoo_id"] if r else None
+        return unresolve
+
+    def _resolver(self, conn, instance_id):
+        def resolve(target: str, odoo_id: int):
+            t = self.adapters.get(target)
+            return None if t is None else local_ids(conn, t, instance_id, [odoo_id]).get(odoo_id)
+        return resolve
+
+    def _find_by_ref(self, client, adapter, local_id) -> int | None:
+        ref = adapter.external_ref_field()
+        if not ref:
+            return None
+        ids = client.search(adapter.odoo_model, [[ref, "=", f"{REF_PREFIX}{local_id}"]],
+                            context={"active_test": False}, limit=1)
+        return ids[0] if ids else None
+
+    def _upsert(self, conn, run, adapter, instance, client, row) -> dict:
+        """Create or write the row's record in Odoo. Returns what happened ({"action", "odoo_id"})."""
+        table, iid = adapter.qualified_table(), instance["id"]
+        local = conn.execute(f"select * from {table} where id = %s", (row["local_id"],)).fetchone()
+        if local is None:  # deleted since: the unlink row that follows does the work
+            self._done(conn, row)
+            run.counts["skipped_deleted"] += 1
+            return {"action": "skipped_deleted", "odoo_id": None}
+        self._same_tenant(adapter, local, instance)
+        mapping = conn.execute("select * from odoo.entity_mappings where instance_id=%s and entity=%s and local_id=%s",
+                               (iid, adapter.entity, row["local_id"])).fetchone()
+        odoo_id = mapping["odoo_id"] if mapping else None
+        links = self._local_links(conn, adapter, iid, row["local_id"])  # {relation: sorted Odoo ids}
+        conn.commit()  # no transaction open while Odoo is called
+        current = adapter.comparable(local)
+        unresolve = self._unresolver(conn, iid)
+        to_local: dict = {}
+        html = htmltext.html_fields(adapter, client)  # text in the app, markup in Odoo (bridge/sync/htmltext)
+        if odoo_id is None:
+            odoo_id = self._find_by_ref(client, adapter, row["local_id"])
+            if odoo_id is None:
+                values = htmltext.values_to_html(adapter.to_odoo(local, unresolve), html)
+                ref = adapter.external_ref_field()
+                if ref:
+                    values[ref] = f"{REF_PREFIX}{row['local_id']}"
+                values.update(self._link_commands(adapter, links))
+                try:
+                    odoo_id = client.create(adapter.odoo_model, values)
+                except AmbiguousOdooError as exc:
+                    raise AmbiguousCreate(instance, exc) from None
+                action = "created"
+            else:
+                action = "found_by_ref"
+                client.write(adapter.odoo_model, [odoo_id], {
+                    **htmltext.values_to_html(adapter.to_odoo(local, unresolve), html),
+                    **self._link_commands(adapter, links)})
+            synced = current
+            agreed, links_to_local = links, {}
+        else:
+            base = without_links(mapping["synced_values"])
+            base_links = (mapping["synced_values"] or {}).get(LINKS_KEY) or {}
+            remote_recs = client.read(adapter.odoo_model, [odoo_id], adapter.odoo_fields(), {"active_test": False})
+            if not remote_recs:
+                raise MissingError(f"{adapter.odoo_model} {odoo_id} no longer exists in Odoo", name="MissingError")
+            remote_vals = adapter.from_odoo(htmltext.record_to_text(remote_recs[0], html), self._resolver(conn, iid))
+            conn.commit()
+            remote = adapter.comparable(remote_vals)
+            if adapter.owner == "shared":
+                res = conflicts.resolve(adapter.conflict or "odoo_wins", base, current, remote,
+                                        local_ts=local.get("updated_at"),
+                                        remote_ts=remote_vals.get("odoo_write_date"))
+            else:  # app-owned: the app is the source of truth
+                res = conflicts.resolve("app_wins", base, current, remote)
+            agreed, links_to_push, links_to_local = self._resolve_links(
+                adapter, links, base_links, remote_recs[0], local.get("updated_at"), remote_vals.get("odoo_write_date"))
+            if res.to_push or links_to_push:
+                values = htmltext.values_to_html(adapter.to_odoo(local, unresolve, columns=list(res.to_push)), html) \
+                    if res.to_push else {}
+                client.write(adapter.odoo_model, [odoo_id], {**values, **self._link_commands(adapter, links_to_push)})
+                action = "written"
+            else:
+                action = "unchanged"
+            to_local = {c: remote_vals[c] for c in res.to_local}
+            synced = res.values
+        # one transaction: row link (+ fields Odoo won), mapping, acknowledgement; no echo
+        db.as_sync(conn, row["trace_id"])
+        sets = ", ".join([f"{c} = %s" for c in to_local] + ["instance_id = %s", "odoo_id = %s", "synced_at = now()"])
+        conn.execute(f"update {table} set {sets} where id = %s", [*to_local.values(), iid, odoo_id, row["local_id"]])
+        if links_to_local:
+            agreed = {**agreed, **self._store_links(conn, adapter, iid, local, links_to_local)}
+        stored = {**synced, LINKS_KEY: agreed} if adapter.many2manys else synced
+        conn.execute(
+            """insert into odoo.entity_mappings (instance_id, entity, local_id, odoo_model, odoo_id, synced_hash, synced_values)
+               values (%s,%s,%s,%s,%s,%s,%s)
+               on conflict (instance_id, entity, local_id) do update set odoo_id = excluded.odoo_id,
+                 synced_hash = excluded.synced_hash, synced_values = excluded.synced_values""",
+            (iid, adapter.entity, row["local_id"], adapter.odoo_model, odoo_id, values_hash(synced),
+             canonical_json(stored).decode()))
+        self._done(conn, row)
+        run.counts[action] += 1
+        return {"action": action, "odoo_id": odoo_id, "took_from_odoo": sorted([*to_local, *links_to_local])}
+
+    # -- many2many --------------------------------------------------------------------------
+    def _local_links(self, conn, adapter, instance_id, local_id) -> dict[str, list[int]]:
+        """{relation: sorted Odoo ids of the linked records} from the join rows. A linked record with no
+        Odoo id yet (its create not pushed) makes the row wait: a transient error, retried with backoff."""
+        out = {}
+        for rel in adapter.many2manys:
+            target = self.adapters.get(rel.target)
+            if target is None:
+                continue
+            rows = conn.execute(
+                f'select j."{rel.target_column}" as local_id, t.odoo_id from {rel.qualified_table()} j '
+                f'left join {target.qualified_table()} t on t.id = j."{rel.target_column}" '
+                f"and t.instance_id = %s where j.\"{rel.source_column}\" = %s", (instance_id, local_id)).fetchall()
+            missing = [str(r["local_id"]) for r in rows if r["odoo_id"] is None]
+            if missing:
+                raise LinkTargetNotPushed(f"{adapter.entity}.{rel.relation} links {rel.target} {', '.join(missing)} "
+                                          "that is not in Odoo yet: waiting for its push")
+            out[rel.relation] = sorted({int(r["odoo_id"]) for r in rows})
+        return out
+
+    @staticmethod
+    def _link_commands(adapter, links: dict[str, list[int]]) -> dict:
+        """Odoo values replacing each many2many with the given set: ``[(6, 0, ids)]``, Odoo 17's
+        ``Command.SET`` (odoo/fields.py `_RelationalMulti.write_batch` -> `Many2many.write_real`)."""
+        fields = {rel.relation: rel.odoo_field for rel in adapter.many2manys}
+        return {fields[name]: [[6, 0, ids]] for name, ids in links.items()}
+
+    @staticmethod
+    def _resolve_links(adapter, local: dict, base: dict, remote_rec: dict, local_ts, remote_ts):
+        """Per many2many, which side's set both must hold, as the record's conflict policy decides a field:
+        one side changed since the base -> that side; both -> ``field_merge`` merges the sets link by link
+        (either side's additions, less either side's removals), ``app_wins`` (an app-owned entity's
+        policy too) and ``last_write_wins`` with the later app write take the app's, else Odoo's.
+        Returns (agreed, to push, to local)."""
+        policy = "app_wins" if adapter.owner != "shared" else (adapter.conflict or "odoo_wins")
+        agreed, to_push, to_local = {}, {}, {}
+        for name, mine in local.items():
+            odoo_field = next(r.odoo_field for r in adapter.many2manys if r.relation == name)
+            if odoo_field not in remote_rec:
+                agreed[name] = mine
+                to_push[name] = mine
+                continue
+            theirs = sorted({int(i) for i in remote_rec[odoo_field] or []})
+            was = sorted(base[name]) if name in base else None
+            if mine == theirs:
+                agreed[name] = mine
+                continue
+            app_changed, odoo_changed = was is None or mine != was, was is None or theirs != was
+            if app_changed and not odoo_changed:
+                result = mine
+            elif odoo_changed and not app_changed:
+                result = theirs
+            elif policy == "field_merge" and was is not None:
+                # a set merges link by link: what either side added, less what either side removed
+                added, removed = (set(mine) | set(theirs)) - set(was), (set(was) - set(mine)) | (set(was) - set(theirs))
+                result = sorted((set(was) | added) - removed)
+            elif policy == "app_wins" or (policy == "last_write_wins" and local_ts and remote_ts
+                                          and local_ts > remote_ts + conflicts.DEFAULT_SKEW):
+                result = mine
+            else:
+                result = theirs
+            agreed[name] = result
+            if result != theirs:
+                to_push[name] = result
+            if result != mine:
+                to_local[name] = result
+        return agreed, to_push, to_local
+
+    def _store_links(self, conn, adapter, instance_id, local: dict, links: dict[str, list[int]]) -> dict:
+        """Make the join rows the given Odoo sets (the sync writes them: no echo); returns the sets
+        actually stored (a linked record not mirrored yet is left out, as the pull leaves it)."""
+        stored = {}
+        for rel in adapter.many2manys:
+            if rel.relation not in links:
+                continue
+            target = self.adapters[rel.target]
+            found = local_ids(conn, target, instance_id, links[rel.relation])
+            table, src, dst = rel.qualified_table(), f'"{rel.source_column}"', f'"{rel.target_column}"'
+            conn.execute(f"delete from {table} where {src} = %s and not ({dst} = any(%s::uuid[]))",
+                         (local["id"], list(found.values())))
+            tenant = adapter.tenant_column
+            cols = f'"{tenant}", {src}, {dst}' if tenant else f"{src}, {dst}"
+            lead = [local[tenant]] if tenant else []
+            for target_id in found.values():
+                conn.execute(f"insert into {table} ({cols}) values ({', '.join(['%s'] * (len(lead) + 2))}) "
+                             f"on conflict ({src}, {dst}) do nothing", [*lead, local["id"], target_id])
+            stored[rel.relation] = sorted(found)
+        return stored
+
+    @staticmethod
+    def _same_tenant(adapter, local: dict, instance: dict) -> None:
+        """An outbox row is pushed only to an instance of its row's own org (never trust the queue: a
+        row whose instance_id was pointed elsewhere must not reach another tenant's Odoo)."""
+        problem = tenant_problem(adapter, local, instance)
+        if problem:
+            raise TenantMismatch(f"not sent to instance {instance['id']}: {adapter.entity} {local.get('id')} "
+                                 f"{problem}")
+
+    def _unlink(self, conn, run, adapter, instance, client, row) -> dict:
+        iid = instance["id"]
+        if isinstance(row["payload"], dict):  # the deleted row, as the trigger saw it
+            self._same_tenant(adapter, row["payload"], instance)
+        mapping = conn.execute("select odoo_id from odoo.entity_mappings where instance_id=%s and entity=%s and local_id=%s",
+                               (iid, adapter.entity, row["local_id"])).fetchone()
+        conn.commit()
+        odoo_id = mapping["odoo_id"] if mapping else self._find_by_ref(client, adapter, row["local_id"])
+        action = "never_in_odoo"
+        if odoo_id is not None:
+            try:
+                client.unlink(adapter.odoo_model, [odoo_id])
+                action = "unlinked"
+            except MissingError:
+                action = "already_gone"
+        db.as_sync(conn, row["trace_id"])
+        conn.execute("delete from odoo.entity_mappings where instance_id=%s and entity=%s and local_id=%s",
+                     (iid, adapter.entity, row["local_id"]))
+        self._done(conn, row)
+        if action != "never_in_odoo":
+            run.counts[action] += 1
+        return {"action": action, "odoo_id": odoo_id}
