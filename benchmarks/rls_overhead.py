@@ -29,7 +29,7 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from generator.database.cluster import apply_migrations, apply_sql, standin_sql, start_cluster  # noqa: E402
+from generator.database.cluster import URL_ENV, apply_migrations, apply_sql, standin_sql, start_cluster  # noqa: E402
 from machine import cpu_model  # noqa: E402
 
 QUERIES = {
@@ -103,7 +103,7 @@ def main() -> None:
     parser.add_argument("--per-org", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=300)
     args = parser.parse_args()
-    cluster = start_cluster()
+    cluster = start_cluster(os.environ.get(URL_ENV))
     try:
         name = cluster.create_database()
         url = cluster.url_for(name)

@@ -15,7 +15,7 @@ sys.path.insert(0, str(ROOT))
 
 from bridge.store.db import connect, webhook_token_hash  # noqa: E402
 from machine import cpu_model  # noqa: E402
-from generator.database.cluster import apply_migrations, apply_sql, standin_sql, start_cluster  # noqa: E402
+from generator.database.cluster import URL_ENV, apply_migrations, apply_sql, standin_sql, start_cluster  # noqa: E402
 
 SECRET_ENV = "SPECGEN_BENCH_ODOO_PASSWORD"
 TOKEN = "bench-webhook-token"
@@ -28,7 +28,7 @@ def machine() -> dict:
 
 
 def migrated_database():
-    cluster = start_cluster()
+    cluster = start_cluster(os.environ.get(URL_ENV))
     name = cluster.create_database(prefix="bench")
     url = cluster.url_for(name)
     apply_sql(url, standin_sql())

@@ -1,12 +1,12 @@
-"""Typed diagnostics and the errors that carry them; the CLI maps each error to an exit code."""
+"""Typed diagnostics and the spec error that carries them. The error tree and its exit codes are
+specgen.errors (a leaf both the compiler and the runtime raise from); the names are re-exported here."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-EXIT_OK = 0
-EXIT_FAILED = 1  # drift, or a check that found something wrong
-EXIT_INVALID = 2  # invalid input: spec or usage
+from specgen.errors import (EXIT_FAILED, EXIT_INVALID, EXIT_OK, CheckFailed, DriftError,  # noqa: F401
+                            Failed, InvalidInput, SpecgenError, UsageError)
 
 
 @dataclass(frozen=True, order=True)
@@ -50,38 +50,15 @@ def _cut_quoted(message: str) -> str:
     return _LONG_QUOTED.sub(lambda m: show(m.group()[1:-1], quote=m.group()[0]), message)
 
 
-class SpecgenError(Exception):
-    """Base of every error the CLI turns into a message and an exit code."""
-
-    exit_code = EXIT_FAILED
-
-
-class SpecError(SpecgenError):
+class SpecError(InvalidInput):
     """The spec is invalid. Carries every diagnostic found, not only the first."""
-
-    exit_code = EXIT_INVALID
 
     def __init__(self, diagnostics: list[Diagnostic]):
         self.diagnostics = sorted(set(diagnostics))  # by file, line and column; each finding once
         super().__init__(self.render())
-
-    def __post_init__(self):  # a long value echoed by any check is cut, so one finding stays a few lines
-        object.__setattr__(self, "message", _cut_quoted(self.message))
 
     def render(self) -> str:
         lines = [d.render() for d in self.diagnostics]
         n = len(self.diagnostics)
         lines.append(f"{n} error{'s' if n != 1 else ''} in the spec")
         return "\n".join(lines)
-
-
-class UsageError(SpecgenError):
-    """The command was asked for something that cannot be done (missing files, bad options)."""
-
-    exit_code = EXIT_INVALID
-
-
-class DriftError(SpecgenError):
-    """Generated files differ from what the spec produces."""
-
-    exit_code = EXIT_FAILED

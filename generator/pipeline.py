@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator import __version__
-from generator.emit import (adapters, contracts, dbml, docs, observability, openapi, pgtap, pydantic, runtime_api,
-                            sql)
+from generator.emit import registry, sql
 from generator.errors import SpecError
 from generator.ir import IR
 from generator.ir.build import build_ir
@@ -22,11 +21,7 @@ from generator.load.loader import SourceFile, load_yaml
 from generator.load.schema_check import check_structure
 from generator.load.derived_names import check_derived_names
 from generator.load.semantics import check_semantics
-
-ENTITIES_PATH = "spec/schema/entities.yaml"
-ROLES_PATH = "spec/auth/roles.yaml"
-GENERATED = "generated"
-MANIFEST = "manifest.json"
+from generator.layout import ENTITIES_PATH, GENERATED, MANIFEST, ROLES_PATH  # noqa: F401 (named as pipeline.X too)
 
 
 @dataclass(frozen=True)
@@ -84,22 +79,33 @@ def _compile_ir(root: Path) -> IR:
     return build_ir(spec.entities.data, spec.roles.data, inputs)
 
 
-def render_all(ir: IR, stamp: str) -> dict[str, str]:
+def render_all(ir: IR, stamp: str, jobs: int | None = None) -> dict[str, str]:
     """The whole tree of a new project: every generated file, a baseline migration named by `stamp`
     with its snapshot and lock, and the manifest."""
     with paused_gc():
-        files = render_outputs(ir, digests=False)  # the baseline's lock records them itself
-        files.update(baseline_files(ir, stamp))
+        rendered = render_outputs(ir, jobs)
+        files = dict(rendered.files)
+        files.update(baseline_files(ir, stamp, rendered.schema_sql))
         files[MANIFEST] = render_manifest(ir, files)
         return dict(sorted(files.items()))
 
 
-def baseline_files(ir: IR, stamp: str) -> dict[str, str]:
-    schema_sql = sql.render_baseline(ir)
+def baseline_files(ir: IR, stamp: str, schema_sql: str | None = None) -> dict[str, str]:
+    if schema_sql is None:
+        schema_sql = sql.render_baseline(ir)
     return folder.migration_files(ir, [(f"{stamp}_baseline.sql", schema_sql)], [], schema_sql)
 
 
-def project_files(root: Path, ir: IR, state: folder.Folder | None = None) -> tuple[dict[str, str], folder.Folder]:
+@dataclass(frozen=True)
+class Project:
+    """What generated/ must hold (`files`), the migrations folder as read (`state`), and the schema SQL
+    the spec gives now (what `check_migrations` compares with the lock)."""
+    files: dict[str, str]
+    state: folder.Folder
+    schema_sql: str
+
+
+def project_files(root: Path, ir: IR, state: folder.Folder | None = None, jobs: int | None = None) -> Project:
     """What generated/ must hold for this project: outputs from the IR, and the migrations on disk.
 
     Without migrations yet, the baseline is made now (named by the current UTC time). With migrations,
@@ -111,27 +117,24 @@ def project_files(root: Path, ir: IR, state: folder.Folder | None = None) -> tup
     out = root / GENERATED
     if state is None:
         state = folder.read_folder(out)
-    if state.empty:
-        return render_all(ir, folder.next_stamp(out)), state
     with paused_gc():
-        files = render_outputs(ir)
-        state.current_schema_sha = files.pop(SCHEMA_DIGEST, None)
-        state.current_spec_sha = files.pop(SPEC_DIGEST, None)
-        if (out / folder.LOCK).is_file():
+        rendered = render_outputs(ir, jobs)
+        files = dict(rendered.files)
+        if state.empty:
+            files.update(baseline_files(ir, folder.next_stamp(out), rendered.schema_sql))
+        elif (out / folder.LOCK).is_file():
             files[folder.LOCK] = (out / folder.LOCK).read_text(encoding="utf-8")
         files[MANIFEST] = render_manifest(ir, files)
-        return dict(sorted(files.items())), state
+        return Project(dict(sorted(files.items())), state, rendered.schema_sql)
 
 
-def check_migrations(state: folder.Folder, ir: IR) -> list[str]:
+def check_migrations(state: folder.Folder, ir: IR, schema_sql: str | None = None) -> list[str]:
     """Problems with the committed migrations: edited, missing, out of order, or not capturing the spec."""
     problems = list(state.problems)
     if state.snapshot_file is None:
         return problems
-    current_spec = state.current_spec_sha or folder.sha256(folder.fingerprint(ir))
-    same_spec = state.fingerprint_sha == current_spec
-    current_sql = state.current_schema_sha or folder.sha256(sql.render_baseline(ir))
-    same_sql = state.schema_sha == current_sql
+    same_spec = state.fingerprint_sha == folder.sha256(folder.fingerprint(ir))
+    same_sql = state.schema_sha == folder.sha256(schema_sql if schema_sql is not None else sql.render_baseline(ir))
     if same_spec and same_sql:
         return problems
     from generator.migrate.plan import plan_migration
@@ -144,63 +147,77 @@ def check_migrations(state: folder.Folder, ir: IR) -> list[str]:
     return problems
 
 
-# Emitters in two groups of similar cost; on large specs the first runs in a forked child. The child's
-# output crosses a pipe, so the emitters with the biggest output (OpenAPI, JSON Schema) stay here.
-SCHEMA_DIGEST = "\0schema_sql_sha256"  # not files: the migrations check's digests, computed alongside
-SPEC_DIGEST = "\0spec_fingerprint_sha256"
+@dataclass(frozen=True)
+class Rendered:
+    files: dict[str, str]  # every file generated from the IR alone (not migrations, not the manifest)
+    schema_sql: str  # the schema target's text
 
 
-def _schema_digest(ir: IR) -> dict[str, str]:
-    return {SCHEMA_DIGEST: folder.sha256(sql.render_baseline(ir)),
-            SPEC_DIGEST: folder.sha256(folder.fingerprint(ir))}
-
-
-EMITTER_GROUPS = ((contracts.render, dbml.render, docs.render, pgtap.render, observability.render, adapters.render,
-                   _schema_digest),
-                  (openapi.render, pydantic.render, runtime_api.render))
 PARALLEL_FROM_TABLES = 150
-_FORKED_IR: IR | None = None
+_FORKED: tuple[IR, tuple[registry.Target, ...]] | None = None
 
 
-def _run_group(ir: IR, group, digests: bool = True) -> dict[str, str]:
-    files: dict[str, str] = {}
-    for emitter in group:
-        if digests or emitter is not _schema_digest:
-            files.update(emitter(ir))
-    return files
+def split_for_fork(targets=registry.TARGETS) -> tuple[tuple[registry.Target, ...], tuple[registry.Target, ...]]:
+    """(child, parent): a forked child renders the targets with the smallest output (what it returns
+    crosses a pipe) until it holds half the total cost; the parent renders the rest meanwhile."""
+    half = sum(t.cost for t in targets) / 2
+    child, spent = [], 0
+    for target in sorted(targets, key=lambda t: (t.output, t.name)):
+        if spent + target.cost > half:
+            break
+        child.append(target)
+        spent += target.cost
+    return tuple(child), tuple(t for t in targets if t not in child)
 
 
-def _run_forked_group(index: int, digests: bool = True) -> dict[str, str]:
-    assert _FORKED_IR is not None
-    return _run_group(_FORKED_IR, EMITTER_GROUPS[index], digests)
+def _render_targets(ir: IR, targets) -> dict[str, dict[str, str]]:
+    return {t.name: t.render(ir) for t in targets}
 
 
-def render_outputs(ir: IR, digests: bool = True) -> dict[str, str]:
-    """Every file generated from the IR alone (everything but migrations and the manifest), and with
-    `digests` the migrations check's two digests under SCHEMA_DIGEST and SPEC_DIGEST."""
-    files: dict[str, str] = {}
-    if _parallel(ir):
+def _render_forked() -> dict[str, dict[str, str]]:
+    assert _FORKED is not None
+    return _render_targets(*_FORKED)
+
+
+def render_outputs(ir: IR, jobs: int | None = None) -> Rendered:
+    """Every target of the registry rendered from the IR. `jobs`: 1 renders in this process, 2 or more
+    forks one child for part of the targets, None decides by the spec's size and the machine."""
+    if _parallel(ir, jobs):
         # Emitters are pure, so a forked child sees the same IR and returns the same text: the merged
         # result is byte-identical to the serial one (a test checks it).
-        global _FORKED_IR
-        _FORKED_IR = ir
+        global _FORKED
+        child_targets, parent_targets = split_for_fork()
+        _FORKED = (ir, child_targets)
         try:
             with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
-                child = pool.submit(_run_forked_group, 0, digests)
-                files.update(_run_group(ir, EMITTER_GROUPS[1], digests))
-                files.update(child.result())
+                child = pool.submit(_render_forked)
+                outputs = _render_targets(ir, parent_targets)
+                outputs.update(child.result())
         finally:
-            _FORKED_IR = None
+            _FORKED = None
     else:
-        for group in EMITTER_GROUPS:
-            files.update(_run_group(ir, group, digests))
-    return files
+        outputs = _render_targets(ir, registry.TARGETS)
+    return _merge(outputs)
 
 
-def _parallel(ir: IR) -> bool:
-    jobs = os.environ.get("SPECGEN_JOBS")
+def _merge(outputs: dict[str, dict[str, str]]) -> Rendered:
+    files: dict[str, str] = {}
+    schema_sql = None
+    for target in registry.TARGETS:  # registry order, whichever process rendered it
+        for path, text in outputs[target.name].items():
+            assert path.startswith(target.prefixes), f"target {target.name} wrote {path} outside {target.prefixes}"
+            if target.kind == registry.SCHEMA:
+                schema_sql = text
+                continue
+            assert path not in files, f"two targets write {path}"
+            files[path] = text
+    assert schema_sql is not None, "no target rendered the schema SQL"
+    return Rendered(files, schema_sql)
+
+
+def _parallel(ir: IR, jobs: int | None) -> bool:
     if jobs is not None:
-        return jobs.strip() not in ("", "0", "1")
+        return jobs > 1
     return (len(ir.tables) >= PARALLEL_FROM_TABLES and (os.cpu_count() or 1) > 1
             and "fork" in multiprocessing.get_all_start_methods())
 

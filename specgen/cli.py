@@ -11,7 +11,7 @@ import sys
 import click
 
 from generator.cli import cli as compiler
-from generator.errors import EXIT_INVALID
+from specgen.errors import EXIT_INVALID, GuardedGroup
 
 # Subcommands that pull in heavy runtime imports are loaded only when called,
 # so `specgen build` pays nothing for the sync runtime.
@@ -24,7 +24,7 @@ LAZY_COMMANDS = {
 }
 
 
-class LazyGroup(click.Group):
+class LazyGroup(GuardedGroup):
     def list_commands(self, ctx):
         return sorted([*super().list_commands(ctx), *LAZY_COMMANDS])
 

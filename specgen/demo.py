@@ -32,7 +32,8 @@ SECRET_ENV = "SPECGEN_DEMO_ODOO_PASSWORD"
 @log_level_option("warning")
 def demo(partners, odoo_port, webhook_port, dashboard_port, interval, duration, log_level):
     """Run PostgreSQL + mock Odoo + receiver + worker locally and show the sync at work."""
-    from generator.database.cluster import NoPostgres, apply_migrations, apply_sql, standin_sql, start_cluster
+    from generator.database.cluster import (URL_ENV, NoPostgres, apply_migrations, apply_sql, standin_sql,
+                                            start_cluster)
 
     from bridge.store.queries import status_data
     from bridge.sync.contracts import REPO_ROOT, load_adapters
@@ -48,7 +49,7 @@ def demo(partners, odoo_port, webhook_port, dashboard_port, interval, duration, 
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     click.echo("starting PostgreSQL ...", err=True)
     try:
-        cluster = start_cluster()
+        cluster = start_cluster(os.environ.get(URL_ENV))
     except NoPostgres as exc:
         raise click.ClickException(str(exc)) from None
     odoo = receiver = dashboard = worker_thread = None

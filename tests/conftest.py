@@ -8,7 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from generator.database.cluster import NoPostgres, apply_sql, standin_sql, start_cluster
+from generator.database.cluster import URL_ENV, NoPostgres, apply_sql, standin_sql, start_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,7 +34,7 @@ def repo_root() -> Path:
 def pg_cluster():
     """One PostgreSQL for the whole session. In CI a missing server fails; elsewhere it skips."""
     try:
-        cluster = start_cluster()
+        cluster = start_cluster(os.environ.get(URL_ENV))
     except NoPostgres as exc:
         if os.environ.get("CI"):
             raise

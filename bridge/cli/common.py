@@ -10,6 +10,7 @@ import click
 import psycopg
 
 from bridge.observe import jsonlog
+from specgen.errors import DatabaseUnavailable, RuntimeFailure
 
 from bridge.store import db
 
@@ -58,18 +59,19 @@ def _need_url(url: str | None) -> str:
 
 
 def friendly(func):
-    """Database / Odoo failures become a one-line message and exit 1; never a traceback."""
+    """Database / Odoo failures (psycopg's and the client's errors) become specgen's runtime errors: a
+    one-line message and exit 1 (specgen.errors), never a traceback."""
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         from bridge.odoo.client import OdooError
         try:
             return func(*args, **kwargs)
         except psycopg.OperationalError as exc:
-            raise click.ClickException(f"database unreachable: {str(exc).strip().splitlines()[0]}") from None
+            raise DatabaseUnavailable(f"database unreachable: {str(exc).strip().splitlines()[0]}") from None
         except psycopg.errors.UndefinedTable as exc:
-            raise click.ClickException(f"database not migrated (apply generated/supabase/migrations): {exc}") from None
+            raise DatabaseUnavailable(f"database not migrated (apply generated/supabase/migrations): {exc}") from None
         except OdooError as exc:
-            raise click.ClickException(f"Odoo error ({exc.name}): {exc}") from None
+            raise RuntimeFailure(f"Odoo error ({exc.name}): {exc}") from None
     return wrapper
 
 

@@ -9,10 +9,11 @@ import click
 import psycopg
 
 from bridge.store import db
+from specgen.errors import GuardedGroup
 from bridge.cli.common import DB_OPTION, JSON_OPTION, _need_url, emit, friendly
 
 
-@click.group()
+@click.group(cls=GuardedGroup)
 def instance():
     """Register, list and remove Odoo instances. Credentials are referenced by env var name."""
 

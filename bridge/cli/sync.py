@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import sys
 
 import click
 
 from bridge.observe import jsonlog, tracing
+from specgen.errors import Failed, GuardedGroup, Skipped
 
 from bridge.store import db
 from bridge.store.queries import status_data, trace_story
@@ -22,7 +22,7 @@ from bridge.cli.common import (DB_OPTION, INSTANCE_OPTION, JSON_OPTION, TRACE_OP
 
 
 # -------------------------------------------------------------------------------------------------
-@click.group()
+@click.group(cls=GuardedGroup)
 def sync():
     """Synchronise Odoo instances with the database (pull, push, webhooks, dead letters)."""
 
@@ -35,9 +35,6 @@ sync.add_command(instance)
 def _client_for_cli():
     from bridge.sync.worker import ClientCache
     return ClientCache()
-
-
-SKIPPED_EXIT = 3  # the others were done, but at least one instance was skipped for its configuration
 
 
 def _usable(url, insts, clients) -> tuple[list[tuple[dict, object]], list[dict]]:
@@ -68,7 +65,7 @@ def _finish(out: dict, skipped: list[dict], as_json: bool, human=None) -> None:
         out = {**out, "skipped_instances": skipped}
     emit(out, as_json, human)
     if skipped:
-        sys.exit(SKIPPED_EXIT)
+        raise Skipped("")  # the output above names them
 
 
 def _per_entity(database_url, instance, entity, work, as_json) -> None:
@@ -288,7 +285,7 @@ def trace(trace_id, database_url, as_json):
 
     emit(story, as_json, human)
     if not story:
-        sys.exit(1)
+        raise Failed("")
 
 
 @sync.command()
@@ -357,7 +354,7 @@ def worker(instance, interval, reconcile_every, reconcile_at_start, once, lease,
     w.run(once=once)
 
 
-@click.group()
+@click.group(cls=GuardedGroup)
 def webhooks():
     """Receive Odoo webhook notifications."""
 

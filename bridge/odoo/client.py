@@ -31,6 +31,7 @@ import httpx
 import orjson
 
 from bridge.observe import jsonlog, metrics, tracing
+from specgen.errors import RuntimeFailure
 
 log = jsonlog.get("odoo")
 
@@ -40,7 +41,7 @@ DEBUG_MAX_BYTES_ENV = "SPECGEN_ODOO_DEBUG_MAX_BYTES"
 DEFAULT_DEBUG_MAX_BYTES = 2048
 
 
-class OdooError(Exception):
+class OdooError(RuntimeFailure):
     """Any error talking to Odoo. ``transient`` says whether trying again may help."""
 
     transient = False

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psycopg
 
-URL_ENV = "SPECGEN_TEST_DATABASE_URL"
+from generator.layout import TEST_DATABASE_URL_ENV as URL_ENV  # noqa: E402
 
 
 class NoPostgres(RuntimeError):
@@ -86,9 +86,9 @@ class Cluster:
             self._dir = None
 
 
-def start_cluster() -> Cluster:
-    """A server for tests and `verify`: an explicit URL wins, then system binaries, then pgserver."""
-    url = os.environ.get(URL_ENV)
+def start_cluster(url: str | None = None) -> Cluster:
+    """A server for tests and `verify`: an explicit URL wins (the callers read it from $URL_ENV), then
+    system binaries, then pgserver."""
     if url:
         return Cluster(url, "external")
     pg_bin = find_pg_bin()

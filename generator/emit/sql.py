@@ -14,6 +14,13 @@ HEADER = """\
 -- change the spec and run `specgen build` (or `specgen migrate NAME` once migrations exist).
 """
 API_ROLES = ("anon", "authenticated", "service_role")
+# Not a file of generated/: the schema SQL's one text, which the pipeline makes the baseline migration
+# of a new project and the digest the migrations check compares (see emit/registry.py).
+SCHEMA_PATH = "supabase/migrations/"
+
+
+def render(ir: IR) -> dict[str, str]:
+    return {SCHEMA_PATH: render_baseline(ir)}
 
 
 def render_baseline(ir: IR) -> str:

@@ -16,10 +16,8 @@ from pathlib import Path
 from generator.text import jsondoc
 from generator.ir import IR
 from generator.ir.snapshot import dump_ir, load_snapshot
+from generator.layout import LOCK, MIGRATIONS, SNAPSHOTS  # noqa: F401 (named here as folder.X too)
 
-MIGRATIONS = "supabase/migrations"
-SNAPSHOTS = "supabase/snapshots"
-LOCK = "supabase/migrations.lock.json"
 NAME = re.compile(r"^(\d{14})_([a-z0-9_]+)\.sql$")
 
 
@@ -96,9 +94,6 @@ class Folder:
     schema_sha: str | None  # of the schema SQL the compiler produced for it
     snapshot_file: Path | None
     problems: list[str]
-    # Digests of what the spec produces now, filled in by pipeline.project_files while it renders.
-    current_schema_sha: str | None = None
-    current_spec_sha: str | None = None
 
     @property
     def empty(self) -> bool:

@@ -77,19 +77,14 @@ SQUAWK_EXCLUDED = ("prefer-text-field", "prefer-bigint-over-int", "prefer-bigint
                    "disallowed-unique-constraint", "adding-field-with-default")
 
 
-def run_squawk(out: Path, files: list[str]) -> SquawkResult | None:
+def run_squawk(out: Path, files: list[str], environ: dict[str, str]) -> SquawkResult | None:
     """squawk's own checks on the newest migration (not the baseline, which only creates), when squawk is
-    on PATH (`pip install squawk-cli`)."""
-    squawk = shutil.which("squawk")
+    on the PATH of `environ` (`pip install squawk-cli`), run with that environment."""
+    squawk = shutil.which("squawk", path=environ.get("PATH"))
     files = [f for f in files if not f.endswith("_baseline.sql")]
     if not squawk or not files:
         return None
     paths = [str(out / folder.MIGRATIONS / f) for f in files]
     result = subprocess.run([squawk, "--assume-in-transaction", "--exclude", ",".join(SQUAWK_EXCLUDED), *paths],
-                            capture_output=True, text=True, timeout=120, env={"NO_COLOR": "1", **_env()})
+                            capture_output=True, text=True, timeout=120, env={"NO_COLOR": "1", **environ})
     return SquawkResult((result.stdout + result.stderr).strip() or "squawk: no findings")
-
-
-def _env() -> dict:
-    import os
-    return dict(os.environ)

@@ -11,12 +11,12 @@ import psycopg
 
 from generator.database.cluster import apply_sql, standin_sql, start_cluster
 from generator.emit import sql
-from generator.errors import SpecgenError
+from generator.errors import Failed
 from generator.ir import IR
 from generator.migrate import folder
 
 
-class MigrationFailed(SpecgenError):
+class MigrationFailed(Failed):
     """A migration (or the spec's own schema) does not apply: which file, which statement, and why."""
 
     def __init__(self, where: str, line: int, statement: str, error: psycopg.Error):
@@ -171,9 +171,11 @@ def compare(expected: dict, actual: dict) -> list[str]:
     return out
 
 
-def verify(out: Path, ir: IR, database_url: str | None = None, progress=lambda msg: None) -> list[str]:
+def verify(out: Path, ir: IR, database_url: str | None = None, progress=lambda msg: None,
+           cluster_url: str | None = None) -> list[str]:
+    """`cluster_url`: a server to make the throwaway databases on (else one is started)."""
     schemas = [*ir.schemas, "private"]
-    cluster = start_cluster()
+    cluster = start_cluster(cluster_url)
     try:
         progress(f"started a throwaway PostgreSQL ({cluster.kind})")
         expected_db = cluster.url_for(cluster.create_database(prefix="expected"))

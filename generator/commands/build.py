@@ -1,0 +1,40 @@
+"""build: regenerate generated/ from the spec."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator import pipeline, writer
+from generator.api_compat import api_gate
+from generator.commands.common import managed, read_json
+from generator.emit.openapi import OPENAPI_PATH
+from generator.text import jsondoc
+
+
+@dataclass
+class Built:
+    total: int  # files generated/ holds for the spec
+    written: list[str]
+    removed: list[str]
+    api_changes: list[str] = field(default_factory=list)  # breaking changes of the Data API
+    stale: list[str] = field(default_factory=list)  # files of generated/ the spec no longer produces
+    migration_problems: list[str] = field(default_factory=list)
+
+
+def build(project_dir: Path, prune: bool = False, jobs: int | None = None) -> Built:
+    """Write what the spec produces into generated/; unchanged files are not rewritten. Files the spec no
+    longer produces are reported, and deleted only with `prune`."""
+    ir = pipeline.compile_ir(project_dir)
+    project = pipeline.project_files(project_dir, ir, jobs=jobs)
+    files, state = project.files, project.state
+    out = project_dir / pipeline.GENERATED
+    old_api = read_json(out / OPENAPI_PATH, unless_equal_to=files[OPENAPI_PATH])
+    written, removed = writer.write(out, files, prune=prune, owned_elsewhere=managed)
+    result = Built(len(files), written, removed)
+    if old_api is not None:
+        result.api_changes = api_gate(old_api, jsondoc.load(files[OPENAPI_PATH]))[0]
+    if not prune:
+        result.stale = [p for p in writer.existing_files(out) if p not in files and not managed(p)]
+    if not state.empty:
+        result.migration_problems = pipeline.check_migrations(state, ir, project.schema_sql)
+    return result

@@ -1,0 +1,60 @@
+"""migrate: write the next migration, what turns the last recorded schema into the spec's."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator import pipeline, writer
+from generator.commands.common import managed
+from generator.errors import CheckFailed, UsageError
+from generator.migrate import folder, lint
+
+NAME = re.compile(r"^[a-z0-9_]+$")
+
+
+@dataclass
+class Migrated:
+    migrations: list[tuple[str, int]] = field(default_factory=list)  # (file name, number of steps)
+    written: list[str] = field(default_factory=list)
+    advice: list[str] = field(default_factory=list)  # the lint report of steps it let through
+
+    @property
+    def nothing_to_do(self) -> bool:
+        return not self.migrations
+
+
+def migrate(project_dir: Path, name: str, jobs: int | None = None) -> Migrated:
+    """Plan from the newest snapshot to the spec, refuse unsafe steps the spec does not acknowledge
+    (CheckFailed, with the report), write the migration files, the snapshot and the lock, and rebuild."""
+    if not NAME.match(name) or len(name) > 80:
+        raise UsageError(f"migration name {name!r}: use lower_snake_case (a-z, 0-9, _), at most 80 characters")
+    ir = pipeline.compile_ir(project_dir)
+    out = project_dir / pipeline.GENERATED
+    state = folder.read_folder(out)
+    if state.empty:
+        raise UsageError("there is no baseline migration yet: run `specgen build` first")
+    if state.problems or state.snapshot_file is None:
+        raise CheckFailed("\n".join(f"migrations: {p}" for p in state.problems))
+    from generator.migrate.plan import ENUM_VALUES_SUFFIX, VALIDATE_SUFFIX, plan_migration, split_files
+    steps = plan_migration(state.snapshot, ir, state.snapshot_sql)
+    if not steps and folder.fingerprint(state.snapshot) == folder.fingerprint(ir):
+        return Migrated()
+    report = lint.lint_steps(steps, ir)
+    if report.refused:
+        raise CheckFailed("\n".join(report.lines()))
+    # Each file runs in a transaction of its own (see generator/migrate/plan.py split_files): new enum
+    # labels first when a step uses them, the main steps, then the validation of `not valid` constraints.
+    stamp = folder.next_stamp(out)
+    headers = {ENUM_VALUES_SUFFIX: lint.ENUM_VALUES_HEADER, "": lint.HEADER, VALIDATE_SUFFIX: lint.VALIDATE_HEADER}
+    parts = split_files(steps)
+    migrations = []
+    for suffix, part in parts:
+        migrations.append((f"{stamp}_{name}{suffix}.sql", lint.render_migration(part, ir, headers[suffix])))
+        stamp = folder.stamp_after(stamp)
+    files = pipeline.project_files(project_dir, ir, state, jobs=jobs).files
+    files.update(folder.migration_files(ir, migrations, state.lock))
+    files[pipeline.MANIFEST] = pipeline.render_manifest(ir, {k: v for k, v in files.items() if k != pipeline.MANIFEST})
+    written, _ = writer.write(out, files, prune=False, owned_elsewhere=managed)
+    return Migrated([(file_name, len(part)) for (file_name, _), (_, part) in zip(migrations, parts)], written,
+                    report.lines())

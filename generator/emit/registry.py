@@ -1,0 +1,49 @@
+"""The targets the compiler renders: name -> (render, where its files go, what it costs).
+
+Every target is a pure `render(ir) -> {path: text}`. The pipeline renders them all, refuses two targets
+writing one path, and uses `cost` and `output` to decide what a forked child renders on a large spec
+(see pipeline.split_for_fork). The `schema` target is the schema SQL: its text becomes the baseline
+migration and the migrations check's digest, never a file of its own in generated/.
+
+The costs are what each target took on benchmarks/synth_spec.py's 500 entities x 20 fields (ms, on
+the 2-core machine of benchmarks/results), and the output its size there (kB); only their proportions
+matter.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from generator.emit import (adapters, contracts, dbml, docs, observability, openapi, pgtap, pydantic, runtime_api,
+                            sql)
+from generator.ir import IR
+
+FILES = "files"  # the target's paths are files of generated/
+SCHEMA = "schema"  # the target's one text is the schema SQL the migrations are made from
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    render: Callable[[IR], dict[str, str]]
+    prefixes: tuple[str, ...]  # every path it writes starts with one of these (relative to generated/)
+    cost: int  # relative render time on a large spec
+    output: int  # relative size of what it returns (what a forked child sends back through a pipe)
+    kind: str = FILES
+
+
+TARGETS: tuple[Target, ...] = (
+    Target("schema", sql.render, (sql.SCHEMA_PATH,), cost=52, output=1720, kind=SCHEMA),
+    Target("contracts", contracts.render, ("contracts/",), cost=89, output=3814),
+    Target("dbml", dbml.render, ("dbml/",), cost=25, output=828),
+    Target("docs", docs.render, ("docs/",), cost=27, output=1332),
+    Target("pgtap", pgtap.render, ("supabase/tests/",), cost=21, output=3119),
+    Target("observability", observability.render, ("observability/",), cost=3, output=35),
+    Target("adapters", adapters.render, ("python/",), cost=1, output=68),
+    Target("openapi", openapi.render, ("openapi/",), cost=149, output=16427),
+    Target("pydantic", pydantic.render, ("python/",), cost=99, output=8541),
+    Target("runtime_api", runtime_api.render, ("openapi/", "schemas/"), cost=1, output=13),
+)
+
+BY_NAME = {t.name: t for t in TARGETS}
+assert len(BY_NAME) == len(TARGETS), "two targets share a name"

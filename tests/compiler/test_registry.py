@@ -1,0 +1,52 @@
+"""The registry of targets: every path written once, inside its target's prefixes; the fork split by cost."""
+from __future__ import annotations
+
+import pytest
+
+from generator import pipeline
+from generator.emit import registry
+from generator.pipeline import compile_ir, render_outputs, split_for_fork
+
+
+def test_every_target_writes_inside_its_prefixes_and_no_path_twice(repo_root):
+    ir = compile_ir(repo_root)
+    seen: dict[str, str] = {}
+    for target in registry.TARGETS:
+        for path in target.render(ir):
+            assert path.startswith(target.prefixes), (target.name, path)
+            if target.kind == registry.FILES:
+                assert path not in seen, f"{target.name} and {seen[path]} both write {path}"
+                seen[path] = target.name
+    assert set(render_outputs(ir, jobs=1).files) == set(seen)
+
+
+def test_two_targets_writing_one_path_are_refused(repo_root, monkeypatch):
+    ir = compile_ir(repo_root)
+    twice = registry.Target("dbml_again", registry.BY_NAME["dbml"].render, ("dbml/",), cost=1, output=1)
+    monkeypatch.setattr(registry, "TARGETS", (*registry.TARGETS, twice))
+    with pytest.raises(AssertionError, match="two targets write dbml/schema.dbml"):
+        render_outputs(ir, jobs=1)
+
+
+def test_a_target_writing_outside_its_prefix_is_refused(repo_root, monkeypatch):
+    ir = compile_ir(repo_root)
+    stray = registry.Target("stray", lambda _ir: {"elsewhere/x.txt": ""}, ("docs/",), cost=1, output=1)
+    monkeypatch.setattr(registry, "TARGETS", (*registry.TARGETS, stray))
+    with pytest.raises(AssertionError, match="outside"):
+        render_outputs(ir, jobs=1)
+
+
+def test_the_forked_child_takes_the_small_outputs_up_to_half_the_cost():
+    child, parent = split_for_fork()
+    total = sum(t.cost for t in registry.TARGETS)
+    assert sum(t.cost for t in child) <= total / 2 < sum(t.cost for t in child) + min(t.cost for t in parent)
+    assert max(t.output for t in child) <= min(t.output for t in parent)
+    assert {t.name for t in child} | {t.name for t in parent} == set(registry.BY_NAME)
+    assert {t.name for t in parent} >= {"openapi"}  # the biggest output never crosses the pipe
+
+
+def test_the_schema_digest_is_the_schema_target_text(repo_root):
+    ir = compile_ir(repo_root)
+    rendered = render_outputs(ir, jobs=1)
+    assert rendered.schema_sql == pipeline.sql.render_baseline(ir)
+    assert not any(path.startswith("\0") for path in rendered.files)
