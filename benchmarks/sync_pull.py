@@ -32,6 +32,7 @@ from sync_common import (add_instance, machine, migrated_database, mock_process,
 from bridge.sync.contracts import load_adapters
 from bridge.store.db import connect
 from bridge.odoo.client import OdooClient
+from bridge.settings import Settings
 from bridge.sync import cursor as keyset
 from bridge.sync.pull import pull_entity
 from bridge.sync.upsert import read_fields
@@ -99,7 +100,7 @@ def main() -> None:
     try:
         with mock_process(args.partners, "--workers", str(args.odoo_workers)) as odoo:
             instance = add_instance(url, odoo)
-            client = OdooClient.for_instance(instance)
+            client = OdooClient.for_instance(instance, Settings.from_environ())
             rounds = []
             for _ in range(args.rounds):
                 with connect(url) as conn:

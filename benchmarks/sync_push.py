@@ -18,12 +18,13 @@ from sync_common import add_instance, machine, migrated_database, mock_process  
 from bridge.sync.contracts import load_adapters
 from bridge.store.db import connect
 from bridge.sync.push import Pusher
+from bridge.settings import Settings
 from bridge.sync.worker import ClientCache
 
 
 def drain(url, adapters, workers: int) -> float:
     def loop():
-        clients = ClientCache()
+        clients = ClientCache(Settings.from_environ())
         pusher = Pusher(url, adapters, clients, retry_base=0.0)
         while pusher.run_once(limit=100).get("claimed"):
             pass

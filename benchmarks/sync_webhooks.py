@@ -29,6 +29,7 @@ from bridge.odoo.client import OdooClient
 from bridge.sync.processor import Processor
 from bridge.sync.pull import pull_entity
 from bridge.http.serve import free_port
+from bridge.settings import Settings
 from bridge.sync.worker import ClientCache
 
 
@@ -101,7 +102,7 @@ def main() -> None:
 
             # -- event-to-row ---------------------------------------------------------------------
             adapters = load_adapters()
-            clients = ClientCache()
+            clients = ClientCache(Settings.from_environ())
             pull_entity(url, instance, adapters, adapters["partner"], clients(instance))
             editor = OdooClient(odoo.url, "odoo", "admin", "admin")
             editor.execute_kw("ir.model", "search", [[]])  # login

@@ -42,6 +42,7 @@ def demo(partners, odoo_port, webhook_port, dashboard_port, interval, duration, 
     from mock_odoo.server import MockOdooServer
     from bridge.http.receiver import create_app
     from bridge.http.serve import ThreadedServer
+    from bridge.settings import Settings
     from bridge.sync.worker import Worker
 
     jsonlog.setup(log_level)
@@ -62,7 +63,7 @@ def demo(partners, odoo_port, webhook_port, dashboard_port, interval, duration, 
             raise click.ClickException("no committed migrations in generated/supabase/migrations; run `specgen build`")
         click.echo(f"starting the mock Odoo with {partners} partners ...", err=True)
         odoo = MockOdooServer(port=odoo_port, demo=partners).start()
-        os.environ[SECRET_ENV] = odoo.password
+        settings = Settings.from_environ({**os.environ, SECRET_ENV: odoo.password})  # the mock's password
         token = secrets.token_urlsafe(18)
         with connect(url) as conn:
             org = conn.execute("insert into app.orgs (name, slug) values ('Demo Org', %s) returning id",
@@ -75,7 +76,7 @@ def demo(partners, odoo_port, webhook_port, dashboard_port, interval, duration, 
         hook = f"{receiver.url}/webhooks/odoo/{inst}/{token}"
         odoo.webhooks.configure(urls=[hook])
         adapters = load_adapters()
-        worker = Worker(url, adapters, interval=interval, reconcile_every=60)
+        worker = Worker(url, adapters, settings=settings, interval=interval, reconcile_every=60)
         worker_thread = threading.Thread(target=worker.run, name="sync-worker", daemon=True)
         worker_thread.start()
         dashboard_token = secrets.token_urlsafe(18)

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import functools
 import json
-import os
+import logging
 import sys
 
 import click
 import psycopg
 
 from bridge.observe import jsonlog
+from bridge.settings import Settings
 from specgen.errors import DatabaseUnavailable, RuntimeFailure
 
 from bridge.store import db
@@ -102,10 +103,28 @@ class Progress:
             click.echo(f"{chr(13) if self.tty else ''}{self.label}: {self.n} done", err=True)
 
 
-def _setup(level="warning"):
-    jsonlog.setup(os.environ.get("SPECGEN_LOG_LEVEL", level))
+def settings() -> Settings:
+    """The runtime's settings, read from the environment once per command line (click's context keeps
+    them), then passed down: nothing under bridge/cli reads the environment."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return Settings.from_environ()
+    meta = ctx.find_root().meta
+    if "specgen.settings" not in meta:
+        meta["specgen.settings"] = Settings.from_environ()
+    return meta["specgen.settings"]
+
+
+def _setup(level="warning", given: str | None = None) -> Settings:
+    """Logs (at ``given``, else $SPECGEN_LOG_LEVEL, else ``level``) and traces (OTEL_* variables; off when
+    unset) as the settings say; what the settings could not read is logged once."""
+    current = settings()
+    jsonlog.setup(given or current.log_level or level)
     from bridge.observe import tracing
-    tracing.configure_from_env()  # OTEL_* variables; off when unset
+    tracing.configure_from_env(current.environ)
+    for problem in current.problems:
+        jsonlog.log(jsonlog.get("settings"), logging.WARNING, problem)
+    return current
 
 
 def _adapters(entity: str | None = None):

@@ -1,12 +1,9 @@
 """``specgen dashboard``: serve the sync health dashboard."""
 from __future__ import annotations
 
-import os
-
 import click
 
-from bridge.observe import jsonlog, tracing
-from bridge.cli.common import DB_OPTION, _need_url, log_level_option, serve_http
+from bridge.cli.common import DB_OPTION, _need_url, _setup, log_level_option, serve_http, settings
 
 
 @click.command()
@@ -37,10 +34,11 @@ def dashboard(host, port, token_env, jwt_secret_env, secret_key_env, jwks_env, l
     from bridge.http.dashboard import Auth, create_app
     from bridge.http.dashboard.keys import parse_secret_keys
     url = _need_url(database_url)
-    token, secret = os.environ.get(token_env), os.environ.get(jwt_secret_env)
-    jwks = os.environ.get(jwks_env) or None
+    current = settings()
+    token, secret = current.environ.get(token_env), current.environ.get(jwt_secret_env)
+    jwks = current.secret(jwks_env)
     try:
-        secret_keys = parse_secret_keys(os.environ.get(secret_key_env))
+        secret_keys = parse_secret_keys(current.environ.get(secret_key_env))
     except ValueError as exc:
         raise click.UsageError(f"${secret_key_env}: {exc}") from None
     if not (token or secret or secret_keys or jwks):
@@ -48,8 +46,7 @@ def dashboard(host, port, token_env, jwt_secret_env, secret_key_env, jwks_env, l
                                f"${jwks_env} (to accept a Supabase key): the dashboard never runs open")
     if token is not None and len(token) < 16:
         raise click.UsageError(f"${token_env} is too short: use at least 16 characters (e.g. `openssl rand -hex 24`)")
-    jsonlog.setup(log_level)
-    tracing.configure_from_env()  # OTEL_* variables; off when unset
+    _setup(given=log_level)
     app = create_app(url, Auth(token=token, jwt_secret=secret, secret_keys=secret_keys, jwks=jwks))
     click.echo(f"sync dashboard on http://{host}:{port}/ (sign in with ${token_env}"
                f"{' or a Supabase key' if secret or secret_keys or jwks else ''})", err=True)

@@ -1,7 +1,6 @@
 """`specgen sync instance add|list|remove`: Odoo instances, with credentials referenced by env var name."""
 from __future__ import annotations
 
-import os
 import re
 import secrets
 
@@ -10,7 +9,7 @@ import psycopg
 
 from bridge.store import db
 from specgen.errors import GuardedGroup
-from bridge.cli.common import DB_OPTION, JSON_OPTION, _need_url, emit, friendly
+from bridge.cli.common import DB_OPTION, JSON_OPTION, _need_url, emit, friendly, settings
 
 
 @click.group(cls=GuardedGroup)
@@ -80,8 +79,9 @@ def instance_list(database_url, as_json):
         rows = conn.execute("select id, org_id, name, base_url, database, login, secret_ref, protocol, active, "
                             "webhook_token_hash is not null as webhook_token_set, webhook_hmac_secret_ref "
                             "from odoo.instances order by created_at").fetchall()
-    rows = [{**r, "secret_set": bool(os.environ.get(r["secret_ref"])),
-             "webhook_hmac_secret_set": bool(r["webhook_hmac_secret_ref"] and os.environ.get(r["webhook_hmac_secret_ref"]))}
+    current = settings()
+    rows = [{**r, "secret_set": bool(current.secret(r["secret_ref"])),
+             "webhook_hmac_secret_set": bool(current.secret(r["webhook_hmac_secret_ref"]))}
             for r in rows]
 
     def human(rows):

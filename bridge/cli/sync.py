@@ -12,13 +12,13 @@ import re
 
 import click
 
-from bridge.observe import jsonlog, tracing
+from bridge.observe import jsonlog
 from specgen.errors import Failed, GuardedGroup, Skipped
 
 from bridge.store import db
 from bridge.store.queries import status_data, trace_story
 from bridge.cli.common import (DB_OPTION, INSTANCE_OPTION, JSON_OPTION, TRACE_OPTION, Progress, _adapters,
-                               _instances, _need_url, _setup, emit, friendly, log_level_option, serve_http)
+                               _instances, _need_url, _setup, emit, friendly, log_level_option, serve_http, settings)
 
 
 # -------------------------------------------------------------------------------------------------
@@ -34,7 +34,7 @@ sync.add_command(instance)
 
 def _client_for_cli():
     from bridge.sync.worker import ClientCache
-    return ClientCache()
+    return ClientCache(settings())
 
 
 def _usable(url, insts, clients) -> tuple[list[tuple[dict, object]], list[dict]]:
@@ -336,14 +336,13 @@ def worker(instance, interval, reconcile_every, reconcile_at_start, once, lease,
            metrics_port, database_url):
     """Run pull, process, push and reconcile in a loop until SIGTERM/SIGINT (graceful)."""
     from bridge.sync.worker import Worker
-    jsonlog.setup(log_level)
-    tracing.configure_from_env()  # OTEL_* variables; off when unset
+    _setup(given=log_level)
     if metrics_port:
         from bridge.observe import metrics
         metrics.serve(metrics_port)
     url = _need_url(database_url)
     adapters, _ = _adapters()
-    w = Worker(url, adapters, interval=interval, reconcile_every=reconcile_every, instance=instance, lease=lease,
+    w = Worker(url, adapters, settings=settings(), interval=interval, reconcile_every=reconcile_every, instance=instance, lease=lease,
                reconcile_at_start=reconcile_at_start,
                pull_batch_size=pull_batch_size, retry_base=retry_base, lookback=lookback)
     w.install_signals()
@@ -373,9 +372,8 @@ def serve(host, port, max_body, hmac_secret_env, read_timeout, log_level, databa
     """Serve POST /webhooks/odoo/{instance_id}/{token} and GET /health until Ctrl-C/SIGTERM."""
     from bridge.http.receiver import create_app
     url = _need_url(database_url)
-    jsonlog.setup(log_level)
-    tracing.configure_from_env()  # OTEL_* variables; off when unset
-    app = create_app(url, max_body=max_body, hmac_secret_env=hmac_secret_env)
+    current = _setup(given=log_level)
+    app = create_app(url, max_body=max_body, hmac_secret_env=hmac_secret_env, settings=current)
     click.echo(f"webhook receiver on http://{host}:{port}/webhooks/odoo/<instance_id>/<token>", err=True)
     serve_http(app, host, port, "receiver", read_timeout)
 

@@ -25,7 +25,6 @@ import contextlib
 import hashlib
 import hmac
 import logging
-import os
 import re
 import time
 
@@ -43,7 +42,8 @@ from bridge.observe import jsonlog, metrics, tracing
 from bridge.store import db
 
 from bridge.sync import events
-from bridge.odoo.client import trace_id_from
+from bridge.observe.context import trace_id_from
+from bridge.settings import Settings
 
 log = jsonlog.get("receiver")
 MAX_BODY = 256 * 1024
@@ -231,7 +231,10 @@ def _lifespan(pool: Pool):
 
 
 def create_app(database_url: str, *, max_body: int = MAX_BODY, hmac_secret_env: str = HMAC_ENV,
-               window: int = 300, pool_size: int = 4, cache_ttl: float = CACHE_TTL_S) -> Starlette:
+               settings: Settings | None = None, window: int = 300, pool_size: int = 4,
+               cache_ttl: float = CACHE_TTL_S) -> Starlette:
+    """`settings`: where the HMAC keys are looked up by name (none given: no key, so signatures fail)."""
+    settings = settings or Settings()
     pool = Pool(database_url, pool_size)
     inserter = GroupInsert(pool)
     cache: dict[str, tuple[float, dict | None]] = {}
@@ -264,7 +267,7 @@ def create_app(database_url: str, *, max_body: int = MAX_BODY, hmac_secret_env: 
         ignored (the key comes from the body), else a captured delivery could be stored again within
         the window under a new key. The two forms cannot be confused: a raw newline in JSON is only
         whitespace inside the object, so what follows it is never a whole JSON object."""
-        secret = os.environ.get(inst.get("webhook_hmac_secret_ref") or hmac_secret_env, "")
+        secret = settings.secret(inst.get("webhook_hmac_secret_ref") or hmac_secret_env) or ""
         ts, sig = request.headers.get("x-specgen-timestamp", ""), request.headers.get("x-specgen-signature", "")
         if not secret or not ts.isdigit() or not sig.startswith("sha256="):
             return False, False

@@ -1,45 +1,26 @@
 """JSON-lines logs on stderr: one object per line, with the trace id, secrets redacted."""
 from __future__ import annotations
 
-import contextvars
 import datetime as dt
 import logging
 import re
 import sys
-from typing import Any
 
 import orjson
 
-trace_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("specgen_trace_id", default=None)
-# The current bridge.store.runs.Run (set by Run itself), so code below it, e.g. the Odoo client's debug
-# recording, can add run events without importing bridge.store.runs.
-run_var: contextvars.ContextVar[Any] = contextvars.ContextVar("specgen_run", default=None)
+from bridge.observe import context
+
+trace_var = context.trace_var  # the names code below the CLI has always used; owned by observe.context
+run_var = context.run_var
 SECRET_KEYS = re.compile(r"pass(word)?|secret|token|api[_-]?key|authorization|cookie", re.I)
 # `Authorization: Bearer xyz` hides xyz, not the word Bearer
 SECRET_IN_TEXT = re.compile(r"(?i)(password|secret|token|api[_-]?key|authorization)([\"']?\s*[:=]\s*[\"']?)"
                             r"((?:bearer|basic|token)\s+)?([^\s\"',}&]+)")
-_SECRETS: set[str] = set()
-_secrets_re: re.Pattern | None = None
 
 
 def register_secret(value: str | None) -> None:
     """A value that must never appear in a log line (e.g. an Odoo password read from the env)."""
-    global _secrets_re
-    if value and len(value) >= 3 and value not in _SECRETS:
-        _SECRETS.add(value)
-        _secrets_re = _whole_values(_SECRETS)
-
-
-def _whole_values(secrets: set[str]) -> re.Pattern:
-    """A secret matches only as a whole value: where it starts or ends with a word character, the
-    text around it must not continue the word. Replacing `admin` inside `administrator` would print
-    `***istrator` and so reveal the secret; `administrator` alone reveals nothing."""
-    parts = []
-    for secret in sorted(secrets, key=len, reverse=True):  # the longest first: one secret may contain another
-        before = r"(?<!\w)" if re.match(r"\w", secret[0]) else ""
-        after = r"(?!\w)" if re.match(r"\w", secret[-1]) else ""
-        parts.append(before + re.escape(secret) + after)
-    return re.compile("|".join(parts))
+    context.SECRETS.register(value)
 
 
 def redact(value):
@@ -49,7 +30,8 @@ def redact(value):
         return [redact(v) for v in value]
     if isinstance(value, str):
         text = SECRET_IN_TEXT.sub(lambda m: m.group(1) + m.group(2) + (m.group(3) or "") + "***", value)
-        return _secrets_re.sub("***", text) if _secrets_re is not None else text
+        pattern = context.SECRETS.pattern
+        return pattern.sub("***", text) if pattern is not None else text
     return value
 
 

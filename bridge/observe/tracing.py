@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import logging
-import os
 from urllib.parse import urlsplit
 
 from opentelemetry import context as otel_context
@@ -77,9 +76,10 @@ def configure(exporter: SpanExporter | None, *, batch: bool = False) -> TracerPr
     return _provider
 
 
-def configure_from_env(environ=None) -> bool:
-    """Turn tracing on if the standard OTEL_* variables ask for it; True if it is on."""
-    env = os.environ if environ is None else environ
+def configure_from_env(env) -> bool:
+    """Turn tracing on if the standard OTEL_* variables in ``env`` (the settings' snapshot of the
+    environment) ask for it; True if it is on. The OTLP exporter then reads its endpoint, headers and
+    timeout from the process environment itself, as the OpenTelemetry SDK does everywhere."""
     if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         configure(None)
         return False

@@ -14,209 +14,27 @@
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import itertools
-import logging
-import os
 import random
-import re
 import secrets
 import threading
 import time
 import xmlrpc.client
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import httpx
 import orjson
 
-from bridge.observe import jsonlog, metrics, tracing
-from specgen.errors import RuntimeFailure
+from bridge.observe import context, jsonlog, metrics, tracing
+from bridge.observe.context import CALL_TRACE, new_trace_id, parse_traceparent, trace_id_from  # noqa: F401
+from bridge.observe.odoo_calls import record_call
+from bridge.odoo.errors import (AccessDenied, AccessError, AmbiguousOdooError, MissingError,  # noqa: F401
+                                OdooError, PermanentOdooError, TransientOdooError, UserError, ValidationError,
+                                _JsonRpcMissing, classify)
+from bridge.odoo.retry import RetryPolicy, backoff  # noqa: F401
+from bridge.settings import Settings
 
 log = jsonlog.get("odoo")
-
-DEBUG_ENV = "SPECGEN_ODOO_DEBUG"
-DEBUG_SAMPLE_ENV = "SPECGEN_ODOO_DEBUG_SAMPLE"
-DEBUG_MAX_BYTES_ENV = "SPECGEN_ODOO_DEBUG_MAX_BYTES"
-DEFAULT_DEBUG_MAX_BYTES = 2048
-
-
-class OdooError(RuntimeFailure):
-    """Any error talking to Odoo. ``transient`` says whether trying again may help."""
-
-    transient = False
-    name = "OdooError"
-
-    def __init__(self, message: str, *, name: str | None = None, status: int | None = None,
-                 retry_after: float | None = None):
-        super().__init__(jsonlog.redact(message))
-        if name:
-            self.name = name
-        self.status = status
-        self.retry_after = retry_after
-
-
-class TransientOdooError(OdooError):
-    transient = True
-
-
-class AmbiguousOdooError(TransientOdooError):
-    """The request was sent but no answer came: it may or may not have been executed."""
-
-
-class PermanentOdooError(OdooError):
-    pass
-
-
-class _JsonRpcMissing(PermanentOdooError):
-    """/jsonrpc answered 404/405: the client falls back to XML-RPC."""
-
-
-class ValidationError(PermanentOdooError):
-    pass
-
-
-class AccessError(PermanentOdooError):
-    pass
-
-
-class AccessDenied(PermanentOdooError):
-    pass
-
-
-class UserError(PermanentOdooError):
-    pass
-
-
-class MissingError(PermanentOdooError):
-    pass
-
-
-_BY_NAME = {"ValidationError": ValidationError, "AccessError": AccessError, "AccessDenied": AccessDenied,
-            "UserError": UserError, "MissingError": MissingError, "RedirectWarning": UserError}
-_BY_XMLRPC_CODE = {3: AccessDenied, 4: AccessError}
-
-
-def classify(name: str, message: str, debug: str = "", code: int | None = None) -> OdooError:
-    short = name.rsplit(".", 1)[-1]
-    text = f"{message}\n{debug}"
-    # odoo/service/model.py 17.0 `retrying` re-runs a call on these three (PG_CONCURRENCY_ERRORS_TO_RETRY)
-    # and raises the last one once its tries are spent: the row was busy, so trying later may succeed
-    if "SerializationFailure" in text or "could not serialize access" in text or "deadlock detected" in text:
-        return TransientOdooError(message, name=name or "SerializationFailure")
-    if "LockNotAvailable" in text or "could not obtain lock" in text:
-        return TransientOdooError(message, name="LockNotAvailable")
-    if short in _BY_NAME:
-        return _BY_NAME[short](message, name=short)
-    if code == 2:  # XML-RPC folds UserError, ValidationError and MissingError into one code: read the text
-        # models.py 17.0: "Record does not exist or has been deleted." (reading), "One of the records you
-        # are trying to modify has already been deleted (Document type: ...)" (`_write`), "One of the
-        # documents you are trying to access has been deleted, ..." (`check_access_rule`)
-        if "has been deleted" in message or "has already been deleted" in message:
-            return MissingError(message, name="MissingError")
-        if "operation cannot be completed" in message or "constraint" in message.lower():
-            return ValidationError(message, name="ValidationError")
-        return UserError(message, name="UserError")
-    if code in _BY_XMLRPC_CODE:
-        return _BY_XMLRPC_CODE[code](message, name=_BY_XMLRPC_CODE[code].__name__)
-    if "OperationalError" in text or "PoolError" in text:
-        return TransientOdooError(message, name=short or "OperationalError")
-    return PermanentOdooError(message, name=short or "OdooServerError")
-
-
-def backoff(attempt: int, base: float = 1.0, cap: float = 300.0, rng=random) -> float:
-    """Exponential backoff with full jitter: uniform(0, min(cap, base * 2**attempt)) seconds. Used for
-    Odoo calls (`RetryPolicy`) and for the queues' next attempt (outbox rows, webhook events)."""
-    return rng.uniform(0, min(cap, base * 2 ** attempt))
-
-
-@dataclass
-class RetryPolicy:
-    """Exponential backoff with full jitter (`backoff`), honouring Retry-After."""
-
-    attempts: int = 6
-    base: float = 0.1
-    cap: float = 5.0
-    retry_after_cap: float = 30.0
-    rng: random.Random = field(default_factory=random.Random)
-
-    def delay(self, attempt: int, error: OdooError) -> float:
-        jitter = backoff(attempt, self.base, self.cap, self.rng)
-        if error.retry_after is not None:
-            return min(self.retry_after_cap, error.retry_after) + jitter * 0.1
-        return jitter
-
-
-# The trace a call serves when it is not the run's own (a webhook event's, an outbox row's): set with
-# `OdooClient.traced`. Otherwise calls carry the current run's trace (jsonlog.trace_var), else the client's.
-CALL_TRACE: contextvars.ContextVar[str | None] = contextvars.ContextVar("specgen_odoo_call_trace", default=None)
-
-
-def new_trace_id() -> str:
-    return secrets.token_hex(16)
-
-
-_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
-
-
-def parse_traceparent(value: str | None) -> str | None:
-    """A W3C traceparent ('00-<32 hex trace id>-<16 hex span id>-<2 hex flags>') -> its trace id, or
-    None if it is not one (the all-zero trace id is invalid)."""
-    m = _TRACEPARENT.match((value or "").strip().lower())
-    return m.group(1) if m and m.group(1) != "0" * 32 else None
-
-
-def trace_id_from(headers) -> str:
-    """The caller's trace id: W3C `traceparent` first, then `X-Trace-Id`, else a new one."""
-    parent = parse_traceparent(headers.get("traceparent"))
-    if parent:
-        return parent
-    given = (headers.get("x-trace-id") or "").strip()
-    return given[:64] if given else new_trace_id()
-
-
-# Where the password / API key sits in the positional params of the external API's methods.
-_SECRET_ARG = {("object", "execute_kw"): 2, ("object", "execute"): 2,
-               ("common", "login"): 2, ("common", "authenticate"): 2}
-_DB_WITHOUT_SECRET = {"list", "server_version", "db_exist", "list_lang", "list_countries"}
-
-
-def redact_params(service: str, method: str, args: list) -> list:
-    """The params with the password / API key (by position) and secret-looking keys replaced by ***."""
-    args = list(args)
-    pos = _SECRET_ARG.get((service, method))
-    if pos is None and service == "db" and method not in _DB_WITHOUT_SECRET:
-        pos = 0  # the other db.* methods take the master password first
-    if pos is not None and len(args) > pos:
-        args[pos] = "***"
-    return jsonlog.redact(args)
-
-
-def call_target(service: str, method: str, args: list) -> tuple[str | None, str]:
-    """(model, method) of a call: the ORM model and method for execute_kw, else (None, method)."""
-    if service == "object" and method in ("execute", "execute_kw") and len(args) >= 5:
-        return args[3], args[4]
-    return None, method
-
-
-def bounded_json(value: Any, limit: int) -> tuple[str, int]:
-    """``value`` (already redacted) as JSON text cut to ``limit`` UTF-8 bytes, and its full size."""
-    text = jsonlog.redact(orjson.dumps(value, default=str).decode())
-    raw = text.encode()
-    if len(raw) > limit:
-        text = raw[:limit].decode("utf-8", "ignore")
-    return text, len(raw)
-
-
-def _env_number(name: str, default: float, cast: Callable[[str], float], lo: float, hi: float) -> float:
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        return min(hi, max(lo, cast(text)))
-    except ValueError:
-        jsonlog.log(log, logging.WARNING, f"{name} is not a number; using the default", value=text, default=default)
-        return default
 
 
 def _given(**options) -> dict:
@@ -224,28 +42,31 @@ def _given(**options) -> dict:
     return {k: v for k, v in options.items() if v}
 
 
-def resolve_secret(secret_ref: str) -> str:
-    """The password / API key from the environment variable named by ``secret_ref``."""
-    value = os.environ.get(secret_ref)
+def resolve_secret(secret_ref: str, environ: Mapping[str, str]) -> str:
+    """The password / API key from the variable named by ``secret_ref`` in ``environ`` (the settings'
+    snapshot of the environment); registered so no log line shows it."""
+    value = environ.get(secret_ref) if secret_ref else None
     if not value:
         raise AccessDenied(f"environment variable {secret_ref} (the instance's secret_ref) is not set",
                            name="MissingSecret")
-    jsonlog.register_secret(value)
+    context.SECRETS.register(value)
     return value
 
 
 class OdooClient:
     def __init__(self, base_url: str, db: str, login: str, password: str, *, protocol: str = "jsonrpc",
                  timeout: float = 30.0, retry: RetryPolicy | None = None, trace_id: str | None = None,
-                 sleep: Callable[[float], None] = time.sleep, debug: bool | None = None,
-                 debug_sample: float | None = None, debug_max_bytes: int | None = None,
+                 sleep: Callable[[float], None] = time.sleep, settings: Settings | None = None,
+                 debug: bool | None = None, debug_sample: float | None = None, debug_max_bytes: int | None = None,
                  debug_rng: random.Random | None = None):
-        """``debug``, ``debug_sample`` and ``debug_max_bytes`` default to SPECGEN_ODOO_DEBUG,
-        SPECGEN_ODOO_DEBUG_SAMPLE (0..1, default 1) and SPECGEN_ODOO_DEBUG_MAX_BYTES (default 2048)."""
+        """``debug``, ``debug_sample`` and ``debug_max_bytes`` default to the `settings` given (read by the
+        CLI from SPECGEN_ODOO_DEBUG, SPECGEN_ODOO_DEBUG_SAMPLE and SPECGEN_ODOO_DEBUG_MAX_BYTES), else
+        to off, 1 and 2048; an argument given wins."""
+        settings = settings or Settings()
         self.base_url = base_url.rstrip("/")
         self.db, self.login, self.protocol = db, login, protocol
         self._password = password
-        jsonlog.register_secret(password)
+        context.SECRETS.register(password)
         self.retry = retry or RetryPolicy()
         self.trace_id = trace_id or new_trace_id()
         self.sleep = sleep
@@ -254,20 +75,20 @@ class OdooClient:
         self._uid: int | None = None
         self._ids = itertools.count(1)
         self.retries = 0
-        if debug is None:
-            debug = os.environ.get(DEBUG_ENV, "").strip().lower() in ("1", "true", "yes", "on")
-        self.debug = bool(debug)
-        self.debug_sample = min(1.0, max(0.0, float(debug_sample))) if debug_sample is not None else \
-            _env_number(DEBUG_SAMPLE_ENV, 1.0, float, 0.0, 1.0)
-        self.debug_max_bytes = max(1, int(debug_max_bytes)) if debug_max_bytes is not None else \
-            int(_env_number(DEBUG_MAX_BYTES_ENV, DEFAULT_DEBUG_MAX_BYTES, int, 1, 2**31))
+        self.debug = bool(settings.odoo_debug if debug is None else debug)
+        self.debug_sample = min(1.0, max(0.0, float(settings.odoo_debug_sample if debug_sample is None
+                                                      else debug_sample)))
+        self.debug_max_bytes = max(1, int(settings.odoo_debug_max_bytes if debug_max_bytes is None
+                                          else debug_max_bytes))
         self._debug_rng = debug_rng or random.Random()
         self._local = threading.local()  # per thread: (attempt, sampled) of the call under way
 
     @classmethod
-    def for_instance(cls, instance: dict, **kw) -> "OdooClient":
+    def for_instance(cls, instance: dict, settings: Settings, **kw) -> "OdooClient":
+        """The client of an ``odoo.instances`` row; its secret is looked up in ``settings``."""
         return cls(instance["base_url"], instance["database"], instance["login"],
-                   resolve_secret(instance["secret_ref"]), protocol=instance.get("protocol") or "jsonrpc", **kw)
+                   resolve_secret(instance["secret_ref"], settings.environ),
+                   protocol=instance.get("protocol") or "jsonrpc", settings=settings, **kw)
 
     def close(self) -> None:
         self.http.close()
@@ -285,7 +106,7 @@ class OdooClient:
     @property
     def current_trace_id(self) -> str:
         """The trace the next call carries: the one set by `traced`, else the run's, else the client's."""
-        return CALL_TRACE.get() or jsonlog.trace_var.get() or self.trace_id
+        return CALL_TRACE.get() or context.trace_var.get() or self.trace_id
 
     @contextlib.contextmanager
     def traced(self, trace_id: str | None):
@@ -430,48 +251,12 @@ class OdooClient:
         try:
             result = send(note)
         except Exception as exc:
-            self._record(protocol, service, method, args, model, request, note, started, trace_id, attempt, error=exc)
+            record_call(self.debug_max_bytes, protocol, service, method, args, model, request, note, started, trace_id,
+                        attempt, error=exc)
             raise
-        self._record(protocol, service, method, args, model, request, note, started, trace_id, attempt, result=result)
+        record_call(self.debug_max_bytes, protocol, service, method, args, model, request, note, started, trace_id, attempt,
+                    result=result)
         return result
-
-    def _record(self, protocol: str, service: str, method: str, args: list, model: str | None, request: Any,
-                note: dict, started: float, trace_id: str, attempt: int, *, result: Any = None,
-                error: Exception | None = None) -> None:
-        """Secrets out first, then the size bound; to the current run's events, else to the log only."""
-        try:
-            duration_ms = round((time.perf_counter() - started) * 1000, 1)
-            if protocol == "json2":
-                request = jsonlog.redact(request)
-            else:
-                request = {"service": service, "method": method, "args": redact_params(service, method, args)}
-                model, method = call_target(service, method, args)
-            if error is None:
-                response: Any = {"result": jsonlog.redact(result)}
-            else:
-                response = {"error": {"name": getattr(error, "name", type(error).__name__), "message": str(error),
-                                      "transient": bool(getattr(error, "transient", False))}}
-                if note.get("body") is not None:
-                    try:
-                        response["body"] = jsonlog.redact(orjson.loads(note["body"]))
-                    except orjson.JSONDecodeError:
-                        response["body"] = note["body"].decode("utf-8", "replace")
-            request_text, request_bytes = bounded_json(request, self.debug_max_bytes)
-            response_text, response_bytes = bounded_json(response, self.debug_max_bytes)
-            data = {"protocol": protocol, "service": service, "model": model, "method": method, "attempt": attempt,
-                    "status": note.get("status"), "duration_ms": duration_ms,
-                    "error": None if error is None else response["error"]["name"],
-                    "request": request_text, "request_bytes": request_bytes,
-                    "request_truncated": request_bytes > self.debug_max_bytes,
-                    "response": response_text, "response_bytes": response_bytes,
-                    "response_truncated": response_bytes > self.debug_max_bytes}
-            run = jsonlog.run_var.get()
-            if run is not None:
-                run.event("odoo call", level="debug", trace_id=trace_id, **data)
-            else:
-                jsonlog.log(log, logging.DEBUG, "odoo call", trace_id=trace_id, **data)
-        except Exception:  # noqa: BLE001 - recording must never break the call it records
-            pass
 
     # -- public ------------------------------------------------------------------------------
     def with_retry(self, fn: Callable[[], Any], *, what: str, retry_ambiguous: bool = True,
@@ -496,7 +281,7 @@ class OdooClient:
                         raise
                     delay = self.retry.delay(attempt, exc)
                     self.retries += 1
-                    run = jsonlog.run_var.get()  # the run this call serves, for the metric's labels
+                    run = context.run_var.get()  # the run this call serves, for the metric's labels
                     metrics.odoo_retry(getattr(run, "instance_id", None), getattr(run, "entity", None))
                     jsonlog.log(log, 20, "odoo call retried", call=what, attempt=attempt + 1, error=exc.name,
                                 sleep_s=round(delay, 3), trace_id=self.current_trace_id)

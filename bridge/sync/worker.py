@@ -19,6 +19,7 @@ from bridge.observe import jsonlog, metrics
 from bridge.store import db
 from bridge.sync.contracts import pull_order
 from bridge.odoo.client import AccessDenied, OdooClient, OdooError, resolve_secret
+from bridge.settings import Settings
 from bridge.sync.processor import Processor
 from bridge.sync.pull import pull_entity, reconcile_entity
 from bridge.sync.push import Pusher
@@ -44,14 +45,15 @@ def connection_lost(exc: BaseException) -> bool:
 class ClientCache:
     """One Odoo client per instance, reused across runs (session and keep-alive reuse)."""
 
-    def __init__(self, **client_kw):
+    def __init__(self, settings: Settings, **client_kw):
+        self.settings = settings  # where each instance's secret is looked up, and the client's debug knobs
         self.client_kw = client_kw
         self._clients: dict[str, OdooClient] = {}
 
     def __call__(self, instance: dict) -> OdooClient:
         key = str(instance["id"])
         if key not in self._clients:
-            self._clients[key] = OdooClient.for_instance(instance, **self.client_kw)
+            self._clients[key] = OdooClient.for_instance(instance, self.settings, **self.client_kw)
         return self._clients[key]
 
     def drop(self, key: str) -> None:
@@ -68,7 +70,7 @@ class ClientCache:
 
 
 class Worker:
-    def __init__(self, url: str, adapters: dict, *, interval: float = 5.0, reconcile_every: float = 600.0,
+    def __init__(self, url: str, adapters: dict, *, settings: Settings, interval: float = 5.0, reconcile_every: float = 600.0,
                  batch_limit: int = 200, client_kw: dict | None = None, max_attempts: int = 8,
                  retry_base: float = 1.0, instance: str | None = None, pull_batch_size: int | None = None,
                  lease: float = 300.0, lookback: float | None = None, login_retry_after: float = 900.0,
@@ -76,7 +78,8 @@ class Worker:
         import datetime as dt
         self.url, self.adapters, self.interval = url, adapters, interval
         self.reconcile_every, self.batch_limit, self.instance = reconcile_every, batch_limit, instance
-        self.clients = ClientCache(**(client_kw or {}))
+        self.settings = settings
+        self.clients = ClientCache(settings, **(client_kw or {}))
         self.pull_batch_size = pull_batch_size
         # None: each instance's own (its request_limit_seconds); a number overrides it for all
         self.lookback = dt.timedelta(seconds=lookback) if lookback is not None else None
@@ -133,7 +136,7 @@ class Worker:
         refused login is tried again only when the instance's configuration (URL, database, login,
         secret) changes or after ``login_retry_after`` seconds; a login that fails for another reason
         (Odoo down) is left to the steps, which report and retry it as usual."""
-        fingerprint = config_fingerprint(inst)
+        fingerprint = config_fingerprint(inst, self.settings)
         refused = self._refused.get(key)
         if refused is not None:
             if refused[0] == fingerprint and time.monotonic() < refused[1]:
@@ -264,10 +267,10 @@ def client_or_reason(clients: ClientCache, inst: dict) -> tuple[OdooClient | Non
         return None, f"{exc} ({getattr(exc, 'name', type(exc).__name__)})"
 
 
-def config_fingerprint(inst: dict) -> str:
+def config_fingerprint(inst: dict, settings: Settings) -> str:
     """A digest of what a login depends on, the secret's value included (hashed, never kept)."""
     try:
-        secret = resolve_secret(inst.get("secret_ref") or "")
+        secret = resolve_secret(inst.get("secret_ref") or "", settings.environ)
     except OdooError:
         secret = ""
     parts = [str(inst.get(k) or "") for k in ("base_url", "database", "login", "protocol", "secret_ref")]

@@ -11,6 +11,7 @@ from bridge.sync.contracts import load_adapters
 from bridge.store.db import connect
 from mock_odoo.server import MockOdooServer
 from bridge.odoo.client import OdooClient, RetryPolicy
+from bridge.settings import Settings
 from generator.database.cluster import apply_migrations
 
 SECRET_ENV = "SPECGEN_TEST_ODOO_PASSWORD"
@@ -62,11 +63,17 @@ def instance(db_url, odoo):
     return add_instance(db_url, odoo.url)
 
 
-def fast_client(instance: dict, **kw) -> OdooClient:
+def runtime_settings(**environ: str) -> Settings:
+    """The settings an in-process component gets in these tests: the test instances' secret (the CLI
+    tests set it in the environment instead, which the CLI reads), plus ``environ``."""
+    return Settings(environ={SECRET_ENV: "admin", **environ})
+
+
+def fast_client(instance: dict, settings: Settings | None = None, **kw) -> OdooClient:
     """A client whose retries sleep little, so fault tests stay fast."""
     kw.setdefault("retry", RetryPolicy(attempts=8, base=0.01, cap=0.05, retry_after_cap=0.05))
     kw.setdefault("timeout", 5.0)
-    return OdooClient.for_instance(instance, **kw)
+    return OdooClient.for_instance(instance, settings or runtime_settings(), **kw)
 
 
 def odoo_records(odoo: MockOdooServer, model: str, fields: list[str], domain=None) -> dict[int, dict]:

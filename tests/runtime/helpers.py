@@ -14,7 +14,7 @@ from bridge.store.db import connect
 from bridge.sync.contracts import pull_order
 from bridge.odoo.client import OdooClient
 from bridge.sync.worker import Worker
-from tests.runtime.conftest import SECRET_ENV
+from tests.runtime.conftest import SECRET_ENV, runtime_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PARTNER_FIELDS = ["name", "email", "phone", "is_company", "parent_id", "vat", "city", "active"]
@@ -157,6 +157,7 @@ def quiesce(db_url: str, adapters: dict, max_cycles: int = 8, **kw) -> Worker:
     kw.setdefault("retry_base", 0.0)
     # a short lookback: re-reading the whole (young) test data on every pull would also hide a lost record
     kw.setdefault("lookback", 1.0)
+    kw.setdefault("settings", runtime_settings())
     w = Worker(db_url, adapters, interval=0, reconcile_every=float("inf"), lease=0.2, **kw)
     for _ in range(max_cycles):
         time.sleep(0.25)  # let leases of killed workers expire

@@ -19,7 +19,7 @@ from bridge.sync.processor import Processor
 from bridge.sync.pull import pull_entity, reconcile_entity
 from bridge.sync.push import Pusher
 from bridge.sync.worker import Worker
-from tests.runtime.conftest import add_instance, fast_client, table_rows
+from tests.runtime.conftest import SECRET_ENV, add_instance, fast_client, runtime_settings, table_rows
 from tests.runtime.test_push import add_contact, drain
 from tests.runtime.test_webhooks import hook_url, receiver  # noqa: F401 - the receiver fixture
 
@@ -108,17 +108,17 @@ def test_lock_not_available_after_odoos_retries_is_retried_not_dead_lettered(db_
     client.close()
 
 
-def test_a_refused_login_is_not_retried_every_cycle(db_url, adapters, odoo, monkeypatch):
+def test_a_refused_login_is_not_retried_every_cycle(db_url, adapters, odoo):
     """A wrong secret: the worker tries the login once, skips the instance with a clear reason, and does
     not try again on later cycles (5 failures from one IP would put Odoo's login cooldown on everyone
-    behind it); the other instance syncs. A changed secret is tried at the next cycle."""
+    behind it); the other instance syncs. A changed secret (the instance names another variable) is
+    tried at the next cycle."""
     good = add_instance(db_url, odoo.url, name="good")
     wrong = add_instance(db_url, odoo.url, name="wrong-secret", protocol="xmlrpc")
-    monkeypatch.setenv("SPECGEN_TEST_WRONG_SECRET", "not-the-password")
     with connect(db_url) as conn:
         conn.execute("update odoo.instances set secret_ref = 'SPECGEN_TEST_WRONG_SECRET' where id = %s", (wrong["id"],))
-    worker = Worker(db_url, adapters, interval=0, reconcile_every=0,
-                    client_kw={"retry": RetryPolicy(attempts=2, base=0.01, cap=0.02)})
+    worker = Worker(db_url, adapters, settings=runtime_settings(SPECGEN_TEST_WRONG_SECRET="not-the-password"),
+                    interval=0, reconcile_every=0, client_kw={"retry": RetryPolicy(attempts=2, base=0.01, cap=0.02)})
     before = odoo.services.login_attempts
     for _ in range(8):
         totals = worker.cycle()
@@ -133,7 +133,8 @@ def test_a_refused_login_is_not_retried_every_cycle(db_url, adapters, odoo, monk
     assert skipped[0]["reason"].startswith("login refused: check the instance's secret; not retried until ")
     assert "not-the-password" not in skipped[0]["reason"]
 
-    monkeypatch.setenv("SPECGEN_TEST_WRONG_SECRET", "admin")  # fixed: tried at once, synced, flag cleared
+    with connect(db_url) as conn:  # fixed: tried at once, synced, flag cleared
+        conn.execute("update odoo.instances set secret_ref = %s where id = %s", (SECRET_ENV, wrong["id"]))
     totals = worker.cycle()
     assert "instances.skipped" not in totals
     with connect(db_url) as conn:

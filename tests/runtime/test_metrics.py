@@ -17,7 +17,7 @@ from bridge.sync.pull import pull_entity
 from bridge.http.receiver import create_app
 from bridge.http.serve import ThreadedServer
 from bridge.sync.worker import Worker
-from tests.runtime.conftest import WEBHOOK_TOKEN, fast_client
+from tests.runtime.conftest import WEBHOOK_TOKEN, fast_client, runtime_settings
 
 pytestmark = pytest.mark.db
 
@@ -53,7 +53,7 @@ def test_a_pull_reports_records_success_call_latency_and_cursor_lag(db_url, odoo
     assert calls >= 1
     with connect(db_url) as conn:  # one app change waiting to be pushed
         conn.execute("insert into app.contacts (org_id, full_name) values (%s, 'Ada')", (instance["org_id"],))
-    Worker(db_url, adapters)._update_metrics()
+    Worker(db_url, adapters, settings=runtime_settings())._update_metrics()
     cycle = metrics.exposition()
     # the pull read everything Odoo has: no lag behind Odoo's head, and Odoo's last change is known
     lag = ("specgen_sync_cursor_lag_seconds", tuple(sorted({"instance": inst, "entity": "partner"}.items())))

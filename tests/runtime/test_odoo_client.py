@@ -159,11 +159,10 @@ def test_calls_carry_the_trace_they_serve():
 
 def test_secret_comes_from_the_named_env_var_and_never_reaches_logs(odoo, monkeypatch):
     """The password is read from the env var named by secret_ref and redacted from JSON log lines."""
-    monkeypatch.setenv("MY_ODOO_KEY", PASSWORD)
-    assert resolve_secret("MY_ODOO_KEY") == PASSWORD
-    monkeypatch.delenv("MISSING_KEY_VAR", raising=False)
+    environ = {"MY_ODOO_KEY": PASSWORD}
+    assert resolve_secret("MY_ODOO_KEY", environ) == PASSWORD
     with pytest.raises(AccessDenied):
-        resolve_secret("MISSING_KEY_VAR")
+        resolve_secret("MISSING_KEY_VAR", environ)
     stream = io.StringIO()
     jsonlog.setup("debug", stream)
     try:

@@ -15,11 +15,13 @@ from bridge.observe import jsonlog
 from bridge.store.db import connect
 from mock_odoo.app import INTERNAL_ERROR_HTML
 from mock_odoo.server import MockOdooServer
-from bridge.odoo.client import (DEBUG_ENV, DEBUG_MAX_BYTES_ENV, DEBUG_SAMPLE_ENV, OdooClient, PermanentOdooError,
-                                RetryPolicy, TransientOdooError, redact_params)
+from bridge.observe.odoo_calls import redact_params
+from bridge.odoo.client import OdooClient, PermanentOdooError, RetryPolicy, TransientOdooError
+from bridge.settings import (ODOO_DEBUG_ENV as DEBUG_ENV, ODOO_DEBUG_MAX_BYTES_ENV as DEBUG_MAX_BYTES_ENV,
+                             ODOO_DEBUG_SAMPLE_ENV as DEBUG_SAMPLE_ENV, Settings)
 from bridge.sync.pull import pull_entity
 from bridge.store.runs import Run
-from tests.runtime.conftest import SECRET_ENV, add_instance, fast_client
+from tests.runtime.conftest import SECRET_ENV, add_instance, fast_client, runtime_settings
 
 pytestmark = pytest.mark.db
 
@@ -29,19 +31,20 @@ API_KEY = "odoo-api-key-5c1d9e0b7a"
 CONTEXT_SECRET = "ctx-secret-value-4417"  # never registered: only the key name can hide it
 
 
+def client_for(instance: dict, settings: Settings | None = None, **kw) -> OdooClient:
+    """A fast client of the instance, whose secret here is PASSWORD (not the conftest's default)."""
+    return fast_client(instance, settings or runtime_settings(**{SECRET_ENV: PASSWORD}), **kw)
+
+
 @pytest.fixture
-def odoo(monkeypatch):
-    monkeypatch.delenv(DEBUG_ENV, raising=False)
-    monkeypatch.delenv(DEBUG_SAMPLE_ENV, raising=False)
-    monkeypatch.delenv(DEBUG_MAX_BYTES_ENV, raising=False)
+def odoo():
     with MockOdooServer(demo=60, login=LOGIN, password=PASSWORD, api_key=API_KEY) as server:
         yield server
 
 
 @pytest.fixture
-def instance(db_url, odoo, monkeypatch):
+def instance(db_url, odoo):
     inst = add_instance(db_url, odoo.url)
-    monkeypatch.setenv(SECRET_ENV, PASSWORD)  # add_instance sets the conftest's default password
     with connect(db_url) as conn:
         return dict(conn.execute("update odoo.instances set login = %s where id = %s returning *",
                                  (LOGIN, inst["id"])).fetchone())
@@ -77,7 +80,7 @@ def key(event: dict) -> str:
 
 def test_debug_is_off_by_default_and_records_nothing(db_url, instance, adapters, odoo, log_stream):
     """Without SPECGEN_ODOO_DEBUG a pull writes its usual events and no 'odoo call' record anywhere."""
-    client = fast_client(instance)
+    client = client_for(instance)
     assert client.debug is False
     counts = pull_entity(db_url, instance, adapters, adapters["partner"], client, batch_size=25)
     client.close()
@@ -95,7 +98,7 @@ def test_every_call_of_a_pull_is_recorded_with_the_runs_trace_id(db_url, instanc
     each with model, method, status, duration and the trace id sent to Odoo (= the run's, here one the
     caller continues)."""
     trace = "c0ffee" + "0" * 26
-    client = fast_client(instance, debug=True, debug_sample=1.0)
+    client = client_for(instance, debug=True, debug_sample=1.0)
     counts = pull_entity(db_url, instance, adapters, adapters["partner"], client, batch_size=25, trace_id=trace)
     client.close()
     partners = odoo.state()["records"]["res.partner"]
@@ -141,18 +144,18 @@ def test_every_call_of_a_pull_is_recorded_with_the_runs_trace_id(db_url, instanc
         [(e["model"], e["method"], e["request"]) for e in events]
 
 
-def test_sample_zero_records_nothing_and_a_fraction_records_that_fraction(db_url, instance, odoo, monkeypatch):
+def test_sample_zero_records_nothing_and_a_fraction_records_that_fraction(db_url, instance, odoo):
     """Sample 0 records no call; 0.5 with a seeded generator records exactly the calls it picks;
     the environment variables set the same three knobs."""
     with Run(db_url, "pull", instance["id"], "partner") as run:
-        client = fast_client(instance, debug=True, debug_sample=0.0, trace_id=run.trace_id)
+        client = client_for(instance, debug=True, debug_sample=0.0, trace_id=run.trace_id)
         for _ in range(5):
             assert client.search("res.partner", [], limit=1)
         client.close()
     assert sum(mock_calls(odoo).values()) == 6 and odoo_calls(db_url) == []
 
     with Run(db_url, "pull", instance["id"], "partner") as run:
-        client = fast_client(instance, debug=True, debug_sample=0.5, debug_rng=random.Random(7),
+        client = client_for(instance, debug=True, debug_sample=0.5, debug_rng=random.Random(7),
                              trace_id=run.trace_id)
         for _ in range(20):
             client.search("res.partner", [], limit=1)
@@ -164,16 +167,15 @@ def test_sample_zero_records_nothing_and_a_fraction_records_that_fraction(db_url
     assert 0 < sum(picked) < 21
     assert sorted(key(e) for e in odoo_calls(db_url)) == sorted(expected)
 
-    monkeypatch.setenv(DEBUG_ENV, "1")
-    monkeypatch.setenv(DEBUG_SAMPLE_ENV, "0.25")
-    monkeypatch.setenv(DEBUG_MAX_BYTES_ENV, "512")
-    client = fast_client(instance)
+    base = {SECRET_ENV: PASSWORD}
+    read = Settings.from_environ({**base, DEBUG_ENV: "1", DEBUG_SAMPLE_ENV: "0.25", DEBUG_MAX_BYTES_ENV: "512"})
+    client = client_for(instance, read)
     assert (client.debug, client.debug_sample, client.debug_max_bytes) == (True, 0.25, 512)
     client.close()
-    monkeypatch.setenv(DEBUG_SAMPLE_ENV, "7")
-    monkeypatch.setenv(DEBUG_MAX_BYTES_ENV, "lots")
-    client = fast_client(instance)
+    read = Settings.from_environ({**base, DEBUG_ENV: "1", DEBUG_SAMPLE_ENV: "7", DEBUG_MAX_BYTES_ENV: "lots"})
+    client = client_for(instance, read)
     assert (client.debug, client.debug_sample, client.debug_max_bytes) == (True, 1.0, 2048)
+    assert read.problems == (f"{DEBUG_MAX_BYTES_ENV} is not a number ('lots'); using the default 2048",)
     client.close()
 
 
@@ -186,7 +188,7 @@ def test_a_large_response_is_cut_to_the_bound_and_says_its_size(db_url, instance
     full = jsonlog.redact(orjson.dumps({"result": rows}).decode())  # registered secrets are hidden too
     assert len(full.encode()) > 3000
     with Run(db_url, "pull", instance["id"], "partner") as run:
-        client = fast_client(instance, debug=True, debug_max_bytes=300, trace_id=run.trace_id)
+        client = client_for(instance, debug=True, debug_max_bytes=300, trace_id=run.trace_id)
         assert client.search_read("res.partner", [], fields, limit=30, order="id asc") == rows
         client.close()
     event = next(e for e in odoo_calls(db_url) if e["method"] == "search_read")
@@ -254,7 +256,7 @@ def test_secrets_are_redacted_by_position_and_by_key_even_when_never_registered(
 def test_a_fault_is_recorded_with_its_status_and_error_envelope(db_url, instance, adapters, odoo):
     """HTTP 500s met by the prefetch thread are recorded per attempt with status and body; an Odoo error
     answered inside a JSON-RPC envelope is recorded with that envelope and HTTP 200."""
-    client = fast_client(instance, debug=True, debug_max_bytes=100_000,
+    client = client_for(instance, debug=True, debug_max_bytes=100_000,
                          retry=RetryPolicy(attempts=3, base=0.001, cap=0.002))
     assert client.uid == 2  # log in before the faults
     odoo.faults = "seed=1; res.partner/search_read: error500=1"
@@ -308,7 +310,7 @@ def test_a_recording_that_cannot_be_stored_does_not_break_the_call(db_url, insta
     """If the run's connection is gone, the Odoo call still returns its result."""
     with Run(db_url, "pull", instance["id"], "partner") as run:
         run._conn.close()
-        client = fast_client(instance, debug=True, trace_id=run.trace_id)
+        client = client_for(instance, debug=True, trace_id=run.trace_id)
         assert len(client.search("res.partner", [], limit=4)) == 4
         client.close()
         run._conn = connect(db_url, autocommit=True)

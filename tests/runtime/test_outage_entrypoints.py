@@ -18,6 +18,7 @@ import psycopg
 import pytest
 
 from bridge.http.dashboard import Auth, create_app as dashboard_app
+from bridge.settings import Settings
 from bridge.store.db import connect
 from bridge.http.receiver import create_app as receiver_app
 from bridge.http.serve import ThreadedServer
@@ -87,13 +88,13 @@ def receiver_connections(url: str) -> int:
                             ).fetchone()["n"]
 
 
-def test_receiver_and_dashboard_across_a_database_restart(down, monkeypatch):
+def test_receiver_and_dashboard_across_a_database_restart(down):
     cluster, url = down
-    monkeypatch.setenv("SPECGEN_WEBHOOK_HMAC_SECRET", HMAC_KEY)
+    keys = Settings(environ={"SPECGEN_WEBHOOK_HMAC_SECRET": HMAC_KEY})
     inst = add_instance(url, "http://127.0.0.1:9", name=f"restart-{time.monotonic_ns()}")
     iid = inst["id"]
     bearer = {"authorization": f"Bearer {TOKEN}"}
-    with ThreadedServer(receiver_app(url)) as receiver, ThreadedServer(dashboard_app(url, Auth(token=TOKEN))) as dash:
+    with ThreadedServer(receiver_app(url, settings=keys)) as receiver, ThreadedServer(dashboard_app(url, Auth(token=TOKEN))) as dash:
         # every pooled connection in use once, so all of them go stale in the crash
         n = iter(range(1, 10_000))
         with ThreadPoolExecutor(8) as pool:

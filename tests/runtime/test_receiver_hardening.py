@@ -14,6 +14,7 @@ import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bridge.settings import Settings
 from bridge.store.db import connect, webhook_token_hash
 from bridge.http.receiver import create_app
 from bridge.http.serve import ThreadedServer
@@ -83,9 +84,9 @@ def _signed(body: bytes, secret: bytes, key: str | None = None, ts: int | None =
 def test_a_signed_delivery_cannot_be_replayed_under_a_new_idempotency_key(db_url, instance, monkeypatch):
     """An unsigned Idempotency-Key on a signed delivery is ignored (the key comes from the signed body);
     a key the signature covers is honoured."""
-    monkeypatch.setenv("SPECGEN_WEBHOOK_HMAC_SECRET", "proxy-secret")
     body = orjson.dumps(EVENT)
-    with ThreadedServer(create_app(db_url)) as server:
+    settings = Settings(environ={"SPECGEN_WEBHOOK_HMAC_SECRET": "proxy-secret"})
+    with ThreadedServer(create_app(db_url, settings=settings)) as server:
         url = f"{server.url}/webhooks/odoo/{instance['id']}"
         headers = _signed(body, b"proxy-secret")
         first = httpx.post(url, content=body, headers=headers)

@@ -3,12 +3,15 @@ Odoo calls are its children, a webhook delivery and the processing of its event 
 push continues the outbox row's trace. Off when no OTEL_* variable asks for it."""
 from __future__ import annotations
 
+import os
+
 import httpx
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
 from bridge.observe import tracing
+from bridge.settings import Settings
 from bridge.store.db import connect
 from bridge.sync.processor import Processor
 from bridge.sync.pull import pull_entity
@@ -119,11 +122,11 @@ def test_configure_from_env_follows_the_otel_variables_and_is_off_by_default(env
 
 def test_a_webhook_delivery_and_the_processing_of_its_event_share_one_trace(spans, db_url, instance, adapters,
                                                                              odoo, monkeypatch):
-    monkeypatch.setenv("SPECGEN_WEBHOOK_HMAC_SECRET", "proxy-secret")
+    settings = Settings(environ={"SPECGEN_WEBHOOK_HMAC_SECRET": "proxy-secret"})
     trace, caller_span = "c0ffee" * 5 + "00", "1234567890abcdef"
     event = {"_action": "Send Webhook Notification(#2)", "_id": 7, "_model": "res.partner", "id": 7,
              "name": "Azure", "write_date": "2024-05-01 10:00:00"}
-    with ThreadedServer(create_app(db_url, max_body=4096)) as receiver:
+    with ThreadedServer(create_app(db_url, max_body=4096, settings=settings)) as receiver:
         url = f"{receiver.url}/webhooks/odoo/{instance['id']}/{WEBHOOK_TOKEN}"
         plain = httpx.post(url, json={**event, "_id": 8, "id": 8}, headers={"X-Trace-Id": "not-hex"})
         fresh = httpx.post(url, json={**event, "_id": 9, "id": 9})
@@ -200,7 +203,7 @@ def test_spans_reach_an_otlp_http_collector_configured_by_env(db_url, instance, 
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{server.server_port}")
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=sekrit")
     try:
-        assert tracing.configure_from_env()
+        assert tracing.configure_from_env(os.environ)  # the exporter reads the process environment itself
         client = fast_client(instance)
         pull_entity(db_url, instance, adapters, adapters["partner"], client)
         client.close()

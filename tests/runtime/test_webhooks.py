@@ -11,6 +11,7 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from bridge.settings import Settings
 from bridge.store.db import connect
 from bridge.sync.processor import Processor
 from bridge.sync.pull import pull_entity
@@ -22,9 +23,9 @@ pytestmark = pytest.mark.db
 
 
 @pytest.fixture
-def receiver(db_url, monkeypatch):
-    monkeypatch.setenv("SPECGEN_WEBHOOK_HMAC_SECRET", "proxy-secret")
-    with ThreadedServer(create_app(db_url, max_body=4096)) as server:
+def receiver(db_url):
+    keys = Settings(environ={"SPECGEN_WEBHOOK_HMAC_SECRET": "proxy-secret"})
+    with ThreadedServer(create_app(db_url, max_body=4096, settings=keys)) as server:
         yield server
 
 
@@ -95,13 +96,12 @@ def test_hmac_signature_from_a_signing_proxy(receiver, instance, db_url):
     assert count_events(db_url) == 1
 
 
-def test_an_instance_with_its_own_hmac_key_accepts_only_that_key(db_url, instance, monkeypatch):
+def test_an_instance_with_its_own_hmac_key_accepts_only_that_key(db_url, instance):
     """Tenant isolation for signed webhooks: an instance that names its own key (instance add
     --webhook-hmac-secret-env) refuses the receiver's shared key and another instance's key; an
     instance that names none keeps using the shared key; a named but unset key refuses everything."""
     from tests.runtime.conftest import add_instance
-    monkeypatch.setenv("SPECGEN_WEBHOOK_HMAC_SECRET", "shared-key")
-    monkeypatch.setenv("ACME_WEBHOOK_KEY", "acme-key")
+    keys = Settings(environ={"SPECGEN_WEBHOOK_HMAC_SECRET": "shared-key", "ACME_WEBHOOK_KEY": "acme-key"})
     other = add_instance(db_url, "http://127.0.0.1:9", name="other")
     with connect(db_url) as conn:
         conn.execute("update odoo.instances set webhook_hmac_secret_ref = 'ACME_WEBHOOK_KEY' where id = %s", (instance["id"],))
@@ -112,7 +112,7 @@ def test_an_instance_with_its_own_hmac_key_accepts_only_that_key(db_url, instanc
         sig = hmac.new(secret, ts.encode() + b"." + body, hashlib.sha256).hexdigest()
         return httpx.post(f"{server.url}/webhooks/odoo/{inst['id']}", content=body, headers={
             "Content-Type": "application/json", "X-Specgen-Timestamp": ts, "X-Specgen-Signature": f"sha256={sig}"}).status_code
-    with ThreadedServer(create_app(db_url)) as server:
+    with ThreadedServer(create_app(db_url, settings=keys)) as server:
         assert send(server, instance, b"shared-key") == 401
         assert send(server, instance, b"acme-key") == 202
         assert send(server, other, b"acme-key") == 401  # another tenant's proxy key
@@ -120,7 +120,7 @@ def test_an_instance_with_its_own_hmac_key_accepts_only_that_key(db_url, instanc
         with connect(db_url) as conn:
             conn.execute("update odoo.instances set webhook_hmac_secret_ref = 'UNSET_WEBHOOK_KEY' where id = %s",
                          (other["id"],))
-    with ThreadedServer(create_app(db_url)) as server:  # a new receiver: no cached instance rows
+    with ThreadedServer(create_app(db_url, settings=keys)) as server:  # a new receiver: no cached rows
         assert send(server, other, b"shared-key") == 401 and send(server, other, b"") == 401
     with connect(db_url) as conn:
         assert conn.execute("select count(*) as n from odoo.webhook_events").fetchone()["n"] == 2
