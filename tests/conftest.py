@@ -62,3 +62,12 @@ def supabase_db(pg_cluster, standin_template) -> str:
 
 def connect(url: str, **kw) -> psycopg.Connection:
     return psycopg.connect(url, **kw)
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test that needs PostgreSQL (the pg_cluster fixture, directly or through another) must carry the
+    `db` marker, so the quick loop `-m "not db and not node"` never starts a server."""
+    unmarked = [item.nodeid for item in items
+                if "pg_cluster" in getattr(item, "fixturenames", ()) and item.get_closest_marker("db") is None]
+    if unmarked:
+        raise pytest.UsageError("tests that use PostgreSQL without the db marker:\n  " + "\n  ".join(unmarked))

@@ -27,6 +27,7 @@ def pg(pg_cluster):
     pg_cluster.drop_database(name)
 
 
+@pytest.mark.db
 def test_numeric_defaults_fit_as_postgresql_says(pg):
     wrong = []
     for type_text in TYPES:

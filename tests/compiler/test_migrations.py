@@ -219,6 +219,7 @@ def test_hand_written_or_out_of_order_migrations_fail_diff(project):
     assert "create migrations with `specgen migrate NAME`" in result.stdout
 
 
+@pytest.mark.db
 def test_verify_reports_zero_differences_then_names_a_drift(project, pg_cluster):
     """verify applies the migrations to a throwaway database: 0 differences; a live database that lost an
     index is reported, and nothing in it is changed."""

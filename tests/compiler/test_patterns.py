@@ -139,6 +139,7 @@ def comparable(pattern: str) -> list[int]:
     return list(range(len(SAMPLES)))
 
 
+@pytest.mark.db
 @pytest.mark.parametrize("source", ["hand-written", "random"])
 def test_accepted_patterns_mean_the_same_everywhere(pg, source):
     patterns = ACCEPTED if source == "hand-written" else random_patterns(300)
@@ -167,6 +168,7 @@ def test_refused_patterns_are_refused():
     assert not accepted
 
 
+@pytest.mark.db
 def test_refused_constructs_differ_as_written(pg):
     """The refusals and translations are not arbitrary: as written, each of these fails in one engine or
     answers differently from PostgreSQL."""
