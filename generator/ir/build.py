@@ -11,6 +11,7 @@ from generator.names import constraint_name, index_name, inline_enum_name, quote
 from generator.quoting import array_item
 from generator.load import defaults as d
 from generator.load import relations
+from generator import sqltypes
 from generator.sqltypes import FieldType, parse_type
 
 SCHEMAS = ("app", "odoo", "ops")
@@ -241,7 +242,7 @@ class _Builder:
                                         ref_cols, on_delete, ref_entity))
         else:
             ftype = parse_type(f["type"])
-            sql_type = _sql_type(ftype)
+            sql_type = sqltypes.sql_type(ftype)
             if ftype.base == "enum":
                 enum_ref = self.enum_for(schema, table, f)
                 sql_type = qualified(*enum_ref) + ("[]" if ftype.array else "")
@@ -266,14 +267,14 @@ class _Builder:
             return FieldType("uuid"), "uuid", None
         if target in self.platform_keys:
             ftype = parse_type(self.platform_keys[target]["type"])
-            return ftype, _sql_type(ftype), None
+            return ftype, sqltypes.sql_type(ftype), None
         found = d.key_field(self.by_name, target)
         if found is None:  # a cycle of keys; the validator rules this out
             raise KeyError(f"no key type for {target}")
         e, pk = found
         ftype = parse_type(pk["type"])
         if ftype.base != "enum":
-            return ftype, _sql_type(ftype), None
+            return ftype, sqltypes.sql_type(ftype), None
         enum_ref = self.enum_key(d.schema(e), d.table(e), pk)
         return ftype, qualified(*enum_ref) + ("[]" if ftype.array else ""), enum_ref
 
@@ -398,16 +399,6 @@ class _Builder:
         if not sso:
             return None
         return m.SSO(sso["claim_path"], tuple(sorted((sso.get("groups") or {}).items())))
-
-
-def _sql_type(t: FieldType) -> str:
-    if t.base == "varchar":
-        base = f"varchar({t.length})"
-    elif t.base == "numeric" and t.precision is not None:
-        base = f"numeric({t.precision},{t.scale})"
-    else:
-        base = t.base
-    return base + ("[]" if t.array else "")
 
 
 def _literal(value: Any, t: FieldType, sql_type: str) -> str:
