@@ -17,7 +17,8 @@ from generator.text import jsondoc
 # The JSON Schema of each spec type (enum columns refer to their enum's schema; jsonb is any JSON value).
 OPENAPI_SCALAR = {"uuid": {"type": "string", "format": "uuid"}, "text": {"type": "string"},
                   "varchar": {"type": "string"}, "smallint": {"type": "integer", "format": "int16"},
-                  "integer": {"type": "integer", "format": "int32"}, "bigint": {"type": "integer", "format": "int64"},
+                  "integer": {"type": "integer", "format": "int32"},
+                  "bigint": {"type": "integer", "format": "int64"},
                   "numeric": {"type": "number"}, "boolean": {"type": "boolean"},
                   "date": {"type": "string", "format": "date"}, "timestamptz": {"type": "string", "format": "date-time"}}
 OPENAPI_PATH = "openapi/openapi.json"

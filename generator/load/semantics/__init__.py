@@ -8,7 +8,7 @@ from __future__ import annotations
 from generator.errors import Diagnostic
 from generator.load.loader import SourceFile
 from generator.load.semantics.entities import EntityRules
-from generator.load.semantics.fields import FieldRules, _numeric_fits  # noqa: F401 (tests/compiler/test_default_fits.py)
+from generator.load.semantics.fields import FieldRules, _numeric_fits  # noqa: F401 (test_default_fits imports it)
 from generator.load.semantics.mapping import MappingRules
 from generator.load.semantics.roles import RoleRules
 from generator.load.semantics.tenancy import TenancyRules
