@@ -1,6 +1,6 @@
 """Odoo domains, the pure part: the prefix-notation parser and the leaf rules.
 
-Shared by `specgen check` (generator/load/semantics.py validates `odoo.domain` with it) and the mock Odoo
+Shared by `specgen check` (generator/load/semantics/mapping.py validates `odoo.domain` with it) and the mock Odoo
 (mock_odoo/domain.py compiles parsed domains into record predicates), so the compiler refuses exactly
 the domains the mock would refuse. It lives in generator because bridge already depends on generator and
 not the other way round. Odoo 17: odoo/osv/expression.py (`TERM_OPERATORS`, `is_leaf`, `normalize_domain`,

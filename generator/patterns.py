@@ -48,127 +48,124 @@ def for_target(pattern: str, target: str) -> str:
 
 
 def _translate(p: str, target: str) -> str:
-    out: list[str] = []
-    i, n = 0, len(p)
-    depth = 0
-    # what precedes: "start" (nothing to repeat), "atom" (repeatable), "quant" (a quantifier just ended)
-    prev = "start"
-    portable = target == "pg"
+    return _Translation(p, target).run()
 
-    def fail(msg: str, hint: str):
-        raise PatternError(f"pattern {p!r}: {msg} (at character {i + 1})", hint)
 
-    for ch in p:
-        if ord(ch) > 0xFFFF:
-            fail(f"{ch!r} is outside the Basic Multilingual Plane", "JavaScript without the u flag sees two "
-                 "code units; leave such characters out of patterns")
-        if ch == "\x00":
-            fail("a NUL character", "remove it")
-    while i < n:
-        ch = p[i]
-        if ch == "\\":
-            if i + 1 >= n:
-                fail("the pattern ends with a lone backslash", "escape it as \\\\")
-            nxt = p[i + 1]
-            if nxt in SYNTAX:
-                out.append("\\" + nxt)
-            elif nxt in CHAR_ESCAPES:
-                out.append(CHAR_ESCAPES[nxt])
-            elif nxt in "sS":
-                out.append("\\" + nxt)
-            elif nxt == "d":
-                out.append("\\d" if portable else "[0-9]")
-            elif nxt == "D":
-                out.append("\\D" if portable else "[^0-9]")
-            elif nxt in "wW":
-                fail(f"\\{nxt} means ASCII word characters in JavaScript and Unicode ones elsewhere",
-                     "write the characters out, e.g. [A-Za-z0-9_]")
+class _Translation:
+    """One pass over a pattern, left to right: refuses what is not portable, writes the rest for `target`."""
+
+    def __init__(self, p: str, target: str):
+        self.p, self.target, self.portable = p, target, target == "pg"
+        self.out: list[str] = []
+        self.i = 0
+        self.depth = 0
+        # what precedes: "start" (nothing to repeat), "atom" (repeatable), "quant" (a quantifier just ended)
+        self.prev = "start"
+
+    def fail(self, msg: str, hint: str):
+        raise PatternError(f"pattern {self.p!r}: {msg} (at character {self.i + 1})", hint)
+
+    def emit(self, text: str, width: int, prev: str) -> None:
+        self.out.append(text)
+        self.i += width
+        self.prev = prev
+
+    def run(self) -> str:
+        p = self.p
+        for ch in p:
+            if ord(ch) > 0xFFFF:
+                self.fail(f"{ch!r} is outside the Basic Multilingual Plane", "JavaScript without the u flag sees "
+                          "two code units; leave such characters out of patterns")
+            if ch == "\x00":
+                self.fail("a NUL character", "remove it")
+        while self.i < len(p):
+            ch = p[self.i]
+            if ch == "\\":
+                self.escape()
+            elif ch == "[":
+                end, text = _bracket(p, self.i, self.target, self.fail)
+                self.emit(text, end - self.i, "atom")
+            elif ch in "*+?":
+                self.repeat(ch)
+            elif ch == "{":
+                self.braces()
+            elif ch in "}]":
+                self.fail(f"an unescaped {ch!r}", f"escape it as \\{ch}")
+            elif ch == "(":
+                self.open_group()
+            elif ch == ")":
+                if self.depth == 0:
+                    self.fail("an unmatched ')'", "escape it as \\) or add the '('")
+                self.depth -= 1
+                self.emit(")", 1, "atom")
+            elif ch == "|":
+                self.emit("|", 1, "start")
+            elif ch in "^$":
+                self.emit(ch, 1, "anchor")
+            elif ch == ".":
+                self.emit("." if self.portable else "[\\s\\S]", 1, "atom")
             else:
-                fail(f"the escape \\{nxt} is not portable (backreferences, \\b, \\A, \\x.., \\u.. and others "
-                     "mean different things in PostgreSQL, Python, Rust and JavaScript)",
-                     "escape only ^ $ \\ . * + ? ( ) [ ] { } | /; use \\d, \\s, \\n, \\t or a bracket")
-            i += 2
-            prev = "atom"
-            continue
-        if ch == "[":
-            end, text = _bracket(p, i, target, fail)
-            out.append(text)
-            i = end
-            prev = "atom"
-            continue
-        if ch in "*+?":
-            if prev != "atom":
-                fail(f"{ch!r} has nothing to repeat" if prev in ("start", "anchor") else
-                     f"{ch!r} after a quantifier (lazy and possessive quantifiers are not portable)",
-                     "escape it (\\" + ch + ") to match it literally")
-            out.append(ch)
-            i += 1
-            prev = "quant"
-            continue
-        if ch == "{":
-            close = p.find("}", i)
-            body = p[i + 1:close] if close > 0 else ""
-            parts = body.split(",")
-            if close < 0 or not body or len(parts) > 2 or not parts[0].isdigit() or \
-                    not all(x.isdigit() for x in parts[1:] if x) or not all(x.isascii() for x in parts):
-                fail("'{' that is not a quantifier {n}, {n,} or {n,m}", "escape it as \\{ to match a brace")
-            if prev != "atom":
-                fail("a {n,m} quantifier with nothing to repeat, or after another quantifier",
-                     "put it after one character, bracket or group")
-            nums = [int(x) for x in parts if x]
-            if any(x > MAX_REPEAT for x in nums):
-                fail(f"a repeat count above {MAX_REPEAT} (PostgreSQL's limit)", f"use at most {MAX_REPEAT}")
-            if len(nums) == 2 and nums[0] > nums[1]:
-                fail(f"{{{body}}} has a minimum above its maximum", "swap the numbers")
-            out.append(p[i:close + 1])
-            i = close + 1
-            prev = "quant"
-            continue
-        if ch in "}]":
-            fail(f"an unescaped {ch!r}", f"escape it as \\{ch}")
-        if ch == "(":
-            if p.startswith("(?:", i):
-                out.append("(?:")
-                i += 3
-            elif p.startswith("(?", i):
-                fail("'(?' groups other than (?:...) (lookarounds, named groups, flags) are not portable",
-                     "use (...) or (?:...)")
-            else:
-                out.append("(")
-                i += 1
-            depth += 1
-            prev = "start"
-            continue
-        if ch == ")":
-            if depth == 0:
-                fail("an unmatched ')'", "escape it as \\) or add the '('")
-            depth -= 1
-            out.append(")")
-            i += 1
-            prev = "atom"
-            continue
-        if ch == "|":
-            out.append("|")
-            i += 1
-            prev = "start"
-            continue
-        if ch in "^$":
-            out.append(ch)
-            i += 1
-            prev = "anchor"
-            continue
-        if ch == ".":
-            out.append("." if portable else "[\\s\\S]")
-            i += 1
-            prev = "atom"
-            continue
-        out.append(ch)
-        i += 1
-        prev = "atom"
-    if depth:
-        i = n - 1
-        fail("an unclosed '('", "add the ')'")
-    return "".join(out)
+                self.emit(ch, 1, "atom")
+        if self.depth:
+            self.i = len(p) - 1
+            self.fail("an unclosed '('", "add the ')'")
+        return "".join(self.out)
+
+    def escape(self) -> None:
+        if self.i + 1 >= len(self.p):
+            self.fail("the pattern ends with a lone backslash", "escape it as \\\\")
+        nxt = self.p[self.i + 1]
+        if nxt in SYNTAX or nxt in "sS":
+            text = "\\" + nxt
+        elif nxt in CHAR_ESCAPES:
+            text = CHAR_ESCAPES[nxt]
+        elif nxt == "d":
+            text = "\\d" if self.portable else "[0-9]"
+        elif nxt == "D":
+            text = "\\D" if self.portable else "[^0-9]"
+        elif nxt in "wW":
+            self.fail(f"\\{nxt} means ASCII word characters in JavaScript and Unicode ones elsewhere",
+                      "write the characters out, e.g. [A-Za-z0-9_]")
+        else:
+            self.fail(f"the escape \\{nxt} is not portable (backreferences, \\b, \\A, \\x.., \\u.. and others "
+                      "mean different things in PostgreSQL, Python, Rust and JavaScript)",
+                      "escape only ^ $ \\ . * + ? ( ) [ ] { } | /; use \\d, \\s, \\n, \\t or a bracket")
+        self.emit(text, 2, "atom")
+
+    def repeat(self, ch: str) -> None:
+        if self.prev != "atom":
+            self.fail(f"{ch!r} has nothing to repeat" if self.prev in ("start", "anchor") else
+                      f"{ch!r} after a quantifier (lazy and possessive quantifiers are not portable)",
+                      "escape it (\\" + ch + ") to match it literally")
+        self.emit(ch, 1, "quant")
+
+    def braces(self) -> None:
+        p, i = self.p, self.i
+        close = p.find("}", i)
+        body = p[i + 1:close] if close > 0 else ""
+        parts = body.split(",")
+        if close < 0 or not body or len(parts) > 2 or not parts[0].isdigit() or \
+                not all(x.isdigit() for x in parts[1:] if x) or not all(x.isascii() for x in parts):
+            self.fail("'{' that is not a quantifier {n}, {n,} or {n,m}", "escape it as \\{ to match a brace")
+        if self.prev != "atom":
+            self.fail("a {n,m} quantifier with nothing to repeat, or after another quantifier",
+                      "put it after one character, bracket or group")
+        nums = [int(x) for x in parts if x]
+        if any(x > MAX_REPEAT for x in nums):
+            self.fail(f"a repeat count above {MAX_REPEAT} (PostgreSQL's limit)", f"use at most {MAX_REPEAT}")
+        if len(nums) == 2 and nums[0] > nums[1]:
+            self.fail(f"{{{body}}} has a minimum above its maximum", "swap the numbers")
+        self.emit(p[i:close + 1], close + 1 - i, "quant")
+
+    def open_group(self) -> None:
+        if self.p.startswith("(?:", self.i):
+            self.emit("(?:", 3, "start")
+        elif self.p.startswith("(?", self.i):
+            self.fail("'(?' groups other than (?:...) (lookarounds, named groups, flags) are not portable",
+                      "use (...) or (?:...)")
+        else:
+            self.emit("(", 1, "start")
+        self.depth += 1
 
 
 def _bracket(p: str, start: int, target: str, fail) -> tuple[int, str]:

@@ -68,6 +68,32 @@ def parse_type(text: str) -> FieldType:
     return FieldType(base, array=array)
 
 
+def numeric_limit(precision: int, scale: int) -> int | float | None:
+    """The bound numeric(p, s) keeps values below, as JSON can carry it: 10^(p - s) exactly while it
+    fits 64 bits, as a float up to 1e308, and None (no bound written) past what a double holds."""
+    digits = precision - scale
+    if digits <= 18:
+        return 10 ** digits
+    return float(10 ** digits) if digits <= 308 else None
+
+
+# PostgreSQL's name of each spec type; varchar and numeric take their size, enum its type's own name.
+PG_TYPES = {"uuid": "uuid", "text": "text", "varchar": "varchar", "smallint": "smallint", "integer": "integer",
+            "bigint": "bigint", "numeric": "numeric", "boolean": "boolean", "date": "date",
+            "timestamptz": "timestamptz", "jsonb": "jsonb", "enum": "enum"}
+
+
+def sql_type(t: FieldType) -> str:
+    """The type as written in DDL: varchar(120), numeric(14,2), text[] (an enum column names its type)."""
+    if t.base == "varchar":
+        base = f"varchar({t.length})"
+    elif t.base == "numeric" and t.precision is not None:
+        base = f"numeric({t.precision},{t.scale})"
+    else:
+        base = PG_TYPES[t.base]
+    return base + ("[]" if t.array else "")
+
+
 def index_method_problem(method: str, ftype: "FieldType") -> str | None:
     """Why PostgreSQL 15 (no extensions) has no operator class of ``method`` for the type, or None.
     tests/compiler/test_spec_units.py compares this with a live server for every method and type."""

@@ -99,13 +99,19 @@ def rule_tests(ir: IR) -> dict:
     """promtool unit tests: each alert fires in its scenario and stays silent when healthy."""
     o = ir.observability
     t = next(t for t in ir.tables if t.odoo)
+    tests = [*_sync_tests(o, t), *_outbox_tests(o, t), *_api_tests(o), _healthy_test(o, t)]
+    _annotate(ir, tests)
+    return {"rule_files": ["alerts.yml"], "evaluation_interval": "1m", "tests": tests}
+
+
+def _sync_tests(o, t) -> list[dict]:
+    """A stalled sync, a high error rate and growing dead letters, each beside a healthy instance."""
     stall_min = t.odoo.stall_minutes
     healthy_errors = max(int(o.error_rate * 100 / 2), 0)
     bad_errors = int(o.error_rate * 100 * 4) + 1
     per_min_dead = o.dead_letters_per_hour // 30 + 1  # about twice the threshold in an hour
     labels = f'instance="main",entity="{t.entity}"'
-    slow = o.odoo_p99_seconds * 2
-    tests = [
+    return [
         {"name": "stalled sync fires, fresh sync stays silent", "interval": "1m",
          "input_series": [
              {"series": f"specgen_sync_last_success_timestamp_seconds{{{labels}}}", "values": "0+0x180"},
@@ -132,6 +138,13 @@ def rule_tests(ir: IR) -> dict:
          "alert_rule_test": [
              {"eval_time": "80m", "alertname": "SpecgenDeadLettersGrowing", "exp_alerts": [
                  {"exp_labels": {"severity": "ticket", "instance": "main", "entity": t.entity}}]}]},
+    ]
+
+
+def _outbox_tests(o, t) -> list[dict]:
+    """An app change stuck in the outbox, and pushes retried again and again."""
+    labels = f'instance="main",entity="{t.entity}"'
+    return [
         {"name": "an app change waits too long in the outbox", "interval": "1m",
          "input_series": [
              {"series": f"specgen_outbox_oldest_age_seconds{{{labels}}}", "values": "0+60x90"},
@@ -146,6 +159,13 @@ def rule_tests(ir: IR) -> dict:
          "alert_rule_test": [
              {"eval_time": f"{o.push_attempts + 10}m", "alertname": "SpecgenPushRetrying", "exp_alerts": [
                  {"exp_labels": {"severity": "ticket", "instance": "main", "entity": t.entity}}]}]},
+    ]
+
+
+def _api_tests(o) -> list[dict]:
+    """A webhook rejection spike and slow Odoo calls."""
+    slow = o.odoo_p99_seconds * 2
+    return [
         {"name": "webhook rejection spike", "interval": "1m",
          "input_series": [
              {"series": 'specgen_webhook_events_total{instance="main",outcome="received"}', "values": "0+100x40"},
@@ -168,24 +188,33 @@ def rule_tests(ir: IR) -> dict:
          "alert_rule_test": [
              {"eval_time": "30m", "alertname": "SpecgenOdooLatencyHigh", "exp_alerts": [
                  {"exp_labels": {"severity": "ticket", "model": "res.partner"}}]}]},
-        {"name": "everything healthy: no alert at all", "interval": "1m",
-         "input_series": [
-             {"series": f"specgen_sync_last_success_timestamp_seconds{{{labels}}}", "values": "0+60x60"},
-             {"series": f"specgen_sync_records_total{{{labels}}}", "values": "0+100x60"},
-             {"series": f"specgen_sync_errors_total{{{labels}}}", "values": "0+0x60"},
-             {"series": f'specgen_sync_dead_letters_total{{{labels},source="pull"}}', "values": "0+0x60"},
-             {"series": 'specgen_webhook_events_total{instance="main",outcome="received"}', "values": "0+100x60"},
-             {"series": 'specgen_webhook_events_total{instance="main",outcome="rejected"}', "values": "0+0x60"},
-             {"series": f'specgen_odoo_call_duration_seconds_bucket{{model="res.partner",le="{o.odoo_p99_seconds / 10}"}}',
-              "values": "0+100x60"},
-             {"series": 'specgen_odoo_call_duration_seconds_bucket{model="res.partner",le="+Inf"}', "values": "0+100x60"},
-             {"series": f"specgen_outbox_oldest_age_seconds{{{labels}}}", "values": "0+0x60"},
-             {"series": f"specgen_outbox_max_attempts{{{labels}}}", "values": "0+0x60"}],
-         "alert_rule_test": [{"eval_time": "45m", "alertname": a, "exp_alerts": []} for a in (
-             "SpecgenOutboxStuck", "SpecgenPushRetrying",
-             "SpecgenSyncStalled", "SpecgenSyncErrorRateHigh", "SpecgenDeadLettersGrowing",
-             "SpecgenWebhookRejectionSpike", "SpecgenOdooLatencyHigh", "SpecgenEventToRowLatencyHigh")]},
     ]
+
+
+def _healthy_test(o, t) -> dict:
+    """Everything healthy: no alert fires."""
+    labels = f'instance="main",entity="{t.entity}"'
+    return {"name": "everything healthy: no alert at all", "interval": "1m",
+            "input_series": [
+                {"series": f"specgen_sync_last_success_timestamp_seconds{{{labels}}}", "values": "0+60x60"},
+                {"series": f"specgen_sync_records_total{{{labels}}}", "values": "0+100x60"},
+                {"series": f"specgen_sync_errors_total{{{labels}}}", "values": "0+0x60"},
+                {"series": f'specgen_sync_dead_letters_total{{{labels},source="pull"}}', "values": "0+0x60"},
+                {"series": 'specgen_webhook_events_total{instance="main",outcome="received"}', "values": "0+100x60"},
+                {"series": 'specgen_webhook_events_total{instance="main",outcome="rejected"}', "values": "0+0x60"},
+                {"series": f'specgen_odoo_call_duration_seconds_bucket{{model="res.partner",le="{o.odoo_p99_seconds / 10}"}}',
+                 "values": "0+100x60"},
+                {"series": 'specgen_odoo_call_duration_seconds_bucket{model="res.partner",le="+Inf"}', "values": "0+100x60"},
+                {"series": f"specgen_outbox_oldest_age_seconds{{{labels}}}", "values": "0+0x60"},
+                {"series": f"specgen_outbox_max_attempts{{{labels}}}", "values": "0+0x60"}],
+            "alert_rule_test": [{"eval_time": "45m", "alertname": a, "exp_alerts": []} for a in (
+                "SpecgenOutboxStuck", "SpecgenPushRetrying",
+                "SpecgenSyncStalled", "SpecgenSyncErrorRateHigh", "SpecgenDeadLettersGrowing",
+                "SpecgenWebhookRejectionSpike", "SpecgenOdooLatencyHigh", "SpecgenEventToRowLatencyHigh")]}
+
+
+def _annotate(ir: IR, tests: list[dict]) -> None:
+    """Each expected alert carries the annotations its rule gives it, filled with its labels."""
     annotations = {r["alert"] + r.get("labels", {}).get("entity", ""): r["annotations"]
                    for r in rules(ir)["groups"][0]["rules"]}
     for test in tests:
@@ -194,7 +223,6 @@ def rule_tests(ir: IR) -> dict:
                 labels = alert["exp_labels"]
                 key = case["alertname"] + (labels.get("entity", "") if case["alertname"] == "SpecgenSyncStalled" else "")
                 alert["exp_annotations"] = {k: _fill(v, labels) for k, v in annotations[key].items()}
-    return {"rule_files": ["alerts.yml"], "evaluation_interval": "1m", "tests": tests}
 
 
 def _fill(template: str, labels: dict) -> str:

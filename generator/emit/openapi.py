@@ -8,14 +8,21 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from generator.text import jsondoc
-from generator.ir import IR, Check, Column, Table
-from generator.sqltypes import INTEGER_RANGE
+from generator.emit.unsupported import Collector, Unsupported
+from generator.ir import IR, Bounds, Column, Table
 from generator.patterns import for_target
+from generator.sqltypes import NUMBERS, TEXTS
+from generator.text import jsondoc
 
+# The JSON Schema of each spec type (enum columns refer to their enum's schema; jsonb is any JSON value).
+OPENAPI_SCALAR = {"uuid": {"type": "string", "format": "uuid"}, "text": {"type": "string"},
+                  "varchar": {"type": "string"}, "smallint": {"type": "integer", "format": "int16"},
+                  "integer": {"type": "integer", "format": "int32"},
+                  "bigint": {"type": "integer", "format": "int64"},
+                  "numeric": {"type": "number"}, "boolean": {"type": "boolean"},
+                  "date": {"type": "string", "format": "date"}, "timestamptz": {"type": "string", "format": "date-time"}}
 OPENAPI_PATH = "openapi/openapi.json"
 METHODS = {"select": "get", "insert": "post", "update": "patch", "delete": "delete"}
-INT_FORMAT = {"smallint": "int16", "integer": "int32", "bigint": "int64"}
 RATE_LIMITS = (
     "Requests go through Supabase's API gateway. Rate limits are those of the Supabase plan and are "
     "enforced per project and client IP; an exceeded limit answers 429 Too Many Requests. Clients "
@@ -27,58 +34,34 @@ VERSIONING = (
     "fails when they come without one. See docs/api-versioning.md.")
 
 
-def numeric_limit(precision: int, scale: int) -> int | float | None:
-    """The bound numeric(p, s) keeps values below, as JSON can carry it: 10^(p - s) exactly while it
-    fits 64 bits, as a float up to 1e308, and None (no bound written) past what a double holds."""
-    digits = precision - scale
-    if digits <= 18:
-        return 10 ** digits
-    return float(10 ** digits) if digits <= 308 else None
-
-
 def _schema_name(table: Table, kind: str) -> str:
     return f"{table.schema}.{table.name}.{kind}"
 
 
-def column_schema(c: Column, check: Check | None) -> dict:
-    rules = dict(check.rules) if check and not c.type.array else {}
+def column_schema(c: Column, b: Bounds) -> dict:
     base = c.type.base
     if c.enum:
         schema: dict = {"$ref": f"#/components/schemas/{enum_ref(*c.enum)}"}
-    elif base == "uuid":
-        schema = {"type": "string", "format": "uuid"}
-    elif base in ("text", "varchar"):
-        schema = {"type": "string"}
-        lengths = [v for v in (rules.get("max_length"), c.type.length) if v is not None]
-        if lengths:
-            schema["maxLength"] = min(lengths)
-        if "min_length" in rules:
-            schema["minLength"] = rules["min_length"]
-        if "pattern" in rules:
-            schema["pattern"] = for_target(rules["pattern"], "js")
-    elif base in INTEGER_RANGE:
-        low, high = INTEGER_RANGE[base]
-        schema = {"type": "integer", "format": INT_FORMAT[base],
-                  "minimum": max(rules.get("min", low), low), "maximum": min(rules.get("max", high), high)}
-    elif base == "numeric":
-        schema = {"type": "number"}
-        if "min" in rules:
-            schema["minimum"] = rules["min"]
-        if "max" in rules:
-            schema["maximum"] = rules["max"]
-        if c.type.precision is not None:
-            limit = numeric_limit(c.type.precision, c.type.scale)
-            if limit is not None:
-                schema["exclusiveMinimum"], schema["exclusiveMaximum"] = -limit, limit
-            schema["description"] = f"numeric({c.type.precision},{c.type.scale})"
-    elif base == "boolean":
-        schema = {"type": "boolean"}
-    elif base == "date":
-        schema = {"type": "string", "format": "date"}
-    elif base == "timestamptz":
-        schema = {"type": "string", "format": "date-time"}
-    else:  # jsonb: any JSON value
+    elif base == "jsonb":  # any JSON value
         schema = {"description": "Any JSON value."} if c.nullable else {"not": {"type": "null"}}
+    else:
+        schema = dict(OPENAPI_SCALAR[base])
+    if base in TEXTS:
+        if b.max_length is not None:
+            schema["maxLength"] = b.max_length
+        if b.min_length is not None:
+            schema["minLength"] = b.min_length
+        if b.pattern is not None:
+            schema["pattern"] = for_target(b.pattern, "js")
+    elif base in NUMBERS:
+        if b.minimum is not None:
+            schema["minimum"] = b.minimum
+        if b.maximum is not None:
+            schema["maximum"] = b.maximum
+        if b.exclusive_maximum is not None:
+            schema["exclusiveMinimum"], schema["exclusiveMaximum"] = b.exclusive_minimum, b.exclusive_maximum
+        if base == "numeric" and c.type.precision is not None:
+            schema["description"] = f"numeric({c.type.precision},{c.type.scale})"
     if c.type.array:
         schema = {"type": "array", "items": schema}
     if c.nullable and base != "jsonb":
@@ -105,14 +88,13 @@ def table_schemas(t: Table) -> dict[str, dict]:
 
     Cached because OpenAPI and the Python JSON Schema both need them; callers must not mutate them.
     """
-    checks = {ch.column: ch for ch in t.checks if ch.column}
     out = {}
     for kind in ("Row", "Insert", "Update"):
         props, required = {}, []
         for c in t.columns:
             if kind != "Row" and c.identity:
                 continue
-            prop = column_schema(c, checks.get(c.name))
+            prop = column_schema(c, t.bounds(c.name))
             if kind == "Row" and c.identity:
                 prop = {**prop, "readOnly": True}
             if kind != "Row" and c.default_json is not None:
@@ -234,11 +216,17 @@ COMMON_PARAMETERS = {
 }
 
 
-def render_document(ir: IR) -> dict:
+def _granted(ir: IR) -> dict[tuple[str, str], set[str]]:
+    """The commands granted on each table of the exposed schemas: the tables the document shows."""
     granted: dict[tuple[str, str], set[str]] = {}
     for p in ir.permissions:
         if p.schema in ir.exposed_schemas:
             granted.setdefault((p.schema, p.table), set()).add(p.command)
+    return granted
+
+
+def render_document(ir: IR) -> dict:
+    granted = _granted(ir)
     tables = [t for t in ir.tables if (t.schema, t.name) in granted]
     schemas: dict[str, dict] = {
         "Error": {"type": "object", "description": "PostgREST error body.",
@@ -287,3 +275,23 @@ def render_document(ir: IR) -> dict:
 
 def render(ir: IR) -> dict[str, str]:
     return {OPENAPI_PATH: jsondoc.dump(render_document(ir))}
+
+
+def unsupported(ir: IR) -> list[Unsupported]:
+    """What the OpenAPI schemas check less exactly than the database, for the tables the document shows."""
+    out = Collector("openapi")
+    granted = _granted(ir)
+    for t in ir.tables:
+        if (t.schema, t.name) not in granted:
+            continue
+        for c in t.columns:
+            if c.type.base != "numeric" or c.type.precision is None:
+                continue
+            where, limit = f"{t.schema}.{t.name}.{c.name}", t.bounds(c.name).exclusive_maximum
+            kind = f"numeric({c.type.precision},{c.type.scale})"
+            if limit is None:
+                out.unsupported("warn", f"{kind} bound left out: 10^(p - s) is past what JSON numbers "
+                                "(doubles) hold", where)
+            elif isinstance(limit, float):
+                out.unsupported("ignore", f"{kind} bound written as the double {limit!r}, not exactly", where)
+    return out.items

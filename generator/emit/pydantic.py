@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import keyword
 
-from generator.text import jsondoc, templating
 from generator.emit.openapi import enum_ref, table_schemas
-from generator.ir import IR, Check, Column, Table
-from generator.sqltypes import INTEGER_RANGE
+from generator.emit.unsupported import Collector, Unsupported
+from generator.ir import IR, Bounds, Column, Table
 from generator.patterns import for_target
+from generator.sqltypes import NUMBERS, TEXTS
+from generator.text import jsondoc, templating
 
+# The Python type of each spec type (enum columns use their enum's Literal, jsonb JsonValue/JsonNotNull).
 PY_SCALAR = {"uuid": "UUID", "text": "str", "varchar": "str", "smallint": "int", "integer": "int",
              "bigint": "int", "numeric": "Decimal", "boolean": "bool", "date": "Date",
              "timestamptz": "Timestamp"}
@@ -64,41 +66,35 @@ def _camel(*parts: str) -> str:
     return "".join(p[:1].upper() + p[1:] for part in parts for p in part.split("_") if p)
 
 
-def _constraints(c: Column, check: Check | None) -> list[str]:
-    rules = dict(check.rules) if check else {}
+def _constraints(c: Column, b: Bounds) -> list[str]:
     out = []
     base = c.type.base
-    if base in ("text", "varchar"):
-        if "min_length" in rules:
-            out.append(f"min_length={rules['min_length']}")
-        lengths = [v for v in (rules.get("max_length"), c.type.length) if v is not None]
-        if lengths:
-            out.append(f"max_length={min(lengths)}")
-        if "pattern" in rules:
-            out.append(f"pattern={_text(for_target(rules['pattern'], 'rust'))}")
-    if base in INTEGER_RANGE:
-        low, high = INTEGER_RANGE[base]
-        out.append(f"ge={max(rules.get('min', low), low)}")
-        out.append(f"le={min(rules.get('max', high), high)}")
-    if base == "numeric":
-        if "min" in rules:
-            out.append(f"ge={rules['min']!r}")
-        if "max" in rules:
-            out.append(f"le={rules['max']!r}")
-        if c.type.precision is not None:
-            out.append(f"max_digits={c.type.precision}")
-            out.append(f"decimal_places={c.type.scale}")
+    if base in TEXTS:
+        if b.min_length is not None:
+            out.append(f"min_length={b.min_length}")
+        if b.max_length is not None:
+            out.append(f"max_length={b.max_length}")
+        if b.pattern is not None:
+            out.append(f"pattern={_text(for_target(b.pattern, 'rust'))}")
+    if base in NUMBERS:
+        if b.minimum is not None:
+            out.append(f"ge={b.minimum!r}")
+        if b.maximum is not None:
+            out.append(f"le={b.maximum!r}")
+    if base == "numeric" and c.type.precision is not None:
+        out.append(f"max_digits={c.type.precision}")
+        out.append(f"decimal_places={c.type.scale}")
     return out
 
 
-def annotation(c: Column, check: Check | None, enum_names: dict) -> str:
+def annotation(c: Column, b: Bounds, enum_names: dict) -> str:
     if c.enum:
         inner = enum_names[c.enum]
     elif c.type.base == "jsonb":
         inner = "JsonValue" if c.nullable else "JsonNotNull"
     else:
         inner = PY_SCALAR[c.type.base]
-    constraints = [] if c.type.array else _constraints(c, check)
+    constraints = [] if c.type.array else _constraints(c, b)
     if constraints:
         inner = f"Annotated[{inner}, Field({', '.join(constraints)})]"
     if c.type.array:
@@ -110,13 +106,12 @@ def annotation(c: Column, check: Check | None, enum_names: dict) -> str:
 
 def _model(t: Table, kind: str, enum_names: dict) -> str:
     """One model class as source text (built directly: a template per field was the build's slowest step)."""
-    checks = {ch.column: ch for ch in t.checks if ch.column}
     fields = []
     py_names = field_names(t)
     for c in t.columns:
         if kind != "Row" and c.identity:
             continue
-        ann = annotation(c, checks.get(c.name), enum_names)
+        ann = annotation(c, t.bounds(c.name), enum_names)
         optional = kind == "Update" or (kind == "Insert" and (c.nullable or c.has_default))
         # An optional field left out stays unset and is never sent (exclude_unset), so the database
         # applies its default; pydantic does not validate defaults, so None never reaches a NOT NULL column.
@@ -158,6 +153,18 @@ def render_json_schema(ir: IR) -> str:
     doc = {"$schema": "https://json-schema.org/draft/2020-12/schema",
            "title": f"{ir.project.name} tables", "$defs": defs}
     return jsondoc.dump(doc).replace('"#/components/schemas/', '"#/$defs/')
+
+
+def unsupported(ir: IR) -> list[Unsupported]:
+    """What the pydantic models check less than the database: an array column's elements go unchecked
+    (its annotation is a plain list[...]), so the bounds of each element are left to the database."""
+    out = Collector("pydantic")
+    for t in ir.tables:
+        for c in t.columns:
+            if c.type.array and not c.enum and _constraints(c, t.bounds(c.name)):
+                out.unsupported("warn", f"element bounds of {c.sql_type} not checked "
+                                f"({', '.join(_constraints(c, t.bounds(c.name)))})", f"{t.schema}.{t.name}.{c.name}")
+    return out.items
 
 
 def render(ir: IR) -> dict[str, str]:

@@ -3,18 +3,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any
 
+from generator import sqltypes
+from generator.ir import access, values
 from generator.ir import model as m
-from generator.load import platform_tables
-from generator.names import constraint_name, index_name, inline_enum_name, quote_ident, qualified, sql_string
-from generator.quoting import array_item
 from generator.load import defaults as d
-from generator.load import relations
+from generator.load import platform_tables, relations
+from generator.names import constraint_name, index_name, inline_enum_name, qualified
 from generator.sqltypes import FieldType, parse_type
 
 SCHEMAS = ("app", "odoo", "ops")
-COMMANDS = ("select", "insert", "update", "delete")
 _AUTH_USERS_FK = ("auth", "users", ("id",))
 
 
@@ -64,10 +62,10 @@ class _Builder:
             exposed_schemas=tuple(s for s in SCHEMAS if s in d.exposed_schemas(self.spec)),
             enums=tuple(self.enums[k] for k in sorted(self.enums)),
             tables=tuple(sorted(tables, key=lambda t: (t.schema, t.name))),
-            roles=self.roles(),
-            permissions=self.permissions(),
-            tenancy=self.tenancy_ir(),
-            sso=self.sso(),
+            roles=access.roles(self.roles_doc),
+            permissions=access.permissions(self.spec, self.roles_doc),
+            tenancy=access.tenancy(self.spec, self.roles_doc, self.targets),
+            sso=access.sso(self.roles_doc),
             inputs=inputs,
             observability=self.observability,
             acknowledged=tuple(sorted((a["change"], a["reason"]) for a in self.spec.get("acknowledged_changes") or [])),
@@ -130,7 +128,7 @@ class _Builder:
             schema=schema, name=table, entity=e["name"], description=e.get("description", ""),
             owner=d.owner(e), scope=scope, columns=tuple(columns), primary_key=key,
             foreign_keys=tuple(fks), uniques=tuple(uniques), indexes=indexes, checks=tuple(checks),
-            timestamps=d.timestamps(e), audit=e.get("audit", False), odoo=self.mapping(e),
+            timestamps=d.timestamps(e), audit=e.get("audit", False), odoo=access.odoo_mapping(e, self.observability),
             owned_by=owned_by if any(c.name == owned_by for c in columns) else None,
             renamed_from=e.get("renamed_from"),
         )
@@ -241,16 +239,16 @@ class _Builder:
                                         ref_cols, on_delete, ref_entity))
         else:
             ftype = parse_type(f["type"])
-            sql_type = _sql_type(ftype)
+            sql_type = sqltypes.sql_type(ftype)
             if ftype.base == "enum":
                 enum_ref = self.enum_for(schema, table, f)
                 sql_type = qualified(*enum_ref) + ("[]" if ftype.array else "")
         default_sql = f.get("default_sql")
         if "default" in f:
-            default_sql = _literal(f["default"], ftype, sql_type)
+            default_sql = values.literal(f["default"], ftype, sql_type)
         if f.get("identity"):
             default_sql = None
-        check = _check(table, name, f.get("check") or {})
+        check = values.check(table, name, f.get("check") or {})
         if check:
             checks.append(check)
         columns.append(m.Column(
@@ -266,14 +264,14 @@ class _Builder:
             return FieldType("uuid"), "uuid", None
         if target in self.platform_keys:
             ftype = parse_type(self.platform_keys[target]["type"])
-            return ftype, _sql_type(ftype), None
+            return ftype, sqltypes.sql_type(ftype), None
         found = d.key_field(self.by_name, target)
         if found is None:  # a cycle of keys; the validator rules this out
             raise KeyError(f"no key type for {target}")
         e, pk = found
         ftype = parse_type(pk["type"])
         if ftype.base != "enum":
-            return ftype, _sql_type(ftype), None
+            return ftype, sqltypes.sql_type(ftype), None
         enum_ref = self.enum_key(d.schema(e), d.table(e), pk)
         return ftype, qualified(*enum_ref) + ("[]" if ftype.array else ""), enum_ref
 
@@ -320,132 +318,3 @@ class _Builder:
                 out.append(m.Index(name, cols, reason=reason))
                 leads.append(cols)
         return tuple(out)
-
-    def mapping(self, e: dict) -> m.OdooMapping | None:
-        odoo = e.get("odoo")
-        if not odoo:
-            return None
-        fields = []
-        for column, spec in odoo["fields"].items():
-            if isinstance(spec, str):
-                fields.append(m.OdooFieldMap(column, spec, "scalar"))
-            elif "many2many" in spec:
-                fields.append(m.OdooFieldMap(column, spec["field"], "many2many", spec["many2many"]))
-            elif "one2many" in spec:
-                fields.append(m.OdooFieldMap(column, spec["field"], "one2many", spec["one2many"],
-                                             inverse=spec["inverse"]))
-            elif "many2one" in spec:
-                fields.append(m.OdooFieldMap(column, spec["field"], "many2one", spec["many2one"]))
-            else:
-                fields.append(m.OdooFieldMap(column, spec["field"], "selection" if spec.get("selection") else "scalar"))
-        sync = odoo.get("sync") or {}
-        default_direction = "pull" if d.owner(e) == "odoo" else "both"
-        return m.OdooMapping(
-            model=odoo["model"], domain_json=json.dumps(odoo.get("domain") or [], sort_keys=True),
-            context=tuple(sorted((odoo.get("context") or {}).items())), fields=tuple(fields),
-            direction=sync.get("direction", default_direction), batch_size=sync.get("batch_size", 500),
-            conflict=sync.get("conflict"),
-            stall_minutes=sync.get("stall_minutes", self.observability.stall_minutes))
-
-    # -- roles ------------------------------------------------------------------------------
-    def roles(self) -> tuple[m.Role, ...]:
-        raw = self.roles_doc["roles"]
-        parents = {r["name"]: r.get("inherits") for r in raw}
-
-        def ancestors(name):
-            out, cur = [], parents.get(name)
-            while cur is not None:
-                out.append(cur)
-                cur = parents.get(cur)
-            return out
-
-        satisfied: dict[str, list[str]] = {r["name"]: [r["name"]] for r in raw}
-        for r in raw:
-            for a in ancestors(r["name"]):
-                satisfied[a].append(r["name"])
-        order = [r["name"] for r in raw]
-        return tuple(m.Role(r["name"], r.get("description", ""), r.get("inherits"), r.get("system"),
-                            tuple(sorted(satisfied[r["name"]], key=order.index)) if "system" not in r else ())
-                     for r in raw)
-
-    def permissions(self) -> tuple[m.Permission, ...]:
-        by_entity = {e["name"]: e for e in self.spec["entities"]}
-        out = []
-        for entity_name, commands in sorted((self.roles_doc.get("permissions") or {}).items()):
-            e = by_entity[entity_name]
-            for command in COMMANDS:
-                grants = d.grants_of(commands.get(command))
-                if not grants:
-                    continue
-                out.append(m.Permission(d.schema(e), d.table(e), entity_name, command, tuple(
-                    m.Grant(g["role"], g.get("rows", d.default_rows(e, self.spec)), tuple(g.get("columns") or ()))
-                    for g in grants)))
-        return tuple(sorted(out, key=lambda p: (p.schema, p.table, COMMANDS.index(p.command))))
-
-    def tenancy_ir(self) -> m.Tenancy | None:
-        if not self.tenancy:
-            return None
-        root = self.targets[self.tenancy["root"]]
-        membership = self.tenancy["membership"]
-        mem = self.targets[membership["entity"]]
-        rules = self.roles_doc.get("memberships") or {}
-        return m.Tenancy(root[0], root[1], d.tenant_column(self.spec), mem[0], mem[1],
-                         membership.get("user", d.MEMBERSHIP_USER), membership.get("role", d.MEMBERSHIP_ROLE),
-                         ceiling=rules.get("ceiling", "none") == "own_rank", keep_one=rules.get("keep_one"))
-
-    def sso(self) -> m.SSO | None:
-        sso = self.roles_doc.get("sso")
-        if not sso:
-            return None
-        return m.SSO(sso["claim_path"], tuple(sorted((sso.get("groups") or {}).items())))
-
-
-def _sql_type(t: FieldType) -> str:
-    if t.base == "varchar":
-        base = f"varchar({t.length})"
-    elif t.base == "numeric" and t.precision is not None:
-        base = f"numeric({t.precision},{t.scale})"
-    else:
-        base = t.base
-    return base + ("[]" if t.array else "")
-
-
-def _literal(value: Any, t: FieldType, sql_type: str) -> str:
-    """A spec default as a SQL literal of the column's type."""
-    if t.base == "jsonb" and not t.array:
-        return f"{sql_string(json.dumps(value, sort_keys=True, separators=(',', ':')))}::jsonb"
-    if t.array:
-        items = ",".join(_array_item(v) for v in value)
-        return f"{sql_string('{' + items + '}')}::{sql_type}"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    return sql_string(str(value))
-
-
-def _array_item(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    return array_item(str(value), always_quote=True)
-
-
-def _check(table: str, column: str, check: dict) -> m.Check | None:
-    parts, rules = [], []
-    col = quote_ident(column)
-    for key, op in (("min", ">="), ("max", "<=")):
-        if key in check:
-            parts.append(f"{col} {op} {check[key]!r}")
-            rules.append((key, check[key]))
-    for key, op in (("min_length", ">="), ("max_length", "<=")):
-        if key in check:
-            parts.append(f"char_length({col}) {op} {check[key]}")
-            rules.append((key, check[key]))
-    if "pattern" in check:
-        parts.append(f"{col} ~ {sql_string(check['pattern'])}")
-        rules.append(("pattern", check["pattern"]))
-    if not parts:
-        return None
-    return m.Check(constraint_name(table, [column], "check"), " AND ".join(parts), column, tuple(rules))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from generator.ir.bounds import Bounds, resolve
 from generator.names import qualified
 from generator.sqltypes import FieldType
 
@@ -143,6 +144,18 @@ class Table:
     odoo: OdooMapping | None = None
     owned_by: str | None = None  # column compared with auth.uid() for rows: own
     renamed_from: str | None = None
+
+    def __post_init__(self) -> None:
+        # Derived, so kept out of the fields: snapshots (orjson skips `_` attributes), equality, hashing
+        # and `--emit ir` see the table as the spec gave it, and a table read back from a snapshot or
+        # made by dataclasses.replace resolves its bounds again.
+        rules = {ch.column: dict(ch.rules) for ch in self.checks if ch.column}
+        object.__setattr__(self, "_bounds", {
+            c.name: resolve(c.type, {} if c.type.array else rules.get(c.name, {})) for c in self.columns})
+
+    def bounds(self, column: str) -> Bounds:
+        """The effective bounds of one value of the column (each element of an array column)."""
+        return self._bounds[column]
 
     @property
     def qualified(self) -> str:

@@ -1,8 +1,8 @@
 """Numeric defaults: `specgen check` accepts exactly the literals PostgreSQL can store in the column.
 
-generator/load/semantics.py judges `default:` of a numeric(p,s) field without a database (round half away
+generator/load/semantics/fields.py judges `default:` of a numeric(p,s) field without a database (round half away
 from zero to s decimals, then at most p-s integer digits); this holds that judgement against a real server
-casting the very literal the SQL carries (`repr` of the YAML number, generator/ir/build.py `_literal`).
+casting the very literal the SQL carries (`repr` of the YAML number, generator/ir/values.py `literal`).
 """
 from __future__ import annotations
 
