@@ -17,7 +17,7 @@ import psycopg
 from bridge.observe import jsonlog, metrics, tracing
 from bridge.adapters import json_default
 from bridge.store.db import connect
-from bridge.odoo.client import new_trace_id
+from bridge.observe.context import new_trace_id
 
 log = jsonlog.get("runs")
 WORKER = f"{socket.gethostname()}:{os.getpid()}"

@@ -1,20 +1,18 @@
-"""The Odoo -> Supabase event schema (bridge/sync/schemas/odoo_event.schema.json) and idempotency keys."""
+"""The Odoo -> Supabase event schema (specgen/schemas/odoo_event.schema.json, which the compiler publishes)
+and idempotency keys."""
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from functools import lru_cache
-from pathlib import Path
 
 import fastjsonschema
 
-SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "odoo_event.schema.json"
-
+from specgen import schemas
 
 @lru_cache(maxsize=1)
 def schema() -> dict:
-    return json.loads(SCHEMA_PATH.read_text())
+    return schemas.load("odoo_event.schema.json")
 
 
 @lru_cache(maxsize=1)

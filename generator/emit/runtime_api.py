@@ -6,35 +6,13 @@ from __future__ import annotations
 
 from generator.text import jsondoc
 from generator.ir import IR
+from specgen import schemas
 
 RUNTIME_PATH = "openapi/runtime.json"
 
-# The event Odoo 17+ posts (and the pull and replay queue). The runtime validates against the same
-# schema (bridge/sync/schemas/odoo_event.schema.json); a test keeps the two equal.
-ODOO_EVENT = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "$id": "https://specgen.dev/schemas/odoo_event.schema.json",
-    "title": "Odoo to Supabase change event",
-    "description": "One change notification about one Odoo record, as Odoo 17+'s 'Send Webhook Notification' "
-                   "posts it, and as the pull and replay queue it. The event is a hint: the processor re-reads the "
-                   "record by id, so only _model and _id are required. Any other key is a field value read with "
-                   "load=None (a many2one is a bare id).",
-    "type": "object",
-    "required": ["_model", "_id"],
-    "properties": {
-        "_model": {"type": "string", "pattern": "^[a-z][a-z0-9_]*(\\.[a-z0-9_]+)*$", "maxLength": 128,
-                   "description": "Technical name of the Odoo model, e.g. res.partner."},
-        "_id": {"type": "integer", "minimum": 1, "maximum": 2147483647, "description": "Record id in Odoo."},
-        "id": {"type": "integer", "minimum": 1, "maximum": 2147483647},
-        "_action": {"type": "string", "maxLength": 200,
-                    "description": "The automation rule, e.g. 'Send Webhook Notification(#2)'."},
-        "write_date": {"oneOf": [{"type": "string", "pattern": "^\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}"},
-                                 {"const": False}],
-                       "description": "Odoo's write_date, naive UTC 'YYYY-MM-DD HH:MM:SS'."},
-        "_replay_of": {"type": "integer", "description": "Set when the event re-queues a dead letter (its id)."},
-    },
-    "additionalProperties": True,
-}
+# The event Odoo 17+ posts (and the pull and replay queue): one schema, specgen/schemas/, which the
+# runtime validates against and this document publishes.
+ODOO_EVENT = schemas.load("odoo_event.schema.json")
 
 
 def _problem(description: str) -> dict:

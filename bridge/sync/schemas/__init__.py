@@ -1,1 +1,0 @@
-"""Published JSON Schemas of the sync runtime (package data)."""
