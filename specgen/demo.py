@@ -17,7 +17,7 @@ import uuid
 import click
 
 from bridge.observe import jsonlog
-from bridge.cli.common import log_level_option
+from bridge.cli.common import contracts_path, log_level_option, project_dir
 
 SECRET_ENV = "SPECGEN_DEMO_ODOO_PASSWORD"
 
@@ -36,7 +36,7 @@ def demo(partners, odoo_port, webhook_port, dashboard_port, interval, duration, 
                                             start_cluster)
 
     from bridge.store.queries import status_data
-    from bridge.sync.contracts import REPO_ROOT, load_adapters
+    from bridge.sync.contracts import load_adapters
     from bridge.http.dashboard import Auth, create_app as create_dashboard
     from bridge.store.db import connect, webhook_token_hash
     from mock_odoo.server import MockOdooServer
@@ -59,7 +59,7 @@ def demo(partners, odoo_port, webhook_port, dashboard_port, interval, duration, 
         dbname = cluster.create_database(prefix="demo")
         url = cluster.url_for(dbname)
         apply_sql(url, standin_sql())
-        if not apply_migrations(url, REPO_ROOT / "generated/supabase/migrations"):
+        if not apply_migrations(url, project_dir() / "generated/supabase/migrations"):
             raise click.ClickException("no committed migrations in generated/supabase/migrations; run `specgen build`")
         click.echo(f"starting the mock Odoo with {partners} partners ...", err=True)
         odoo = MockOdooServer(port=odoo_port, demo=partners).start()
@@ -75,7 +75,7 @@ def demo(partners, odoo_port, webhook_port, dashboard_port, interval, duration, 
         receiver = ThreadedServer(create_app(url), port=webhook_port).start()
         hook = f"{receiver.url}/webhooks/odoo/{inst}/{token}"
         odoo.webhooks.configure(urls=[hook])
-        adapters = load_adapters()
+        adapters = load_adapters(contracts_path())
         worker = Worker(url, adapters, settings=settings, interval=interval, reconcile_every=60)
         worker_thread = threading.Thread(target=worker.run, name="sync-worker", daemon=True)
         worker_thread.start()

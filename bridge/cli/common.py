@@ -5,13 +5,14 @@ import functools
 import json
 import logging
 import sys
+from pathlib import Path
 
 import click
 import psycopg
 
 from bridge.observe import jsonlog
 from bridge.settings import Settings
-from specgen.errors import DatabaseUnavailable, RuntimeFailure
+from specgen.errors import DatabaseUnavailable, RuntimeFailure, UsageError
 
 from bridge.store import db
 
@@ -127,9 +128,24 @@ def _setup(level="warning", given: str | None = None) -> Settings:
     return current
 
 
+def project_dir() -> Path:
+    """The project the command works on: -C's directory, else the current one."""
+    ctx = click.get_current_context(silent=True)
+    return ((ctx.find_root().obj or {}).get("project_dir") if ctx else None) or Path(".")
+
+
+def contracts_path() -> Path:
+    """Where the generated contracts package is: $SPECGEN_CONTRACTS_PATH, else the project's
+    generated/python."""
+    return settings().contracts_path or project_dir() / "generated" / "python"
+
+
 def _adapters(entity: str | None = None):
     from bridge.sync.contracts import load_adapters, pull_order
-    adapters = load_adapters()
+    try:
+        adapters = load_adapters(contracts_path())
+    except FileNotFoundError as exc:
+        raise UsageError(str(exc)) from None
     if entity and entity not in adapters:
         raise click.BadParameter(f"unknown entity {entity!r}; known: {', '.join(sorted(adapters))}", param_hint="--entity")
     return adapters, pull_order(adapters)

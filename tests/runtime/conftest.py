@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -11,23 +12,43 @@ from bridge.sync.contracts import load_adapters
 from bridge.store.db import connect
 from mock_odoo.server import MockOdooServer
 from bridge.odoo.client import OdooClient, RetryPolicy
-from bridge.settings import Settings
+from bridge.settings import CONTRACTS_PATH_ENV, Settings
 from generator.database.cluster import apply_migrations
+from tests.runtime import project
 
 SECRET_ENV = "SPECGEN_TEST_ODOO_PASSWORD"
 WEBHOOK_TOKEN = "test-webhook-token-0123456789"
 
 
 @pytest.fixture(scope="session")
-def adapters():
-    return load_adapters()
+def sync_generated() -> Path:
+    """The generated/ folder of the sync tests' own project (tests/runtime/project.py). The command lines
+    these tests run find its adapters through $SPECGEN_CONTRACTS_PATH, as a deployment would."""
+    out = project.generated()
+    previous = os.environ.get(CONTRACTS_PATH_ENV)
+    os.environ[CONTRACTS_PATH_ENV] = str(out / "python")
+    yield out
+    if previous is None:
+        os.environ.pop(CONTRACTS_PATH_ENV, None)
+    else:
+        os.environ[CONTRACTS_PATH_ENV] = previous
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _contracts_for_the_cli(sync_generated):
+    """Every sync test sees the project's contracts, whether it calls a component or a command line."""
 
 
 @pytest.fixture(scope="session")
-def migrated_template(pg_cluster, standin_template, repo_root):
-    """A template database: stand-in + every committed migration."""
+def adapters(sync_generated):
+    return load_adapters(sync_generated / "python")
+
+
+@pytest.fixture(scope="session")
+def migrated_template(pg_cluster, standin_template, sync_generated):
+    """A template database: stand-in + the project's migrations."""
     name = pg_cluster.create_database(template=standin_template, prefix="syncmig")
-    apply_migrations(pg_cluster.url_for(name), repo_root / "generated/supabase/migrations")
+    apply_migrations(pg_cluster.url_for(name), sync_generated / "supabase/migrations")
     yield name
     pg_cluster.drop_database(name)
 

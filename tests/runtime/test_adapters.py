@@ -9,8 +9,9 @@ from hypothesis import given, strategies as st
 
 from bridge.adapters import FieldMap, format_odoo_datetime, parse_odoo_datetime
 from bridge.sync.contracts import load_adapters, pull_order
+from tests.runtime import project
 
-ADAPTERS = load_adapters()
+ADAPTERS = load_adapters(project.generated() / "python")
 
 
 def test_generated_adapters_import_and_pull_targets_first():

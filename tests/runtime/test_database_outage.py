@@ -9,8 +9,9 @@ import pytest
 from bridge.store.db import connect
 from mock_odoo.server import MockOdooServer
 from generator.database.cluster import apply_migrations, apply_sql, standin_sql, start_cluster
+from tests.runtime import project
 from tests.runtime.conftest import add_instance
-from tests.runtime.helpers import ROOT, mirror_problems, stop_process, worker_process
+from tests.runtime.helpers import mirror_problems, stop_process, worker_process
 from tests.runtime.test_chaos import wait_for
 
 pytestmark = pytest.mark.db
@@ -38,7 +39,7 @@ def partner_rows(url: str, instance_id) -> int:
 def test_the_worker_survives_a_database_restart_in_the_middle_of_a_pull(own_cluster):
     url = own_cluster.url_for(own_cluster.create_database())
     apply_sql(url, standin_sql())
-    apply_migrations(url, ROOT / "generated/supabase/migrations")
+    apply_migrations(url, project.generated() / "supabase/migrations")
     # 3,000 partners in pages of 10, each page 20 ms slower: a pull of several seconds to interrupt
     with MockOdooServer(demo=3000, faults="res.partner/search_read: latency=20ms") as odoo:
         instance = add_instance(url, odoo.url)

@@ -23,6 +23,7 @@ from bridge.store.db import connect
 from bridge.http.receiver import create_app as receiver_app
 from bridge.http.serve import ThreadedServer
 from generator.database.cluster import apply_migrations, apply_sql, standin_sql, start_cluster
+from tests.runtime import project
 from tests.runtime.conftest import SECRET_ENV, add_instance
 from tests.runtime.helpers import ROOT
 from tests.runtime.test_chaos import wait_for
@@ -40,7 +41,7 @@ def stoppable(pg_cluster):
     cluster = start_cluster()
     url = cluster.url_for(cluster.create_database())
     apply_sql(url, standin_sql())
-    apply_migrations(url, ROOT / "generated/supabase/migrations")
+    apply_migrations(url, project.generated() / "supabase/migrations")
     yield cluster, url
     cluster.stop()
 
