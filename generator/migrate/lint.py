@@ -8,7 +8,7 @@ from pathlib import Path
 
 from generator.ir import IR
 from generator.migrate import folder
-from generator.migrate.plan import Step
+from generator.migrate.steps import Step
 
 
 @dataclass
