@@ -232,7 +232,7 @@ def migrate(name: str, project_dir: Path) -> None:
           reason: nothing reads it since v2
     """
     from generator import pipeline, writer
-    from generator.migrate import folder, lint
+    from generator.migrate import folder, lint, render
     if not re.match(r"^[a-z0-9_]+$", name) or len(name) > 80:
         raise UsageError(f"migration name {name!r}: use lower_snake_case (a-z, 0-9, _), at most 80 characters")
     ir = pipeline.compile_ir(project_dir)
@@ -257,11 +257,11 @@ def migrate(name: str, project_dir: Path) -> None:
     # Each file runs in a transaction of its own (see generator/migrate/plan.py split_files): new enum
     # labels first when a step uses them, the main steps, then the validation of `not valid` constraints.
     stamp = folder.next_stamp(out)
-    headers = {ENUM_VALUES_SUFFIX: lint.ENUM_VALUES_HEADER, "": lint.HEADER, VALIDATE_SUFFIX: lint.VALIDATE_HEADER}
+    headers = {ENUM_VALUES_SUFFIX: render.ENUM_VALUES_HEADER, "": render.HEADER, VALIDATE_SUFFIX: render.VALIDATE_HEADER}
     parts = split_files(steps)
     migrations = []
     for suffix, part in parts:
-        migrations.append((f"{stamp}_{name}{suffix}.sql", lint.render_migration(part, ir, headers[suffix])))
+        migrations.append((f"{stamp}_{name}{suffix}.sql", render.render_migration(part, ir, headers[suffix])))
         stamp = folder.stamp_after(stamp)
     files, _ = pipeline.project_files(project_dir, ir, state)
     files.update(folder.migration_files(ir, migrations, state.lock))
