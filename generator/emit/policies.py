@@ -219,8 +219,12 @@ def render_policies(ir: IR) -> list[SqlObject]:
             to = "anon, authenticated" if any(g.role == "anon" for g in p.grants) else "authenticated"
             expr = policy_expression(ir, t, p)
             name = quote_ident(policy_name(t.name, p.command))
-            rule = {"select": f"using ({expr})", "insert": f"with check ({expr})",
-                    "update": f"using ({expr}) with check ({expr})"}.get(p.command, f"using ({expr})")
+            if p.command == "insert":
+                rule = f"with check ({expr})"
+            elif p.command == "update":
+                rule = f"using ({expr}) with check ({expr})"
+            else:
+                rule = f"using ({expr})"
             out.append(so.policy(name, table, f"create policy {name} on {t.qualified} for {p.command} to {to} {rule};"))
     return out
 

@@ -19,12 +19,19 @@ API_ROLES = ("anon", "authenticated", "service_role")
 
 
 def render_baseline(ir: IR) -> str:
-    """The whole schema as one migration, in an order PostgreSQL accepts."""
-    return so.script(HEADER, objects(ir))
+    """The whole schema as one migration, in an order PostgreSQL accepts: the join of the objects' texts
+    (so.script of `objects(ir)`, without placing each object in its section first)."""
+    parts = [HEADER] + [f"-- {title}\n" + "\n".join(o.text for o in items) + "\n" for title, items in sections(ir) if items]
+    return "\n".join(parts)
 
 
 def objects(ir: IR) -> list[SqlObject]:
     """Every statement of the baseline, keyed, in the order PostgreSQL accepts them."""
+    return [o for title, items in sections(ir) for o in so.section(title, items)]
+
+
+def sections(ir: IR) -> list[tuple[str, list[SqlObject]]]:
+    """The baseline's sections: (title, objects), the objects' phase not set yet."""
     pushed = [t for t in ir.tables if t.odoo and t.odoo.direction in ("push", "both")]
     functions = [so.function("ops.set_updated_at", "", "trigger", UPDATED_AT_FUNCTION),
                  so.function("ops.sync_setting", "p_name text", "text", SYNC_SETTING_FUNCTION)]
@@ -33,14 +40,15 @@ def objects(ir: IR) -> list[SqlObject]:
     if pushed_links(ir):
         functions.append(so.function("ops.enqueue_outbox_link", "", "trigger",
                                      render_outbox_function(ir, OUTBOX_LINK_FUNCTION)))
-    sections = [
+    return [
         ("Schemas", [so.schema(s) for s in ir.schemas]),
         ("Enums", [so.obj("enum", (e.qualified,), render_enum(e)) for e in ir.enums]),
         ("Functions", functions),
         ("Tables", [so.obj("table", (t.qualified,), render_table(t)) for t in ir.tables]),
         ("Foreign keys", [so.obj("fk", (t.qualified, quote_ident(fk.name)), render_foreign_key(t, fk) + ";")
                           for t in ir.tables for fk in t.foreign_keys]),
-        ("Indexes", [so.obj("index", (quote_ident(ix.name),), render_index(t, ix)) for t in ir.tables for ix in t.indexes]),
+        ("Indexes", [so.obj("index", (quote_ident(ix.name),), render_index(t, ix))
+                     for t in ir.tables for ix in t.indexes]),
         ("Comments", [c for t in ir.tables for c in render_comments(t)]),
         ("Triggers", [tr for t in ir.tables for tr in render_triggers(t)] + render_link_triggers(ir)),
         ("Row level security: on for every table; anything the matrix does not grant is denied",
@@ -55,7 +63,6 @@ def objects(ir: IR) -> list[SqlObject]:
         ("Privileges", render_grants(ir)),
         ("Sync health (the alert conditions as a view)", health.render_sync_health(ir)),
     ]
-    return [o for title, items in sections for o in so.section(title, items)]
 
 
 def render_enum(e) -> str:
