@@ -138,7 +138,7 @@ def check_migrations(state: folder.Folder, ir: IR, schema_sql: str | None = None
     if same_spec and same_sql:
         return problems
     from generator.migrate.plan import plan_migration
-    steps = plan_migration(state.snapshot, ir, state.snapshot_sql)
+    steps = plan_migration(state.snapshot, ir, state.snapshot_objects)
     if steps or folder.fingerprint(state.snapshot) != folder.fingerprint(ir):
         listed = "".join(f"\n    - {s.change}" for s in steps[:12]) + (
             f"\n    - ... and {len(steps) - 12} more" if len(steps) > 12 else "")

@@ -23,7 +23,7 @@ def lint(project_dir: Path, environ: dict[str, str] | None = None) -> Linted:
     state = folder.read_folder(out)
     report, refused = None, False
     if state.snapshot is not None:
-        found = linting.lint_steps(plan_migration(state.snapshot, ir, state.snapshot_sql), ir)
+        found = linting.lint_steps(plan_migration(state.snapshot, ir, state.snapshot_objects), ir)
         report, refused = found.lines(), found.refused
     squawk = linting.run_squawk(out, state.files[-1:] if state.files else [], environ or {})
     return Linted(report, refused, squawk.output if squawk is not None else None)

@@ -8,7 +8,7 @@ from pathlib import Path
 from generator import pipeline, writer
 from generator.commands.common import managed
 from generator.errors import CheckFailed, UsageError
-from generator.migrate import folder, lint
+from generator.migrate import folder, lint, render
 
 NAME = re.compile(r"^[a-z0-9_]+$")
 
@@ -37,7 +37,7 @@ def migrate(project_dir: Path, name: str, jobs: int | None = None) -> Migrated:
     if state.problems or state.snapshot_file is None:
         raise CheckFailed("\n".join(f"migrations: {p}" for p in state.problems))
     from generator.migrate.plan import ENUM_VALUES_SUFFIX, VALIDATE_SUFFIX, plan_migration, split_files
-    steps = plan_migration(state.snapshot, ir, state.snapshot_sql)
+    steps = plan_migration(state.snapshot, ir, state.snapshot_objects)
     if not steps and folder.fingerprint(state.snapshot) == folder.fingerprint(ir):
         return Migrated()
     report = lint.lint_steps(steps, ir)
@@ -46,11 +46,11 @@ def migrate(project_dir: Path, name: str, jobs: int | None = None) -> Migrated:
     # Each file runs in a transaction of its own (see generator/migrate/plan.py split_files): new enum
     # labels first when a step uses them, the main steps, then the validation of `not valid` constraints.
     stamp = folder.next_stamp(out)
-    headers = {ENUM_VALUES_SUFFIX: lint.ENUM_VALUES_HEADER, "": lint.HEADER, VALIDATE_SUFFIX: lint.VALIDATE_HEADER}
+    headers = {ENUM_VALUES_SUFFIX: render.ENUM_VALUES_HEADER, "": render.HEADER, VALIDATE_SUFFIX: render.VALIDATE_HEADER}
     parts = split_files(steps)
     migrations = []
     for suffix, part in parts:
-        migrations.append((f"{stamp}_{name}{suffix}.sql", lint.render_migration(part, ir, headers[suffix])))
+        migrations.append((f"{stamp}_{name}{suffix}.sql", render.render_migration(part, ir, headers[suffix])))
         stamp = folder.stamp_after(stamp)
     files = pipeline.project_files(project_dir, ir, state, jobs=jobs).files
     files.update(folder.migration_files(ir, migrations, state.lock))

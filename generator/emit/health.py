@@ -8,11 +8,15 @@ flag per alert. Thresholds come from the spec's
 """
 from __future__ import annotations
 
+from generator.emit import sqlobjects as so
+from generator.emit.sqlobjects import SqlObject
 from generator.ir import IR
 from generator.names import sql_string
 
+VIEW = ("ops", "sync_health")
 
-def render_sync_health(ir: IR) -> list[str]:
+
+def render_sync_health(ir: IR) -> list[SqlObject]:
     mapped = [t for t in ir.tables if t.odoo]
     if not mapped:
         return []
@@ -78,8 +82,8 @@ left join letters d on d.instance_id = i.id and d.entity = m.entity
 left join waiting w on w.instance_id = i.id and w.entity = m.entity
 left join latency l on l.instance_id = i.id and l.odoo_model = m.odoo_model
 where i.active;"""
-    return [view,
-            "comment on view ops.sync_health is 'Per instance and entity: sync facts and alert flags (the "
-            "Prometheus alert rules, in SQL).';",
-            "revoke all on ops.sync_health from public, anon, authenticated;",
-            "grant select on ops.sync_health to service_role;"]
+    return [so.obj("view", ("ops.sync_health",), view, VIEW),
+            so.comment("ops.sync_health", "comment on view ops.sync_health is 'Per instance and entity: sync facts "
+                                          "and alert flags (the Prometheus alert rules, in SQL).';"),
+            so.table_grant(VIEW, "revoke all on ops.sync_health from public, anon, authenticated;"),
+            so.table_grant(VIEW, "grant select on ops.sync_health to service_role;")]

@@ -1,5 +1,5 @@
 """Authorization SQL: private helper functions, one RLS policy per table and command, column
-privileges, audit triggers, the append-only audit log, and SSO claim mapping.
+privileges, and SSO claim mapping (the audit log is generator/emit/audit.py).
 
 Policies call `private.user_org_ids(roles)` inside `(select ...)`, so PostgreSQL evaluates it once per
 query (an InitPlan) instead of once per row, and can use the tenant column's index. The helper is
@@ -9,6 +9,8 @@ PL/pgSQL, whose plan is cached (a SQL function is planned again on every call: 2
 """
 from __future__ import annotations
 
+from generator.emit import sqlobjects as so
+from generator.emit.sqlobjects import SqlObject
 from generator.ir import IR, Grant, Permission, Role, Table
 from generator.names import derived_name, quote_ident, sql_string
 from generator.quoting import array_text, requote_body
@@ -45,12 +47,12 @@ def helper_signature(ir: IR) -> str:
     return f"private.user_org_ids({_membership_enum(ir)}[])"
 
 
-def _array_helper(name: str, params: str, sig: str, returns: str, select: str, comment: str) -> list[str]:
+def _array_helper(name: str, params: str, sig: str, returns: str, select: str, comment: str) -> list[SqlObject]:
     """A `security definer` PL/pgSQL function returning `array(select ...)`, with its comment and grants.
 
     Security definer, so it reads memberships without recursing into their own policies; PL/pgSQL, so
     its plan is cached; executable by signed-in users only."""
-    return [f"""create or replace function private.{name}({params})
+    return [so.function(f"private.{name}", params, returns, f"""create or replace function private.{name}({params})
 returns {returns}
 language plpgsql
 stable
@@ -60,22 +62,22 @@ as $$
 begin
 {select}
 end;
-$$;""",
-            f"comment on function {sig} is {sql_string(comment)};",
-            f"revoke execute on function {sig} from public, anon;",
-            f"grant execute on function {sig} to authenticated, service_role;"]
+$$;"""),
+            so.comment(sig, f"comment on function {sig} is {sql_string(comment)};"),
+            so.statement(f"revoke execute on function {sig} from public, anon;"),
+            so.statement(f"grant execute on function {sig} to authenticated, service_role;")]
 
 
-def render_helpers(ir: IR) -> list[str]:
+def render_helpers(ir: IR) -> list[SqlObject]:
     if not ir.tenancy:
         return []
     tn = ir.tenancy
     membership = f"{quote_ident(tn.membership_schema)}.{quote_ident(tn.membership_table)}"
     sig = helper_signature(ir)
     return [
-        "create schema if not exists private;",
-        "revoke all on schema private from public;",
-        "grant usage on schema private to authenticated, service_role;",
+        so.schema("private"),
+        so.statement("revoke all on schema private from public;"),
+        so.schema_usage("private", "authenticated, service_role"),
         *_array_helper("user_org_ids", f"p_roles {_membership_enum(ir)}[]", sig, "uuid[]", f"""\
   return array(
     select m.{quote_ident(tn.column)}
@@ -87,7 +89,7 @@ def render_helpers(ir: IR) -> list[str]:
     ]
 
 
-def _co_member_helper(ir: IR) -> list[str]:
+def _co_member_helper(ir: IR) -> list[SqlObject]:
     """Users who share an org with the caller, for `rows: co_members` (profiles seen only by co-members)."""
     tn = ir.tenancy
     membership = f"{quote_ident(tn.membership_schema)}.{quote_ident(tn.membership_table)}"
@@ -108,7 +110,7 @@ def at_or_below(ir: IR, role: str) -> list[str]:
     return [r.name for r in ir.roles if not r.system and role in r.satisfied_by]
 
 
-def render_membership_rules(ir: IR) -> list[str]:
+def render_membership_rules(ir: IR) -> list[SqlObject]:
     """roles.yaml `memberships:`. The ceiling is restrictive policies (ANDed with the matrix's): the role a
     member grants, and the role of the membership they change or remove, must be at or below their own
     rank in that org. keep_one is a deferred constraint trigger, so it holds for the service role too and
@@ -117,6 +119,7 @@ def render_membership_rules(ir: IR) -> list[str]:
     if not tn or not (tn.ceiling or tn.keep_one):
         return []
     enum = _membership_enum(ir)
+    table = (tn.membership_schema, tn.membership_table)
     membership = f"{quote_ident(tn.membership_schema)}.{quote_ident(tn.membership_table)}"
     org, user, role = (quote_ident(x) for x in (tn.column, tn.user_column, tn.role_column))
     out = []
@@ -135,19 +138,18 @@ def render_membership_rules(ir: IR) -> list[str]:
     where m.{user} = auth.uid() and m.{org} = p_org
   );""", "Membership roles the caller may grant, change or revoke in an org: at or below their own.")
         check = f"{role} = any (private.grantable_roles({org}))"
-        name = tn.membership_table
-        out += [f"create policy {quote_ident(policy_name(name, 'ceiling_insert'))} on {membership} as restrictive for insert "
-                f"to authenticated with check ({check});",
-                f"create policy {quote_ident(policy_name(name, 'ceiling_update'))} on {membership} as restrictive for update "
-                f"to authenticated using ({check}) with check ({check});",
-                f"create policy {quote_ident(policy_name(name, 'ceiling_delete'))} on {membership} as restrictive for delete "
-                f"to authenticated using ({check});"]
+        for command, rule in (("insert", f"with check ({check})"), ("update", f"using ({check}) with check ({check})"),
+                              ("delete", f"using ({check})")):
+            name = quote_ident(policy_name(tn.membership_table, f"ceiling_{command}"))
+            out.append(so.policy(name, table, f"create policy {name} on {membership} as restrictive for {command} "
+                                              f"to authenticated {rule};"))
     if tn.keep_one:
         keep = sql_string(tn.keep_one)
         root = f"{quote_ident(tn.root_schema)}.{quote_ident(tn.root_table)}"
         message = sql_string(f"org % would be left with no {tn.keep_one}: make another member "
                              f"{tn.keep_one} first")
-        out += [requote_body(f"""create or replace function private.keep_one_role() returns trigger
+        out += [so.function("private.keep_one_role", "", "trigger", requote_body(f"""\
+create or replace function private.keep_one_role() returns trigger
 language plpgsql
 security definer
 set search_path = ''
@@ -160,10 +162,11 @@ begin
   end if;
   return null;
 end;
-$$;"""),
-                "revoke execute on function private.keep_one_role() from public, anon, authenticated;",
-                f"create constraint trigger keep_one_role after update or delete on {membership} "
-                f"deferrable initially deferred for each row execute function private.keep_one_role();"]
+$$;""")),
+                so.statement("revoke execute on function private.keep_one_role() from public, anon, authenticated;"),
+                so.trigger("keep_one_role", table, f"create constraint trigger keep_one_role after update or delete on "
+                           f"{membership} deferrable initially deferred for each row execute function "
+                           f"private.keep_one_role();")]
     return out
 
 
@@ -199,30 +202,30 @@ def policy_expression(ir: IR, t: Table, p: Permission) -> str:
     return parts[0] if len(parts) == 1 else " or ".join(f"({x})" for x in parts)
 
 
-def render_policies(ir: IR) -> list[str]:
+def render_policies(ir: IR) -> list[SqlObject]:
     by_table: dict[tuple[str, str], list[Permission]] = {}
     for p in ir.permissions:
         by_table.setdefault((p.schema, p.table), []).append(p)
     out = []
     for t in ir.tables:
         perms = by_table.get((t.schema, t.name), [])
+        table = (t.schema, t.name)
         if not perms:
-            out.append(f"create policy {quote_ident(policy_name(t.name, 'no_api_access'))} on {t.qualified} as restrictive "
-                       f"for all to anon, authenticated using (false) with check (false);")
+            name = quote_ident(policy_name(t.name, 'no_api_access'))
+            out.append(so.policy(name, table, f"create policy {name} on {t.qualified} as restrictive "
+                                              f"for all to anon, authenticated using (false) with check (false);"))
             continue
         for p in sorted(perms, key=lambda p: COMMANDS.index(p.command)):
             to = "anon, authenticated" if any(g.role == "anon" for g in p.grants) else "authenticated"
             expr = policy_expression(ir, t, p)
             name = quote_ident(policy_name(t.name, p.command))
-            if p.command == "select":
-                out.append(f"create policy {name} on {t.qualified} for select to {to} using ({expr});")
-            elif p.command == "insert":
-                out.append(f"create policy {name} on {t.qualified} for insert to {to} with check ({expr});")
+            if p.command == "insert":
+                rule = f"with check ({expr})"
             elif p.command == "update":
-                out.append(f"create policy {name} on {t.qualified} for update to {to} using ({expr}) "
-                           f"with check ({expr});")
+                rule = f"using ({expr}) with check ({expr})"
             else:
-                out.append(f"create policy {name} on {t.qualified} for delete to {to} using ({expr});")
+                rule = f"using ({expr})"
+            out.append(so.policy(name, table, f"create policy {name} on {t.qualified} for {p.command} to {to} {rule};"))
     return out
 
 
@@ -246,7 +249,7 @@ def writable_columns(ir: IR, t: Table, p: Permission) -> tuple[str, ...]:
     return tuple(out)
 
 
-def render_privileges(ir: IR) -> list[str]:
+def render_privileges(ir: IR) -> list[SqlObject]:
     """Table and column privileges for anon and authenticated, exactly as the matrix grants."""
     out = []
     for p in ir.permissions:
@@ -256,46 +259,17 @@ def render_privileges(ir: IR) -> list[str]:
         roles = "anon, authenticated" if any(g.role == "anon" for g in p.grants) else "authenticated"
         if p.command in ("insert", "update"):
             cols = ", ".join(quote_ident(c) for c in writable_columns(ir, t, p))
-            out.append(f"grant {p.command} ({cols}) on {t.qualified} to {roles};")
+            text = f"grant {p.command} ({cols}) on {t.qualified} to {roles};"
         elif p.command == "select" and p.grants[0].columns:
             cols = ", ".join(quote_ident(c) for c in p.grants[0].columns)
-            out.append(f"grant select ({cols}) on {t.qualified} to {roles};")
+            text = f"grant select ({cols}) on {t.qualified} to {roles};"
         else:
-            out.append(f"grant {p.command} on {t.qualified} to {roles};")
+            text = f"grant {p.command} on {t.qualified} to {roles};"
+        out.append(so.table_grant((t.schema, t.name), text))
     return out
 
 
-def render_audit(ir: IR) -> list[str]:
-    audited = [t for t in ir.tables if t.audit]
-    out = [AUDIT_APPEND_ONLY]
-    if audited:
-        # A composite key is passed as a text array ('{a,b}') and logged as the array of its values; the
-        # function reads it so only when some audited table has one (the usual text stays as it was).
-        if any(len(t.primary_key) > 1 for t in audited):
-            out.append(AUDIT_FUNCTION.replace("v_row ->> tg_argv[0],", COMPOSITE_ROW_PK))
-        else:
-            out.append(AUDIT_FUNCTION)
-    for t in audited:
-        key = t.primary_key[0] if len(t.primary_key) == 1 else array_text(t.primary_key)
-        pii = array_text(c.name for c in t.columns if c.pii)
-        tenant = ir.tenancy.column if ir.tenancy and t.scope == "tenant" else (
-            t.primary_key[0] if ir.tenancy and (t.schema, t.name) == (ir.tenancy.root_schema, ir.tenancy.root_table)
-            else "")
-        out.append(f"create trigger audit_row after insert or update or delete on {t.qualified} for each row "
-                   f"execute function ops.audit_row({sql_string(key)}, {sql_string(tenant)}, "
-                   f"{sql_string(pii)});")
-    return out
-
-
-def render_audit_privileges(ir: IR) -> list[str]:
-    out = ["revoke update, delete, truncate on ops.audit_log from service_role, authenticated, anon;",
-           "revoke execute on function ops.forbid_change() from public, anon, authenticated;"]
-    if any(t.audit for t in ir.tables):
-        out.append("revoke execute on function ops.audit_row() from public, anon, authenticated;")
-    return out
-
-
-def render_sso(ir: IR) -> list[str]:
+def render_sso(ir: IR) -> list[SqlObject]:
     if not ir.sso or not ir.tenancy:
         return []
     tn = ir.tenancy
@@ -308,7 +282,8 @@ def render_sso(ir: IR) -> list[str]:
     membership = f"{quote_ident(tn.membership_schema)}.{quote_ident(tn.membership_table)}"
     org, user, role = (quote_ident(x) for x in (tn.column, tn.user_column, tn.role_column))
     # The body holds the IdP's group names as literals: a `$$` in one must not end it.
-    return [requote_body(f"""create or replace function private.apply_sso_claims() returns trigger
+    return [so.function("private.apply_sso_claims", "", "trigger", requote_body(f"""\
+create or replace function private.apply_sso_claims() returns trigger
 language plpgsql
 security definer
 set search_path = ''
@@ -342,81 +317,8 @@ begin
   delete from {membership} m where m.{user} = new.id and not (v_claims ? m.{org}::text);
   return new;
 end;
-$$;"""),
-            "revoke execute on function private.apply_sso_claims() from public, anon, authenticated;",
-            "create trigger apply_sso_claims after insert or update of raw_app_meta_data on auth.users "
-            "for each row execute function private.apply_sso_claims();"]
-
-
-AUDIT_APPEND_ONLY = """\
-create or replace function ops.forbid_change() returns trigger
-language plpgsql
-set search_path = ''
-as $$
-begin
-  raise exception '%.% is append-only', tg_table_schema, tg_table_name using errcode = 'insufficient_privilege';
-end;
-$$;
-create trigger audit_log_append_only before update or delete on ops.audit_log
-for each row execute function ops.forbid_change();
-create trigger audit_log_no_truncate before truncate on ops.audit_log
-for each statement execute function ops.forbid_change();"""
-
-COMPOSITE_ROW_PK = """case when left(tg_argv[0], 1) = '{' then
-      (select array_agg(v_row ->> k.name order by k.n) from unnest(tg_argv[0]::text[]) with ordinality k(name, n))::text
-    else v_row ->> tg_argv[0] end,"""
-
-AUDIT_FUNCTION = """\
-create or replace function ops.audit_row() returns trigger
-language plpgsql
-security definer
-set search_path = ''
-as $$
-declare
-  v_row jsonb;
-  v_old jsonb;
-  v_new jsonb;
-  v_changed text[];
-  v_key text;
-begin
-  if tg_op = 'DELETE' then
-    v_row := to_jsonb(old);
-  else
-    v_row := to_jsonb(new);
-  end if;
-  if tg_op in ('UPDATE', 'DELETE') then
-    v_old := to_jsonb(old);
-  end if;
-  if tg_op in ('INSERT', 'UPDATE') then
-    v_new := to_jsonb(new);
-  end if;
-  if tg_op = 'UPDATE' then
-    select coalesce(array_agg(n.key order by n.key), '{}') into v_changed
-    from jsonb_each(v_new) n
-    where n.value is distinct from v_old -> n.key and n.key <> 'updated_at';
-    if cardinality(v_changed) = 0 then
-      return null;
-    end if;
-    select jsonb_object_agg(key, value) into v_old from jsonb_each(v_old) where key = any (v_changed);
-    select jsonb_object_agg(key, value) into v_new from jsonb_each(v_new) where key = any (v_changed);
-  end if;
-  -- Personal data never reaches the log: a pii value is replaced, null stays null.
-  foreach v_key in array tg_argv[2]::text[] loop
-    if v_old ? v_key and v_old -> v_key <> 'null'::jsonb then
-      v_old := jsonb_set(v_old, array[v_key], '"***"');
-    end if;
-    if v_new ? v_key and v_new -> v_key <> 'null'::jsonb then
-      v_new := jsonb_set(v_new, array[v_key], '"***"');
-    end if;
-  end loop;
-  insert into ops.audit_log (actor, org_id, table_schema, table_name, operation, row_pk, old_values, new_values,
-                             changed_columns, trace_id)
-  values (
-    auth.uid(),
-    case when tg_argv[1] <> '' then (v_row ->> tg_argv[1])::uuid end,
-    tg_table_schema, tg_table_name, lower(tg_op)::ops.audit_operation, v_row ->> tg_argv[0],
-    v_old, v_new, v_changed, nullif(ops.sync_setting('specgen.trace_id'), '')
-  );
-  return null;
-end;
-$$;"""
+$$;""")),
+            so.statement("revoke execute on function private.apply_sso_claims() from public, anon, authenticated;"),
+            so.trigger("apply_sso_claims", ("auth", "users"),
+                       "create trigger apply_sso_claims after insert or update of raw_app_meta_data on auth.users "
+                       "for each row execute function private.apply_sso_claims();")]

@@ -5,7 +5,9 @@ the spec never matters and optional reference cycles are fine.
 """
 from __future__ import annotations
 
-from generator.emit import health, policies
+from generator.emit import audit, health, policies
+from generator.emit import sqlobjects as so
+from generator.emit.sqlobjects import SqlObject
 from generator.ir import IR, Table, UniqueConstraint
 from generator.names import quote_ident, sql_string
 
@@ -24,37 +26,50 @@ def render(ir: IR) -> dict[str, str]:
 
 
 def render_baseline(ir: IR) -> str:
-    """The whole schema as one migration, in an order PostgreSQL accepts."""
-    parts = [HEADER]
-    parts.append(_section("Schemas", [f"create schema if not exists {quote_ident(s)};" for s in ir.schemas]))
-    parts.append(_section("Enums", [render_enum(e) for e in ir.enums]))
+    """The whole schema as one migration, in an order PostgreSQL accepts: the join of the objects' texts
+    (so.script of `objects(ir)`, without placing each object in its section first)."""
+    parts = [HEADER] + [f"-- {title}\n" + "\n".join(o.text for o in items) + "\n" for title, items in sections(ir) if items]
+    return "\n".join(parts)
+
+
+def objects(ir: IR) -> list[SqlObject]:
+    """Every statement of the baseline, keyed, in the order PostgreSQL accepts them."""
+    return [o for title, items in sections(ir) for o in so.section(title, items)]
+
+
+def sections(ir: IR) -> list[tuple[str, list[SqlObject]]]:
+    """The baseline's sections: (title, objects), the objects' phase not set yet."""
     pushed = [t for t in ir.tables if t.odoo and t.odoo.direction in ("push", "both")]
-    functions = [UPDATED_AT_FUNCTION, SYNC_SETTING_FUNCTION] + ([render_outbox_function(ir)] if pushed else [])
-    functions += [render_outbox_function(ir, OUTBOX_LINK_FUNCTION)] if pushed_links(ir) else []
-    parts.append(_section("Functions", functions))
-    parts.append(_section("Tables", [render_table(t) for t in ir.tables]))
-    parts.append(_section("Foreign keys", [fk for t in ir.tables for fk in render_foreign_keys(t)]))
-    parts.append(_section("Indexes", [ix for t in ir.tables for ix in render_indexes(t)]))
-    parts.append(_section("Comments", [c for t in ir.tables for c in render_comments(t)]))
-    parts.append(_section("Triggers", [tr for t in ir.tables for tr in render_triggers(t)] + render_link_triggers(ir)))
-    parts.append(_section("Row level security: on for every table; anything the matrix does not grant is denied",
-                          [f"alter table {t.qualified} enable row level security;" for t in ir.tables]))
-    parts.append(_section("Helpers for policies (schema private: not served by the Data API)",
-                          policies.render_helpers(ir)))
-    parts.append(_section("Policies: one per table and command, roles merged", policies.render_policies(ir)))
-    parts.append(_section("Membership rules: a role ceiling and an org's last owner (roles.yaml memberships)",
-                          policies.render_membership_rules(ir)))
-    parts.append(_section("Audit", policies.render_audit(ir)))
-    parts.append(_section("SSO: IdP groups in app_metadata become memberships", policies.render_sso(ir)))
-    parts.append(_section("Privileges", render_grants(ir)))
-    parts.append(_section("Sync health (the alert conditions as a view)", health.render_sync_health(ir)))
-    return "\n".join(p for p in parts if p)
-
-
-def _section(title: str, statements: list[str]) -> str:
-    if not statements:
-        return ""
-    return f"-- {title}\n" + "\n".join(statements) + "\n"
+    functions = [so.function("ops.set_updated_at", "", "trigger", UPDATED_AT_FUNCTION),
+                 so.function("ops.sync_setting", "p_name text", "text", SYNC_SETTING_FUNCTION)]
+    if pushed:
+        functions.append(so.function("ops.enqueue_outbox", "", "trigger", render_outbox_function(ir)))
+    if pushed_links(ir):
+        functions.append(so.function("ops.enqueue_outbox_link", "", "trigger",
+                                     render_outbox_function(ir, OUTBOX_LINK_FUNCTION)))
+    return [
+        ("Schemas", [so.schema(s) for s in ir.schemas]),
+        ("Enums", [so.obj("enum", (e.qualified,), render_enum(e)) for e in ir.enums]),
+        ("Functions", functions),
+        ("Tables", [so.obj("table", (t.qualified,), render_table(t)) for t in ir.tables]),
+        ("Foreign keys", [so.obj("fk", (t.qualified, quote_ident(fk.name)), render_foreign_key(t, fk) + ";")
+                          for t in ir.tables for fk in t.foreign_keys]),
+        ("Indexes", [so.obj("index", (quote_ident(ix.name),), render_index(t, ix))
+                     for t in ir.tables for ix in t.indexes]),
+        ("Comments", [c for t in ir.tables for c in render_comments(t)]),
+        ("Triggers", [tr for t in ir.tables for tr in render_triggers(t)] + render_link_triggers(ir)),
+        ("Row level security: on for every table; anything the matrix does not grant is denied",
+         [so.obj("rls", (t.qualified,), f"alter table {t.qualified} enable row level security;", (t.schema, t.name))
+          for t in ir.tables]),
+        ("Helpers for policies (schema private: not served by the Data API)", policies.render_helpers(ir)),
+        ("Policies: one per table and command, roles merged", policies.render_policies(ir)),
+        ("Membership rules: a role ceiling and an org's last owner (roles.yaml memberships)",
+         policies.render_membership_rules(ir)),
+        ("Audit", audit.render_audit(ir)),
+        ("SSO: IdP groups in app_metadata become memberships", policies.render_sso(ir)),
+        ("Privileges", render_grants(ir)),
+        ("Sync health (the alert conditions as a view)", health.render_sync_health(ir)),
+    ]
 
 
 def render_enum(e) -> str:
@@ -108,25 +123,28 @@ def render_index(t: Table, ix) -> str:
     return f"create {unique}index {quote_ident(ix.name)} on {t.qualified}{using} ({cols(ix.columns)}){where};"
 
 
-def render_comments(t: Table) -> list[str]:
+def render_comments(t: Table) -> list[SqlObject]:
     out = []
     if t.description:
-        out.append(f"comment on table {t.qualified} is {sql_string(t.description)};")
+        out.append(so.comment(t.qualified, f"comment on table {t.qualified} is {sql_string(t.description)};"))
     for c in t.columns:
         if c.description:
-            out.append(f"comment on column {t.qualified}.{quote_ident(c.name)} is {sql_string(c.description)};")
+            target = f"{t.qualified}.{quote_ident(c.name)}"
+            out.append(so.comment(target, f"comment on column {target} is {sql_string(c.description)};"))
     return out
 
 
-def render_triggers(t: Table) -> list[str]:
+def render_triggers(t: Table) -> list[SqlObject]:
     out = []
+    table = (t.schema, t.name)
     if t.timestamps:
-        out.append(f"create trigger set_updated_at before update on {t.qualified} "
-                   f"for each row execute function ops.set_updated_at();")
+        out.append(so.trigger("set_updated_at", table, f"create trigger set_updated_at before update on {t.qualified} "
+                                                       f"for each row execute function ops.set_updated_at();"))
     if t.odoo and t.odoo.direction in ("push", "both"):
-        out.append(f"create trigger enqueue_outbox after insert or update or delete on {t.qualified} "
-                   f"for each row execute function ops.enqueue_outbox({sql_string(t.entity or t.name)}, "
-                   f"{sql_string(t.primary_key[0])});")
+        out.append(so.trigger("enqueue_outbox", table,
+                              f"create trigger enqueue_outbox after insert or update or delete on {t.qualified} "
+                              f"for each row execute function ops.enqueue_outbox({sql_string(t.entity or t.name)}, "
+                              f"{sql_string(t.primary_key[0])});"))
     return out
 
 
@@ -144,13 +162,14 @@ def pushed_links(ir: IR) -> list[tuple[Table, Table, str]]:
     return out
 
 
-def render_link_triggers(ir: IR) -> list[str]:
+def render_link_triggers(ir: IR) -> list[SqlObject]:
     """A join row added, removed or changed queues a write of its source record, so the push sends the
     record's whole set of links (Odoo's (6, 0, ids)); docs/sync.md, many2many."""
-    return [f"create trigger enqueue_outbox_link after insert or update or delete on {join.qualified} "
-            f"for each row execute function ops.enqueue_outbox_link({sql_string(src.entity)}, "
-            f"{sql_string(src.schema)}, {sql_string(src.name)}, {sql_string(src.primary_key[0])}, "
-            f"{sql_string(column)});"
+    return [so.trigger("enqueue_outbox_link", (join.schema, join.name),
+                       f"create trigger enqueue_outbox_link after insert or update or delete on {join.qualified} "
+                       f"for each row execute function ops.enqueue_outbox_link({sql_string(src.entity)}, "
+                       f"{sql_string(src.schema)}, {sql_string(src.name)}, {sql_string(src.primary_key[0])}, "
+                       f"{sql_string(column)});")
             for src, join, column in pushed_links(ir)]
 
 
@@ -171,7 +190,7 @@ def render_outbox_function(ir: IR, template: str | None = None) -> str:
     return (template or OUTBOX_FUNCTION).replace("{pick_instance}", pick)
 
 
-def render_grants(ir: IR) -> list[str]:
+def render_grants(ir: IR) -> list[SqlObject]:
     """Usage on exposed schemas; the service role gets everything; the others only what the matrix names.
 
     RLS is on with no policies, so until policies exist these privileges reach no rows.
@@ -179,17 +198,17 @@ def render_grants(ir: IR) -> list[str]:
     out = []
     for schema in ir.schemas:
         roles = API_ROLES if schema in ir.exposed_schemas else ("service_role",)
-        out.append(f"grant usage on schema {quote_ident(schema)} to {', '.join(roles)};")
+        out.append(so.schema_usage(schema, ", ".join(roles)))
     for schema in ir.schemas:
-        out += service_role_grants(schema)
+        out += [so.statement(s) for s in service_role_grants(schema)]
     out += policies.render_privileges(ir)
-    out += policies.render_audit_privileges(ir)
-    out.append("revoke execute on function ops.set_updated_at() from public, anon, authenticated;")
-    out.append("revoke execute on function ops.sync_setting(text) from public, anon, authenticated;")
+    out += audit.render_audit_privileges(ir)
+    revoked = ["ops.set_updated_at()", "ops.sync_setting(text)"]
     if any(t.odoo and t.odoo.direction in ("push", "both") for t in ir.tables):
-        out.append("revoke execute on function ops.enqueue_outbox() from public, anon, authenticated;")
+        revoked.append("ops.enqueue_outbox()")
     if pushed_links(ir):
-        out.append("revoke execute on function ops.enqueue_outbox_link() from public, anon, authenticated;")
+        revoked.append("ops.enqueue_outbox_link()")
+    out += [so.statement(f"revoke execute on function {f} from public, anon, authenticated;") for f in revoked]
     return out
 
 

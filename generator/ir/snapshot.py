@@ -1,4 +1,9 @@
-"""IR snapshots: the IR as JSON, recorded with each migration, and read back for the planner."""
+"""IR snapshots: the IR as JSON, recorded with each migration, and read back for the planner.
+
+Format 2 also records the schema objects the IR produced (generator/emit/sqlobjects.py: kind, key, phase,
+text, table), so a later compiler's changes to them show up as changes to migrate. Format 1 recorded
+the schema SQL as one text (`schema_sql`); committed snapshots of that format are read as they are
+(generator/migrate/legacy_snapshot.py turns the text into objects)."""
 from __future__ import annotations
 
 import dataclasses
@@ -12,20 +17,24 @@ from generator.ir import model as m
 from generator.sqltypes import FieldType
 
 
-def dump_ir(ir: m.IR, schema_sql: str | None = None) -> str:
-    """The IR as JSON, and (in migration snapshots) the schema SQL it produced when it was recorded, so a
-    later compiler's changes to that SQL show up as changes to migrate.
+def dump_ir(ir: m.IR, objects: list | None = None) -> str:
+    """The IR as JSON, and (in migration snapshots) the schema objects it produced when it was recorded.
 
     orjson serialises the frozen dataclasses directly (no asdict copy): ~10x faster on a large spec."""
-    doc: dict = {"format": 1, "ir": ir}
-    if schema_sql is not None:
-        doc["schema_sql"] = schema_sql
+    doc: dict = {"format": 1, "ir": ir} if objects is None else {"format": 2, "ir": ir, "objects": objects}
     return orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
 
 
-def load_snapshot(text: str) -> tuple[m.IR, str | None]:
+@dataclasses.dataclass(frozen=True)
+class Snapshot:
+    ir: m.IR
+    schema_sql: str | None  # format 1: the schema SQL text, when recorded
+    objects: list[dict] | None  # format 2: the schema objects, as JSON objects
+
+
+def load_snapshot(text: str) -> Snapshot:
     doc = jsondoc.load(text)
-    return _build(m.IR, doc["ir"]), doc.get("schema_sql")
+    return Snapshot(_build(m.IR, doc["ir"]), doc.get("schema_sql"), doc.get("objects"))
 
 
 @lru_cache(maxsize=None)

@@ -2,7 +2,7 @@
 
 Layout under generated/supabase/ (the Supabase CLI applies migrations/*.sql in name order):
   migrations/<14-digit UTC timestamp>_<name>.sql
-  snapshots/<same name>.ir.json       the IR after that migration, for the planner
+  snapshots/<same name>.ir.json       the IR after that migration and its schema objects, for the planner
   migrations.lock.json                file names in order, with their sha256
 """
 from __future__ import annotations
@@ -13,10 +13,13 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from generator.text import jsondoc
+from generator.emit import sql
+from generator.emit.sqlobjects import SqlObject, from_doc, script
 from generator.ir import IR
 from generator.ir.snapshot import dump_ir, load_snapshot
 from generator.layout import LOCK, MIGRATIONS, SNAPSHOTS  # noqa: F401 (named here as folder.X too)
+from generator.migrate import legacy_snapshot
+from generator.text import jsondoc
 
 NAME = re.compile(r"^(\d{14})_([a-z0-9_]+)\.sql$")
 
@@ -54,11 +57,11 @@ def migration_files(ir: IR, migrations: list[tuple[str, str]], previous: list[tu
     `not valid`, the one that validates them). The lock also records a hash of the spec's fingerprint
     after them, so checking that the spec is captured costs one hash, not reading the snapshot back.
     `schema_sql` is `sql.render_baseline(ir)`, passed when the caller has it already."""
+    objects = sql.objects(ir)
     if schema_sql is None:
-        from generator.emit.sql import render_baseline
-        schema_sql = render_baseline(ir)
+        schema_sql = script(sql.HEADER, objects)
     files = {f"{MIGRATIONS}/{name}": text for name, text in migrations}
-    files[snapshot_path(migrations[-1][0])] = dump_ir(ir, schema_sql)
+    files[snapshot_path(migrations[-1][0])] = dump_ir(ir, objects)
     files[LOCK] = lock_text([*previous, *((name, sha256(text)) for name, text in migrations)],
                             sha256(fingerprint(ir)), sha256(schema_sql))
     return files
@@ -105,15 +108,23 @@ class Folder:
         return self._read()[0]
 
     @property
-    def snapshot_sql(self) -> str | None:
-        """The schema SQL the compiler produced for that IR, when the snapshot recorded it."""
+    def snapshot_objects(self) -> list[SqlObject] | None:
+        """The schema objects the compiler produced for that IR, when the snapshot recorded them (or, in
+        an old snapshot, the schema SQL they are read from)."""
         return self._read()[1]
 
-    def _read(self):
+    def _read(self) -> tuple[IR | None, list[SqlObject] | None]:
         if self.snapshot_file is None:
             return (None, None)
         if not hasattr(self, "_snapshot"):
-            self._snapshot = load_snapshot(self.snapshot_file.read_text(encoding="utf-8"))
+            snap = load_snapshot(self.snapshot_file.read_text(encoding="utf-8"))
+            if snap.objects is not None:
+                objects = [from_doc(o) for o in snap.objects]
+            elif snap.schema_sql is not None:
+                objects = legacy_snapshot.objects_of(snap.schema_sql)
+            else:
+                objects = None
+            self._snapshot = (snap.ir, objects)
         return self._snapshot
 
 

@@ -71,7 +71,7 @@ def test_parallel_and_serial_rendering_write_the_same_bytes(repo_root):
 PLAN = """
 import sys
 from pathlib import Path
-from generator.migrate.lint import render_migration
+from generator.migrate.render import render_migration
 from generator.migrate.plan import plan_migration
 from generator.pipeline import compile_ir
 old, new = compile_ir(Path(sys.argv[1])), compile_ir(Path(sys.argv[2]))

@@ -18,7 +18,8 @@ from tests.specgen_cli import specgen
 
 from generator.database.cluster import apply_migrations, apply_sql, standin_sql
 from generator.emit import sql
-from generator.migrate.lint import lint_steps, render_migration
+from generator.migrate.lint import lint_steps
+from generator.migrate.render import render_migration
 from generator.migrate.plan import plan_migration
 from generator.migrate.verify import compare, introspect
 from generator.pipeline import compile_ir
@@ -248,15 +249,16 @@ def test_a_newer_compiler_writing_different_sql_asks_for_a_migration(project):
     diff notices against the SQL recorded with the last migration, and migrate captures it."""
     import hashlib
     import json
+    from generator.emit.sqlobjects import from_doc, script
     snapshot = next((project / "generated/supabase/snapshots").glob("*.ir.json"))
     doc = json.loads(snapshot.read_text())
-    statement = next(line for line in doc["schema_sql"].splitlines() if line.startswith("create policy note_select"))
     # Pretend the last migration was made by an older specgen that wrote no note_select policy.
-    doc["schema_sql"] = doc["schema_sql"].replace(statement + "\n", "")
+    doc["objects"] = [o for o in doc["objects"] if not o["text"].startswith("create policy note_select")]
     snapshot.write_text(json.dumps(doc))
+    schema_sql = script(sql.HEADER, [from_doc(o) for o in doc["objects"]])
     lock_path = project / "generated/supabase/migrations.lock.json"
     lock = json.loads(lock_path.read_text())
-    lock["schema_sql"] = hashlib.sha256(doc["schema_sql"].encode()).hexdigest()
+    lock["schema_sql"] = hashlib.sha256(schema_sql.encode()).hexdigest()
     lock_path.write_text(json.dumps(lock))
     result = specgen("diff", cwd=project)
     assert result.returncode == 1, result.stdout
