@@ -97,13 +97,27 @@ def init(directory: Path, force: bool) -> None:
 
 @cli.command()
 @project_dir_option
-def check(project_dir: Path) -> None:
-    """Validate the spec; report every error as file:line:col with a hint (exit 2)."""
+@click.option("--unsupported", "show_unsupported", is_flag=True,
+              help="List what each target narrows or leaves out (zod, OpenAPI, pydantic), notes included.")
+def check(project_dir: Path, show_unsupported: bool) -> None:
+    """Validate the spec; report every error as file:line:col with a hint (exit 2).
+
+    Also counts what a target checks less strictly than the database (a bigint zod holds only up to
+    2^53 - 1, say); --unsupported lists each. A spec a target cannot generate faithfully is an error.
+    """
+    from generator.emit import registry, unsupported
     from generator.pipeline import compile_ir
     ir = compile_ir(project_dir)
     entities = sum(1 for t in ir.tables if t.entity)
+    items = registry.unsupported(ir)
+    warnings = unsupported.report(items)  # raises for what no target can express
     click.echo(f"spec OK: {entities} entities, {len(ir.tables)} tables, {len(ir.roles)} roles, "
                f"{len(ir.permissions)} permission rules")
+    for item in items if show_unsupported else []:
+        click.echo(f"{'warning' if item.level == 'warn' else 'note'}: {item}", err=True)
+    if warnings and not show_unsupported:
+        click.echo(f"{len(warnings)} place{'s' if len(warnings) != 1 else ''} where a target checks less than the "
+                   "database (`specgen check --unsupported` lists them)", err=True)
 
 
 @cli.command()

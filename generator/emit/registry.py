@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from generator.emit import (adapters, contracts, dbml, docs, observability, openapi, pgtap, pydantic, runtime_api,
-                            sql)
+                            sql, zod)
+from generator.emit.unsupported import Unsupported
 from generator.ir import IR
 
 FILES = "files"  # the target's paths are files of generated/
@@ -30,20 +31,27 @@ class Target:
     cost: int  # relative render time on a large spec
     output: int  # relative size of what it returns (what a forked child sends back through a pipe)
     kind: str = FILES
+    # what the target cannot express for this IR: diagnostics with a level (emit/unsupported.py)
+    unsupported: Callable[[IR], list[Unsupported]] | None = None
 
 
 TARGETS: tuple[Target, ...] = (
     Target("schema", sql.render, (sql.SCHEMA_PATH,), cost=52, output=1720, kind=SCHEMA),
-    Target("contracts", contracts.render, ("contracts/",), cost=89, output=3814),
+    Target("contracts", contracts.render, ("contracts/",), cost=89, output=3814, unsupported=zod.unsupported),
     Target("dbml", dbml.render, ("dbml/",), cost=25, output=828),
     Target("docs", docs.render, ("docs/",), cost=27, output=1332),
     Target("pgtap", pgtap.render, ("supabase/tests/",), cost=21, output=3119),
     Target("observability", observability.render, ("observability/",), cost=3, output=35),
     Target("adapters", adapters.render, ("python/",), cost=1, output=68),
-    Target("openapi", openapi.render, ("openapi/",), cost=149, output=16427),
-    Target("pydantic", pydantic.render, ("python/",), cost=99, output=8541),
+    Target("openapi", openapi.render, ("openapi/",), cost=149, output=16427, unsupported=openapi.unsupported),
+    Target("pydantic", pydantic.render, ("python/",), cost=99, output=8541, unsupported=pydantic.unsupported),
     Target("runtime_api", runtime_api.render, ("openapi/", "schemas/"), cost=1, output=13),
 )
 
 BY_NAME = {t.name: t for t in TARGETS}
+
+
+def unsupported(ir: IR) -> list[Unsupported]:
+    """What every target cannot express for this IR, in registry order."""
+    return [item for t in TARGETS if t.unsupported is not None for item in t.unsupported(ir)]
 assert len(BY_NAME) == len(TARGETS), "two targets share a name"

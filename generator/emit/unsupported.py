@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
+from specgen.errors import InvalidInput
+
 LEVELS = ("ignore", "warn", "raise")
 
 
@@ -30,7 +32,9 @@ class Unsupported:
         return f"{self.target}: {self.where}: {self.message} [{self.level}]"
 
 
-class UnsupportedError(ValueError):
+class UnsupportedError(InvalidInput):
+    """The spec asks for what a target cannot generate faithfully (exit 2)."""
+
     def __init__(self, items: list[Unsupported]):
         super().__init__("; ".join(str(i) for i in items))
         self.items = items
