@@ -26,7 +26,7 @@ import sys
 import time
 import uuid
 
-from sync_common import (add_instance, machine, migrated_database, mock_process, own_cpu,  # noqa: E402
+from sync_common import (ROOT, add_instance, machine, migrated_database, mock_process, own_cpu,  # noqa: E402
                          postgres_cpu, process_cpu)
 
 from bridge.sync.contracts import load_adapters
@@ -94,7 +94,7 @@ def main() -> None:
     ap.add_argument("--odoo-workers", type=int, default=4,
                     help="calls the mock Odoo serves at once (its --workers; 1 serializes them)")
     args = ap.parse_args()
-    adapters = load_adapters()
+    adapters = load_adapters(ROOT / "generated" / "python")
     adapter = adapters["partner"]
     cluster, url = migrated_database()
     try:

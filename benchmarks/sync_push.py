@@ -13,7 +13,7 @@ import json
 import threading
 import time
 
-from sync_common import add_instance, machine, migrated_database, mock_process  # noqa: E402
+from sync_common import ROOT, add_instance, machine, migrated_database, mock_process  # noqa: E402
 
 from bridge.sync.contracts import load_adapters
 from bridge.store.db import connect
@@ -45,7 +45,7 @@ def main() -> None:
     ap.add_argument("--odoo-workers", type=int, default=4,
                     help="calls the mock Odoo serves at once (its --workers; 1 serializes them)")
     args = ap.parse_args()
-    adapters = load_adapters()
+    adapters = load_adapters(ROOT / "generated" / "python")
     cluster, url = migrated_database()
     try:
         with mock_process(0, "--workers", str(args.odoo_workers)) as odoo:

@@ -74,7 +74,7 @@ async def blast(port: int, path: str, n: int, concurrency: int) -> tuple[list[fl
     return latencies, statuses
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=20000)
     ap.add_argument("--concurrency", type=int, default=32)
@@ -82,7 +82,71 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--odoo-workers", type=int, default=4,
                     help="calls the mock Odoo serves at once (its --workers; 1 serializes them)")
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def throughput(url: str, port: int, path: str, args) -> tuple[list[float], dict, float, int, int]:
+    """Phase 1: (request latencies, statuses, elapsed seconds, events stored, their bytes); then empties
+    odoo.webhook_events for phase 2."""
+    asyncio.run(blast(port, path, 200, 8))  # warm up
+    t0 = time.perf_counter()
+    latencies, statuses = asyncio.run(blast(port, path, args.events, args.concurrency))
+    elapsed = time.perf_counter() - t0
+    with connect(url) as conn:
+        stored = conn.execute("select count(*) as n from odoo.webhook_events").fetchone()["n"]
+        events_bytes = conn.execute("select pg_total_relation_size('odoo.webhook_events') as b").fetchone()["b"]
+        conn.execute("delete from odoo.webhook_events")
+    return latencies, statuses, elapsed, stored, events_bytes
+
+
+def event_to_row(url: str, odoo, instance: dict, port: int, path: str, args) -> tuple[int, list[float]]:
+    """Phase 2: (edits made in Odoo, processed_at - received_at of each processed event, in seconds)."""
+    adapters = load_adapters(ROOT / "generated" / "python")
+    clients = ClientCache(Settings.from_environ())
+    pull_entity(url, instance, adapters, adapters["partner"], clients(instance))
+    editor = OdooClient(odoo.url, "odoo", "admin", "admin")
+    editor.execute_kw("ir.model", "search", [[]])  # login
+    import httpx
+    httpx.post(f"{odoo.url}/mock/webhooks", json={"urls": [f"http://127.0.0.1:{port}{path}"],
+                                                  "models": ["res.partner"]})
+    stop = threading.Event()
+    proc = Processor(url, adapters, clients, retry_base=0.05)
+
+    def process_loop():
+        while not stop.is_set():
+            if not proc.run_once(limit=500).get("claimed"):
+                stop.wait(0.02)
+    th = threading.Thread(target=process_loop, daemon=True)
+    th.start()
+    ids = editor.search("res.partner", [], limit=400)
+    n_edits = int(args.rate * args.seconds)
+    start = time.perf_counter()
+    for k in range(n_edits):
+        editor.write("res.partner", [ids[k % len(ids)]], {"city": f"Edit {k}"})
+        delay = start + (k + 1) / args.rate - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with connect(url) as conn:
+            row = conn.execute("select count(*) filter (where status = 'done') as done, count(*) as n "
+                               "from odoo.webhook_events").fetchone()
+        if row["n"] >= n_edits and row["done"] == row["n"]:
+            break
+        time.sleep(0.2)
+    stop.set()
+    th.join(10)
+    with connect(url) as conn:
+        lat = [r["s"] for r in conn.execute(
+            "select extract(epoch from processed_at - received_at)::float8 as s from odoo.webhook_events "
+            "where status = 'done'").fetchall()]
+    editor.close()
+    clients.close()
+    return n_edits, lat
+
+
+def main() -> None:
+    args = parse_args()
     cluster, url = migrated_database()
     port = free_port()
     receiver = None
@@ -91,57 +155,10 @@ def main() -> None:
             instance = add_instance(url, odoo)
             receiver = start_receiver(url, port)
             path = f"/webhooks/odoo/{instance['id']}/{TOKEN}"
-            asyncio.run(blast(port, path, 200, 8))  # warm up
-            t0 = time.perf_counter()
-            latencies, statuses = asyncio.run(blast(port, path, args.events, args.concurrency))
-            elapsed = time.perf_counter() - t0
-            with connect(url) as conn:
-                stored = conn.execute("select count(*) as n from odoo.webhook_events").fetchone()["n"]
-                events_bytes = conn.execute("select pg_total_relation_size('odoo.webhook_events') as b").fetchone()["b"]
-                conn.execute("delete from odoo.webhook_events")
+            latencies, statuses, elapsed, stored, events_bytes = throughput(url, port, path, args)
 
             # -- event-to-row ---------------------------------------------------------------------
-            adapters = load_adapters()
-            clients = ClientCache(Settings.from_environ())
-            pull_entity(url, instance, adapters, adapters["partner"], clients(instance))
-            editor = OdooClient(odoo.url, "odoo", "admin", "admin")
-            editor.execute_kw("ir.model", "search", [[]])  # login
-            import httpx
-            httpx.post(f"{odoo.url}/mock/webhooks", json={"urls": [f"http://127.0.0.1:{port}{path}"],
-                                                          "models": ["res.partner"]})
-            stop = threading.Event()
-            proc = Processor(url, adapters, clients, retry_base=0.05)
-
-            def process_loop():
-                while not stop.is_set():
-                    if not proc.run_once(limit=500).get("claimed"):
-                        stop.wait(0.02)
-            th = threading.Thread(target=process_loop, daemon=True)
-            th.start()
-            ids = editor.search("res.partner", [], limit=400)
-            n_edits = int(args.rate * args.seconds)
-            start = time.perf_counter()
-            for k in range(n_edits):
-                editor.write("res.partner", [ids[k % len(ids)]], {"city": f"Edit {k}"})
-                delay = start + (k + 1) / args.rate - time.perf_counter()
-                if delay > 0:
-                    time.sleep(delay)
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                with connect(url) as conn:
-                    row = conn.execute("select count(*) filter (where status = 'done') as done, count(*) as n "
-                                       "from odoo.webhook_events").fetchone()
-                if row["n"] >= n_edits and row["done"] == row["n"]:
-                    break
-                time.sleep(0.2)
-            stop.set()
-            th.join(10)
-            with connect(url) as conn:
-                lat = [r["s"] for r in conn.execute(
-                    "select extract(epoch from processed_at - received_at)::float8 as s from odoo.webhook_events "
-                    "where status = 'done'").fetchall()]
-            editor.close()
-            clients.close()
+            n_edits, lat = event_to_row(url, odoo, instance, port, path, args)
     finally:
         if receiver is not None:
             receiver.terminate()

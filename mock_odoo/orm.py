@@ -1,36 +1,39 @@
-"""The in-memory database and Odoo's ORM semantics for one RPC call.
+"""Odoo's ORM semantics for one RPC call.
 
-``Database`` holds the committed records (``{model: {id: record_dict}}``; a
-record dict keeps every stored field in its RPC shape: False for empty, a bare
-id for many2one, a list of ids for many2many). ``Env`` is one call = one
-transaction: its timestamp is the call's start time WITH microseconds (so every
-record written by the call shares ``write_date``), stored as such and sent over
-RPC truncated to the second. Writing methods live in ``orm_write.py``.
+``Env`` is one call = one transaction: its timestamp is the call's start time WITH
+microseconds (so every record written by the call shares ``write_date``), stored as
+such and sent over RPC truncated to the second. Writing methods live in
+``orm_write.py``; the committed records in ``orm_database.Database``.
 
 Transactions are isolated as Odoo's are (each RPC call is one PostgreSQL
 transaction under REPEATABLE READ: odoo/sql_db.py ``Cursor.__init__`` sets
 ``ISOLATION_LEVEL_REPEATABLE_READ``): an ``Env`` reads the snapshot committed
 when it started, plus its own changes, and nothing another call commits
 meanwhile. Committed tables are never changed in place: a transaction writes
-into ``TableView`` overlays, and its commit publishes new table dicts, so
-several calls can run at once in the server's worker threads.
+into ``TableView`` overlays (``orm_tables.py``), and its commit publishes new
+table dicts, so several calls can run at once in the server's worker threads.
+
+The names of ``orm_database`` and ``orm_tables`` are re-exported here, so
+``from mock_odoo.orm import Database, utcnow, DELETED, ...`` keeps working.
 """
 from __future__ import annotations
 
-import itertools
 import operator
-import threading
-from collections import OrderedDict
-from collections.abc import MutableMapping
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from datetime import datetime, timedelta
+from typing import Any
 
 from . import domain as domains
 from .errors import AccessError, UserError
 from .keyset import keyset_page
-from .models import X2MANY, Model, Registry
+from .models import X2MANY, Model
+from .orm_database import DATETIME_FMT, Database, stored_datetime, utcnow, wire_datetime
+from .orm_tables import DELETED, TableView
 
-DATETIME_FMT = "%Y-%m-%d %H:%M:%S"
+__all__ = [
+    "DATETIME_FMT", "DELETED", "PUBLIC_METHODS", "READ_METHODS", "RECORD_METHODS", "Database", "Env",
+    "TableView", "call", "stored_datetime", "utcnow", "wire_datetime",
+]
+
 PUBLIC_METHODS = frozenset({
     "search", "search_count", "search_read", "read", "fields_get", "create", "write", "unlink",
     "name_search", "name_get", "default_get", "exists", "copy", "check_access_rights",
@@ -43,167 +46,6 @@ READ_METHODS = frozenset({
 })
 # record methods receive the ids as their first positional argument
 RECORD_METHODS = frozenset({"read", "write", "unlink", "name_get", "exists", "copy"})
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
-def stored_datetime(value: datetime) -> str:
-    """How a datetime is kept in a record: the canonical ``str(datetime)`` text, i.e. whole seconds as
-    ``YYYY-MM-DD HH:MM:SS`` and anything finer with six digits (``.400000``). One canonical text per
-    instant, so comparing and sorting the strings compares the instants, microseconds included, the
-    way PostgreSQL compares a ``timestamp`` column (Odoo 17 stores write_date in one)."""
-    return value.isoformat(" ")
-
-
-def wire_datetime(value):
-    """A stored datetime as Odoo 17 sends it over XML-RPC and JSON-RPC: truncated to whole seconds.
-    odoo/fields.py ``Datetime.to_string`` (strftime ``%Y-%m-%d %H:%M:%S``) is what both
-    odoo/addons/base/controllers/rpc.py ``OdooMarshaller.dump_datetime`` and odoo/tools/json.py
-    ``json_default`` call, so the microseconds kept in the column never reach an RPC client."""
-    return value[:19] if isinstance(value, str) else value
-
-
-class Database:
-    """All records of one mock database, plus users' credentials."""
-
-    def __init__(self, registry: Registry, name: str = "odoo", clock: Callable[[], datetime] = utcnow):
-        self.registry = registry
-        self.name = name
-        self.clock = clock
-        self.tables: dict[str, dict[int, dict]] = {}
-        self.next_ids: dict[str, int] = {}
-        self.version = 0  # bumped by every committed change; keys the caches below
-        # guards commits, snapshots and admin changes (seeding, loading); calls themselves run unlocked
-        self.lock = threading.RLock()
-        self.cache_lock = threading.Lock()
-        self.passwords: dict[int, str] = {}
-        self.api_keys: dict[str, int] = {}
-        # listeners(env, action, model, ids): create/write after, unlink before the change
-        self.listeners: list[Callable] = []
-        self._search_cache: OrderedDict = OrderedDict()
-        # (model, field) -> (version, [(value, id), ...] sorted): the "index" a keyset page seeks in
-        self._ordered: dict[tuple[str, str], tuple[int, list]] = {}
-
-    def table(self, model: str) -> dict[int, dict]:
-        table = self.tables.get(model)
-        if table is None:
-            table = self.tables[model] = {}
-        return table
-
-    def env(self, uid: int = 2, context: dict | None = None, backdate: float = 0) -> "Env":
-        from .orm_write import WritableEnv
-        return WritableEnv(self, uid, context or {}, backdate)
-
-    def snapshot(self) -> tuple[int, dict]:
-        """(version, tables) committed now: what a transaction starting now sees."""
-        with self.lock:
-            return self.version, self.tables
-
-    def next_id(self, model: str, table) -> int:
-        """The model's sequence: like PostgreSQL's, not transactional (a rolled-back create burns its id)."""
-        with self.lock:
-            rid = self.next_ids.get(model) or (max(table, default=0) + 1)
-            self.next_ids[model] = rid + 1
-            return rid
-
-    def cached(self, key):
-        with self.cache_lock:
-            hit = self._search_cache.get(key)
-            if hit is not None:
-                self._search_cache.move_to_end(key)
-            return hit
-
-    def remember(self, key, value, keep: int = 16) -> None:
-        with self.cache_lock:
-            self._search_cache[key] = value
-            while len(self._search_cache) > keep:
-                self._search_cache.popitem(last=False)
-
-    def max_write_date(self, model: str) -> str | bool:
-        """The newest write_date, as a client would read it (whole seconds)."""
-        return wire_datetime(max((r.get("write_date") or "" for r in self.table(model).values()), default="") or False)
-
-    def dump(self) -> dict:
-        return {"format": "mock-odoo-state/1", "db": self.name, "next_ids": dict(self.next_ids),
-                "passwords": {str(k): v for k, v in self.passwords.items()},
-                "tables": {m: list(t.values()) for m, t in self.tables.items()}}
-
-    def load(self, state: dict) -> None:
-        self.tables = {m: {r["id"]: r for r in sorted(recs, key=lambda r: r["id"])}
-                       for m, recs in state.get("tables", {}).items() if m in self.registry}
-        self.next_ids = {m: int(n) for m, n in state.get("next_ids", {}).items()}
-        self.passwords.update({int(k): v for k, v in state.get("passwords", {}).items()})
-        for model, table in self.tables.items():
-            fields = self.registry[model].fields
-            for rec in table.values():
-                for fname, f in fields.items():
-                    if f.store and f.type != "one2many" and fname not in rec:
-                        rec[fname] = [] if f.type == "many2many" else False
-        self.version += 1
-
-
-_MISSING = object()
-DELETED = object()  # a TableView change: the record is deleted in this transaction
-
-
-class TableView(MutableMapping):
-    """One model's table as a writing transaction sees it: the snapshot's dict (never changed) plus
-    this transaction's own changes (``changes``: id -> its private record dict, or DELETED)."""
-
-    __slots__ = ("base", "changes")
-
-    def __init__(self, base: dict):
-        self.base = base
-        self.changes: dict = {}
-
-    def __getitem__(self, rid):
-        v = self.changes.get(rid, _MISSING)
-        if v is _MISSING:
-            return self.base[rid]
-        if v is DELETED:
-            raise KeyError(rid)
-        return v
-
-    def get(self, rid, default=None):
-        v = self.changes.get(rid, _MISSING)
-        if v is _MISSING:
-            return self.base.get(rid, default)
-        return default if v is DELETED else v
-
-    def __contains__(self, rid) -> bool:
-        v = self.changes.get(rid, _MISSING)
-        return rid in self.base if v is _MISSING else v is not DELETED
-
-    def __setitem__(self, rid, rec) -> None:
-        self.changes[rid] = rec
-
-    def __delitem__(self, rid) -> None:
-        if rid not in self:
-            raise KeyError(rid)
-        self.changes[rid] = DELETED
-
-    def __iter__(self):
-        changes = self.changes
-        if not changes:
-            return iter(self.base)
-        base = self.base
-        return itertools.chain((i for i in base if changes.get(i, _MISSING) is not DELETED),
-                               (i for i, v in changes.items() if v is not DELETED and i not in base))
-
-    def __len__(self) -> int:
-        return len(self.base) if not self.changes else sum(1 for _ in self)
-
-    def items(self):
-        if not self.changes:
-            return self.base.items()
-        return [(i, self[i]) for i in self]
-
-    def values(self):
-        if not self.changes:
-            return self.base.values()
-        return [self[i] for i in self]
 
 
 class Env:

@@ -65,62 +65,88 @@ def total(samples, name: str, **labels) -> float:
     return sum(s.value for s in samples if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()))
 
 
+FLAGS = ("--interval", "0.1", "--pull-batch-size", "10", "--lease", "1", "--retry-base", "0")
+
+
+def kill_a_worker_inside_a_pull(db_url, odoo, iid: str) -> tuple[dict, list]:
+    """A first worker SIGKILLed inside a pull, a second one taking over until it has closed the lost run
+    and caught up: (the lost run, the second worker's metric samples)."""
+    workers: list[subprocess.Popen] = []
+    try:
+        first = worker_process(db_url, *FLAGS, "--metrics-port", str(free_port()))
+        workers.append(first)
+
+        def pull_in_progress():
+            with connect(db_url) as conn:
+                return conn.execute("select id, trace_id, entity from ops.runs where kind = 'pull' and "
+                                    "status = 'running' and worker like %s", (f"%:{first.pid}",)).fetchone()
+        lost = wait_for("a pull of the first worker", pull_in_progress, every=0.005)
+        stop_process(first, signal.SIGKILL)
+        port = free_port()
+        second = worker_process(db_url, *FLAGS, "--metrics-port", str(port))
+        workers.append(second)
+
+        def settled():
+            with connect(db_url) as conn:
+                run = conn.execute("select status, error from ops.runs where id = %s", (lost["id"],)).fetchone()
+                letters = conn.execute("select count(*) as n from odoo.dead_letters where source = 'pull'").fetchone()
+                mirrored = conn.execute("select count(*) as n from odoo.partners where instance_id = %s",
+                                        (iid,)).fetchone()
+            return run["status"] == "failed" and letters["n"] == 2 and mirrored["n"] >= odoo_partner_count - 2
+        odoo_partner_count = len(odoo.db.table("res.partner"))
+        wait_for("the second worker to close the lost run and catch up", settled, every=0.2)
+        samples = wait_for("the second worker's metrics", lambda: (
+            s if total(s := metric_samples(port), "specgen_queue_depth", queue="dead_letters", instance=iid) == 2
+            else None), timeout=30, every=0.2)
+    finally:
+        for proc in workers:
+            stop_process(proc)
+    return lost, samples
+
+
+def fail_four_pushes(db_url, adapters, instance, odoo) -> list:
+    """Every res.partner.create fails: four push rounds of one contact, each one failed attempt.
+    Returns the failed push runs of the contact entity."""
+    add_contact(db_url, instance["org_id"], full_name="Never Lands")
+    pusher, client = make_pusher(db_url, adapters, instance, max_attempts=10)
+    client.retry.attempts = 1
+    odoo.faults = "seed=3; res.partner/create: error500=1"
+    try:
+        for _ in range(4):
+            pusher.run_once(limit=50)
+            with connect(db_url) as conn:
+                conn.execute("update odoo.outbox set available_at = now() where status = 'pending'")
+    finally:
+        odoo.faults = None
+        client.close()
+    with connect(db_url) as conn:
+        return conn.execute("select trace_id, status, error from ops.runs where kind = 'push' "
+                            "and entity = 'contact' and status = 'failed'").fetchall()
+
+
+def drive_the_dashboard(db_url, node: str, chromium: str) -> dict:
+    """checks/dashboard.mjs in headless chromium against a dashboard on db_url: what it saw."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    with ThreadedServer(create_app(db_url, Auth(token=TOKEN))) as server:
+        proc = subprocess.run([node, "checks/dashboard.mjs", json.dumps(
+            {"url": server.url, "token": TOKEN, "screenshots": str(SCREENSHOTS)})],
+            cwd=NODE_DIR, capture_output=True, text=True, timeout=180, env={**os.environ, "CHROMIUM": chromium})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def test_chaos_run_shows_in_metrics_sync_health_and_the_dashboard(db_url, adapters):
     node, chromium = browser_tools()
-    workers: list[subprocess.Popen] = []
-    flags_ = ("--interval", "0.1", "--pull-batch-size", "10", "--lease", "1", "--retry-base", "0")
     with MockOdooServer(demo=120, faults=FAULTS) as odoo:
         instance = add_instance(db_url, odoo.url)
         iid = str(instance["id"])
         admin = OdooClient(odoo.url, "odoo", "admin", "admin")
         bad = sorted(admin.create("res.partner", {"name": f"Bad VAT {i}", "vat": "X" * 40}) for i in range(2))
         admin.close()
-        try:
-            first = worker_process(db_url, *flags_, "--metrics-port", str(free_port()))
-            workers.append(first)
-
-            def pull_in_progress():
-                with connect(db_url) as conn:
-                    return conn.execute("select id, trace_id, entity from ops.runs where kind = 'pull' and "
-                                        "status = 'running' and worker like %s", (f"%:{first.pid}",)).fetchone()
-            lost = wait_for("a pull of the first worker", pull_in_progress, every=0.005)
-            stop_process(first, signal.SIGKILL)
-            port = free_port()
-            second = worker_process(db_url, *flags_, "--metrics-port", str(port))
-            workers.append(second)
-
-            def settled():
-                with connect(db_url) as conn:
-                    run = conn.execute("select status, error from ops.runs where id = %s", (lost["id"],)).fetchone()
-                    letters = conn.execute("select count(*) as n from odoo.dead_letters where source = 'pull'").fetchone()
-                    mirrored = conn.execute("select count(*) as n from odoo.partners where instance_id = %s",
-                                            (iid,)).fetchone()
-                return run["status"] == "failed" and letters["n"] == 2 and mirrored["n"] >= odoo_partner_count - 2
-            odoo_partner_count = len(odoo.db.table("res.partner"))
-            wait_for("the second worker to close the lost run and catch up", settled, every=0.2)
-            samples = wait_for("the second worker's metrics", lambda: (
-                s if total(s := metric_samples(port), "specgen_queue_depth", queue="dead_letters", instance=iid) == 2
-                else None), timeout=30, every=0.2)
-        finally:
-            for proc in workers:
-                stop_process(proc)
+        lost, samples = kill_a_worker_inside_a_pull(db_url, odoo, iid)
 
         # -- then every res.partner.create fails: four push rounds of one contact, each one failed attempt --
-        add_contact(db_url, instance["org_id"], full_name="Never Lands")
-        pusher, client = make_pusher(db_url, adapters, instance, max_attempts=10)
-        client.retry.attempts = 1
-        odoo.faults = "seed=3; res.partner/create: error500=1"
-        try:
-            for _ in range(4):
-                pusher.run_once(limit=50)
-                with connect(db_url) as conn:
-                    conn.execute("update odoo.outbox set available_at = now() where status = 'pending'")
-        finally:
-            odoo.faults = None
-            client.close()
-        with connect(db_url) as conn:
-            push_runs = conn.execute("select trace_id, status, error from ops.runs where kind = 'push' "
-                                     "and entity = 'contact' and status = 'failed'").fetchall()
+        push_runs = fail_four_pushes(db_url, adapters, instance, odoo)
         assert len(push_runs) == 4
 
         # -- metrics: the lost run is an error of class WorkerLost, Odoo's faults were retried ------------
@@ -142,13 +168,13 @@ def test_chaos_run_shows_in_metrics_sync_health_and_the_dashboard(db_url, adapte
         assert sorted(int(d["record_ref"]) for d in letters) == bad
 
         # -- the dashboard in a real browser ---------------------------------------------------------------
-        SCREENSHOTS.mkdir(exist_ok=True)
-        with ThreadedServer(create_app(db_url, Auth(token=TOKEN))) as server:
-            proc = subprocess.run([node, "checks/dashboard.mjs", json.dumps(
-                {"url": server.url, "token": TOKEN, "screenshots": str(SCREENSHOTS)})],
-                cwd=NODE_DIR, capture_output=True, text=True, timeout=180, env={**os.environ, "CHROMIUM": chromium})
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        seen = json.loads(proc.stdout.strip().splitlines()[-1])
+        seen = drive_the_dashboard(db_url, node, chromium)
+    assert_the_dashboard_shows(seen, db_url, view=view, lost=lost, run=run, push_runs=push_runs, letters=letters)
+
+
+def assert_the_dashboard_shows(seen: dict, db_url, *, view: dict, lost: dict, run: dict, push_runs: list,
+                               letters: list) -> None:
+    """What the browser saw matches ops.sync_health, the lost pull, the failed pushes and the dead letters."""
     assert seen["loginUrl"].endswith("/login?next=%2F") and "not accepted" in seen["wrongTokenError"]
     assert {(h["instance"], h["entity"]) for h in seen["health"]} == {(r["instance"], e) for e, r in view.items()}
     for row in seen["health"]:
