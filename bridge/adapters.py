@@ -27,9 +27,6 @@ from pydantic import ConfigDict, TypeAdapter, ValidationError, create_model
 ODOO_DATETIME = "%Y-%m-%d %H:%M:%S"
 UTC = dt.timezone.utc
 
-# Odoo fields the push uses to find a record it may already have created (idempotent create after a
-# crash between Odoo's answer and our commit). The value written is "specgen:<local uuid>".
-EXTERNAL_REF_FIELDS = {"res.partner": "ref", "product.product": "default_code"}
 
 
 @dataclass(frozen=True)
@@ -176,6 +173,7 @@ class EntityAdapter:
     batch_size: ClassVar[int] = 500
     direction: ClassVar[str] = "pull"
     conflict: ClassVar[str | None] = None
+    external_ref: ClassVar[str | None] = None  # odoo.external_ref of the spec
     fields: ClassVar[tuple[FieldMap, ...]] = ()
     many2manys: ClassVar[tuple[Many2Many, ...]] = ()
     row_model: ClassVar[type | None] = None
@@ -221,9 +219,11 @@ class EntityAdapter:
 
     @classmethod
     def external_ref_field(cls) -> str | None:
+        """The Odoo field the push marks its creates in ("specgen:<local uuid>"), so a create it may
+        already have made (a crash between Odoo's answer and the commit) is found, not made twice: the
+        spec's odoo.external_ref. Never a mapped field (`specgen check` refuses that)."""
         mapped = {f.odoo_field for f in cls.fields}
-        ref = EXTERNAL_REF_FIELDS.get(cls.odoo_model)
-        return ref if ref and ref not in mapped else None
+        return cls.external_ref if cls.external_ref and cls.external_ref not in mapped else None
 
     # -- Odoo -> row ------------------------------------------------------------------------
     @classmethod

@@ -49,6 +49,7 @@ def _adapter(ir: IR, t: Table) -> str:
         f"    batch_size = {m.batch_size}",
         f"    direction = {m.direction!r}",
         f"    conflict = {m.conflict!r}",
+        *([f"    external_ref = {m.external_ref!r}"] if m.external_ref else []),
         "    fields = (",
         *fields,
         "    )",

@@ -34,7 +34,7 @@ def odoo_mapping(e: dict, observability: m.Observability) -> m.OdooMapping | Non
         context=tuple(sorted((odoo.get("context") or {}).items())), fields=tuple(fields),
         direction=sync.get("direction", default_direction), batch_size=sync.get("batch_size", 500),
         conflict=sync.get("conflict"),
-        stall_minutes=sync.get("stall_minutes", observability.stall_minutes))
+        stall_minutes=sync.get("stall_minutes", observability.stall_minutes), external_ref=odoo.get("external_ref"))
 
 
 def roles(roles_doc: dict) -> tuple[m.Role, ...]:

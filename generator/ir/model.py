@@ -123,6 +123,7 @@ class OdooMapping:
     batch_size: int
     conflict: str | None
     stall_minutes: int = 30
+    external_ref: str | None = None  # the Odoo field the push marks its creates in (never reaches the database)
 
 
 @dataclass(frozen=True)

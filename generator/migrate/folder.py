@@ -39,9 +39,11 @@ def snapshot_path(migration: str) -> str:
 
 def fingerprint(ir: IR) -> str:
     """What a migration must capture: the IR without what never reaches the database (the spec files'
-    hashes, the acknowledgements, and the project's name, version and package)."""
-    return dump_ir(replace(ir, inputs=(), acknowledged=(), project=replace(ir.project, version="", package="",
-                                                                             description="")))
+    hashes, the acknowledgements, the project's name, version and package, and the push's external_ref)."""
+    tables = tuple(replace(t, odoo=replace(t.odoo, external_ref=None)) if t.odoo and t.odoo.external_ref else t
+                   for t in ir.tables)
+    return dump_ir(replace(ir, tables=tables, inputs=(), acknowledged=(),
+                           project=replace(ir.project, version="", package="", description="")))
 
 
 def lock_text(entries: list[tuple[str, str]], fingerprint_sha: str, schema_sha: str) -> str:

@@ -40,6 +40,7 @@ class ContactAdapter(EntityAdapter):
     batch_size = 500
     direction = 'both'
     conflict = 'field_merge'
+    external_ref = 'ref'
     fields = (
         FieldMap(column='full_name', odoo_field='name', kind='scalar', target=None, type='varchar', nullable=False, array=False),
         FieldMap(column='email', odoo_field='email', kind='scalar', target=None, type='text', nullable=True, array=False),

@@ -67,6 +67,24 @@ class MappingRules(Rules):
         if owner == "odoo" and sync.get("direction") in ("push", "both"):
             self.err((*mpath, "sync", "direction"), "odoo-owned entities are only pulled",
                      "set direction: pull, or owner: shared")
+        self.check_external_ref(mpath, entity)
+
+    def check_external_ref(self, mpath: tuple, entity: dict) -> None:
+        """The push writes its marker into `external_ref`: a field no column maps, on an entity it pushes."""
+        mapping = entity["odoo"]
+        ref = mapping.get("external_ref")
+        if ref is None:
+            return
+        mapped = {spec if isinstance(spec, str) else spec.get("field"): column
+                  for column, spec in mapping["fields"].items()}
+        if ref in mapped:
+            self.err((*mpath, "external_ref"), f"external_ref {ref!r} is the Odoo field of column "
+                     f"{mapped[ref]!r}: the push would overwrite that column's value with its marker",
+                     "name an Odoo char field no column maps (e.g. ref on res.partner), or leave it out")
+        direction = (mapping.get("sync") or {}).get("direction", "pull" if d.owner(entity) == "odoo" else "both")
+        if direction == "pull":
+            self.err((*mpath, "external_ref"), f"external_ref on {entity['name']!r}, which is only pulled: "
+                     "only the push creates records and writes it", "remove it, or set sync: {direction: both}")
 
     def check_x2many(self, fpath: tuple, entity: dict, relation: str, spec: dict, fields: dict[str, int]) -> None:
         """A many2many (a generated join table) or one2many (an inverse, no column) mapping."""
