@@ -25,8 +25,9 @@ from bridge.store import db
 from bridge.store.queue import WorkQueue
 from bridge.store.runs import Run
 from bridge.sync import events
-from bridge.sync.context import default_mirror_mappings
-from bridge.sync.upsert import Context, read_fields, tombstone, upsert
+from bridge.sync.context import Context, default_mirror_mappings
+from bridge.sync.upsert import read_fields, upsert
+from bridge.sync.writer import tombstone
 
 # Database errors worth another attempt: an outage, or losing a race with another worker (two workers
 # inserting the same shared record at once: the retry finds the row and updates it).

@@ -23,13 +23,17 @@ from typing import Callable
 
 import psycopg
 
-from bridge.sync import cursor as keyset
-from bridge.store import cursors, db, mirrors
 from bridge.adapters import EntityAdapter, format_odoo_datetime, parse_odoo_datetime
 from bridge.odoo.client import CALL_TRACE, OdooClient
+from bridge.store import cursors, db, mirrors
+from bridge.store.copytext import encode_copy
 from bridge.store.runs import Run
-from bridge.sync.context import default_mirror_mappings
-from bridge.sync.upsert import Context, Prepared, complete, encode_copy, prepare, read_fields, tombstone, upsert, write
+from bridge.sync import cursor as keyset
+from bridge.sync.context import Context, default_mirror_mappings
+from bridge.sync.convert import Prepared
+from bridge.sync.upsert import complete, prepare, read_fields, upsert, write
+from bridge.sync.writer import tombstone
+
 
 def instance_lookback(instance: dict) -> dt.timedelta:
     """How far behind its cursor a pull starts: the instance's request limit (a call may commit that long

@@ -15,13 +15,10 @@ from bridge.adapters import EntityAdapter
 from bridge.odoo.client import OdooClient
 from bridge.store import deadletters
 from bridge.store.copytext import _copy_cell, bulk_columns, encode_copy  # noqa: F401 (tests import them from here)
-from bridge.store.mappings import LINKS_KEY  # noqa: F401
 from bridge.store.mirrors import local_ids, stage as _stage  # noqa: F401
-from bridge.sync import convert, writer
-from bridge.sync.context import Context, default_mirror_mappings  # noqa: F401
+from bridge.sync import convert, htmltext, writer
+from bridge.sync.context import Context
 from bridge.sync.convert import Prepared, new_ids
-from bridge.sync.writer import REF_PREFIX, TenantMismatch, tenant_problem, tombstone, without_links  # noqa: F401
-from bridge.sync import htmltext
 
 MAX_DEPTH = 3
 
