@@ -1,4 +1,4 @@
-"""Rows as PostgreSQL COPY text, for the bulk write path of `bridge.sync.upsert` (moved out of it unchanged)."""
+"""Rows as PostgreSQL COPY text, for the bulk write path (`bridge.store.mirrors.bulk_upsert`)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,7 +8,9 @@ from bridge.adapters import canonical_json
 
 
 def bulk_columns(adapter) -> list[str]:
-    return ["id", "org_id", *adapter.columns(), "instance_id", "odoo_id", "odoo_write_date"]
+    """The columns a bulk write fills: the key, the tenant column (if any), the mapped ones, the link."""
+    tenant = [adapter.tenant_column] if adapter.tenant_column else []
+    return [adapter.primary_key, *tenant, *adapter.columns(), "instance_id", "odoo_id", "odoo_write_date"]
 
 
 _COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
@@ -60,15 +62,17 @@ def _cell_encoders(adapter) -> list[tuple[str, object]]:
     costs one call instead of `_copy_cell`'s chain of type tests (half the encoding time of a page)."""
     key = "_sg_copy_encoders"
     if key not in adapter.__dict__:
-        types = {"id": "uuid", "org_id": "uuid", "instance_id": "uuid", "odoo_id": "integer",
+        types = {adapter.primary_key: "uuid", "instance_id": "uuid", "odoo_id": "integer",
                  "odoo_write_date": "timestamptz"}
+        if adapter.tenant_column:
+            types[adapter.tenant_column] = "uuid"
         types.update({f.column: ("uuid" if f.kind == "many2one" else "enum" if f.kind == "selection" else f.type)
                       for f in adapter.fields if not f.array})
         setattr(adapter, key, [(n, _CELL_BY_TYPE.get(types.get(n), _copy_cell)) for n in bulk_columns(adapter)])
     return adapter.__dict__[key]
 
 
-def encode_copy(prepared) -> None:  # a bridge.sync.upsert.Prepared
+def encode_copy(prepared) -> None:  # a bridge.sync.convert.Prepared
     """Encode the rows for COPY ahead of the write (a pull does this while the previous page is being
     written, so the connection that writes spends its time in PostgreSQL, not in Python)."""
     if prepared.adapter.owner == "shared" or not prepared.rows:

@@ -20,6 +20,11 @@ def as_sync(conn: psycopg.Connection, trace_id: str | None = None) -> None:
                  (trace_id or "",))
 
 
+def lazy_commit(conn: psycopg.Connection) -> None:
+    """This transaction's commit does not wait for the WAL flush (a crash may lose it, never corrupt it)."""
+    conn.execute("set local synchronous_commit = off")
+
+
 def webhook_token_hash(token: str) -> str:
     """What ``odoo.instances.webhook_token_hash`` holds for a webhook URL token (never the token itself):
     its SHA-256, in hex. The receiver compares with it."""

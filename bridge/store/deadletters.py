@@ -46,7 +46,7 @@ def orphans_of(conn: psycopg.Connection, instance_id, odoo_model: str, odoo_ids)
 
 def orphan_refusal(ctx, required: list, rec: dict, values: dict, unresolved: dict) -> tuple | None:
     """The refusal (record, reason, error class) of a record whose required many2one has no stored
-    target, or None (used by `bridge.sync.upsert.prepare`).
+    target, or None (used by `bridge.sync.convert.convert`; ``ctx`` needs only ``adapters``).
 
     Without this the row would reach the table with a NULL reference and its NotNullViolation would
     fail the whole page, for good (the page is read again on every run). So only the orphan is

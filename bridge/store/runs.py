@@ -147,3 +147,36 @@ class Run:
         if self._token is not None:
             jsonlog.trace_var.reset(self._token)
         return False
+
+
+# Runs whose worker died (`bridge.sync.reaper`): a pull/reconcile older than the grace period whose
+# advisory lock nobody holds, or another run older than the queue lease.
+LOST = """
+with lost as (
+  select r.id from ops.runs r
+  where r.status = 'running'
+    and ((r.kind in ('pull', 'reconcile') and r.started_at < now() - make_interval(secs => %(grace)s)
+          and not exists (select 1 from pg_locks l
+                          where l.locktype = 'advisory' and l.granted and l.objsubid = 2
+                            and l.database = (select oid from pg_database where datname = current_database())
+                            and l.classid = hashtext(%(lock_kind)s)::oid
+                            -- the second half of db.lock_key, spelled in SQL
+                            and l.objid = hashtext(r.instance_id::text || ':' || r.entity)::oid))
+      or (r.kind not in ('pull', 'reconcile') and r.started_at < now() - make_interval(secs => %(lease)s)))
+  for update skip locked
+)
+update ops.runs r set status = 'failed', finished_at = now(),
+       error = 'WorkerLost: ' || coalesce(r.worker, 'a worker') || ' stopped without finishing this run'
+from lost where r.id = lost.id
+returning r.id, r.trace_id, r.kind, r.instance_id, r.entity, r.worker, r.started_at
+"""
+
+
+def close_lost(conn: psycopg.Connection, *, grace_s: float, lease_s: float, lock_kind: str) -> list[dict]:
+    """Mark lost runs failed (``WorkerLost: ...``), each with an error step. Returns them; does not commit."""
+    rows = [dict(r) for r in conn.execute(LOST, {"grace": grace_s, "lease": lease_s,
+                                                 "lock_kind": lock_kind}).fetchall()]
+    for r in rows:
+        conn.execute(EVENT_SQL, (r["id"], r["trace_id"], "error", f"{r['kind']} lost: its worker stopped",
+                                 event_data({"worker": r["worker"], "found_by": WORKER})))
+    return rows

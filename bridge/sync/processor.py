@@ -20,37 +20,14 @@ from typing import Callable
 import psycopg
 
 from bridge.observe import metrics, tracing
-
-from bridge.store import db, deadletters
-
-from bridge.sync import events
-from bridge.odoo.client import OdooClient, OdooError, backoff
+from bridge.odoo.client import OdooClient, OdooError
+from bridge.store import db
+from bridge.store.queue import WorkQueue
 from bridge.store.runs import Run
-from bridge.sync.upsert import Context, read_fields, tombstone, upsert
-
-CLAIM_SQL = """
-with due as (select c.id from odoo.webhook_events c
-              where c.status in ('pending', 'processing') and c.available_at <= now()
-                and (%(instance)s::uuid is null or c.instance_id = %(instance)s::uuid)
-              order by c.available_at, c.id limit %(limit)s for update skip locked),
-     recheck as (select c.id from odoo.webhook_events c
-                  where c.recheck_at <= now() and c.status = 'done'
-                    and (%(instance)s::uuid is null or c.instance_id = %(instance)s::uuid)
-                  order by c.recheck_at, c.id limit %(limit)s for update skip locked)
-update odoo.webhook_events e set status = 'processing', attempts = e.attempts + 1,
-       available_at = now() + %(lease)s
- where e.id in (select id from due union all select id from recheck)
-returning e.*"""
-# Done, and read once more at received_at + the instance's request limit if that is still to come: Odoo 17
-# posts a notification inside the call, before its transaction commits (ir_actions.py
-# `_run_action_webhook`; for an unlink, before the delete), so the first read may see the record as it
-# was. By that time the call has committed or been killed (limit_time_real), so the second read is final.
-DONE_SQL = """
-update odoo.webhook_events set status = 'done', processed_at = clock_timestamp(), last_error = null,
-       recheck_at = case when clock_timestamp() < received_at + make_interval(secs => %(limit)s)
-                         then received_at + make_interval(secs => %(limit)s) end
- where id = any(%(ids)s)"""
-
+from bridge.sync import events
+from bridge.sync.context import Context, default_mirror_mappings
+from bridge.sync.upsert import read_fields, upsert
+from bridge.sync.writer import tombstone
 
 # Database errors worth another attempt: an outage, or losing a race with another worker (two workers
 # inserting the same shared record at once: the retry finds the row and updates it).
@@ -62,9 +39,12 @@ RACES = (psycopg.OperationalError, psycopg.errors.UniqueViolation, psycopg.error
 
 class Processor:
     def __init__(self, url: str, adapters: dict, client_for: Callable[[dict], OdooClient], *,
-                 max_attempts: int = 8, lease: dt.timedelta = dt.timedelta(minutes=5), retry_base: float = 1.0):
+                 max_attempts: int = 8, lease: dt.timedelta = dt.timedelta(minutes=5), retry_base: float = 1.0,
+                 mirror_mappings: bool | None = None):
         self.url, self.adapters, self.client_for = url, adapters, client_for
         self.max_attempts, self.lease, self.retry_base = max_attempts, lease, retry_base
+        self.queue = WorkQueue("odoo.webhook_events", lease, max_attempts, retry_base)
+        self.mirror_mappings = default_mirror_mappings() if mirror_mappings is None else mirror_mappings
 
     def run_once(self, limit: int = 500, instance_id=None, progress=None) -> dict:
         """Claim up to ``limit`` events and apply them. Returns counts.
@@ -73,8 +53,7 @@ class Processor:
         (the per-entity error rate and last success count them). The event-level counts (claimed,
         processed, retried, ...) go to the group's first run, the rows written to each entity's own."""
         with db.connect(self.url) as conn:
-            claimed = conn.execute(CLAIM_SQL, {"lease": self.lease, "limit": limit, "instance": instance_id}).fetchall()
-            conn.commit()
+            claimed = self.queue.claim(conn, limit, instance_id)
             if not claimed:
                 with Run(self.url, "process", instance_id) as run:
                     run.counts["claimed"] = 0
@@ -147,10 +126,11 @@ class Processor:
                     gone = absent - still
                 db.as_sync(conn, run.trace_id)
                 for adapter, arun, records in fetched:
-                    ctx = Context(instance, self.adapters, client, arun.trace_id, arun.counts, source="webhook")
+                    ctx = Context(instance, self.adapters, client, arun.trace_id, arun.counts, source="webhook",
+                                  mirror_mappings=self.mirror_mappings)
                     upsert(conn, ctx, adapter, records)
                     tombstone(conn, ctx, adapter, gone)
-                conn.execute(DONE_SQL, {"ids": [ev["id"] for ev in evs], "limit": db.request_limit(instance)})
+                self.queue.done(conn, [ev["id"] for ev in evs], db.request_limit(instance))
                 conn.commit()
             written = dt.datetime.now(dt.timezone.utc)
             rechecks = [ev for ev in evs if ev["recheck_at"] is not None]
@@ -176,23 +156,17 @@ class Processor:
                 arun.item_failed(type(exc).__name__, f"{type(exc).__name__}: {exc}")
             transient = getattr(exc, "transient", isinstance(exc, RACES))
             for ev in evs:
-                if not transient or ev["attempts"] >= self.max_attempts:
+                if self.queue.gives_up(ev, permanent=not transient):
                     self._dead(conn, run, ev, f"{type(exc).__name__}: {exc}", getattr(exc, "name", type(exc).__name__))
                 else:
-                    delay = backoff(ev["attempts"], self.retry_base)
-                    conn.execute("update odoo.webhook_events set status='pending', last_error=%s, "
-                                 "available_at = now() + make_interval(secs => %s) where id=%s",
-                                 (str(exc)[:4000], delay, ev["id"]))
+                    self.queue.retry(conn, ev, str(exc))
                     run.counts["retried"] += 1
             conn.commit()
 
     def _dead(self, conn, run, ev, reason: str, error_class: str) -> None:
-        _, created = deadletters.add(conn, source="webhook", instance_id=ev["instance_id"], entity=None,
-                                     odoo_model=ev["odoo_model"], record_ref=ev["odoo_id"], payload=ev["payload"],
-                                     reason=reason, error_class=error_class, attempts=ev["attempts"],
-                                     trace_id=ev["trace_id"] or run.trace_id)
-        conn.execute("update odoo.webhook_events set status='dead', last_error=%s, processed_at=now() where id=%s",
-                     (reason[:4000], ev["id"]))
+        created = self.queue.bury(conn, ev, reason, instance_id=ev["instance_id"], entity=None,
+                                  odoo_model=ev["odoo_model"], record_ref=ev["odoo_id"], payload=ev["payload"],
+                                  error_class=error_class, trace_id=ev["trace_id"] or run.trace_id)
         conn.commit()
         run.counts["dead_lettered" if created else "dead_letter_seen_again"] += 1
         run.event("event dead-lettered", level="error", trace_id=ev["trace_id"] or run.trace_id, event_id=ev["id"],

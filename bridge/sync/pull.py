@@ -23,12 +23,17 @@ from typing import Callable
 
 import psycopg
 
-from bridge.sync import cursor as keyset
-from bridge.store import db
 from bridge.adapters import EntityAdapter, format_odoo_datetime, parse_odoo_datetime
 from bridge.odoo.client import CALL_TRACE, OdooClient
+from bridge.store import cursors, db, mirrors
+from bridge.store.copytext import encode_copy
 from bridge.store.runs import Run
-from bridge.sync.upsert import Context, Prepared, complete, encode_copy, prepare, read_fields, tombstone, upsert, write
+from bridge.sync import cursor as keyset
+from bridge.sync.context import Context, default_mirror_mappings
+from bridge.sync.convert import Prepared
+from bridge.sync.upsert import complete, prepare, read_fields, upsert, write
+from bridge.sync.writer import tombstone
+
 
 def instance_lookback(instance: dict) -> dt.timedelta:
     """How far behind its cursor a pull starts: the instance's request limit (a call may commit that long
@@ -44,23 +49,10 @@ def keyset_domain(domain: list, last_write_date: dt.datetime | None, last_id: in
 
 
 def read_cursor(conn, instance_id, entity: str) -> tuple[dt.datetime | None, int]:
-    row = conn.execute("select last_write_date, last_id from odoo.sync_cursors where instance_id=%s and entity=%s",
-                       (instance_id, entity)).fetchone()
-    return (row["last_write_date"], row["last_id"]) if row else (None, 0)
+    return cursors.read(conn, instance_id, entity)
 
 
-def save_cursor(conn, instance_id, adapter, write_date: dt.datetime, last_id: int, run_id) -> None:
-    """Move the cursor forward only (a lookback page never moves it back)."""
-    conn.execute(
-        """insert into odoo.sync_cursors as c (instance_id, entity, odoo_model, last_write_date, last_id, last_run_id)
-           values (%s,%s,%s,%s,%s,%s)
-           on conflict (instance_id, entity) do update
-             set last_write_date = excluded.last_write_date, last_id = excluded.last_id, last_run_id = excluded.last_run_id
-           where c.last_write_date is null
-              or (excluded.last_write_date, excluded.last_id) > (c.last_write_date, c.last_id)""",
-        (instance_id, adapter.entity, adapter.odoo_model, write_date, last_id, run_id))
-
-
+save_cursor = cursors.save
 HEAD_ORDER = "write_date desc, id desc"
 
 
@@ -71,12 +63,7 @@ def save_head(conn, instance_id, adapter, client: OdooClient) -> None:
     head = client.search_read(adapter.odoo_model, adapter.odoo_domain(), ["write_date"], limit=1, order=HEAD_ORDER,
                               context=adapter.read_context())
     write_date = parse_odoo_datetime(head[0]["write_date"]) if head and head[0].get("write_date") else None
-    conn.execute(
-        """insert into odoo.sync_cursors (instance_id, entity, odoo_model, odoo_head_write_date, odoo_checked_at)
-           values (%s,%s,%s,%s,now())
-           on conflict (instance_id, entity) do update
-             set odoo_head_write_date = excluded.odoo_head_write_date, odoo_checked_at = excluded.odoo_checked_at""",
-        (instance_id, adapter.entity, adapter.odoo_model, write_date))
+    cursors.save_head(conn, instance_id, adapter, write_date)
     conn.commit()
 
 
@@ -86,18 +73,116 @@ def submit(pool: ThreadPoolExecutor, fn, *args):
     return pool.submit(contextvars.copy_context().run, fn, *args)
 
 
+class _Pages:
+    """The pages of one pull. Three stages overlap: the next page is read from Odoo (prefetch thread)
+    while this one is converted and validated (the caller's thread) and the previous one is written and
+    committed (writer thread, on the connection that holds the lock). Pages still commit one by one, in
+    order."""
+
+    def __init__(self, conn, run: Run, ctx: Context, adapter, client: OdooClient, limit: int, progress):
+        self.conn, self.run, self.ctx, self.adapter, self.client = conn, run, ctx, adapter, client
+        self.limit, self.progress = limit, progress
+        self.fields = read_fields(adapter, client)
+        self.batches = 0
+        self.inflight: list = []
+
+    def fetch(self, pos: keyset.Position) -> list[dict]:
+        return self.client.search_read(self.adapter.odoo_model, pos.domain(self.adapter.odoo_domain()), self.fields,
+                                       limit=self.limit, order=pos.order, context=self.adapter.read_context())
+
+    def write_page(self, prepared: Prepared | None, page: list[dict], wd, i) -> None:
+        conn, ctx, adapter = self.conn, self.ctx, self.adapter
+        try:
+            db.as_sync(conn, self.run.trace_id)
+            # page + cursor commit together; losing the very last commit in a crash only means
+            # re-reading that page, so the commit need not wait for the WAL flush
+            db.lazy_commit(conn)
+            if prepared is None:  # a target is not in the database: fetch it on this connection
+                upsert(conn, ctx, adapter, page)
+            else:
+                scratch = replace(ctx, counts={})  # counted only if the write holds
+                try:
+                    with conn.transaction():  # a savepoint
+                        write(conn, scratch, prepared)
+                except psycopg.errors.ForeignKeyViolation:
+                    # a reference resolved while the page waited went stale (e.g. the processor
+                    # inserted a parent this page also holds): resolve again, here, and write
+                    ctx.bump("pages_resolved_again")
+                    upsert(conn, ctx, adapter, page)
+                else:
+                    for key, n in scratch.counts.items():  # the main thread bumps only between writes
+                        ctx.bump(key, n)
+            save_cursor(conn, ctx.instance["id"], adapter, wd, i, self.run.id)
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+
+    def finish_write(self) -> None:
+        if not self.inflight:
+            return
+        future, n = self.inflight.pop()
+        future.result()
+        self.batches += 1
+        self.run.counts["read"] += n
+        self.run.counts["batches"] = self.batches
+        if self.progress:
+            self.progress(n)
+
+    def pull(self, url: str, last_wd, last_id: int, max_batches: int | None, should_stop) -> tuple:
+        """Read, convert and write every page from the cursor (last_wd, last_id). Returns the last saved."""
+        ctx, adapter, limit, inflight = self.ctx, self.adapter, self.limit, self.inflight
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pull-prefetch") as pool, \
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="pull-writer") as writer, \
+                db.connect(url) as rconn:
+            pos = keyset.start(last_wd, last_id)
+            pending = submit(pool, self.fetch, pos)
+            while True:
+                page = pending.result()
+                pending = None
+                # raises PaginationStuck (the run fails, loudly) when a full page would not move on
+                save, pos = keyset.advance(pos, page, limit)
+                more = pos is not None and (max_batches is None or self.batches + len(inflight) + 1 < max_batches)
+                if more:
+                    pending = submit(pool, self.fetch, pos)
+                if not page:  # an empty drain of one second: the scan goes on from the next
+                    if more:
+                        continue
+                    break
+                last_wd, last_id = save
+                prepared = prepare(rconn, ctx, adapter, page, defer_missing=True)
+                encode_copy(prepared)
+                rconn.rollback()  # read-only: end the snapshot so the next page sees new commits
+                self.finish_write()
+                # targets written by the previous page are committed now; any still missing are
+                # fetched from Odoo by the ordinary upsert, on the writer's connection
+                if not complete(rconn, ctx, prepared):
+                    prepared = None
+                rconn.rollback()
+                inflight.append((submit(writer, self.write_page, prepared, page, last_wd, last_id), len(page)))
+                if not more:
+                    break
+                if should_stop is not None and should_stop():
+                    self.run.counts["stopped_early"] = 1
+                    break
+            self.finish_write()
+        return last_wd, last_id
+
+
 def pull_entity(url: str, instance: dict, adapters: dict, adapter: type[EntityAdapter], client: OdooClient, *,
                 lookback: dt.timedelta | None = None, batch_size: int | None = None,
                 max_batches: int | None = None, full: bool = False,
                 progress: Callable[[int], None] | None = None,
-                should_stop: Callable[[], bool] | None = None, trace_id: str | None = None) -> dict:
+                should_stop: Callable[[], bool] | None = None, trace_id: str | None = None,
+                mirror_mappings: bool | None = None) -> dict:
     """Pull one entity of one instance. Returns the run's counts (``locked`` if another worker has it).
 
     The run gets its own trace id, unless the caller continues one (``trace_id``, or an enclosing
     ``client.traced(...)``); every Odoo call of the run carries it.
 
     ``should_stop`` is checked between pages: a shutdown stops after the current page's commit.
-    ``lookback`` overrides the instance's own (`instance_lookback`).
+    ``lookback`` overrides the instance's own (`instance_lookback`). ``mirror_mappings`` (None: the
+    environment's, `default_mirror_mappings`) also writes odoo.entity_mappings for Odoo-owned mirrors.
     """
     with Run(url, "pull", instance["id"], adapter.entity, trace_id=trace_id or CALL_TRACE.get()) as run, \
             db.connect(url) as conn:
@@ -106,98 +191,16 @@ def pull_entity(url: str, instance: dict, adapters: dict, adapter: type[EntityAd
             run.event("skipped: another worker holds the pull lock", entity=adapter.entity)
             return dict(run.counts)
         try:
-            ctx = Context(instance, adapters, client, run.trace_id, run.counts, source="pull")
+            ctx = Context(instance, adapters, client, run.trace_id, run.counts, source="pull",
+                          mirror_mappings=default_mirror_mappings() if mirror_mappings is None else mirror_mappings)
             save_head(conn, instance["id"], adapter, client)  # before the pages: a pull that fails shows its lag
             last_wd, last_id = (None, 0) if full else read_cursor(conn, instance["id"], adapter.entity)
             conn.commit()
             if last_wd is not None:
                 last_wd, last_id = last_wd - (lookback if lookback is not None else instance_lookback(instance)), 0
-            limit = batch_size or adapter.batch_size
-            fields = read_fields(adapter, client)
-            batches = 0
-
-            def fetch(pos: keyset.Position):
-                return client.search_read(adapter.odoo_model, pos.domain(adapter.odoo_domain()), fields,
-                                          limit=limit, order=pos.order, context=adapter.read_context())
-            # Three stages overlap: the next page is read from Odoo (prefetch thread) while this one is
-            # converted and validated (here) and the previous one is written and committed (writer
-            # thread, on the connection that holds the lock). Pages still commit one by one, in order.
-            def write_page(prepared: Prepared | None, page: list[dict], wd, i) -> None:
-                try:
-                    db.as_sync(conn, run.trace_id)
-                    # page + cursor commit together; losing the very last commit in a crash only means
-                    # re-reading that page, so the commit need not wait for the WAL flush
-                    conn.execute("set local synchronous_commit = off")
-                    if prepared is None:  # a target is not in the database: fetch it on this connection
-                        upsert(conn, ctx, adapter, page)
-                    else:
-                        scratch = replace(ctx, counts={})  # counted only if the write holds
-                        try:
-                            with conn.transaction():  # a savepoint
-                                write(conn, scratch, prepared)
-                        except psycopg.errors.ForeignKeyViolation:
-                            # a reference resolved while the page waited went stale (e.g. the processor
-                            # inserted a parent this page also holds): resolve again, here, and write
-                            ctx.bump("pages_resolved_again")
-                            upsert(conn, ctx, adapter, page)
-                        else:
-                            for key, n in scratch.counts.items():  # the main thread bumps only between writes
-                                ctx.bump(key, n)
-                    save_cursor(conn, instance["id"], adapter, wd, i, run.id)
-                    conn.commit()
-                except BaseException:
-                    conn.rollback()
-                    raise
-
-            inflight: list = []
-
-            def finish_write() -> None:
-                nonlocal batches
-                if not inflight:
-                    return
-                future, n = inflight.pop()
-                future.result()
-                batches += 1
-                run.counts["read"] += n
-                run.counts["batches"] = batches
-                if progress:
-                    progress(n)
-
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pull-prefetch") as pool, \
-                    ThreadPoolExecutor(max_workers=1, thread_name_prefix="pull-writer") as writer, \
-                    db.connect(url) as rconn:
-                pos = keyset.start(last_wd, last_id)
-                pending = submit(pool, fetch, pos)
-                while True:
-                    page = pending.result()
-                    pending = None
-                    # raises PaginationStuck (the run fails, loudly) when a full page would not move on
-                    save, pos = keyset.advance(pos, page, limit)
-                    more = pos is not None and (max_batches is None or batches + len(inflight) + 1 < max_batches)
-                    if more:
-                        pending = submit(pool, fetch, pos)
-                    if not page:  # an empty drain of one second: the scan goes on from the next
-                        if more:
-                            continue
-                        break
-                    last_wd, last_id = save
-                    prepared = prepare(rconn, ctx, adapter, page, defer_missing=True)
-                    encode_copy(prepared)
-                    rconn.rollback()  # read-only: end the snapshot so the next page sees new commits
-                    finish_write()
-                    # targets written by the previous page are committed now; any still missing are
-                    # fetched from Odoo by the ordinary upsert, on the writer's connection
-                    if not complete(rconn, ctx, prepared):
-                        prepared = None
-                    rconn.rollback()
-                    inflight.append((submit(writer, write_page, prepared, page, last_wd, last_id), len(page)))
-                    if not more:
-                        break
-                    if should_stop is not None and should_stop():
-                        run.counts["stopped_early"] = 1
-                        break
-                finish_write()
-            run.event("pull finished", entity=adapter.entity, read=run.counts["read"], batches=batches,
+            pages = _Pages(conn, run, ctx, adapter, client, batch_size or adapter.batch_size, progress)
+            last_wd, last_id = pages.pull(url, last_wd, last_id, max_batches, should_stop)
+            run.event("pull finished", entity=adapter.entity, read=run.counts["read"], batches=pages.batches,
                       cursor=[last_wd.isoformat() if last_wd else None, last_id])
             return dict(run.counts)
         finally:
@@ -205,7 +208,8 @@ def pull_entity(url: str, instance: dict, adapters: dict, adapter: type[EntityAd
 
 
 def reconcile_entity(url: str, instance: dict, adapters: dict, adapter: type[EntityAdapter],
-                     client: OdooClient, *, chunk: int = 1000, trace_id: str | None = None) -> dict:
+                     client: OdooClient, *, chunk: int = 1000, trace_id: str | None = None,
+                     mirror_mappings: bool | None = None) -> dict:
     """Compare ids and write_dates with Odoo: tombstone local rows whose record is gone, fetch records
     missing locally, and re-read records whose write_date differs from the mirror's (a change that
     committed later than the pull's lookback, so the cursor had passed its write_date already)."""
@@ -215,13 +219,12 @@ def reconcile_entity(url: str, instance: dict, adapters: dict, adapter: type[Ent
             run.counts["locked"] = 1
             return dict(run.counts)
         try:
-            ctx = Context(instance, adapters, client, run.trace_id, run.counts, source="pull")
+            ctx = Context(instance, adapters, client, run.trace_id, run.counts, source="pull",
+                          mirror_mappings=default_mirror_mappings() if mirror_mappings is None else mirror_mappings)
             remote_wd = {r["id"]: r.get("write_date") or False for r in client.search_read(
                 adapter.odoo_model, adapter.odoo_domain(), ["write_date"], context=adapter.read_context())}
             remote = set(remote_wd)
-            rows = conn.execute(f"select odoo_id, odoo_write_date, odoo_deleted_at is not null as dead "
-                                f"from {adapter.qualified_table()} where instance_id = %s and odoo_id is not null",
-                                (instance["id"],)).fetchall()
+            rows = mirrors.linked_rows(conn, adapter, instance["id"])
             conn.commit()
             alive = {r["odoo_id"] for r in rows if not r["dead"]}
             known = {r["odoo_id"] for r in rows}

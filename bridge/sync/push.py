@@ -28,13 +28,15 @@ import psycopg
 
 from bridge.observe import tracing
 
-from bridge.store import db, deadletters
-
-from bridge.sync import conflicts, htmltext
 from bridge.adapters import canonical_json, values_hash
-from bridge.odoo.client import AmbiguousOdooError, MissingError, OdooClient, OdooError, TransientOdooError, backoff
+from bridge.odoo.client import AmbiguousOdooError, MissingError, OdooClient, OdooError, TransientOdooError
+from bridge.store import db, links as join_rows, mappings, mirrors
+from bridge.store.mappings import LINKS_KEY
+from bridge.store.mirrors import local_ids
+from bridge.store.queue import WorkQueue
 from bridge.store.runs import WORKER, Run
-from bridge.sync.upsert import LINKS_KEY, REF_PREFIX, TenantMismatch, local_ids, tenant_problem, without_links
+from bridge.sync import conflicts, htmltext
+from bridge.sync.writer import REF_PREFIX, TenantMismatch, tenant_problem, without_links
 
 class AmbiguousCreate(AmbiguousOdooError):
     """A create that got no answer (a timeout, a reset, a proxy's 502/504) may still commit later:
@@ -54,27 +56,13 @@ class LinkTargetNotPushed(TransientOdooError):
     name = "LinkTargetNotPushed"
 
 
-CLAIM_SQL = """
-update odoo.outbox o set status = 'processing', claimed_by = %(worker)s, claimed_at = now(), attempts = o.attempts + 1
- where o.id in (
-   select c.id from odoo.outbox c
-    where ((c.status = 'pending' and c.available_at <= now())
-           or (c.status = 'processing' and c.claimed_at < now() - %(lease)s))
-      and (%(instance)s::uuid is null or c.instance_id = %(instance)s::uuid)
-      and not exists (select 1 from odoo.outbox p
-                       where p.instance_id = c.instance_id and p.entity = c.entity and p.local_id = c.local_id
-                         and p.id < c.id and p.status in ('pending', 'processing'))
-    order by c.id limit %(limit)s
-    for update skip locked)
-returning o.*"""
-
-
 class Pusher:
     def __init__(self, url: str, adapters: dict, client_for: Callable[[dict], OdooClient], *,
                  max_attempts: int = 8, lease: dt.timedelta = dt.timedelta(minutes=5),
                  retry_base: float = 1.0, worker: str = WORKER):
         self.url, self.adapters, self.client_for = url, adapters, client_for
         self.max_attempts, self.lease, self.retry_base, self.worker = max_attempts, lease, retry_base, worker
+        self.queue = WorkQueue("odoo.outbox", lease, max_attempts, retry_base)
         self._instances: dict = {}
 
     def _instance(self, conn, instance_id) -> dict:
@@ -84,10 +72,7 @@ class Pusher:
         return self._instances[key]
 
     def claim(self, conn, limit: int, instance_id=None) -> list[dict]:
-        rows = conn.execute(CLAIM_SQL, {"worker": self.worker, "lease": self.lease, "limit": limit,
-                                        "instance": instance_id}).fetchall()
-        conn.commit()
-        return rows
+        return self.queue.claim(conn, limit, instance_id, worker=self.worker)
 
     def run_once(self, limit: int = 100, instance_id=None, progress=None) -> dict:
         """Claim up to ``limit`` rows and push them. Returns counts.
@@ -151,48 +136,40 @@ class Pusher:
         reason = f"{type(exc).__name__}: {exc}"
         tracing.error(reason)
         run.item_failed(type(exc).__name__, reason)  # a class name: a bounded metric label
-        if permanent or row["attempts"] >= self.max_attempts:
-            deadletters.add(conn, source="push", instance_id=row["instance_id"], entity=row["entity"],
+        if self.queue.gives_up(row, permanent):
+            self.queue.bury(conn, row, reason, instance_id=row["instance_id"], entity=row["entity"],
                             odoo_model=adapter.odoo_model if adapter else None, record_ref=row["local_id"],
                             payload={"outbox_id": row["id"], "local_id": str(row["local_id"]),
                                      "operation": row["operation"], "row": row["payload"]},
-                            reason=reason, error_class=getattr(exc, "name", type(exc).__name__),
-                            attempts=row["attempts"], trace_id=row["trace_id"] or run.trace_id)
-            conn.execute("update odoo.outbox set status='dead', last_error=%s, claimed_by=null where id=%s",
-                         (reason[:4000], row["id"]))
+                            error_class=getattr(exc, "name", type(exc).__name__),
+                            trace_id=row["trace_id"] or run.trace_id)
             if isinstance(exc, MissingError) and adapter is not None:
                 # edited in the app, deleted in Odoo: the row becomes a tombstone (and the edit a dead letter)
                 db.as_sync(conn, row["trace_id"])
-                conn.execute(f"update {adapter.qualified_table()} set odoo_deleted_at = now() "
-                             "where id = %s and odoo_deleted_at is null", (row["local_id"],))
+                mirrors.tombstone_row(conn, adapter, row["local_id"])
             run.counts["dead_lettered"] += 1
             run.event("push dead-lettered", level="error", trace_id=row["trace_id"] or run.trace_id, outbox_id=row["id"],
                       reason=reason, attempts=row["attempts"])
         else:
-            delay = backoff(row["attempts"], self.retry_base)
+            # The create may still commit: look it up by its ref only once Odoo must have finished it.
+            wait = exc.wait if isinstance(exc, AmbiguousCreate) else 0.0
             if isinstance(exc, AmbiguousCreate):
-                # The create may still commit: look it up by its ref only once Odoo must have finished it.
-                delay = max(delay, exc.wait)
                 run.event("create unanswered: waiting out the request limit before looking it up",
                           level="warning", trace_id=row["trace_id"] or run.trace_id, outbox_id=row["id"],
                           wait_s=exc.wait)
-            conn.execute("update odoo.outbox set status='pending', claimed_by=null, last_error=%s, "
-                         "available_at = now() + make_interval(secs => %s) where id=%s",
-                         (reason[:4000], delay, row["id"]))
+            self.queue.retry(conn, row, reason, at_least=wait)
             run.counts["retried"] += 1
         conn.commit()
 
     def _done(self, conn, row) -> None:
-        conn.execute("update odoo.outbox set status='done', claimed_by=null, last_error=null where id=%s", (row["id"],))
+        self.queue.done(conn, [row["id"]])
 
     def _unresolver(self, conn, instance_id):
         def unresolve(target: str, local_id: str):
             t = self.adapters.get(target)
             if t is None:
                 return None
-            r = conn.execute(f"select odoo_id from {t.qualified_table()} where id = %s and instance_id = %s",
-                             (local_id, instance_id)).fetchone()
-            return r["odoo_id"] if r else None
+            return mirrors.odoo_id_of(conn, t, local_id, instance_id)
         return unresolve
 
     def _resolver(self, conn, instance_id):
@@ -211,85 +188,83 @@ class Pusher:
 
     def _upsert(self, conn, run, adapter, instance, client, row) -> dict:
         """Create or write the row's record in Odoo. Returns what happened ({"action", "odoo_id"})."""
-        table, iid = adapter.qualified_table(), instance["id"]
-        local = conn.execute(f"select * from {table} where id = %s", (row["local_id"],)).fetchone()
+        iid, local_id = instance["id"], row["local_id"]
+        local = mirrors.row(conn, adapter, local_id)
         if local is None:  # deleted since: the unlink row that follows does the work
             self._done(conn, row)
             run.counts["skipped_deleted"] += 1
             return {"action": "skipped_deleted", "odoo_id": None}
         self._same_tenant(adapter, local, instance)
-        mapping = conn.execute("select * from odoo.entity_mappings where instance_id=%s and entity=%s and local_id=%s",
-                               (iid, adapter.entity, row["local_id"])).fetchone()
+        mapping = mappings.by_local_id(conn, iid, adapter.entity, local_id)
         odoo_id = mapping["odoo_id"] if mapping else None
-        links = self._local_links(conn, adapter, iid, row["local_id"])  # {relation: sorted Odoo ids}
+        links = self._local_links(conn, adapter, iid, local_id)  # {relation: sorted Odoo ids}
         conn.commit()  # no transaction open while Odoo is called
-        current = adapter.comparable(local)
-        unresolve = self._unresolver(conn, iid)
-        to_local: dict = {}
         html = htmltext.html_fields(adapter, client)  # text in the app, markup in Odoo (bridge/sync/htmltext)
         if odoo_id is None:
-            odoo_id = self._find_by_ref(client, adapter, row["local_id"])
-            if odoo_id is None:
-                values = htmltext.values_to_html(adapter.to_odoo(local, unresolve), html)
-                ref = adapter.external_ref_field()
-                if ref:
-                    values[ref] = f"{REF_PREFIX}{row['local_id']}"
-                values.update(self._link_commands(adapter, links))
-                try:
-                    odoo_id = client.create(adapter.odoo_model, values)
-                except AmbiguousOdooError as exc:
-                    raise AmbiguousCreate(instance, exc) from None
-                action = "created"
-            else:
-                action = "found_by_ref"
-                client.write(adapter.odoo_model, [odoo_id], {
-                    **htmltext.values_to_html(adapter.to_odoo(local, unresolve), html),
-                    **self._link_commands(adapter, links)})
-            synced = current
-            agreed, links_to_local = links, {}
+            action, odoo_id = self._create(conn, adapter, instance, client, local_id, local, links, html)
+            synced, agreed, links_to_local, to_local = adapter.comparable(local), links, {}, {}
         else:
-            base = without_links(mapping["synced_values"])
-            base_links = (mapping["synced_values"] or {}).get(LINKS_KEY) or {}
-            remote_recs = client.read(adapter.odoo_model, [odoo_id], adapter.odoo_fields(), {"active_test": False})
-            if not remote_recs:
-                raise MissingError(f"{adapter.odoo_model} {odoo_id} no longer exists in Odoo", name="MissingError")
-            remote_vals = adapter.from_odoo(htmltext.record_to_text(remote_recs[0], html), self._resolver(conn, iid))
-            conn.commit()
-            remote = adapter.comparable(remote_vals)
-            if adapter.owner == "shared":
-                res = conflicts.resolve(adapter.conflict or "odoo_wins", base, current, remote,
-                                        local_ts=local.get("updated_at"),
-                                        remote_ts=remote_vals.get("odoo_write_date"))
-            else:  # app-owned: the app is the source of truth
-                res = conflicts.resolve("app_wins", base, current, remote)
-            agreed, links_to_push, links_to_local = self._resolve_links(
-                adapter, links, base_links, remote_recs[0], local.get("updated_at"), remote_vals.get("odoo_write_date"))
-            if res.to_push or links_to_push:
-                values = htmltext.values_to_html(adapter.to_odoo(local, unresolve, columns=list(res.to_push)), html) \
-                    if res.to_push else {}
-                client.write(adapter.odoo_model, [odoo_id], {**values, **self._link_commands(adapter, links_to_push)})
-                action = "written"
-            else:
-                action = "unchanged"
-            to_local = {c: remote_vals[c] for c in res.to_local}
-            synced = res.values
+            action, synced, agreed, links_to_local, to_local = self._write_known(
+                conn, adapter, iid, client, local, mapping, links, html)
         # one transaction: row link (+ fields Odoo won), mapping, acknowledgement; no echo
         db.as_sync(conn, row["trace_id"])
-        sets = ", ".join([f"{c} = %s" for c in to_local] + ["instance_id = %s", "odoo_id = %s", "synced_at = now()"])
-        conn.execute(f"update {table} set {sets} where id = %s", [*to_local.values(), iid, odoo_id, row["local_id"]])
+        mirrors.link(conn, adapter, local_id, to_local, iid, odoo_id)
         if links_to_local:
             agreed = {**agreed, **self._store_links(conn, adapter, iid, local, links_to_local)}
         stored = {**synced, LINKS_KEY: agreed} if adapter.many2manys else synced
-        conn.execute(
-            """insert into odoo.entity_mappings (instance_id, entity, local_id, odoo_model, odoo_id, synced_hash, synced_values)
-               values (%s,%s,%s,%s,%s,%s,%s)
-               on conflict (instance_id, entity, local_id) do update set odoo_id = excluded.odoo_id,
-                 synced_hash = excluded.synced_hash, synced_values = excluded.synced_values""",
-            (iid, adapter.entity, row["local_id"], adapter.odoo_model, odoo_id, values_hash(synced),
-             canonical_json(stored).decode()))
+        mappings.save_pushed(conn, iid, adapter, local_id, odoo_id, values_hash(synced), canonical_json(stored).decode())
         self._done(conn, row)
         run.counts[action] += 1
         return {"action": action, "odoo_id": odoo_id, "took_from_odoo": sorted([*to_local, *links_to_local])}
+
+    def _create(self, conn, adapter, instance, client, local_id, local: dict, links: dict, html: list) -> tuple:
+        """A row Odoo has no mapping of: found by its external ref (a create whose answer was lost), or
+        created. Returns (action, Odoo id)."""
+        unresolve = self._unresolver(conn, instance["id"])
+        odoo_id = self._find_by_ref(client, adapter, local_id)
+        if odoo_id is not None:
+            client.write(adapter.odoo_model, [odoo_id], {
+                **htmltext.values_to_html(adapter.to_odoo(local, unresolve), html),
+                **self._link_commands(adapter, links)})
+            return "found_by_ref", odoo_id
+        values = htmltext.values_to_html(adapter.to_odoo(local, unresolve), html)
+        ref = adapter.external_ref_field()
+        if ref:
+            values[ref] = f"{REF_PREFIX}{local_id}"
+        values.update(self._link_commands(adapter, links))
+        try:
+            return "created", client.create(adapter.odoo_model, values)
+        except AmbiguousOdooError as exc:
+            raise AmbiguousCreate(instance, exc) from None
+
+    def _write_known(self, conn, adapter, iid, client, local: dict, mapping: dict, links: dict, html: list) -> tuple:
+        """A mapped row: re-read its record, let the policy decide field by field (and link set by link
+        set) against the base, write what Odoo lacks. Returns (action, synced values, agreed links,
+        links the app lacks, values the app lacks)."""
+        odoo_id = mapping["odoo_id"]
+        base = without_links(mapping["synced_values"])
+        base_links = (mapping["synced_values"] or {}).get(LINKS_KEY) or {}
+        remote_recs = client.read(adapter.odoo_model, [odoo_id], adapter.odoo_fields(), {"active_test": False})
+        if not remote_recs:
+            raise MissingError(f"{adapter.odoo_model} {odoo_id} no longer exists in Odoo", name="MissingError")
+        remote_vals = adapter.from_odoo(htmltext.record_to_text(remote_recs[0], html), self._resolver(conn, iid))
+        conn.commit()
+        current, remote = adapter.comparable(local), adapter.comparable(remote_vals)
+        if adapter.owner == "shared":
+            res = conflicts.resolve(adapter.conflict or "odoo_wins", base, current, remote,
+                                    local_ts=local.get("updated_at"), remote_ts=remote_vals.get("odoo_write_date"))
+        else:  # app-owned: the app is the source of truth
+            res = conflicts.resolve("app_wins", base, current, remote)
+        agreed, links_to_push, links_to_local = self._resolve_links(
+            adapter, links, base_links, remote_recs[0], local.get("updated_at"), remote_vals.get("odoo_write_date"))
+        action = "unchanged"
+        if res.to_push or links_to_push:
+            unresolve = self._unresolver(conn, iid)
+            values = htmltext.values_to_html(adapter.to_odoo(local, unresolve, columns=list(res.to_push)), html) \
+                if res.to_push else {}
+            client.write(adapter.odoo_model, [odoo_id], {**values, **self._link_commands(adapter, links_to_push)})
+            action = "written"
+        return action, res.values, agreed, links_to_local, {c: remote_vals[c] for c in res.to_local}
 
     # -- many2many --------------------------------------------------------------------------
     def _local_links(self, conn, adapter, instance_id, local_id) -> dict[str, list[int]]:
@@ -300,10 +275,7 @@ class Pusher:
             target = self.adapters.get(rel.target)
             if target is None:
                 continue
-            rows = conn.execute(
-                f'select j."{rel.target_column}" as local_id, t.odoo_id from {rel.qualified_table()} j '
-                f'left join {target.qualified_table()} t on t.id = j."{rel.target_column}" '
-                f"and t.instance_id = %s where j.\"{rel.source_column}\" = %s", (instance_id, local_id)).fetchall()
+            rows = join_rows.targets_of(conn, rel, target, instance_id, local_id)
             missing = [str(r["local_id"]) for r in rows if r["odoo_id"] is None]
             if missing:
                 raise LinkTargetNotPushed(f"{adapter.entity}.{rel.relation} links {rel.target} {', '.join(missing)} "
@@ -368,15 +340,9 @@ class Pusher:
                 continue
             target = self.adapters[rel.target]
             found = local_ids(conn, target, instance_id, links[rel.relation])
-            table, src, dst = rel.qualified_table(), f'"{rel.source_column}"', f'"{rel.target_column}"'
-            conn.execute(f"delete from {table} where {src} = %s and not ({dst} = any(%s::uuid[]))",
-                         (local["id"], list(found.values())))
             tenant = adapter.tenant_column
-            cols = f'"{tenant}", {src}, {dst}' if tenant else f"{src}, {dst}"
-            lead = [local[tenant]] if tenant else []
-            for target_id in found.values():
-                conn.execute(f"insert into {table} ({cols}) values ({', '.join(['%s'] * (len(lead) + 2))}) "
-                             f"on conflict ({src}, {dst}) do nothing", [*lead, local["id"], target_id])
+            join_rows.set_for(conn, rel, tenant, local[tenant] if tenant else None, local[adapter.primary_key],
+                              list(found.values()))
             stored[rel.relation] = sorted(found)
         return stored
 
@@ -386,15 +352,14 @@ class Pusher:
         row whose instance_id was pointed elsewhere must not reach another tenant's Odoo)."""
         problem = tenant_problem(adapter, local, instance)
         if problem:
-            raise TenantMismatch(f"not sent to instance {instance['id']}: {adapter.entity} {local.get('id')} "
+            raise TenantMismatch(f"not sent to instance {instance['id']}: {adapter.entity} {local.get(adapter.primary_key)} "
                                  f"{problem}")
 
     def _unlink(self, conn, run, adapter, instance, client, row) -> dict:
         iid = instance["id"]
         if isinstance(row["payload"], dict):  # the deleted row, as the trigger saw it
             self._same_tenant(adapter, row["payload"], instance)
-        mapping = conn.execute("select odoo_id from odoo.entity_mappings where instance_id=%s and entity=%s and local_id=%s",
-                               (iid, adapter.entity, row["local_id"])).fetchone()
+        mapping = mappings.by_local_id(conn, iid, adapter.entity, row["local_id"])
         conn.commit()
         odoo_id = mapping["odoo_id"] if mapping else self._find_by_ref(client, adapter, row["local_id"])
         action = "never_in_odoo"
@@ -405,8 +370,7 @@ class Pusher:
             except MissingError:
                 action = "already_gone"
         db.as_sync(conn, row["trace_id"])
-        conn.execute("delete from odoo.entity_mappings where instance_id=%s and entity=%s and local_id=%s",
-                     (iid, adapter.entity, row["local_id"]))
+        mappings.delete(conn, iid, adapter.entity, row["local_id"])
         self._done(conn, row)
         if action != "never_in_odoo":
             run.counts[action] += 1

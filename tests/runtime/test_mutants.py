@@ -22,18 +22,18 @@ MUTANTS = {
     # a pull that loses one record in the middle of every full page (the cursor still moves past it)
     "pull_loses_a_record_per_page": (
         "bridge/sync/pull.py",
-        "                    last_wd, last_id = save\n",
-        "                    last_wd, last_id = save\n"
-        "                    if len(page) == limit:\n"
-        "                        page = page[:len(page) // 2] + page[len(page) // 2 + 1:]\n"),
+        "                last_wd, last_id = save\n",
+        "                last_wd, last_id = save\n"
+        "                if len(page) == limit:\n"
+        "                    page = page[:len(page) // 2] + page[len(page) // 2 + 1:]\n"),
     # a push without its duplicate-create guard: no wait for a late commit, no lookup by ref
     "push_without_duplicate_create_guard": (
         "bridge/sync/push.py",
-        "                delay = max(delay, exc.wait)\n",
-        "                delay = delay\n"),
+        "            wait = exc.wait if isinstance(exc, AmbiguousCreate) else 0.0\n",
+        "            wait = 0.0\n"),
     # reconcile (and the processor) never tombstone a record deleted in Odoo
     "nothing_is_ever_tombstoned": (
-        "bridge/sync/upsert.py",
+        "bridge/sync/writer.py",
         '    """Mark rows whose Odoo record is gone: odoo_deleted_at = now() (the row itself is kept)."""\n'
         "    if not odoo_ids:\n",
         '    """Mark rows whose Odoo record is gone: odoo_deleted_at = now() (the row itself is kept)."""\n'
@@ -64,7 +64,7 @@ MUTANTS = {
         "            missing = sorted(remote - known) + sorted((remote & known) - alive)\n"),
     # the processor reads an event's record once only, maybe before Odoo 17 committed the change
     "processor_reads_an_event_once": (
-        "bridge/sync/processor.py",
+        "bridge/store/queue.py",
         "       recheck_at = case when clock_timestamp() < received_at",
         "       recheck_at = case when false and clock_timestamp() < received_at"),
 }
