@@ -108,6 +108,7 @@ def pull(instance, entity, full, also_reconcile, lookback, trace_id, database_ur
     def one(url, inst, adapters, adapter, client, label):
         bar = Progress(label, not as_json)
         counts = pull_entity(url, inst, adapters, adapter, client, full=full, progress=bar,
+                             mirror_mappings=settings().mirror_mappings,
                              lookback=None if lookback is None else dt.timedelta(seconds=lookback), trace_id=trace_id)
         bar.done()
         if also_reconcile:
@@ -168,7 +169,8 @@ def _drain_queue(runner_class, label, instance, limit, rounds, database_url, as_
     with db.connect(url) as conn:
         insts = _instances(conn, instance)
     clients = _client_for_cli()
-    runner, total = runner_class(url, adapters, clients), {}
+    kw = {"mirror_mappings": settings().mirror_mappings} if label == "processed" else {}
+    runner, total = runner_class(url, adapters, clients, **kw), {}
     bar = Progress(label, not as_json)
     try:
         usable, skipped = _usable(url, insts, clients)

@@ -1,16 +1,11 @@
-"""Backoff with full jitter, for Odoo calls (`RetryPolicy`) and for the queues' next attempts."""
+"""How the Odoo client retries a transient error: `RetryPolicy`, backoff with full jitter honouring Retry-After."""
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
 
+from bridge.backoff import backoff
 from bridge.odoo.errors import OdooError
-
-
-def backoff(attempt: int, base: float = 1.0, cap: float = 300.0, rng=random) -> float:
-    """Exponential backoff with full jitter: uniform(0, min(cap, base * 2**attempt)) seconds. Used for
-    Odoo calls (`RetryPolicy`) and for the queues' next attempt (outbox rows, webhook events)."""
-    return rng.uniform(0, min(cap, base * 2 ** attempt))
 
 
 @dataclass

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from bridge.odoo.client import backoff
+from bridge.backoff import backoff
 from bridge.store import deadletters
 
 

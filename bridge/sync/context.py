@@ -1,16 +1,9 @@
-"""What a sync write needs to know (`Context`), and the one place the mirror-mappings default is read."""
+"""What a sync write needs to know (`Context`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from bridge.odoo.client import OdooClient
-from bridge.settings import Settings
-
-
-def default_mirror_mappings() -> bool:
-    """The mirror-mappings switch as the environment sets it (SPECGEN_SYNC_MIRROR_MAPPINGS=1), for a top
-    caller (the worker, a pull or processor started on its own) given none."""
-    return Settings.from_environ().mirror_mappings
 
 
 @dataclass

@@ -25,7 +25,7 @@ from bridge.store import db
 from bridge.store.queue import WorkQueue
 from bridge.store.runs import Run
 from bridge.sync import events
-from bridge.sync.context import Context, default_mirror_mappings
+from bridge.sync.context import Context
 from bridge.sync.upsert import read_fields, upsert
 from bridge.sync.writer import tombstone
 
@@ -40,11 +40,11 @@ RACES = (psycopg.OperationalError, psycopg.errors.UniqueViolation, psycopg.error
 class Processor:
     def __init__(self, url: str, adapters: dict, client_for: Callable[[dict], OdooClient], *,
                  max_attempts: int = 8, lease: dt.timedelta = dt.timedelta(minutes=5), retry_base: float = 1.0,
-                 mirror_mappings: bool | None = None):
+                 mirror_mappings: bool = False):
         self.url, self.adapters, self.client_for = url, adapters, client_for
         self.max_attempts, self.lease, self.retry_base = max_attempts, lease, retry_base
         self.queue = WorkQueue("odoo.webhook_events", lease, max_attempts, retry_base)
-        self.mirror_mappings = default_mirror_mappings() if mirror_mappings is None else mirror_mappings
+        self.mirror_mappings = mirror_mappings
 
     def run_once(self, limit: int = 500, instance_id=None, progress=None) -> dict:
         """Claim up to ``limit`` events and apply them. Returns counts.

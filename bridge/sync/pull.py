@@ -29,7 +29,7 @@ from bridge.store import cursors, db, mirrors
 from bridge.store.copytext import encode_copy
 from bridge.store.runs import Run
 from bridge.sync import cursor as keyset
-from bridge.sync.context import Context, default_mirror_mappings
+from bridge.sync.context import Context
 from bridge.sync.convert import Prepared
 from bridge.sync.upsert import complete, prepare, read_fields, upsert, write
 from bridge.sync.writer import tombstone
@@ -174,15 +174,15 @@ def pull_entity(url: str, instance: dict, adapters: dict, adapter: type[EntityAd
                 max_batches: int | None = None, full: bool = False,
                 progress: Callable[[int], None] | None = None,
                 should_stop: Callable[[], bool] | None = None, trace_id: str | None = None,
-                mirror_mappings: bool | None = None) -> dict:
+                mirror_mappings: bool = False) -> dict:
     """Pull one entity of one instance. Returns the run's counts (``locked`` if another worker has it).
 
     The run gets its own trace id, unless the caller continues one (``trace_id``, or an enclosing
     ``client.traced(...)``); every Odoo call of the run carries it.
 
     ``should_stop`` is checked between pages: a shutdown stops after the current page's commit.
-    ``lookback`` overrides the instance's own (`instance_lookback`). ``mirror_mappings`` (None: the
-    environment's, `default_mirror_mappings`) also writes odoo.entity_mappings for Odoo-owned mirrors.
+    ``lookback`` overrides the instance's own (`instance_lookback`). ``mirror_mappings`` (the
+    settings' switch, which the caller passes) also writes odoo.entity_mappings for Odoo-owned mirrors.
     """
     with Run(url, "pull", instance["id"], adapter.entity, trace_id=trace_id or CALL_TRACE.get()) as run, \
             db.connect(url) as conn:
@@ -192,7 +192,7 @@ def pull_entity(url: str, instance: dict, adapters: dict, adapter: type[EntityAd
             return dict(run.counts)
         try:
             ctx = Context(instance, adapters, client, run.trace_id, run.counts, source="pull",
-                          mirror_mappings=default_mirror_mappings() if mirror_mappings is None else mirror_mappings)
+                          mirror_mappings=mirror_mappings)
             save_head(conn, instance["id"], adapter, client)  # before the pages: a pull that fails shows its lag
             last_wd, last_id = (None, 0) if full else read_cursor(conn, instance["id"], adapter.entity)
             conn.commit()
@@ -209,7 +209,7 @@ def pull_entity(url: str, instance: dict, adapters: dict, adapter: type[EntityAd
 
 def reconcile_entity(url: str, instance: dict, adapters: dict, adapter: type[EntityAdapter],
                      client: OdooClient, *, chunk: int = 1000, trace_id: str | None = None,
-                     mirror_mappings: bool | None = None) -> dict:
+                     mirror_mappings: bool = False) -> dict:
     """Compare ids and write_dates with Odoo: tombstone local rows whose record is gone, fetch records
     missing locally, and re-read records whose write_date differs from the mirror's (a change that
     committed later than the pull's lookback, so the cursor had passed its write_date already)."""
@@ -220,7 +220,7 @@ def reconcile_entity(url: str, instance: dict, adapters: dict, adapter: type[Ent
             return dict(run.counts)
         try:
             ctx = Context(instance, adapters, client, run.trace_id, run.counts, source="pull",
-                          mirror_mappings=default_mirror_mappings() if mirror_mappings is None else mirror_mappings)
+                          mirror_mappings=mirror_mappings)
             remote_wd = {r["id"]: r.get("write_date") or False for r in client.search_read(
                 adapter.odoo_model, adapter.odoo_domain(), ["write_date"], context=adapter.read_context())}
             remote = set(remote_wd)

@@ -17,7 +17,6 @@ import psycopg
 from bridge.observe import jsonlog, metrics
 
 from bridge.store import db
-from bridge.sync.context import default_mirror_mappings
 from bridge.sync.contracts import pull_order
 from bridge.odoo.client import AccessDenied, OdooClient, OdooError, resolve_secret
 from bridge.settings import Settings
@@ -75,7 +74,7 @@ class Worker:
                  batch_limit: int = 200, client_kw: dict | None = None, max_attempts: int = 8,
                  retry_base: float = 1.0, instance: str | None = None, pull_batch_size: int | None = None,
                  lease: float = 300.0, lookback: float | None = None, login_retry_after: float = 900.0,
-                 reconcile_at_start: bool = True, mirror_mappings: bool | None = None):
+                 reconcile_at_start: bool = True):
         import datetime as dt
         self.url, self.adapters, self.interval = url, adapters, interval
         self.reconcile_every, self.batch_limit, self.instance = reconcile_every, batch_limit, instance
@@ -85,8 +84,7 @@ class Worker:
         # None: each instance's own (its request_limit_seconds); a number overrides it for all
         self.lookback = dt.timedelta(seconds=lookback) if lookback is not None else None
         lease_td = dt.timedelta(seconds=lease)
-        # the one place the switch is read when the caller gives none; every step gets it from here
-        self.mirror_mappings = default_mirror_mappings() if mirror_mappings is None else mirror_mappings
+        self.mirror_mappings = settings.mirror_mappings  # every step gets it from here
         self.pusher = Pusher(url, adapters, self.clients, max_attempts=max_attempts, retry_base=retry_base, lease=lease_td)
         self.processor = Processor(url, adapters, self.clients, max_attempts=max_attempts, retry_base=retry_base,
                                    lease=lease_td, mirror_mappings=self.mirror_mappings)

@@ -119,11 +119,13 @@ def test_concurrent_pull_of_the_same_entity_is_skipped_by_the_advisory_lock(db_u
     client.close()
 
 
-def test_mirror_mappings_can_be_written_for_odoo_owned_entities(db_url, instance, adapters, odoo, monkeypatch):
+def test_mirror_mappings_can_be_written_for_odoo_owned_entities(db_url, instance, adapters, odoo):
     """With SPECGEN_SYNC_MIRROR_MAPPINGS=1 every pulled partner also gets its odoo.entity_mappings row."""
-    monkeypatch.setenv("SPECGEN_SYNC_MIRROR_MAPPINGS", "1")
+    from bridge.settings import MIRROR_MAPPINGS_ENV, Settings
+    assert Settings.from_environ({MIRROR_MAPPINGS_ENV: "1"}).mirror_mappings
+    assert not Settings.from_environ({}).mirror_mappings
     client = fast_client(instance)
-    pull_entity(db_url, instance, adapters, adapters["partner"], client)
+    pull_entity(db_url, instance, adapters, adapters["partner"], client, mirror_mappings=True)
     from bridge.store.db import connect
     with connect(db_url) as conn:
         bad = conn.execute("""select count(*) as n from odoo.partners p left join odoo.entity_mappings m
