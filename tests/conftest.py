@@ -5,7 +5,6 @@ import logging
 import os
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from generator.database.cluster import URL_ENV, NoPostgres, apply_sql, standin_sql, start_cluster
@@ -58,10 +57,6 @@ def supabase_db(pg_cluster, standin_template) -> str:
     name = pg_cluster.create_database(template=standin_template)
     yield pg_cluster.url_for(name)
     pg_cluster.drop_database(name)
-
-
-def connect(url: str, **kw) -> psycopg.Connection:
-    return psycopg.connect(url, **kw)
 
 
 def pytest_collection_modifyitems(config, items):

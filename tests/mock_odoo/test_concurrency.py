@@ -21,7 +21,7 @@ from mock_odoo.orm import Database
 from mock_odoo.rpc import Services
 from mock_odoo.standard import standard_registry
 
-from .conftest import DB, PASSWORD
+from tests.mock_odoo.support import DB, PASSWORD
 
 
 def _db() -> Database:

@@ -7,7 +7,7 @@ import pytest
 from mock_odoo.faults import FaultPlan, FaultSpecError
 from mock_odoo.server import MockOdooServer
 
-from .conftest import DB, PASSWORD
+from tests.mock_odoo.support import DB, PASSWORD
 
 
 def search_body(model="res.partner", method="search_count"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import odoorpc
 import pytest
 
-from .conftest import DB, PASSWORD
+from tests.mock_odoo.support import DB, PASSWORD
 
 
 @pytest.fixture()

@@ -6,7 +6,7 @@ import xmlrpc.client
 
 import pytest
 
-from .conftest import DB, PASSWORD
+from tests.mock_odoo.support import DB, PASSWORD
 
 VERSION = {"server_version": "17.0", "server_version_info": [17, 0, 0, "final", 0, ""],
            "server_serie": "17.0", "protocol_version": 1}

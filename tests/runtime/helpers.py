@@ -14,7 +14,7 @@ from bridge.store.db import connect
 from bridge.sync.contracts import pull_order
 from bridge.odoo.client import OdooClient
 from bridge.sync.worker import Worker
-from tests.runtime.conftest import SECRET_ENV, runtime_settings
+from tests.runtime.support import SECRET_ENV, runtime_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PARTNER_FIELDS = ["name", "email", "phone", "is_company", "parent_id", "vat", "city", "active"]

@@ -60,7 +60,7 @@ def test_the_pull_re_reads_the_instances_own_request_limit(db_url, instance, ada
     from bridge.store import db
     from bridge.sync.pull import instance_lookback, pull_entity
     from generator.load.platform_tables import ENTITIES
-    from tests.runtime.conftest import fast_client, table_rows
+    from tests.runtime.support import fast_client, table_rows
     spec_default = next(f["default"] for e in ENTITIES if e["name"] == "platform:instances"
                         for f in e["fields"] if f["name"] == "request_limit_seconds")
     assert db.DEFAULT_REQUEST_LIMIT == spec_default  # the runtime's fallback is the column's default
@@ -84,7 +84,7 @@ def test_a_change_committed_after_the_lookback_is_repaired_by_reconcile(db_url, 
     behind a cursor that passed it, beyond the 180 s lookback: the pull cannot see it; reconcile compares
     write_dates and re-reads it."""
     from bridge.sync.pull import pull_entity, reconcile_entity
-    from tests.runtime.conftest import fast_client, table_rows
+    from tests.runtime.support import fast_client, table_rows
     client = fast_client(instance)
     partner = adapters["partner"]
     ids = sorted(r["id"] for r in client.search_read("res.partner", [], ["id"], context={"active_test": False}))

@@ -22,7 +22,7 @@ from mock_odoo.server import MockOdooServer
 from bridge.odoo.client import OdooClient
 from bridge.http.serve import ThreadedServer, free_port
 from tests.needs import NODE_PACKAGES, unavailable
-from tests.runtime.conftest import add_instance
+from tests.runtime.support import add_instance
 from tests.runtime.helpers import ROOT, stop_process, worker_process
 from tests.runtime.test_push import add_contact, make_pusher
 

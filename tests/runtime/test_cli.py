@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from bridge.cli.sync import sync, webhooks
 from specgen.demo import demo
 from bridge.store.db import connect
-from tests.runtime.conftest import SECRET_ENV
+from tests.runtime.support import SECRET_ENV
 
 pytestmark = pytest.mark.db
 

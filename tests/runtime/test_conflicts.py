@@ -10,7 +10,7 @@ from bridge.sync.conflicts import POLICIES, resolve
 from bridge.store.db import connect
 from bridge.sync.pull import pull_entity
 from bridge.sync.push import Pusher
-from tests.runtime.conftest import fast_client
+from tests.runtime.support import fast_client
 
 FIELDS = ("name", "email", "phone")
 T0 = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)

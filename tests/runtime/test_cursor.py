@@ -13,7 +13,7 @@ from bridge.sync import cursor as keyset
 from bridge.store.db import connect
 from mock_odoo.server import MockOdooServer
 from bridge.sync.pull import pull_entity
-from tests.runtime.conftest import add_instance, fast_client, table_rows
+from tests.runtime.support import add_instance, fast_client, table_rows
 
 S = dt.datetime(2026, 5, 1, 10, 0, 0, tzinfo=dt.timezone.utc)
 WIRE = "2026-05-01 10:00:00"

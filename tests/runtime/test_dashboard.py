@@ -21,7 +21,7 @@ from bridge.store.db import connect
 from bridge.store.runs import Run
 from bridge.http.serve import ThreadedServer
 from tests.specgen_cli import specgen
-from tests.runtime.conftest import add_instance
+from tests.runtime.support import add_instance
 from tests.runtime.helpers import ROOT
 
 pytestmark = pytest.mark.db

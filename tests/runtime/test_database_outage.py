@@ -10,7 +10,7 @@ from bridge.store.db import connect
 from mock_odoo.server import MockOdooServer
 from generator.database.cluster import apply_migrations, apply_sql, standin_sql, start_cluster
 from tests.runtime import project
-from tests.runtime.conftest import add_instance
+from tests.runtime.support import add_instance
 from tests.runtime.helpers import mirror_problems, stop_process, worker_process
 from tests.runtime.test_chaos import wait_for
 

@@ -19,7 +19,7 @@ from bridge.sync.processor import Processor
 from bridge.sync.pull import pull_entity, reconcile_entity
 from bridge.sync.push import Pusher
 from bridge.sync.worker import Worker
-from tests.runtime.conftest import SECRET_ENV, add_instance, fast_client, runtime_settings, table_rows
+from tests.runtime.support import SECRET_ENV, add_instance, fast_client, runtime_settings, table_rows
 from tests.runtime.test_push import add_contact, drain
 from tests.runtime.test_webhooks import hook_url, receiver  # noqa: F401 - the receiver fixture
 

@@ -20,7 +20,7 @@ from bridge.sync.processor import Processor
 from bridge.sync.pull import pull_entity
 from bridge.http.receiver import create_app
 from bridge.http.serve import ThreadedServer
-from tests.runtime.conftest import WEBHOOK_TOKEN, fast_client, table_rows
+from tests.runtime.support import WEBHOOK_TOKEN, fast_client, table_rows
 
 pytestmark = pytest.mark.db
 LIMIT = 2  # the instance's request limit in these tests, seconds

@@ -18,7 +18,7 @@ from bridge.sync.processor import Processor
 from bridge.sync.pull import pull_entity, reconcile_entity
 from bridge.http.receiver import create_app
 from bridge.http.serve import ThreadedServer
-from tests.runtime.conftest import WEBHOOK_TOKEN, add_instance, fast_client, table_rows
+from tests.runtime.support import WEBHOOK_TOKEN, add_instance, fast_client, table_rows
 from tests.runtime.helpers import mirror_problems, quiesce, stop_process, worker_process
 
 pytestmark = pytest.mark.db

@@ -13,7 +13,7 @@ from bridge.sync.htmltext import to_html, to_text
 from mock_odoo.sanitize import html_sanitize
 from bridge.sync.pull import pull_entity
 from bridge.sync.push import Pusher
-from tests.runtime.conftest import fast_client
+from tests.runtime.support import fast_client
 
 pytestmark = pytest.mark.db
 

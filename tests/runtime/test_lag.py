@@ -6,7 +6,7 @@ import pytest
 
 from bridge.store.db import connect
 from bridge.sync.pull import pull_entity
-from tests.runtime.conftest import fast_client, odoo_records
+from tests.runtime.support import fast_client, odoo_records
 
 pytestmark = pytest.mark.db
 

@@ -14,7 +14,7 @@ from bridge.store.db import connect
 from bridge.sync.pull import pull_entity
 from generator.database.cluster import apply_migrations
 from tests.specgen_cli import specgen
-from tests.runtime.conftest import add_instance, fast_client, odoo_records
+from tests.runtime.support import add_instance, fast_client, odoo_records
 
 pytestmark = pytest.mark.db
 

@@ -15,7 +15,7 @@ from bridge.sync.pull import pull_entity
 from bridge.sync.push import Pusher
 from generator.database.cluster import apply_migrations
 from tests.specgen_cli import specgen
-from tests.runtime.conftest import add_instance, fast_client
+from tests.runtime.support import add_instance, fast_client
 
 pytestmark = pytest.mark.db
 

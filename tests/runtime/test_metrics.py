@@ -17,7 +17,7 @@ from bridge.sync.pull import pull_entity
 from bridge.http.receiver import create_app
 from bridge.http.serve import ThreadedServer
 from bridge.sync.worker import Worker
-from tests.runtime.conftest import WEBHOOK_TOKEN, fast_client, runtime_settings
+from tests.runtime.support import WEBHOOK_TOKEN, fast_client, runtime_settings
 
 pytestmark = pytest.mark.db
 

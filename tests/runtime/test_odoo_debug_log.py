@@ -21,7 +21,7 @@ from bridge.settings import (ODOO_DEBUG_ENV as DEBUG_ENV, ODOO_DEBUG_MAX_BYTES_E
                              ODOO_DEBUG_SAMPLE_ENV as DEBUG_SAMPLE_ENV, Settings)
 from bridge.sync.pull import pull_entity
 from bridge.store.runs import Run
-from tests.runtime.conftest import SECRET_ENV, add_instance, fast_client, runtime_settings
+from tests.runtime.support import SECRET_ENV, add_instance, fast_client, runtime_settings
 
 pytestmark = pytest.mark.db
 

@@ -13,7 +13,7 @@ from bridge.store.db import connect
 from bridge.store.deadletters import replay
 from bridge.sync.processor import Processor
 from bridge.sync.pull import pull_entity, read_cursor
-from tests.runtime.conftest import fast_client, odoo_records, table_rows
+from tests.runtime.support import fast_client, odoo_records, table_rows
 
 pytestmark = pytest.mark.db
 

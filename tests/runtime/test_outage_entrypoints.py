@@ -24,7 +24,7 @@ from bridge.http.receiver import create_app as receiver_app
 from bridge.http.serve import ThreadedServer
 from generator.database.cluster import apply_migrations, apply_sql, standin_sql, start_cluster
 from tests.runtime import project
-from tests.runtime.conftest import SECRET_ENV, add_instance
+from tests.runtime.support import SECRET_ENV, add_instance
 from tests.runtime.helpers import ROOT
 from tests.runtime.test_chaos import wait_for
 

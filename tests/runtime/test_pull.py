@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from bridge.sync.pull import pull_entity, reconcile_entity
-from tests.runtime.conftest import fast_client, odoo_records, table_rows
+from tests.runtime.support import fast_client, odoo_records, table_rows
 
 pytestmark = pytest.mark.db
 

@@ -7,7 +7,7 @@ import pytest
 from bridge.store.db import connect
 from bridge.sync.push import Pusher
 from bridge.sync.pull import pull_entity
-from tests.runtime.conftest import fast_client
+from tests.runtime.support import fast_client
 
 pytestmark = pytest.mark.db
 

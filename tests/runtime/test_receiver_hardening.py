@@ -18,7 +18,7 @@ from bridge.settings import Settings
 from bridge.store.db import connect, webhook_token_hash
 from bridge.http.receiver import create_app
 from bridge.http.serve import ThreadedServer
-from tests.runtime.conftest import WEBHOOK_TOKEN
+from tests.runtime.support import WEBHOOK_TOKEN
 
 pytestmark = pytest.mark.db
 

@@ -13,7 +13,7 @@ from bridge.store.db import connect
 from bridge.sync.processor import Processor
 from bridge.sync.pull import pull_entity
 from bridge.sync.push import Pusher
-from tests.runtime.conftest import fast_client, table_rows
+from tests.runtime.support import fast_client, table_rows
 
 pytestmark = pytest.mark.db
 

@@ -9,7 +9,7 @@ import pytest
 
 from bridge.store import queries
 from bridge.store.db import connect
-from tests.runtime.conftest import add_instance
+from tests.runtime.support import add_instance
 
 pytestmark = pytest.mark.db
 

@@ -18,7 +18,7 @@ from bridge.http.dashboard import Auth, create_app
 from bridge.store.db import connect
 from bridge.http.serve import ThreadedServer
 from bridge.sync.worker import Worker
-from tests.runtime.conftest import SECRET_ENV, add_instance, runtime_settings
+from tests.runtime.support import SECRET_ENV, add_instance, runtime_settings
 from tests.runtime.helpers import ROOT
 from tests.runtime.test_metrics import samples
 from tests.runtime.test_push import add_contact

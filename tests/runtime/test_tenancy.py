@@ -10,7 +10,7 @@ from mock_odoo.server import MockOdooServer
 from bridge.sync.processor import Processor
 from bridge.sync.pull import pull_entity, reconcile_entity
 from bridge.sync.push import Pusher
-from tests.runtime.conftest import add_instance, fast_client
+from tests.runtime.support import add_instance, fast_client
 from tests.runtime.helpers import odoo_partners
 
 pytestmark = pytest.mark.db

@@ -18,7 +18,7 @@ from bridge.sync.pull import pull_entity
 from bridge.sync.push import Pusher
 from bridge.http.receiver import create_app
 from bridge.http.serve import ThreadedServer
-from tests.runtime.conftest import WEBHOOK_TOKEN, fast_client
+from tests.runtime.support import WEBHOOK_TOKEN, fast_client
 
 pytestmark = pytest.mark.db
 

@@ -17,7 +17,7 @@ from bridge.sync.processor import Processor
 from bridge.sync.pull import pull_entity
 from bridge.http.receiver import create_app
 from bridge.http.serve import ThreadedServer
-from tests.runtime.conftest import WEBHOOK_TOKEN, fast_client, table_rows
+from tests.runtime.support import WEBHOOK_TOKEN, fast_client, table_rows
 
 pytestmark = pytest.mark.db
 
@@ -100,7 +100,7 @@ def test_an_instance_with_its_own_hmac_key_accepts_only_that_key(db_url, instanc
     """Tenant isolation for signed webhooks: an instance that names its own key (instance add
     --webhook-hmac-secret-env) refuses the receiver's shared key and another instance's key; an
     instance that names none keeps using the shared key; a named but unset key refuses everything."""
-    from tests.runtime.conftest import add_instance
+    from tests.runtime.support import add_instance
     keys = Settings(environ={"SPECGEN_WEBHOOK_HMAC_SECRET": "shared-key", "ACME_WEBHOOK_KEY": "acme-key"})
     other = add_instance(db_url, "http://127.0.0.1:9", name="other")
     with connect(db_url) as conn:
