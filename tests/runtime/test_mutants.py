@@ -52,11 +52,11 @@ MUTANTS = {
     # the receiver answers 202 at once and stores the event in the background: an insert that fails
     # (or a receiver that dies first) loses an event Odoo was told was received
     "receiver_acks_before_commit": (
-        "bridge/http/receiver.py",
-        "            event_id = await inserter.submit((instance_id, key, event[\"_model\"], event[\"_id\"],\n"
-        "                                              body.decode(\"utf-8\", \"replace\"), trace_id))\n",
-        "            event_id = -1; asyncio.ensure_future(inserter.submit((instance_id, key, event[\"_model\"], event[\"_id\"],\n"
-        "                                              body.decode(\"utf-8\", \"replace\"), trace_id)))\n"),
+        "bridge/http/receiver/handlers.py",
+        "            return await self.inserter.submit((instance_id, key, event[\"_model\"], event[\"_id\"],\n"
+        "                                               body.decode(\"utf-8\", \"replace\"), trace_id))\n",
+        "            __import__(\"asyncio\").ensure_future(self.inserter.submit((instance_id, key, event[\"_model\"], event[\"_id\"],\n"
+        "                                               body.decode(\"utf-8\", \"replace\"), trace_id))); return -1\n"),
     # reconcile compares id sets only: an update committed behind the lookback is never re-read
     "reconcile_ignores_write_dates": (
         "bridge/sync/pull.py",
