@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -115,6 +116,28 @@ def test_every_runtime_module_belongs_to_a_layer():
              if p.name != "__init__.py" or p.parent != ROOT / "bridge"]
     loose = [m for m in loose if not any(m == lay or m.startswith(lay + ".") for lay in BRIDGE_LAYERS)]
     assert not loose, loose
+
+
+SQL_ON_PLATFORM_TABLES = re.compile(r"\b(from|into|update|join|table)\s+(odoo|ops)\.\w+", re.I)
+
+
+def test_every_sql_statement_of_the_runtime_is_in_the_store():
+    """bridge/store/ holds every SQL string on odoo.* and ops.*; the other layers call it."""
+    found = []
+    for path in _sources("bridge"):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel.startswith("bridge/store/"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                    and SQL_ON_PLATFORM_TABLES.search(node.value) and not _is_docstring_like(node.value):
+                found.append(f"{rel}:{node.lineno}: {node.value.strip()[:70]!r}")
+    assert not found, "\n".join(found)
+
+
+def _is_docstring_like(text: str) -> bool:
+    """Prose that names a table (a docstring, a help text) rather than a statement."""
+    return not re.match(r"\s*(select|insert|update|delete|with|copy|create|alter|drop)\b", text, re.I)
 
 
 def _calls(tree: ast.AST):

@@ -5,9 +5,8 @@ import re
 import secrets
 
 import click
-import psycopg
 
-from bridge.store import db
+from bridge.store import db, instances as stored
 from specgen.errors import GuardedGroup
 from bridge.cli.common import DB_OPTION, JSON_OPTION, _need_url, emit, friendly, settings
 
@@ -49,22 +48,15 @@ def instance_add(name, base_url, database, login, secret_env, protocol, org, web
     token = webhook_token or secrets.token_urlsafe(24)
     with db.connect(url) as conn:
         try:
-            org_row = conn.execute("select id from app.orgs where id::text = %s or slug = %s",
-                                   (org, org)).fetchone()
-        except psycopg.errors.InvalidTextRepresentation:
-            org_row = None
-        if org_row is None:
-            raise click.BadParameter(f"no org with id or slug {org!r}", param_hint="--org")
+            owner = stored.org_id(conn, org)
+        except stored.NoSuchOrg:
+            raise click.BadParameter(f"no org with id or slug {org!r}", param_hint="--org") from None
         try:
-            row = conn.execute(
-                """insert into odoo.instances (org_id, name, base_url, database, login, secret_ref, protocol,
-                                               webhook_token_hash, webhook_hmac_secret_ref, request_limit_seconds)
-                   values (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) returning id""",
-                (org_row["id"], name, base_url.rstrip("/"), database, login, secret_env, protocol,
-                 db.webhook_token_hash(token), hmac_env, request_limit)).fetchone()
-        except psycopg.errors.UniqueViolation:
+            new_id = stored.register(conn, owner, name, base_url.rstrip("/"), database, login, secret_env, protocol,
+                                     token, hmac_env, request_limit)
+        except stored.DuplicateInstance:
             raise click.BadParameter(f"an instance named {name!r} already exists in this org", param_hint="--name") from None
-    result = {"id": str(row["id"]), "name": name, "webhook_path": f"/webhooks/odoo/{row['id']}/{token}"}
+    result = {"id": str(new_id), "name": name, "webhook_path": f"/webhooks/odoo/{new_id}/{token}"}
     emit(result, as_json, lambda d: click.echo(
         f"instance {name} registered: {d['id']}\nwebhook URL path (shown once, keep it secret): {d['webhook_path']}"))
 
@@ -76,9 +68,7 @@ def instance_add(name, base_url, database, login, secret_env, protocol, org, web
 def instance_list(database_url, as_json):
     """List instances (never any secret)."""
     with db.connect(_need_url(database_url)) as conn:
-        rows = conn.execute("select id, org_id, name, base_url, database, login, secret_ref, protocol, active, "
-                            "webhook_token_hash is not null as webhook_token_set, webhook_hmac_secret_ref "
-                            "from odoo.instances order by created_at").fetchall()
+        rows = stored.listed(conn)
     current = settings()
     rows = [{**r, "secret_set": bool(current.secret(r["secret_ref"])),
              "webhook_hmac_secret_set": bool(current.secret(r["webhook_hmac_secret_ref"]))}
@@ -111,5 +101,5 @@ def instance_remove(name_or_id, yes, database_url):
             raise click.BadParameter(f"{name_or_id!r} names several instances; use the id", param_hint="NAME_OR_ID")
         if not yes:
             click.confirm(f"remove instance {found[0]['name']} and every row mirrored from it?", abort=True)
-        conn.execute("delete from odoo.instances where id = %s", (found[0]["id"],))
+        stored.remove(conn, found[0]["id"])
     click.echo(f"removed {found[0]['name']}")

@@ -15,7 +15,7 @@ import click
 from bridge.observe import jsonlog
 from specgen.errors import Failed, GuardedGroup, Skipped
 
-from bridge.store import db
+from bridge.store import db, retention
 from bridge.store.queries import status_data, trace_story
 from bridge.cli.common import (DB_OPTION, INSTANCE_OPTION, JSON_OPTION, TRACE_OPTION, Progress, _adapters,
                                _instances, _need_url, _setup, emit, friendly, log_level_option, serve_http, settings)
@@ -221,15 +221,6 @@ def replay(ids, since, until, again, database_url, as_json):
         f"re-queued {c['outbox']} push(es) and {c['events']} event(s); skipped {c['skipped']}"))
 
 
-PRUNE = (  # (what, table, key, condition on %(cutoff)s): only finished work, never what is still open
-    ("runs (and their steps)", "ops.runs", "id", "status <> 'running' and finished_at < %(cutoff)s"),
-    ("webhook events", "odoo.webhook_events", "id",
-     "status in ('done', 'dead') and processed_at < %(cutoff)s and recheck_at is null"),
-    ("outbox rows", "odoo.outbox", "id", "status in ('done', 'dead') and updated_at < %(cutoff)s"),
-    ("replayed dead letters", "odoo.dead_letters", "id", "replayed_at < %(cutoff)s"),
-)
-
-
 @sync.command()
 @click.option("--keep", default="7d", show_default=True, metavar="AGE",
               help="History to keep: a duration like 36h or 7d, or an ISO time to keep everything after.")
@@ -247,19 +238,7 @@ def prune(keep, batch, dry_run, database_url, as_json):
     url = _need_url(database_url)
     out = {"cutoff": cutoff.isoformat(), "dry_run": dry_run, "deleted": {}}
     with db.connect(url) as conn:
-        for what, table, key, cond in PRUNE:
-            if dry_run:
-                n = conn.execute(f"select count(*) as n from {table} where {cond}", {"cutoff": cutoff}).fetchone()["n"]
-            else:
-                n = 0
-                while True:
-                    done = conn.execute(f"delete from {table} where {key} in (select {key} from {table} where {cond} "
-                                        f"limit %(batch)s)", {"cutoff": cutoff, "batch": batch}).rowcount
-                    conn.commit()
-                    n += done
-                    if done < batch:
-                        break
-            out["deleted"][what] = n
+        out["deleted"] = retention.prune(conn, cutoff, batch, dry_run)
     emit(out, as_json, lambda o: click.echo(
         ("would delete " if dry_run else "deleted ") + ", ".join(f"{n} {w}" for w, n in o["deleted"].items())
         + f" (older than {o['cutoff']})"))

@@ -5,8 +5,10 @@ may show. Each is a context variable (per thread and task) or, for the secrets, 
 from __future__ import annotations
 
 import contextvars
+import os
 import re
 import secrets
+import socket
 from typing import Any
 
 # The current trace (set by a run, a webhook request, a CLI --traceparent): log lines carry it.
@@ -15,7 +17,7 @@ trace_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("specgen_
 # recording, can add run events without importing bridge.store.runs.
 run_var: contextvars.ContextVar[Any] = contextvars.ContextVar("specgen_run", default=None)
 # The trace a call serves when it is not the run's own (a webhook event's, an outbox row's): set with
-# `OdooClient.traced`. Otherwise calls carry the current run's trace (jsonlog.trace_var), else the client's.
+# `OdooClient.traced`. Otherwise calls carry the current run's trace (trace_var), else the client's.
 CALL_TRACE: contextvars.ContextVar[str | None] = contextvars.ContextVar("specgen_odoo_call_trace", default=None)
 
 
@@ -66,6 +68,12 @@ def _whole_values(values: set[str]) -> re.Pattern:
         after = r"(?!\w)" if re.match(r"\w", secret[-1]) else ""
         parts.append(before + re.escape(secret) + after)
     return re.compile("|".join(parts))
+
+
+def worker_id() -> str:
+    """Who this process is in ops.runs and in the queues' leases: host and pid, read when asked (a
+    forked process is another worker)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 SECRETS = SecretRegistry()  # the process's one registry: the log formatter and the run store read it

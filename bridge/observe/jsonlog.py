@@ -10,8 +10,6 @@ import orjson
 
 from bridge.observe import context
 
-trace_var = context.trace_var  # the names code below the CLI has always used; owned by observe.context
-run_var = context.run_var
 SECRET_KEYS = re.compile(r"pass(word)?|secret|token|api[_-]?key|authorization|cookie", re.I)
 # `Authorization: Bearer xyz` hides xyz, not the word Bearer
 SECRET_IN_TEXT = re.compile(r"(?i)(password|secret|token|api[_-]?key|authorization)([\"']?\s*[:=]\s*[\"']?)"
@@ -41,7 +39,7 @@ class JsonFormatter(logging.Formatter):
         obj = {"ts": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"),
                "level": record.levelname.lower(), "logger": record.name,
                "msg": record.getMessage(),
-               "trace_id": (data or {}).get("trace_id") or getattr(record, "trace_id", None) or trace_var.get()}
+               "trace_id": (data or {}).get("trace_id") or getattr(record, "trace_id", None) or context.trace_var.get()}
         if data:
             obj.update({k: v for k, v in data.items() if k not in obj})
         if record.exc_info:

@@ -2,7 +2,7 @@
 
 One registry per process. Runs report through `record_run` (called when every `Run` ends), the Odoo
 client through `observe_call`, the receiver through `webhook`, the processor through `event_to_row`;
-`update_from_db` reads queue depths, lag and the outbox's oldest waiting change from PostgreSQL once
+`update` sets queue depths, lag and the outbox's oldest waiting change from PostgreSQL once
 per worker cycle.
 """
 from __future__ import annotations
@@ -122,19 +122,14 @@ def event_to_row(entity: str, seconds: float) -> None:
     EVENT_TO_ROW.labels(entity).observe(max(seconds, 0.0))
 
 
-def update_from_db(conn) -> None:
-    """Queue depths, lag, last change and the waiting outbox per entity, read once per worker cycle."""
+def update(facts: dict) -> None:
+    """Queue depths, lag, last change and the waiting outbox per entity, from what the store read once per
+    worker cycle (bridge.store.queries.metric_facts)."""
     with _lock:
-        for queue, sql in (("outbox", "select instance_id, count(*) as n from odoo.outbox where status in "
-                                      "('pending', 'processing') group by 1"),
-                           ("webhook_events", "select instance_id, count(*) as n from odoo.webhook_events where "
-                                              "status in ('pending', 'processing') group by 1"),
-                           ("dead_letters", "select instance_id, count(*) as n from odoo.dead_letters where "
-                                            "replayed_at is null group by 1")):
-            for row in conn.execute(sql).fetchall():
+        for queue, rows in facts["queues"].items():
+            for row in rows:
                 QUEUE_DEPTH.labels(queue, _label(row["instance_id"])).set(row["n"])
-        for row in conn.execute("select instance_id, entity, last_write_date, odoo_head_write_date "
-                                "from odoo.sync_cursors where last_write_date is not null").fetchall():
+        for row in facts["cursors"]:
             labels = (_label(row["instance_id"]), row["entity"])
             head = row["odoo_head_write_date"]
             if head is not None:
@@ -143,8 +138,7 @@ def update_from_db(conn) -> None:
         # per entity with waiting changes; an entity drained since the last cycle goes back to 0
         now = dt.datetime.now(dt.timezone.utc)
         seen = set()
-        for row in conn.execute("select instance_id, entity, min(created_at) as oldest, max(attempts) as attempts "
-                                "from odoo.outbox where status in ('pending', 'processing') group by 1, 2").fetchall():
+        for row in facts["outbox"]:
             labels = (_label(row["instance_id"]), row["entity"])
             seen.add(labels)
             OUTBOX_AGE.labels(*labels).set(max((now - row["oldest"]).total_seconds(), 0.0))

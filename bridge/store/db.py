@@ -47,6 +47,11 @@ def request_limit(instance: dict) -> float:
     return float(instance.get("request_limit_seconds") or DEFAULT_REQUEST_LIMIT)
 
 
+def ping(conn: psycopg.Connection) -> None:
+    """One round trip: raises when the database does not answer."""
+    conn.execute("select 1")
+
+
 def instances(conn: psycopg.Connection, only: str | None = None, active: bool = True) -> list[dict]:
     sql = "select * from odoo.instances where true"
     params: list = []

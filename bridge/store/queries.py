@@ -188,3 +188,23 @@ def dead_letter(conn, letter_id: int) -> dict | None:
     row = conn.execute("""select d.*, i.name as instance from odoo.dead_letters d
                           left join odoo.instances i on i.id = d.instance_id where d.id = %s""", (letter_id,)).fetchone()
     return dict(row) if row else None
+
+
+METRIC_QUEUES = {
+    "outbox": "select instance_id, count(*) as n from odoo.outbox where status in ('pending', 'processing') group by 1",
+    "webhook_events": "select instance_id, count(*) as n from odoo.webhook_events "
+                      "where status in ('pending', 'processing') group by 1",
+    "dead_letters": "select instance_id, count(*) as n from odoo.dead_letters where replayed_at is null group by 1",
+}
+
+
+def metric_facts(conn) -> dict:
+    """What the worker's gauges show (bridge.observe.metrics.update): queue depths per instance, cursors
+    with their Odoo head, and the waiting outbox per entity."""
+    return {
+        "queues": {queue: conn.execute(sql).fetchall() for queue, sql in METRIC_QUEUES.items()},
+        "cursors": conn.execute("select instance_id, entity, last_write_date, odoo_head_write_date "
+                                "from odoo.sync_cursors where last_write_date is not null").fetchall(),
+        "outbox": conn.execute("select instance_id, entity, min(created_at) as oldest, max(attempts) as attempts "
+                               "from odoo.outbox where status in ('pending', 'processing') group by 1, 2").fetchall(),
+    }

@@ -1,26 +1,23 @@
 """Run tracking: one ops.runs row per run, ops.run_events along the way, JSON log lines alike.
 
-While a run is open it is ``jsonlog.run_var``: Odoo calls made under it (in this thread, or in
+While a run is open it is ``context.run_var``: Odoo calls made under it (in this thread, or in
 threads given a copy of its context) add their debug records to its events.
 """
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import time
 from collections import Counter
 
 import orjson
 import psycopg
 
-from bridge.observe import jsonlog, metrics, tracing
 from bridge.adapters import json_default
+from bridge.observe import context, jsonlog, metrics, tracing
+from bridge.observe.context import new_trace_id, worker_id
 from bridge.store.db import connect
-from bridge.observe.context import new_trace_id
 
 log = jsonlog.get("runs")
-WORKER = f"{socket.gethostname()}:{os.getpid()}"
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
 
@@ -65,7 +62,7 @@ class Run:
         self._last_failure = (error_class, reason)
 
     def __enter__(self) -> "Run":
-        self._token = jsonlog.trace_var.set(self.trace_id)
+        self._token = context.trace_var.set(self.trace_id)
         self.started = time.monotonic()
         self._span = tracing.start(f"{self.kind} {self.entity}" if self.entity else self.kind, self.trace_id,
                                    {"specgen.kind": self.kind, "specgen.entity": self.entity,
@@ -77,16 +74,16 @@ class Run:
             self._conn.execute("set synchronous_commit = off")
             self.id = self._conn.execute(
                 "insert into ops.runs (trace_id, kind, instance_id, entity, worker) values (%s,%s,%s,%s,%s) returning id",
-                (self.trace_id, self.kind, self.instance_id, self.entity, WORKER)).fetchone()["id"]
+                (self.trace_id, self.kind, self.instance_id, self.entity, worker_id())).fetchone()["id"]
         except BaseException as exc:  # no run row, so no __exit__: end the span and restore the trace here
             tracing.finish(self._span, f"{type(exc).__name__}: {exc}", exc)
-            jsonlog.trace_var.reset(self._token)
+            context.trace_var.reset(self._token)
             if self._conn is not None:
                 self._conn.close()
             raise
         if self._span:
             self._span[0].set_attribute("specgen.run_id", str(self.id))
-        self._run_token = jsonlog.run_var.set(self)
+        self._run_token = context.run_var.set(self)
         jsonlog.log(log, logging.INFO, f"{self.kind} started", run_id=str(self.id), kind=self.kind,
                     instance_id=str(self.instance_id) if self.instance_id else None, entity=self.entity)
         return self
@@ -143,9 +140,9 @@ class Run:
                        exc if status == "failed" and isinstance(exc, BaseException) else None)
         self._span = None
         if self._run_token is not None:
-            jsonlog.run_var.reset(self._run_token)
+            context.run_var.reset(self._run_token)
         if self._token is not None:
-            jsonlog.trace_var.reset(self._token)
+            context.trace_var.reset(self._token)
         return False
 
 
@@ -178,5 +175,5 @@ def close_lost(conn: psycopg.Connection, *, grace_s: float, lease_s: float, lock
                                                  "lock_kind": lock_kind}).fetchall()]
     for r in rows:
         conn.execute(EVENT_SQL, (r["id"], r["trace_id"], "error", f"{r['kind']} lost: its worker stopped",
-                                 event_data({"worker": r["worker"], "found_by": WORKER})))
+                                 event_data({"worker": r["worker"], "found_by": worker_id()})))
     return rows

@@ -34,7 +34,8 @@ from bridge.store import db, links as join_rows, mappings, mirrors
 from bridge.store.mappings import LINKS_KEY
 from bridge.store.mirrors import local_ids
 from bridge.store.queue import WorkQueue
-from bridge.store.runs import WORKER, Run
+from bridge.observe.context import worker_id
+from bridge.store.runs import Run
 from bridge.sync import conflicts, htmltext
 from bridge.sync.writer import REF_PREFIX, TenantMismatch, tenant_problem, without_links
 
@@ -59,9 +60,10 @@ class LinkTargetNotPushed(TransientOdooError):
 class Pusher:
     def __init__(self, url: str, adapters: dict, client_for: Callable[[dict], OdooClient], *,
                  max_attempts: int = 8, lease: dt.timedelta = dt.timedelta(minutes=5),
-                 retry_base: float = 1.0, worker: str = WORKER):
+                 retry_base: float = 1.0, worker: str | None = None):
         self.url, self.adapters, self.client_for = url, adapters, client_for
-        self.max_attempts, self.lease, self.retry_base, self.worker = max_attempts, lease, retry_base, worker
+        self.max_attempts, self.lease, self.retry_base = max_attempts, lease, retry_base
+        self.worker = worker or worker_id()
         self.queue = WorkQueue("odoo.outbox", lease, max_attempts, retry_base)
         self._instances: dict = {}
 

@@ -16,7 +16,7 @@ import psycopg
 
 from bridge.observe import jsonlog, metrics
 
-from bridge.store import db
+from bridge.store import db, queries
 from bridge.sync.contracts import pull_order
 from bridge.odoo.client import AccessDenied, OdooClient, OdooError, resolve_secret
 from bridge.settings import Settings
@@ -208,7 +208,7 @@ class Worker:
 
     def _update_metrics(self) -> None:
         with db.connect(self.url) as conn:
-            metrics.update_from_db(conn)
+            metrics.update(queries.metric_facts(conn))
 
     def wait_for_database(self) -> bool:
         """Block until PostgreSQL answers (True) or the worker is told to stop (False): a worker
@@ -217,7 +217,7 @@ class Worker:
         while not self.stop_event.is_set():
             try:
                 with db.connect(self.url) as conn:
-                    conn.execute("select 1")
+                    db.ping(conn)
                 if attempt:
                     jsonlog.log(log, logging.WARNING, "database available again", attempts=attempt)
                 return True

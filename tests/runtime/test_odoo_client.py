@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bridge.observe import jsonlog
+from bridge.observe import context, jsonlog
 from mock_odoo.server import MockOdooServer
 from bridge.odoo.client import (AccessDenied, MissingError, OdooClient, PermanentOdooError, RetryPolicy,
                                 TransientOdooError, ValidationError, resolve_secret)
@@ -142,7 +142,7 @@ def test_calls_carry_the_trace_they_serve():
     with ThreadedServer(Starlette(routes=[Route("/jsonrpc", rpc, methods=["POST"])])) as server:
         c = OdooClient(server.url, "db", "u", "p", trace_id="c" * 32)
         c.execute_kw("res.partner", "search", [[]])  # login + search: the client's own
-        token = jsonlog.trace_var.set("d" * 32)  # what a Run sets
+        token = context.trace_var.set("d" * 32)  # what a Run sets
         try:
             c.execute_kw("res.partner", "search", [[]])
             with c.traced("e" * 32):
@@ -152,7 +152,7 @@ def test_calls_carry_the_trace_they_serve():
                 other.join()
             c.execute_kw("res.partner", "search", [[]])
         finally:
-            jsonlog.trace_var.reset(token)
+            context.trace_var.reset(token)
         c.close()
     assert seen == ["c" * 32, "c" * 32, "d" * 32, "e" * 32, "c" * 32, "d" * 32]
 
