@@ -20,7 +20,7 @@ def test_each_error_has_its_exit_code(error, code):
 
 
 def test_the_compiler_and_the_runtime_raise_from_the_same_tree():
-    from bridge.odoo.client import OdooError
+    from bridge.odoo.errors import OdooError
     assert issubclass(SpecError, errors.SpecgenError) and issubclass(MigrationFailed, errors.Failed)
     assert issubclass(OdooError, errors.RuntimeFailure)
 

@@ -26,7 +26,7 @@ def _traceparent(ctx, param, value: str | None) -> str | None:
     """A W3C traceparent ('00-<32 hex trace id>-<16 hex span id>-<2 hex flags>') -> its trace id."""
     if not value:
         return None
-    from bridge.odoo.client import parse_traceparent
+    from bridge.observe.context import parse_traceparent
     trace_id = parse_traceparent(value)
     if trace_id is None:
         raise click.BadParameter(f"{value!r} is not a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>)")
@@ -65,7 +65,7 @@ def friendly(func):
     one-line message and exit 1 (specgen.errors), never a traceback."""
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        from bridge.odoo.client import OdooError
+        from bridge.odoo.errors import OdooError
         try:
             return func(*args, **kwargs)
         except psycopg.OperationalError as exc:

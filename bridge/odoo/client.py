@@ -26,12 +26,11 @@ import httpx
 import orjson
 
 from bridge.observe import context, jsonlog, metrics, tracing
-from bridge.observe.context import CALL_TRACE, new_trace_id, parse_traceparent, trace_id_from  # noqa: F401
+from bridge.observe.context import CALL_TRACE, new_trace_id
 from bridge.observe.odoo_calls import record_call
-from bridge.odoo.errors import (AccessDenied, AccessError, AmbiguousOdooError, MissingError,  # noqa: F401
-                                OdooError, PermanentOdooError, TransientOdooError, UserError, ValidationError,
+from bridge.odoo.errors import (AccessDenied, AmbiguousOdooError, PermanentOdooError, TransientOdooError,
                                 _JsonRpcMissing, classify)
-from bridge.odoo.retry import RetryPolicy, backoff  # noqa: F401
+from bridge.odoo.retry import RetryPolicy
 from bridge.settings import Settings
 
 log = jsonlog.get("odoo")

@@ -20,7 +20,8 @@ from typing import Callable
 import psycopg
 
 from bridge.observe import metrics, tracing
-from bridge.odoo.client import OdooClient, OdooError
+from bridge.odoo.client import OdooClient
+from bridge.odoo.errors import OdooError
 from bridge.store import db
 from bridge.store.queue import WorkQueue
 from bridge.store.runs import Run

@@ -24,7 +24,8 @@ from typing import Callable
 import psycopg
 
 from bridge.adapters import EntityAdapter, format_odoo_datetime, parse_odoo_datetime
-from bridge.odoo.client import CALL_TRACE, OdooClient
+from bridge.observe.context import CALL_TRACE
+from bridge.odoo.client import OdooClient
 from bridge.store import cursors, db, mirrors
 from bridge.store.copytext import encode_copy
 from bridge.store.runs import Run

@@ -29,7 +29,8 @@ import psycopg
 from bridge.observe import tracing
 
 from bridge.adapters import canonical_json, values_hash
-from bridge.odoo.client import AmbiguousOdooError, MissingError, OdooClient, OdooError, TransientOdooError
+from bridge.odoo.client import OdooClient
+from bridge.odoo.errors import AmbiguousOdooError, MissingError, OdooError, TransientOdooError
 from bridge.store import db, links as join_rows, mappings, mirrors
 from bridge.store.mappings import LINKS_KEY
 from bridge.store.mirrors import local_ids

@@ -18,7 +18,8 @@ from bridge.observe import jsonlog, metrics
 
 from bridge.store import db, queries
 from bridge.sync.contracts import pull_order
-from bridge.odoo.client import AccessDenied, OdooClient, OdooError, resolve_secret
+from bridge.odoo.client import OdooClient, resolve_secret
+from bridge.odoo.errors import AccessDenied, OdooError
 from bridge.settings import Settings
 from bridge.sync.processor import Processor
 from bridge.sync.pull import pull_entity, reconcile_entity

@@ -6,7 +6,8 @@ import hashlib
 import os
 import uuid
 
-from bridge.odoo.client import OdooClient, RetryPolicy
+from bridge.odoo.client import OdooClient
+from bridge.odoo.retry import RetryPolicy
 from bridge.settings import Settings
 from bridge.store.db import connect
 from mock_odoo.server import MockOdooServer

@@ -14,7 +14,7 @@ import pytest
 
 from bridge.store import queries
 from bridge.store.db import connect
-from bridge.odoo.client import RetryPolicy
+from bridge.odoo.retry import RetryPolicy
 from bridge.sync.processor import Processor
 from bridge.sync.pull import pull_entity, reconcile_entity
 from bridge.sync.push import Pusher

@@ -13,7 +13,9 @@ import pytest
 
 from bridge.store.db import connect
 from mock_odoo.server import MockOdooServer
-from bridge.odoo.client import OdooClient, RetryPolicy, ValidationError
+from bridge.odoo.client import OdooClient
+from bridge.odoo.errors import ValidationError
+from bridge.odoo.retry import RetryPolicy
 from bridge.sync.processor import Processor
 from bridge.sync.pull import pull_entity, reconcile_entity
 from bridge.http.receiver import create_app

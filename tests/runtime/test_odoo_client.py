@@ -12,8 +12,10 @@ from starlette.routing import Route
 
 from bridge.observe import context, jsonlog
 from mock_odoo.server import MockOdooServer
-from bridge.odoo.client import (AccessDenied, MissingError, OdooClient, PermanentOdooError, RetryPolicy,
-                                TransientOdooError, ValidationError, resolve_secret)
+from bridge.odoo.client import OdooClient, resolve_secret
+from bridge.odoo.errors import (AccessDenied, MissingError, PermanentOdooError, TransientOdooError,
+                                ValidationError)
+from bridge.odoo.retry import RetryPolicy
 from bridge.http.serve import ThreadedServer
 
 PASSWORD = "s3cret-Pa55-word"

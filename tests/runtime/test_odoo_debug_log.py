@@ -16,7 +16,9 @@ from bridge.store.db import connect
 from mock_odoo.app import INTERNAL_ERROR_HTML
 from mock_odoo.server import MockOdooServer
 from bridge.observe.odoo_calls import redact_params
-from bridge.odoo.client import OdooClient, PermanentOdooError, RetryPolicy, TransientOdooError
+from bridge.odoo.client import OdooClient
+from bridge.odoo.errors import PermanentOdooError, TransientOdooError
+from bridge.odoo.retry import RetryPolicy
 from bridge.settings import (ODOO_DEBUG_ENV as DEBUG_ENV, ODOO_DEBUG_MAX_BYTES_ENV as DEBUG_MAX_BYTES_ENV,
                              ODOO_DEBUG_SAMPLE_ENV as DEBUG_SAMPLE_ENV, Settings)
 from bridge.sync.pull import pull_entity
