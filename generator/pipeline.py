@@ -8,7 +8,7 @@ import hashlib
 import json
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from generator import __version__
@@ -98,11 +98,11 @@ def baseline_files(ir: IR, stamp: str, schema_sql: str | None = None) -> dict[st
 
 @dataclass(frozen=True)
 class Project:
-    """What generated/ must hold (`files`), the migrations folder as read (`state`), and the schema SQL
-    the spec gives now (what `check_migrations` compares with the lock)."""
+    """What generated/ must hold (`files`), the migrations folder as read (`state`), and the digests of
+    the schema SQL and of the spec the spec gives now (what `check_migrations` compares with the lock)."""
     files: dict[str, str]
     state: folder.Folder
-    schema_sql: str
+    digests: "Digests | None"  # None for a new project (nothing to check yet)
 
 
 def project_files(root: Path, ir: IR, state: folder.Folder | None = None, jobs: int | None = None) -> Project:
@@ -118,23 +118,37 @@ def project_files(root: Path, ir: IR, state: folder.Folder | None = None, jobs: 
     if state is None:
         state = folder.read_folder(out)
     with paused_gc():
-        rendered = render_outputs(ir, jobs)
+        rendered = render_outputs(ir, jobs, digests=not state.empty)
         files = dict(rendered.files)
         if state.empty:
             files.update(baseline_files(ir, folder.next_stamp(out), rendered.schema_sql))
         elif (out / folder.LOCK).is_file():
             files[folder.LOCK] = (out / folder.LOCK).read_text(encoding="utf-8")
         files[MANIFEST] = render_manifest(ir, files)
-        return Project(dict(sorted(files.items())), state, rendered.schema_sql)
+        return Project(dict(sorted(files.items())), state, rendered.digests)
 
 
-def check_migrations(state: folder.Folder, ir: IR, schema_sql: str | None = None) -> list[str]:
+@dataclass(frozen=True)
+class Digests:
+    """sha256 of the schema SQL and of the spec's fingerprint: what the lock records for the newest
+    migration. Hashing an 11 MB fingerprint costs ~40 ms on a large spec, so a forked child computes
+    them beside its targets."""
+    schema_sha: str
+    spec_sha: str
+
+    @classmethod
+    def of(cls, ir: IR, schema_sql: str) -> "Digests":
+        return cls(folder.sha256(schema_sql), folder.sha256(folder.fingerprint(ir)))
+
+
+def check_migrations(state: folder.Folder, ir: IR, digests: Digests | None = None) -> list[str]:
     """Problems with the committed migrations: edited, missing, out of order, or not capturing the spec."""
     problems = list(state.problems)
     if state.snapshot_file is None:
         return problems
-    same_spec = state.fingerprint_sha == folder.sha256(folder.fingerprint(ir))
-    same_sql = state.schema_sha == folder.sha256(schema_sql if schema_sql is not None else sql.render_baseline(ir))
+    digests = digests or Digests.of(ir, sql.render_baseline(ir))
+    same_spec = state.fingerprint_sha == digests.spec_sha
+    same_sql = state.schema_sha == digests.schema_sha
     if same_spec and same_sql:
         return problems
     from generator.migrate.plan import plan_migration
@@ -151,10 +165,11 @@ def check_migrations(state: folder.Folder, ir: IR, schema_sql: str | None = None
 class Rendered:
     files: dict[str, str]  # every file generated from the IR alone (not migrations, not the manifest)
     schema_sql: str  # the schema target's text
+    digests: Digests | None = None  # when asked for
 
 
 PARALLEL_FROM_TABLES = 150
-_FORKED: tuple[IR, tuple[registry.Target, ...]] | None = None
+_FORKED: tuple[IR, tuple[registry.Target, ...], bool] | None = None
 
 
 def split_for_fork(targets=registry.TARGETS) -> tuple[tuple[registry.Target, ...], tuple[registry.Target, ...]]:
@@ -174,30 +189,42 @@ def _render_targets(ir: IR, targets) -> dict[str, dict[str, str]]:
     return {t.name: t.render(ir) for t in targets}
 
 
-def _render_forked() -> dict[str, dict[str, str]]:
+def _render_forked() -> tuple[dict[str, dict[str, str]], Digests | None]:
+    """The child's share: its targets, and the digests when asked (the schema target is among them)."""
     assert _FORKED is not None
-    return _render_targets(*_FORKED)
+    ir, targets, digests = _FORKED
+    outputs = _render_targets(ir, targets)
+    return outputs, (Digests.of(ir, _schema_text(outputs)) if digests else None)
 
 
-def render_outputs(ir: IR, jobs: int | None = None) -> Rendered:
-    """Every target of the registry rendered from the IR. `jobs`: 1 renders in this process, 2 or more
-    forks one child for part of the targets, None decides by the spec's size and the machine."""
+def render_outputs(ir: IR, jobs: int | None = None, digests: bool = False) -> Rendered:
+    """Every target of the registry rendered from the IR, and with `digests` the migrations check's
+    `Digests`. `jobs`: 1 renders in this process, 2 or more forks one child for part of the targets,
+    None decides by the spec's size and the machine."""
     if _parallel(ir, jobs):
         # Emitters are pure, so a forked child sees the same IR and returns the same text: the merged
         # result is byte-identical to the serial one (a test checks it).
         global _FORKED
         child_targets, parent_targets = split_for_fork()
-        _FORKED = (ir, child_targets)
+        assert any(t.kind == registry.SCHEMA for t in child_targets), "the child digests the schema it renders"
+        _FORKED = (ir, child_targets, digests)
         try:
             with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
                 child = pool.submit(_render_forked)
                 outputs = _render_targets(ir, parent_targets)
-                outputs.update(child.result())
+                child_outputs, found = child.result()
+                outputs.update(child_outputs)
         finally:
             _FORKED = None
     else:
         outputs = _render_targets(ir, registry.TARGETS)
-    return _merge(outputs)
+        found = Digests.of(ir, _schema_text(outputs)) if digests else None
+    return replace(_merge(outputs), digests=found)
+
+
+def _schema_text(outputs: dict[str, dict[str, str]]) -> str:
+    return next(text for t in registry.TARGETS if t.kind == registry.SCHEMA and t.name in outputs
+                for text in outputs[t.name].values())
 
 
 def _merge(outputs: dict[str, dict[str, str]]) -> Rendered:

@@ -36,5 +36,5 @@ def build(project_dir: Path, prune: bool = False, jobs: int | None = None) -> Bu
     if not prune:
         result.stale = [p for p in writer.existing_files(out) if p not in files and not managed(p)]
     if not state.empty:
-        result.migration_problems = pipeline.check_migrations(state, ir, project.schema_sql)
+        result.migration_problems = pipeline.check_migrations(state, ir, project.digests)
     return result

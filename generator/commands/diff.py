@@ -33,7 +33,7 @@ def diff(project_dir: Path, api_base: str | None = None, jobs: int | None = None
     files, state = project.files, project.state
     out = project_dir / pipeline.GENERATED
     drift = writer.compare(out, files, owned_elsewhere=managed)
-    migration_problems = [] if state.empty else pipeline.check_migrations(state, ir, project.schema_sql)
+    migration_problems = [] if state.empty else pipeline.check_migrations(state, ir, project.digests)
     new_api = files[OPENAPI_PATH]
     base = api_base_document(project_dir, api_base) if api_base else read_json(out / OPENAPI_PATH,
                                                                                  unless_equal_to=new_api)

@@ -104,14 +104,20 @@ def annotation(c: Column, b: Bounds, enum_names: dict) -> str:
     return inner
 
 
-def _model(t: Table, kind: str, enum_names: dict) -> str:
+def _models(t: Table, enum_names: dict) -> list[str]:
+    """The Row, Insert and Update classes of a table; each column's annotation is made once for the three."""
+    annotations = {c.name: annotation(c, t.bounds(c.name), enum_names) for c in t.columns}
+    py_names = field_names(t)
+    return [_model(t, kind, annotations, py_names) for kind in ("Row", "Insert", "Update")]
+
+
+def _model(t: Table, kind: str, annotations: dict[str, str], py_names: dict[str, str]) -> str:
     """One model class as source text (built directly: a template per field was the build's slowest step)."""
     fields = []
-    py_names = field_names(t)
     for c in t.columns:
         if kind != "Row" and c.identity:
             continue
-        ann = annotation(c, t.bounds(c.name), enum_names)
+        ann = annotations[c.name]
         optional = kind == "Update" or (kind == "Insert" and (c.nullable or c.has_default))
         # An optional field left out stays unset and is never sent (exclude_unset), so the database
         # applies its default; pydantic does not validate defaults, so None never reaches a NOT NULL column.
@@ -141,7 +147,7 @@ def render_models(ir: IR) -> str:
     enum_names = {(e.schema, e.name): _camel(e.schema, e.name) for e in ir.enums}
     enums = [{"py_name": enum_names[(e.schema, e.name)], "literals": ", ".join(_text(v) for v in e.values)}
              for e in ir.enums]
-    models = [_model(t, kind, enum_names) for t in ir.tables for kind in ("Row", "Insert", "Update")]
+    models = [model for t in ir.tables for model in _models(t, enum_names)]
     tables = [{"schema": t.schema, "name": t.name, "prefix": _camel(t.schema, t.name)} for t in ir.tables]
     return templating.render("python/models.py.j2", project=ir.project, enums=enums, models=models, tables=tables)
 

@@ -146,17 +146,18 @@ class Table:
     owned_by: str | None = None  # column compared with auth.uid() for rows: own
     renamed_from: str | None = None
 
-    def __post_init__(self) -> None:
-        # Derived, so kept out of the fields: snapshots (orjson skips `_` attributes), equality, hashing
-        # and `--emit ir` see the table as the spec gave it, and a table read back from a snapshot or
-        # made by dataclasses.replace resolves its bounds again.
-        rules = {ch.column: dict(ch.rules) for ch in self.checks if ch.column}
-        object.__setattr__(self, "_bounds", {
-            c.name: resolve(c.type, {} if c.type.array else rules.get(c.name, {})) for c in self.columns})
-
     def bounds(self, column: str) -> Bounds:
-        """The effective bounds of one value of the column (each element of an array column)."""
-        return self._bounds[column]
+        """The effective bounds of one value of the column (each element of an array column).
+
+        Derived, so kept out of the fields: snapshots (orjson skips `_` attributes), equality, hashing
+        and `--emit ir` see the table as the spec gave it. Resolved for all columns at the first call
+        on this table (building the IR makes many tables it replaces; only the targets ask)."""
+        cached = self.__dict__.get("_bounds")
+        if cached is None:
+            rules = {ch.column: dict(ch.rules) for ch in self.checks if ch.column}
+            cached = {c.name: resolve(c.type, {} if c.type.array else rules.get(c.name, {})) for c in self.columns}
+            object.__setattr__(self, "_bounds", cached)
+        return cached[column]
 
     @property
     def qualified(self) -> str:

@@ -50,3 +50,14 @@ def test_the_schema_digest_is_the_schema_target_text(repo_root):
     rendered = render_outputs(ir, jobs=1)
     assert rendered.schema_sql == pipeline.sql.render_baseline(ir)
     assert not any(path.startswith("\0") for path in rendered.files)
+
+
+def test_the_migrations_digests_are_the_same_from_the_forked_child(repo_root):
+    """The child that renders the schema also digests it and the spec; the figures equal the serial ones."""
+    from generator.migrate import folder
+    ir = compile_ir(repo_root)
+    serial = render_outputs(ir, jobs=1, digests=True).digests
+    forked = render_outputs(ir, jobs=2, digests=True).digests
+    assert serial == forked == pipeline.Digests(folder.sha256(pipeline.sql.render_baseline(ir)),
+                                                folder.sha256(folder.fingerprint(ir)))
+    assert render_outputs(ir, jobs=2).digests is None  # only when asked
