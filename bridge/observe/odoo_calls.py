@@ -46,15 +46,6 @@ def bounded_json(value: Any, limit: int) -> tuple[str, int]:
     return text, len(raw)
 
 
-def bounded_json(value: Any, limit: int) -> tuple[str, int]:
-    """``value`` (already redacted) as JSON text cut to ``limit`` UTF-8 bytes, and its full size."""
-    text = jsonlog.redact(orjson.dumps(value, default=str).decode())
-    raw = text.encode()
-    if len(raw) > limit:
-        text = raw[:limit].decode("utf-8", "ignore")
-    return text, len(raw)
-
-
 def record_call(max_bytes: int, protocol: str, service: str, method: str, args: list, model: str | None, request: Any,
                 note: dict, started: float, trace_id: str, attempt: int, *, result: Any = None,
                 error: Exception | None = None) -> None:
