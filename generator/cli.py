@@ -79,8 +79,10 @@ def init(directory: Path, force: bool) -> None:
     """Create a starter spec in DIRECTORY (default: here).
 
     Writes spec/schema/entities.yaml and spec/auth/roles.yaml: an org, its members, one app-owned
-    entity and one Odoo mirror. Existing files are never overwritten without --force.
+    entity and one Odoo mirror, and beside each the JSON Schema its first-line comment names for
+    editors (what `specgen schema` prints). Existing spec files are never overwritten without --force.
     """
+    from generator.load.schema_check import load_schema
     starter = resources.files("generator.load").joinpath("starter")
     targets = {"spec/schema/entities.yaml": "entities.yaml", "spec/auth/roles.yaml": "roles.yaml"}
     existing = [rel for rel in targets if (directory / rel).exists()]
@@ -92,6 +94,9 @@ def init(directory: Path, force: bool) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(starter.joinpath(name).read_text(encoding="utf-8"), encoding="utf-8")
         click.echo(f"wrote {target}")
+        schema_file = target.with_name(name.replace(".yaml", ".schema.json"))
+        schema_file.write_text(json.dumps(load_schema(name.removesuffix(".yaml")), indent=2) + "\n", encoding="utf-8")
+        click.echo(f"wrote {schema_file}")
     click.echo(f"next: cd {directory} && specgen check && specgen build")
 
 
@@ -148,9 +153,10 @@ def build(ctx: click.Context, project_dir: Path, emit: str, prune: bool) -> None
     for path in built.stale:
         click.echo(f"warning: {GENERATED}/{path} is not produced by the spec (`specgen build --prune` deletes it)",
                    err=True)
-    click.echo(f"{built.total} files in {GENERATED}/: {len(built.written)} written, "
-               f"{built.total - len(built.written)} unchanged"
-               + (f", {len(built.removed)} removed" if built.removed else ""), err=True)
+    click.echo(f"{_files(built.total)} in {GENERATED}/: {built.files_written} written, "
+               f"{built.total - built.files_written} unchanged" + (f", {len(built.removed)} removed" if built.removed else "")
+               + f"; {_migrations(built.migrations)}" + (" (the baseline, written now)" if built.baseline_written else ""),
+               err=True)
     for problem in built.migration_problems:
         click.echo(f"warning: {problem}", err=True)
 
@@ -173,7 +179,8 @@ def diff(ctx: click.Context, project_dir: Path, api_base: str | None) -> None:
     if compared.clean:
         for line in compared.api_changes:
             click.echo(line)
-        click.echo(f"no drift: {compared.total} files in {GENERATED}/ match the spec")
+        click.echo(f"no drift: {_files(compared.total)} in {GENERATED}/ match the spec, and its "
+                   f"{_migrations(compared.migrations)} the lock")
         return
     if not compared.drift.clean:
         click.echo(compared.drift.report(GENERATED))
@@ -227,8 +234,12 @@ def lint_command(project_dir: Path) -> None:
     from generator.commands.lint import lint
     linted = lint(project_dir, dict(os.environ))
     if linted.report is not None:
-        for line in linted.report or ["no pending changes"]:
+        for line in linted.report:
             click.echo(line)
+        n, unsafe = linted.pending, linted.unsafe
+        click.echo("no pending changes: the newest migration captures the spec" if not n else
+                   f"{n} pending step{'s' if n != 1 else ''}, "
+                   + (f"{unsafe} unsafe" if unsafe else "none unsafe") + " (`specgen migrate NAME` writes them)")
     if linted.squawk is not None:
         click.echo("squawk (advice on the newest migration):")
         click.echo(linted.squawk)
@@ -273,6 +284,14 @@ def schema(which: str) -> None:
     """
     from generator.load.schema_check import load_schema
     click.echo(json.dumps(load_schema(which), indent=2))
+
+
+def _files(n: int) -> str:
+    return f"{n} file{'s' if n != 1 else ''}"
+
+
+def _migrations(n: int) -> str:
+    return f"{n} migration{'s' if n != 1 else ''}"
 
 
 def _json_default(value):

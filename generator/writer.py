@@ -27,7 +27,8 @@ class Drift:
         lines += [f"missing: {prefix}/{path}" for path in self.missing]
         lines += [f"extra: {prefix}/{path} (not produced by the spec)" for path in self.extra]
         n = len(self.edited) + len(self.missing) + len(self.extra)
-        lines.append(f"{n} file{'s' if n != 1 else ''} in {prefix}/ differ from what the spec produces; "
+        lines.append(f"{n} file{'s' if n != 1 else ''} in {prefix}/ {'differ' if n != 1 else 'differs'} from what "
+                     f"the spec produces; "
                      f"run `specgen build` and commit the result")
         return "\n".join(lines)
 

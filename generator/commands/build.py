@@ -6,19 +6,22 @@ from pathlib import Path
 
 from generator import pipeline, writer
 from generator.api_compat import api_gate
-from generator.commands.common import managed, read_json
+from generator.commands.common import counted, managed, read_json
 from generator.emit.openapi import OPENAPI_PATH
 from generator.text import jsondoc
 
 
 @dataclass
 class Built:
-    total: int  # files generated/ holds for the spec
-    written: list[str]
+    total: int  # files generated/ holds for the spec, migrations and snapshots aside (commands.common.counted)
+    migrations: int  # migrations in generated/ after the build
+    written: list[str]  # every path written, migrations and snapshots included
     removed: list[str]
     api_changes: list[str] = field(default_factory=list)  # breaking changes of the Data API
     stale: list[str] = field(default_factory=list)  # files of generated/ the spec no longer produces
     migration_problems: list[str] = field(default_factory=list)
+    files_written: int = 0  # of `written`, those counted in `total`
+    baseline_written: bool = False  # a new project: its baseline migration was made now
 
 
 def build(project_dir: Path, prune: bool = False, jobs: int | None = None) -> Built:
@@ -30,7 +33,9 @@ def build(project_dir: Path, prune: bool = False, jobs: int | None = None) -> Bu
     out = project_dir / pipeline.GENERATED
     old_api = read_json(out / OPENAPI_PATH, unless_equal_to=files[OPENAPI_PATH])
     written, removed = writer.write(out, files, prune=prune, owned_elsewhere=managed)
-    result = Built(len(files), written, removed)
+    total, new_migrations = counted(files)
+    result = Built(total, new_migrations or len(state.files), written, removed,
+                   files_written=counted(written)[0], baseline_written=new_migrations > 0)
     if old_api is not None:
         result.api_changes = api_gate(old_api, jsondoc.load(files[OPENAPI_PATH]))[0]
     if not prune:

@@ -12,6 +12,15 @@ def managed(path: str) -> bool:
     return is_managed(path)
 
 
+def counted(files) -> tuple[int, int]:
+    """(files, migrations): what build and diff both count. The migrations folder's own files (each
+    migration, its snapshot) are counted as migrations; everything else, the lock included, as files."""
+    from generator.layout import MIGRATIONS, SNAPSHOTS
+    migrations = [p for p in files if p.startswith(MIGRATIONS + "/")]
+    others = [p for p in files if not p.startswith((MIGRATIONS + "/", SNAPSHOTS + "/"))]
+    return len(others), len(migrations)
+
+
 def read_json(path: Path, unless_equal_to: str | None = None):
     """A JSON file's content, or None when it is missing, unreadable, or the same text as given."""
     try:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from generator import pipeline, writer
 from generator.api_compat import api_gate
-from generator.commands.common import managed, read_json
+from generator.commands.common import counted, managed, read_json
 from generator.emit.openapi import OPENAPI_PATH
 from generator.errors import UsageError
 from generator.text import jsondoc
@@ -16,7 +16,8 @@ from generator.text import jsondoc
 
 @dataclass
 class Compared:
-    total: int
+    total: int  # files compared, migrations and snapshots aside (commands.common.counted)
+    migrations: int  # migrations checked against the lock
     drift: writer.Drift
     migration_problems: list[str]
     api_changes: list[str]  # what changed in the Data API, breaking or not
@@ -38,7 +39,7 @@ def diff(project_dir: Path, api_base: str | None = None, jobs: int | None = None
     base = api_base_document(project_dir, api_base) if api_base else read_json(out / OPENAPI_PATH,
                                                                                  unless_equal_to=new_api)
     lines, allowed = api_gate(base, jsondoc.load(new_api)) if base is not None else ([], True)
-    return Compared(len(files), drift, migration_problems, lines, allowed)
+    return Compared(counted(files)[0], len(state.files), drift, migration_problems, lines, allowed)
 
 
 def api_base_document(project_dir: Path, ref: str) -> dict:

@@ -133,6 +133,11 @@ def test_init_creates_a_spec_that_builds(tmp_path):
     result = specgen("init", str(tmp_path / "new"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     new = tmp_path / "new"
+    for spec, which in (("spec/schema/entities.yaml", "entities"), ("spec/auth/roles.yaml", "roles")):
+        modeline = (new / spec).read_text().splitlines()[0]
+        assert modeline == f"# yaml-language-server: $schema={which}.schema.json"  # a file, not a host
+        named = json.loads((new / spec).with_name(f"{which}.schema.json").read_text())
+        assert named == json.loads(specgen("schema", which, cwd=new).stdout)
     assert specgen("check", cwd=new).returncode == 0
     assert specgen("build", cwd=new).returncode == 0
     assert specgen("diff", cwd=new).returncode == 0
@@ -230,3 +235,29 @@ def test_api_base_that_cannot_be_read_is_a_usage_error(project):
     result = specgen("diff", "--api-base", "no-such-ref", cwd=project)
     assert result.returncode == 2
     assert "--api-base no-such-ref" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_lint_and_diff_agree_about_a_pending_safe_change(project):
+    """A safe spec change not yet migrated: lint counts its steps (none unsafe, exit 0) where it used to say
+    "no pending changes", and diff names it and says how many files differ in the singular or plural."""
+    assert specgen("lint", cwd=project).stdout.strip().endswith("no pending changes: the newest migration "
+                                                                 "captures the spec")
+    entities = project / "spec/schema/entities.yaml"
+    text = entities.read_text()
+    anchor = "      - name: notes\n        type: text\n"
+    assert anchor in text
+    entities.write_text(text.replace(anchor, anchor + "      - name: nickname\n        type: text\n", 1))
+    lint = specgen("lint", cwd=project)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    diff = specgen("diff", cwd=project)
+    assert diff.returncode == 1 and "the spec changed but no migration captures the change" in diff.stdout
+    steps = [line for line in diff.stdout.splitlines() if line.startswith("    - ")]
+    assert steps and lint.stdout.strip().splitlines()[-1] == \
+        f"{len(steps)} pending steps, none unsafe (`specgen migrate NAME` writes them)"
+    assert " differ from what the spec produces" in diff.stdout  # several files: the plural
+
+
+def test_the_drift_report_counts_in_words_that_agree():
+    from generator.writer import Drift
+    assert "1 file in generated/ differs from" in Drift(edited={}, missing=["a"], extra=[]).report("generated")
+    assert "2 files in generated/ differ from" in Drift(edited={}, missing=["a"], extra=["b"]).report("generated")
