@@ -59,6 +59,25 @@ def supabase_db(pg_cluster, standin_template) -> str:
     pg_cluster.drop_database(name)
 
 
+def pytest_configure(config):
+    """Prepare what the tests can by themselves: the pinned Node packages (`npm ci` in tests/node when
+    Node.js is here and they are missing or stale). Not under `-m "not node"`, which needs none."""
+    if "not node" in (config.getoption("markexpr", "") or "") or config.getoption("collectonly", False):
+        return
+    from tests.needs import prepare_node_packages
+    config._specgen_node_problem = prepare_node_packages()
+
+
+def pytest_report_header(config):
+    """One line for what this machine cannot provide (the tests needing it skip, or fail under CI)."""
+    from tests.needs import missing_tools
+    problems = missing_tools()
+    node = getattr(config, "_specgen_node_problem", None)
+    if node and node not in problems:
+        problems.append(node)
+    return "not available here: " + "; ".join(problems) if problems else None
+
+
 def pytest_collection_modifyitems(config, items):
     """A test that needs PostgreSQL (the pg_cluster fixture, directly or through another) must carry the
     `db` marker, so the quick loop `-m "not db and not node"` never starts a server."""

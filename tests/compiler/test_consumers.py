@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from tests.consumers import NODE_DIR, assert_consumers_accept
-from tests.needs import NODE_PACKAGES, unavailable
+from tests.needs import NODE, NODE_PACKAGES, unavailable
 
 from generator.pipeline import compile_ir, render_all
 
@@ -22,7 +22,7 @@ VALID = sorted(p.name for p in GOLDEN.iterdir() if (p / "expected").is_dir())
 @pytest.fixture(scope="session")
 def node() -> str:
     if not shutil.which("node"):
-        unavailable("Node.js is not installed")
+        unavailable(NODE)
     if not (NODE_DIR / "node_modules" / ".bin" / "tsc").exists():
         unavailable(NODE_PACKAGES)
     return shutil.which("node")

@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from tests.needs import NODE_PACKAGES, unavailable
+from tests.needs import NODE, NODE_PACKAGES, unavailable
 from tests.samples import breakages, insert_sample, row_sample
 
 from generator.database.cluster import apply_sql
@@ -35,7 +35,7 @@ def node() -> str:
     node_bin = shutil.which("node")
     problem = None
     if not node_bin:
-        problem = "Node.js is not installed"
+        problem = NODE
     elif not (NODE_DIR / "node_modules" / ".bin" / "tsc").exists():
         problem = NODE_PACKAGES
     if problem:

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import yaml
-from tests.needs import unavailable
+from tests.needs import INSTALLS, unavailable
 
 from generator.emit import observability
 from generator.pipeline import compile_ir, render_all
@@ -18,7 +18,7 @@ from generator.pipeline import compile_ir, render_all
 def _promtool() -> str:
     tool = shutil.which("promtool")
     if not tool:
-        unavailable("promtool is missing (apt-get install prometheus)")
+        unavailable(INSTALLS["promtool"])
     return tool
 
 

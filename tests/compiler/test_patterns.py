@@ -20,7 +20,7 @@ import pydantic
 import pytest
 
 from generator.patterns import for_target, problem
-from tests.needs import unavailable
+from tests.needs import NODE, unavailable
 
 SAMPLES = ["", "a", "ab", "abc", "a\nb", "a\rb", "A-1", "Zz_9", "aa@b.cd", "x@y", "123-x", "12", " ", "\t",
            "[", "]", "-", "_", "{", "a{2}", "*", ".", "é", "aé", "\\", "|", "(a)", "abab", "a b", "ÀB",
@@ -74,7 +74,7 @@ def pg(pg_cluster):
 def node_bin() -> str:
     found = shutil.which("node")
     if not found:
-        unavailable("Node.js is not installed")
+        unavailable(NODE)
     return found
 
 

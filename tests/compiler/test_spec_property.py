@@ -31,7 +31,7 @@ from click.testing import CliRunner
 from tests.consumers import NODE_DIR, consumer_problems, write_tree
 from hypothesis import HealthCheck, Phase, given, settings
 from tests.compiler.spec_strategies import specs
-from tests.needs import NODE_PACKAGES, unavailable
+from tests.needs import NODE, NODE_PACKAGES, unavailable
 
 from generator.cli import cli
 from generator.pipeline import compile_ir, render_all
@@ -42,7 +42,7 @@ STAMP = "20260101000000"
 @pytest.fixture(scope="module")
 def node() -> str:
     if not shutil.which("node"):
-        unavailable("Node.js is not installed")
+        unavailable(NODE)
     if not (NODE_DIR / "node_modules" / ".bin" / "tsc").exists():
         unavailable(NODE_PACKAGES)
     return shutil.which("node")

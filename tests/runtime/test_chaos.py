@@ -21,7 +21,7 @@ from bridge.store.db import connect
 from mock_odoo.server import MockOdooServer
 from bridge.odoo.client import OdooClient
 from bridge.http.serve import ThreadedServer, free_port
-from tests.needs import NODE_PACKAGES, unavailable
+from tests.needs import INSTALLS, NODE, NODE_PACKAGES, unavailable
 from tests.runtime.support import add_instance
 from tests.runtime.helpers import ROOT, stop_process, worker_process
 from tests.runtime.test_push import add_contact, make_pusher
@@ -38,11 +38,11 @@ FAULTS = ("seed=11; res.partner/search_read: error500=0.2, latency=30ms; "
 def browser_tools() -> tuple[str, str]:
     node, chromium = shutil.which("node"), os.environ.get("CHROMIUM") or shutil.which("chromium")
     if not node:
-        unavailable("Node.js is not installed (.ci/run installs it)")
+        unavailable(NODE)
     if not (NODE_DIR / "node_modules" / "playwright-core").exists():
         unavailable(NODE_PACKAGES)
     if not chromium:
-        unavailable("chromium is not installed: apt-get install chromium (.ci/run does)")
+        unavailable(INSTALLS["chromium"])
     return node, chromium
 
 

@@ -7,7 +7,7 @@ import subprocess
 
 import httpx
 import pytest
-from tests.needs import unavailable
+from tests.needs import INSTALLS, unavailable
 from prometheus_client.parser import text_string_to_metric_families
 
 from bridge.observe import metrics
@@ -91,7 +91,7 @@ def test_exposition_passes_promtool(db_url, odoo, instance, adapters, tmp_path):
     """promtool accepts the exposition format and metric names (where promtool is installed)."""
     promtool = shutil.which("promtool")
     if not promtool:
-        unavailable("promtool is missing (apt-get install prometheus)")
+        unavailable(INSTALLS["promtool"])
     client = fast_client(instance)
     try:
         pull_entity(db_url, instance, adapters, adapters["partner"], client)
