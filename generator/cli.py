@@ -129,13 +129,15 @@ def check(project_dir: Path, show_unsupported: bool) -> None:
 @project_dir_option
 @click.option("--emit", type=click.Choice(["files", "ir"]), default="files", show_default=True,
               help="files: write generated/. ir: print the resolved IR as JSON and write nothing.")
-@click.option("--prune", is_flag=True, help="Also delete files in generated/ that the spec no longer produces.")
+@click.option("--prune", is_flag=True, help="Also delete the files specgen once wrote (its manifest records them) "
+                                           "that the spec no longer produces; never anyone else's.")
 @click.pass_context
 def build(ctx: click.Context, project_dir: Path, emit: str, prune: bool) -> None:
     """Regenerate generated/ from the spec, with a manifest of input and output hashes.
 
-    Unchanged files are not rewritten. Files the spec no longer produces are listed, and deleted
-    only with --prune.
+    Unchanged files are not rewritten. Files specgen wrote earlier that the spec no longer produces
+    are listed (and stay recorded as specgen's), and deleted only with --prune. Files specgen never
+    wrote (a Supabase project's config.toml, seed.sql, functions/) are never touched.
     """
     if emit == "ir":
         from generator import pipeline

@@ -249,7 +249,10 @@ def _parallel(ir: IR, jobs: int | None) -> bool:
             and "fork" in multiprocessing.get_all_start_methods())
 
 
-def render_manifest(ir: IR, files: dict[str, str]) -> str:
+def render_manifest(ir: IR, files: dict[str, str], stale=()) -> str:
+    """Hashes of the inputs and of every output; `stale`: files specgen wrote that the spec no longer
+    produces and that a build without --prune left in place (still specgen's, so diff reports them and a
+    later --prune deletes them)."""
     manifest = {
         "generator": f"specgen {__version__}",
         "inputs": dict(ir.inputs),
@@ -257,4 +260,6 @@ def render_manifest(ir: IR, files: dict[str, str]) -> str:
         "outputs": {path: hashlib.sha256(text.encode("utf-8")).hexdigest() for path, text in sorted(files.items())
                     if not folder.managed(path) or path == folder.LOCK},
     }
+    if stale:
+        manifest["stale"] = sorted(stale)
     return json.dumps(manifest, indent=2, sort_keys=True) + "\n"

@@ -1,4 +1,8 @@
-"""The one place that touches generated/: write what the spec produces, or compare it with the disk."""
+"""The one place that touches generated/: write what the spec produces, or compare it with the disk.
+
+specgen owns only what it wrote: the files its manifest records (`owned`). Anything else in the folder (a
+Supabase project's config.toml, seed.sql, .temp/, an Edge Function) is never reported as extra and never
+deleted."""
 from __future__ import annotations
 
 import difflib
@@ -44,9 +48,10 @@ def existing_files(out_dir: Path) -> list[str]:
     return sorted(found)
 
 
-def compare(out_dir: Path, files: dict[str, str], owned_elsewhere=lambda path: False) -> Drift:
-    """Drift between `files` and the disk. Paths for which `owned_elsewhere` is true (the migrations, which
-    `migrate` owns and the lock checks) are neither missing nor extra."""
+def compare(out_dir: Path, files: dict[str, str], owned_elsewhere=lambda path: False, owned=()) -> Drift:
+    """Drift between `files` and the disk. Extra: a file specgen wrote (`owned`) that the spec no longer
+    produces. Paths for which `owned_elsewhere` is true (the migrations, which `migrate` owns and the lock
+    checks) are neither missing nor extra."""
     drift = Drift()
     for path, text in files.items():
         target = out_dir / path
@@ -58,13 +63,19 @@ def compare(out_dir: Path, files: dict[str, str], owned_elsewhere=lambda path: F
             diff = difflib.unified_diff(current.splitlines(keepends=True), text.splitlines(keepends=True),
                                         f"a/{path} (on disk)", f"b/{path} (from spec)", n=2)
             drift.edited[path] = "".join(diff)
-    drift.extra = [p for p in existing_files(out_dir) if p not in files and not owned_elsewhere(p)]
+    drift.extra = stale(out_dir, files, owned, owned_elsewhere)
     return drift
 
 
+def stale(out_dir: Path, files: dict[str, str], owned, owned_elsewhere=lambda path: False) -> list[str]:
+    """Files specgen wrote (`owned`) that are still on disk and that the spec no longer produces."""
+    return sorted(p for p in set(owned) if p not in files and not owned_elsewhere(p) and (out_dir / p).is_file())
+
+
 def write(out_dir: Path, files: dict[str, str], prune: bool = True,
-          owned_elsewhere=lambda path: False) -> tuple[list[str], list[str]]:
-    """Write changed files and remove stale ones (never those owned elsewhere). Returns (written, removed)."""
+          owned_elsewhere=lambda path: False, owned=()) -> tuple[list[str], list[str]]:
+    """Write changed files and, with `prune`, remove the stale ones: files specgen wrote (`owned`) that the
+    spec no longer produces, never those owned elsewhere nor anyone else's. Returns (written, removed)."""
     written, removed = [], []
     for path, text in files.items():
         target = out_dir / path
@@ -77,12 +88,11 @@ def write(out_dir: Path, files: dict[str, str], prune: bool = True,
         os.replace(tmp, target)
         written.append(path)
     if prune:
-        for path in existing_files(out_dir):
-            if path not in files and not owned_elsewhere(path):
-                (out_dir / path).unlink()
-                removed.append(path)
-        for dirpath, dirnames, filenames in sorted(os.walk(out_dir, topdown=False), reverse=False):
-            p = Path(dirpath)
-            if p != out_dir and not any(p.iterdir()):
-                p.rmdir()
+        for path in stale(out_dir, files, owned, owned_elsewhere):
+            (out_dir / path).unlink()
+            removed.append(path)
+            for parent in (out_dir / path).parents:  # the folders the removal emptied, and no others
+                if parent == out_dir or not parent.is_relative_to(out_dir) or any(parent.iterdir()):
+                    break
+                parent.rmdir()
     return written, removed

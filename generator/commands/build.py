@@ -6,7 +6,7 @@ from pathlib import Path
 
 from generator import pipeline, writer
 from generator.api_compat import api_gate
-from generator.commands.common import counted, managed, read_json
+from generator.commands.common import counted, managed, owned_files, read_json
 from generator.emit.openapi import OPENAPI_PATH
 from generator.text import jsondoc
 
@@ -32,14 +32,19 @@ def build(project_dir: Path, prune: bool = False, jobs: int | None = None) -> Bu
     files, state = project.files, project.state
     out = project_dir / pipeline.GENERATED
     old_api = read_json(out / OPENAPI_PATH, unless_equal_to=files[OPENAPI_PATH])
-    written, removed = writer.write(out, files, prune=prune, owned_elsewhere=managed)
+    owned = owned_files(out)
+    stale = writer.stale(out, files, owned, managed)
+    if stale and not prune:  # left in place, and still recorded as specgen's
+        files[pipeline.MANIFEST] = pipeline.render_manifest(
+            ir, {k: v for k, v in files.items() if k != pipeline.MANIFEST}, stale)
+    written, removed = writer.write(out, files, prune=prune, owned_elsewhere=managed, owned=owned)
     total, new_migrations = counted(files)
     result = Built(total, new_migrations or len(state.files), written, removed,
                    files_written=counted(written)[0], baseline_written=new_migrations > 0)
     if old_api is not None:
         result.api_changes = api_gate(old_api, jsondoc.load(files[OPENAPI_PATH]))[0]
     if not prune:
-        result.stale = [p for p in writer.existing_files(out) if p not in files and not managed(p)]
+        result.stale = stale
     if not state.empty:
         result.migration_problems = pipeline.check_migrations(state, ir, project.digests)
     return result

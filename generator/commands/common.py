@@ -21,6 +21,15 @@ def counted(files) -> tuple[int, int]:
     return len(others), len(migrations)
 
 
+def owned_files(out: Path) -> set[str]:
+    """The files specgen wrote into `out`, as its committed manifest records them (outputs and stale
+    ones). Nothing else there is specgen's: without a manifest, nothing is."""
+    manifest = read_json(out / "manifest.json")
+    if not isinstance(manifest, dict):
+        return set()
+    return set(manifest.get("outputs") or {}) | set(manifest.get("stale") or []) | {"manifest.json"}
+
+
 def read_json(path: Path, unless_equal_to: str | None = None):
     """A JSON file's content, or None when it is missing, unreadable, or the same text as given."""
     try:

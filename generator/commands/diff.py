@@ -8,7 +8,7 @@ from pathlib import Path
 
 from generator import pipeline, writer
 from generator.api_compat import api_gate
-from generator.commands.common import counted, managed, read_json
+from generator.commands.common import counted, managed, owned_files, read_json
 from generator.emit.openapi import OPENAPI_PATH
 from generator.errors import UsageError
 from generator.text import jsondoc
@@ -33,7 +33,7 @@ def diff(project_dir: Path, api_base: str | None = None, jobs: int | None = None
     project = pipeline.project_files(project_dir, ir, jobs=jobs)
     files, state = project.files, project.state
     out = project_dir / pipeline.GENERATED
-    drift = writer.compare(out, files, owned_elsewhere=managed)
+    drift = writer.compare(out, files, owned_elsewhere=managed, owned=owned_files(out))
     migration_problems = [] if state.empty else pipeline.check_migrations(state, ir, project.digests)
     new_api = files[OPENAPI_PATH]
     base = api_base_document(project_dir, api_base) if api_base else read_json(out / OPENAPI_PATH,

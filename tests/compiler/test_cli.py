@@ -52,24 +52,47 @@ def test_diff_names_a_deleted_file(project):
     assert "missing: generated/manifest.json" in result.stdout
 
 
-def test_diff_names_an_extra_file(project):
-    """A file under generated/ that the spec does not produce makes diff exit 1."""
-    (project / "generated/supabase/notes.sql").write_text("select 1;\n")
+def _once_written(project, rel: str) -> Path:
+    """A file an earlier build wrote (its manifest records it) that the spec no longer produces."""
+    path = project / "generated" / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("an output of an earlier spec\n")
+    manifest_path = project / "generated/manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["outputs"][rel] = "0" * 64
+    manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def test_a_file_specgen_once_wrote_is_stale_until_pruned(project):
+    """diff names it (exit 1); build keeps it but still records it as specgen's; --prune deletes it."""
+    old = _once_written(project, "docs/entities/retired.md")
     result = specgen("diff", cwd=project)
-    assert result.returncode == 1
-    assert "extra: generated/supabase/notes.sql" in result.stdout
-
-
-def test_build_keeps_extra_files_unless_pruned(project):
-    """build never deletes a file it did not produce, unless asked with --prune."""
-    extra = project / "generated/keep-me.txt"
-    extra.write_text("mine\n")
+    assert result.returncode == 1 and "extra: generated/docs/entities/retired.md" in result.stdout
     result = specgen("build", cwd=project)
-    assert result.returncode == 0 and extra.exists()
-    assert "keep-me.txt is not produced by the spec" in result.stderr
+    assert result.returncode == 0 and old.exists()
+    assert "docs/entities/retired.md is not produced by the spec" in result.stderr
+    assert json.loads((project / "generated/manifest.json").read_text())["stale"] == ["docs/entities/retired.md"]
+    assert specgen("diff", cwd=project).returncode == 1  # still specgen's, still stale
     result = specgen("build", "--prune", cwd=project)
-    assert result.returncode == 0 and not extra.exists()
+    assert result.returncode == 0 and not old.exists() and "removed generated/docs/entities/retired.md" in result.stderr
     assert specgen("diff", cwd=project).returncode == 0
+
+
+def test_files_specgen_did_not_write_are_neither_drift_nor_pruned(project):
+    """A Supabase project's own files next to specgen's (found deleted by `build --prune` before): diff is
+    clean and --prune leaves every one of them, empty folders included."""
+    theirs = ["supabase/config.toml", "supabase/seed.sql", "supabase/.gitignore", "supabase/.temp/cli-latest",
+              "supabase/functions/hello/index.ts", "keep-me.txt"]
+    for rel in theirs:
+        (project / "generated" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (project / "generated" / rel).write_text("theirs\n")
+    (project / "generated/supabase/functions/empty").mkdir()
+    assert specgen("diff", cwd=project).returncode == 0
+    result = specgen("build", "--prune", cwd=project)
+    assert result.returncode == 0 and "removed" not in result.stderr
+    assert all((project / "generated" / rel).read_text() == "theirs\n" for rel in theirs)
+    assert (project / "generated/supabase/functions/empty").is_dir()
 
 
 def test_spec_change_without_rebuild_is_drift(project):
