@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from generator import __version__
+from generator import __version__, supabase_config
 from generator.emit import registry, sql
 from generator.errors import SpecError
 from generator.ir import IR
@@ -124,6 +124,10 @@ def project_files(root: Path, ir: IR, state: folder.Folder | None = None, jobs: 
             files.update(baseline_files(ir, folder.next_stamp(out), rendered.schema_sql))
         elif (out / folder.LOCK).is_file():
             files[folder.LOCK] = (out / folder.LOCK).read_text(encoding="utf-8")
+        config = out / supabase_config.PATH
+        if config.is_file():  # the Supabase project's own file: specgen keeps two keys of it in step
+            files[supabase_config.PATH] = supabase_config.sync(config.read_text(encoding="utf-8"),
+                                                               ir.exposed_schemas, ir.schemas)
         files[MANIFEST] = render_manifest(ir, files)
         return Project(dict(sorted(files.items())), state, rendered.digests)
 
@@ -257,8 +261,9 @@ def render_manifest(ir: IR, files: dict[str, str], stale=()) -> str:
         "generator": f"specgen {__version__}",
         "inputs": dict(ir.inputs),
         # Migrations and snapshots are covered by the lock's checksums, which the manifest hashes.
+        # config.toml is the Supabase project's: specgen edits two keys of it, but never owns it
         "outputs": {path: hashlib.sha256(text.encode("utf-8")).hexdigest() for path, text in sorted(files.items())
-                    if not folder.managed(path) or path == folder.LOCK},
+                    if (not folder.managed(path) or path == folder.LOCK) and path != supabase_config.PATH},
     }
     if stale:
         manifest["stale"] = sorted(stale)
