@@ -148,6 +148,8 @@ def build(ctx: click.Context, project_dir: Path, emit: str, prune: bool) -> None
     built = building(project_dir, prune=prune, jobs=_jobs(ctx))
     for path in built.written:
         click.echo(f"wrote {GENERATED}/{path}", err=True)
+    for name in built.hand_recorded:
+        click.echo(f"recorded the hand-written migration {name} in the lock", err=True)
     for path in built.removed:
         click.echo(f"removed {GENERATED}/{path}", err=True)
     for line in built.api_changes:
@@ -196,8 +198,10 @@ def diff(ctx: click.Context, project_dir: Path, api_base: str | None) -> None:
 @cli.command()
 @click.argument("name")
 @project_dir_option
+@click.option("--empty", is_flag=True, help="Write an empty migration NAME to fill by hand (SQL the spec cannot "
+                                            "say); the next `specgen build` records it in the lock.")
 @click.pass_context
-def migrate(ctx: click.Context, name: str, project_dir: Path) -> None:
+def migrate(ctx: click.Context, name: str, project_dir: Path, empty: bool) -> None:
     """Write the next migration NAME: what turns the last recorded schema into the spec's.
 
     \b
@@ -212,6 +216,10 @@ def migrate(ctx: click.Context, name: str, project_dir: Path) -> None:
         - change: drop_column app.tasks.legacy
           reason: nothing reads it since v2
     """
+    if empty:
+        from generator.commands.migrate import empty as empty_migration
+        click.echo(f"wrote {GENERATED}/{empty_migration(project_dir, name)}: fill it in, then `specgen build`")
+        return
     from generator.commands.migrate import migrate as migrating
     migrated = migrating(project_dir, name, jobs=_jobs(ctx))
     if migrated.nothing_to_do:

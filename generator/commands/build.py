@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator import pipeline, writer
+from generator.migrate import folder
 from generator.api_compat import api_gate
 from generator.commands.common import counted, managed, owned_files, read_json
 from generator.emit.openapi import OPENAPI_PATH
@@ -21,6 +22,7 @@ class Built:
     stale: list[str] = field(default_factory=list)  # files of generated/ the spec no longer produces
     migration_problems: list[str] = field(default_factory=list)
     files_written: int = 0  # of `written`, those counted in `total`
+    hand_recorded: tuple[str, ...] = ()  # hand-written migrations recorded in the lock now
     baseline_written: bool = False  # a new project: its baseline migration was made now
 
 
@@ -34,13 +36,17 @@ def build(project_dir: Path, prune: bool = False, jobs: int | None = None) -> Bu
     old_api = read_json(out / OPENAPI_PATH, unless_equal_to=files[OPENAPI_PATH])
     owned = owned_files(out)
     stale = writer.stale(out, files, owned, managed)
-    if stale and not prune:  # left in place, and still recorded as specgen's
+    hand_lock = None if state.empty else folder.recorded_hand(state)
+    if hand_lock is not None:  # hand-written migrations are recorded now; from here on they are append-only
+        files[folder.LOCK] = hand_lock
+    if hand_lock is not None or (stale and not prune):  # stale files stay recorded as specgen's
         files[pipeline.MANIFEST] = pipeline.render_manifest(
-            ir, {k: v for k, v in files.items() if k != pipeline.MANIFEST}, stale)
+            ir, {k: v for k, v in files.items() if k != pipeline.MANIFEST}, () if prune else stale)
     written, removed = writer.write(out, files, prune=prune, owned_elsewhere=managed, owned=owned)
     total, new_migrations = counted(files)
     result = Built(total, new_migrations or len(state.files), written, removed,
-                   files_written=counted(written)[0], baseline_written=new_migrations > 0)
+                   files_written=counted(written)[0], baseline_written=new_migrations > 0,
+                   hand_recorded=state.pending_hand if hand_lock is not None else ())
     if old_api is not None:
         result.api_changes = api_gate(old_api, jsondoc.load(files[OPENAPI_PATH]))[0]
     if not prune:

@@ -24,11 +24,35 @@ class Migrated:
         return not self.migrations
 
 
+HAND_HEADER = """\
+-- Written by hand: SQL the spec cannot say (storage buckets and their policies, the realtime publication,
+-- pg_cron jobs, extensions, a data fix). specgen keeps it in order and records it in the lock at the next
+-- `specgen build`; from then on it is append-only like every migration. `specgen verify` accepts what it
+-- adds; what it changes of the spec's own objects is reported.
+"""
+
+
+def empty(project_dir: Path, name: str) -> str:
+    """Write an empty hand-written migration NAME after the newest one; its path under generated/."""
+    _check_name(name)
+    out = project_dir / pipeline.GENERATED
+    state = folder.read_folder(out)
+    if state.empty:
+        raise UsageError("there is no baseline migration yet: run `specgen build` first")
+    path = f"{folder.MIGRATIONS}/{folder.next_stamp(out)}_{name}.sql"
+    writer.write(out, {path: HAND_HEADER}, prune=False)
+    return path
+
+
+def _check_name(name: str) -> None:
+    if not NAME.match(name) or len(name) > 80:
+        raise UsageError(f"migration name {name!r}: use lower_snake_case (a-z, 0-9, _), at most 80 characters")
+
+
 def migrate(project_dir: Path, name: str, jobs: int | None = None) -> Migrated:
     """Plan from the newest snapshot to the spec, refuse unsafe steps the spec does not acknowledge
     (CheckFailed, with the report), write the migration files, the snapshot and the lock, and rebuild."""
-    if not NAME.match(name) or len(name) > 80:
-        raise UsageError(f"migration name {name!r}: use lower_snake_case (a-z, 0-9, _), at most 80 characters")
+    _check_name(name)
     ir = pipeline.compile_ir(project_dir)
     out = project_dir / pipeline.GENERATED
     state = folder.read_folder(out)
@@ -53,7 +77,9 @@ def migrate(project_dir: Path, name: str, jobs: int | None = None) -> Migrated:
         migrations.append((f"{stamp}_{name}{suffix}.sql", render.render_migration(part, ir, headers[suffix])))
         stamp = folder.stamp_after(stamp)
     files = pipeline.project_files(project_dir, ir, state, jobs=jobs).files
-    files.update(folder.migration_files(ir, migrations, state.lock))
+    # hand-written migrations not recorded yet go into the lock first, in order, before the new ones
+    previous = [*state.lock, *((f, folder.sha256(state.texts[f])) for f in state.pending_hand)]
+    files.update(folder.migration_files(ir, migrations, previous, hand=state.hand | set(state.pending_hand)))
     files[pipeline.MANIFEST] = pipeline.render_manifest(ir, {k: v for k, v in files.items() if k != pipeline.MANIFEST})
     written, _ = writer.write(out, files, prune=False, owned_elsewhere=managed)
     return Migrated([(file_name, len(part)) for (file_name, _), (_, part) in zip(migrations, parts)], written,

@@ -3,7 +3,12 @@
 Layout under generated/supabase/ (the Supabase CLI applies migrations/*.sql in name order):
   migrations/<14-digit UTC timestamp>_<name>.sql
   snapshots/<same name>.ir.json       the IR after that migration and its schema objects, for the planner
-  migrations.lock.json                file names in order, with their sha256
+  migrations.lock.json                file names in order, with their sha256 ("by": "hand" for the
+                                      migrations written by hand: SQL the spec cannot say)
+
+A migration file newer than every recorded one and not in the lock is a hand-written migration
+(`supabase migration new`, `specgen migrate --empty NAME`): not a problem; `build` and `migrate` record it
+(from then on it is append-only like the rest), and the planner goes on from the newest generated one.
 """
 from __future__ import annotations
 
@@ -46,13 +51,14 @@ def fingerprint(ir: IR) -> str:
                            project=replace(ir.project, version="", package="", description="")))
 
 
-def lock_text(entries: list[tuple[str, str]], fingerprint_sha: str, schema_sha: str) -> str:
-    return jsondoc.dump({"format": 1, "migrations": [{"file": f, "sha256": h} for f, h in entries],
+def lock_text(entries: list[tuple[str, str]], fingerprint_sha: str, schema_sha: str, hand=frozenset()) -> str:
+    return jsondoc.dump({"format": 1, "migrations": [{"file": f, "sha256": h, **({"by": "hand"} if f in hand else {})}
+                                                     for f, h in entries],
                          "spec_fingerprint": fingerprint_sha, "schema_sql": schema_sha})
 
 
 def migration_files(ir: IR, migrations: list[tuple[str, str]], previous: list[tuple[str, str]],
-                    schema_sql: str | None = None) -> dict[str, str]:
+                    schema_sql: str | None = None, hand=frozenset()) -> dict[str, str]:
     """The files new migrations add or change: themselves, the snapshot of the last one, and the lock.
 
     `migrations` is [(file name, text)] in name order (a migration and, when it adds constraints
@@ -65,8 +71,17 @@ def migration_files(ir: IR, migrations: list[tuple[str, str]], previous: list[tu
     files = {f"{MIGRATIONS}/{name}": text for name, text in migrations}
     files[snapshot_path(migrations[-1][0])] = dump_ir(ir, objects)
     files[LOCK] = lock_text([*previous, *((name, sha256(text)) for name, text in migrations)],
-                            sha256(fingerprint(ir)), sha256(schema_sql))
+                            sha256(fingerprint(ir)), sha256(schema_sql), hand)
     return files
+
+
+def recorded_hand(state: "Folder") -> str | None:
+    """The lock with the pending hand-written migrations recorded (by hand, in name order, after the
+    rest), or None when there are none. The spec's digests stay those of the newest generated one."""
+    if not state.pending_hand:
+        return None
+    entries = [*state.lock, *((f, sha256(state.texts[f])) for f in state.pending_hand)]
+    return lock_text(entries, state.fingerprint_sha, state.schema_sha, state.hand | set(state.pending_hand))
 
 
 def stamp_after(stamp: str) -> str:
@@ -99,6 +114,8 @@ class Folder:
     schema_sha: str | None  # of the schema SQL the compiler produced for it
     snapshot_file: Path | None
     problems: list[str]
+    hand: frozenset = frozenset()  # recorded migrations written by hand
+    pending_hand: tuple[str, ...] = ()  # hand-written migrations not recorded yet (newer than the rest)
 
     @property
     def empty(self) -> bool:
@@ -141,12 +158,14 @@ def read_folder(out: Path) -> Folder:
             problems.append(f"{MIGRATIONS}/{n}: not a migration name (<14-digit timestamp>_<lower_snake_name>.sql)")
     texts = {n: (out / MIGRATIONS / n).read_text(encoding="utf-8") for n in files}
     lock: list[tuple[str, str]] = []
+    hand: frozenset = frozenset()
     fingerprint_sha = schema_sha = None
     lock_file = out / LOCK
     if lock_file.is_file():
         try:
             doc = jsondoc.load(lock_file.read_text())
             lock = [(e["file"], e["sha256"]) for e in doc["migrations"]]
+            hand = frozenset(e["file"] for e in doc["migrations"] if e.get("by") == "hand")
             fingerprint_sha = doc.get("spec_fingerprint")
             schema_sha = doc.get("schema_sql")
         except (ValueError, KeyError, TypeError):
@@ -162,17 +181,22 @@ def read_folder(out: Path) -> Folder:
         elif sha256(texts[f]) != digest:
             problems.append(f"{MIGRATIONS}/{f}: edited after it was generated (checksum differs from the lock); "
                             "committed migrations are append-only: revert the edit and add a new migration")
+    pending = tuple(f for f in files if f not in recorded and recorded and f > recorded[-1])
     for f in files:
-        if f not in recorded:
-            newer = recorded and f > recorded[-1]
-            problems.append(f"{MIGRATIONS}/{f}: not recorded in the lock"
-                            + (" (was it written by hand? create migrations with `specgen migrate NAME`)" if newer
-                               else " and older than recorded migrations: migrations are out of order"))
+        if f not in recorded and f not in pending:
+            problems.append(f"{MIGRATIONS}/{f}: not recorded in the lock and older than recorded migrations: "
+                            "migrations are out of order (name a hand-written one after the newest)")
+    for f in hand:
+        if f in texts and sha256(texts[f]) != dict(lock)[f]:
+            problems[:] = [p.replace("edited after it was generated", "edited after it was recorded (a "
+                                     "hand-written migration is recorded by the next `specgen build`)")
+                           if p.startswith(f"{MIGRATIONS}/{f}:") else p for p in problems]
     snapshot_file = None
-    if recorded:
-        path = out / snapshot_path(recorded[-1])
+    generated = [f for f in recorded if f not in hand]
+    if generated:
+        path = out / snapshot_path(generated[-1])
         if path.is_file():
             snapshot_file = path
         else:
-            problems.append(f"{snapshot_path(recorded[-1])}: missing; restore it from git")
-    return Folder(files, texts, lock, fingerprint_sha, schema_sha, snapshot_file, problems)
+            problems.append(f"{snapshot_path(generated[-1])}: missing; restore it from git")
+    return Folder(files, texts, lock, fingerprint_sha, schema_sha, snapshot_file, problems, hand, pending)

@@ -158,14 +158,17 @@ def introspect(conn: psycopg.Connection, schemas: list[str]) -> dict[tuple[str, 
     return facts
 
 
-def compare(expected: dict, actual: dict) -> list[str]:
+def compare(expected: dict, actual: dict, accepted=frozenset()) -> list[str]:
+    """The differences; an object only the database has is accepted when a hand-written migration made it
+    (`accepted`): SQL the spec cannot say. What such a migration changes of the spec's objects is reported."""
     out = []
     for key in sorted(set(expected) | set(actual)):
         kind, name = key
         if key not in actual:
             out.append(f"missing {kind} {name} (the spec has it, the database does not)")
         elif key not in expected:
-            out.append(f"extra {kind} {name} (the database has it, the spec does not)")
+            if key not in accepted:
+                out.append(f"extra {kind} {name} (the database has it, the spec does not)")
         elif expected[key] != actual[key]:
             out.append(f"different {kind} {name}: spec {expected[key]} != database {actual[key]}")
     return out
@@ -183,20 +186,34 @@ def verify(out: Path, ir: IR, database_url: str | None = None, progress=lambda m
         apply_file(expected_db, "the schema the spec describes (sql.render_baseline)", sql.render_baseline(ir))
         with psycopg.connect(expected_db) as conn:
             expected = introspect(conn, schemas)
+        state = folder.read_folder(out)
+        accepted: set = set()
+        if not database_url or state.hand or state.pending_hand:
+            migrated_db = cluster.url_for(cluster.create_database(prefix="migrated"))
+            apply_sql(migrated_db, standin_sql())
+            actual, accepted = _apply_all(migrated_db, state, schemas, progress)
         if database_url:
             progress("reading the live database (nothing is changed)")
             with psycopg.connect(database_url) as conn:
                 conn.read_only = True
                 actual = introspect(conn, schemas)
-        else:
-            actual_db = cluster.url_for(cluster.create_database(prefix="migrated"))
-            apply_sql(actual_db, standin_sql())
-            state = folder.read_folder(out)
-            for name in state.files:
-                progress(f"applying {name}")
-                apply_file(actual_db, f"{folder.MIGRATIONS}/{name}", state.texts[name])
-            with psycopg.connect(actual_db) as conn:
-                actual = introspect(conn, schemas)
     finally:
         cluster.stop()
-    return compare(expected, actual)
+    return compare(expected, actual, frozenset(accepted))
+
+
+def _apply_all(url: str, state: folder.Folder, schemas: list[str], progress) -> tuple[dict, set]:
+    """Apply every migration in order; return the catalog, and the objects the hand-written ones added."""
+    hand = state.hand | set(state.pending_hand)
+    added: set = set()
+    for name in state.files:
+        progress(f"applying {name}" + (" (written by hand)" if name in hand else ""))
+        if name in hand:
+            with psycopg.connect(url) as conn:
+                before = introspect(conn, schemas)
+        apply_file(url, f"{folder.MIGRATIONS}/{name}", state.texts[name])
+        if name in hand:
+            with psycopg.connect(url) as conn:
+                added |= set(introspect(conn, schemas)) - set(before)
+    with psycopg.connect(url) as conn:
+        return introspect(conn, schemas), added
