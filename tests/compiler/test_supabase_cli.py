@@ -28,8 +28,8 @@ OUR_SCHEMAS = "app,odoo,ops,private"
 
 
 def cli_url(conninfo: str) -> str:
-    """The CLI takes a URL only, percent-encoded, with `sslmode=disable` for a server without TLS; a unix
-    socket directory goes in the `host` parameter (pgx's form)."""
+    """The CLI takes a URL only, percent-encoded, with `sslmode=disable` for a server without TLS (over TCP it
+    fails without it); a unix socket directory goes in the `host` parameter (pgx's form)."""
     params = psycopg.conninfo.conninfo_to_dict(conninfo)
     user = quote(params.get("user", "postgres"), safe="")
     password = f":{quote(params['password'], safe='')}" if params.get("password") else ""
