@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 import psycopg
+import psycopg.sql
 
 from generator.layout import TEST_DATABASE_URL_ENV as URL_ENV  # noqa: E402
 
@@ -67,10 +68,14 @@ class Cluster:
         return psycopg.conninfo.make_conninfo(**params)
 
     def create_database(self, template: str | None = None, prefix: str = "t") -> str:
+        """A new database; from a template it also gets the template's own settings (`alter database ...
+        set`, such as the stand-in's search_path), which PostgreSQL does not copy."""
         name = f"{prefix}_{uuid.uuid4().hex[:12]}"
         with psycopg.connect(self.conninfo, autocommit=True) as conn:
             tmpl = f" template {template}" if template else ""
             conn.execute(f"create database {name}{tmpl}")
+            if template:
+                _copy_database_settings(conn, template, name)
         return name
 
     def drop_database(self, name: str) -> None:
@@ -84,6 +89,21 @@ class Cluster:
         if self._dir:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
+
+
+# Settings whose stored value is a list written as SQL (`"$user", public, extensions`), not one string.
+_LIST_SETTINGS = frozenset({"search_path", "temp_tablespaces", "local_preload_libraries", "session_preload_libraries"})
+
+
+def _copy_database_settings(conn: psycopg.Connection, source: str, target: str) -> None:
+    rows = conn.execute(
+        "select unnest(s.setconfig) from pg_db_role_setting s join pg_database d on d.oid = s.setdatabase"
+        " where d.datname = %s and s.setrole = 0", (source,)).fetchall()
+    for (setting,) in rows:
+        key, _, value = setting.partition("=")
+        name = psycopg.sql.Identifier(*key.split(".")).as_string(conn)
+        rendered = value if key in _LIST_SETTINGS else psycopg.sql.Literal(value).as_string(conn)
+        conn.execute(f"alter database {target} set {name} = {rendered}")
 
 
 def start_cluster(url: str | None = None) -> Cluster:
@@ -125,6 +145,8 @@ def _start_system(pg_bin: Path) -> Cluster:
     run(str(pg_bin / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
         "--locale=C", "--no-sync")
     options = f"-c listen_addresses='' -k {sock} -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    if (pg_bin.parent / "lib" / "pg_stat_statements.so").exists():  # as on Supabase (the stand-in enables it)
+        options += " -c shared_preload_libraries=pg_stat_statements"
     run(str(pg_bin / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(Path(tmp) / "log"), "-w", "start")
 
     def ctl(action: str) -> None:

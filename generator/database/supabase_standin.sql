@@ -1,6 +1,6 @@
 -- What a Supabase project provides before any migration runs, recreated on plain PostgreSQL 15+:
--- the API roles, auth.users and the auth.* functions reading request.jwt.claims, and the extensions
--- schema. Safe to run twice.
+-- the API roles, auth.users and the auth.* functions reading request.jwt.claims, the extensions
+-- schema with pg_stat_statements in it, and `extensions` on the database's search_path. Safe to run twice.
 do $$
 begin
   if not exists (select from pg_roles where rolname = 'anon') then
@@ -21,6 +21,18 @@ grant anon, authenticated, service_role to authenticator;
 
 create schema if not exists extensions;
 grant usage on schema extensions to anon, authenticated, service_role;
+
+-- Supabase enables pg_stat_statements in `extensions` (`supabase inspect db outliers` and `db-stats` read it;
+-- its views answer only on a server that preloads it, as the throwaway cluster does), and puts `extensions`
+-- on the search_path, so that extension functions (pgTAP's in the tests) are found unqualified.
+do $$
+begin
+  if exists (select from pg_available_extensions where name = 'pg_stat_statements') then
+    create extension if not exists pg_stat_statements with schema extensions;
+  end if;
+  execute format('alter database %I set search_path = "$user", public, extensions', current_database());
+end
+$$;
 
 create schema if not exists auth;
 grant usage on schema auth to anon, authenticated, service_role;
