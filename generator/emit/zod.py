@@ -153,10 +153,8 @@ def column_schema(c: Column, b: Bounds, kind: str) -> str:
     return expr
 
 
-def column_type(c: Column, kind: str) -> str:
-    """The zod type of column_schema's expression, as tsc infers it (for zod.d.ts)."""
-    if kind != "Row" and c.identity:
-        return "z.ZodOptional<z.ZodNever>"
+def value_type(c: Column) -> str:
+    """The zod type of a column's Row schema, as tsc infers it (for zod.d.ts)."""
     if c.enum:
         out = f"typeof enums.{c.enum[0]}.{c.enum[1]}"
     elif c.type.base == "jsonb":
@@ -167,8 +165,6 @@ def column_type(c: Column, kind: str) -> str:
         out = f"z.ZodArray<{out}>"
     if c.nullable and not (c.type.base == "jsonb" and not c.type.array):
         out = f"z.ZodNullable<{out}>"
-    if kind == "Update" or (kind == "Insert" and (c.nullable or c.has_default)):
-        out = f"z.ZodOptional<{out}>"
     return out
 
 
@@ -186,13 +182,20 @@ def render_table(t: Table) -> list[str]:
 
 
 def render_table_type(t: Table) -> list[str]:
-    """render_table's schemas as the types a .d.ts declares."""
+    """render_table's schemas as the types a .d.ts declares (column_schema's kinds, typed)."""
     columns = sorted(t.columns, key=lambda c: collation_key(c.name))
     inherited = any(c.name in INHERITED for c in columns)
+    rows = [(c, value_type(c)) for c in columns]
     lines = [f"    readonly {t.name}: {{"]
     for kind, mode in (("Row", "$strip"), ("Insert", "$strict"), ("Update", "$strict")):
         lines.append(f"      readonly {kind}: {'z.ZodPreprocess<' if inherited else ''}z.ZodObject<{{")
-        lines += [f"        {c.name}: {column_type(c, kind)}" for c in columns]
+        if kind == "Row":
+            lines += [f"        {c.name}: {typ}" for c, typ in rows]
+        else:
+            update = kind == "Update"
+            lines += [f"        {c.name}: z.ZodOptional<z.ZodNever>" if c.identity else
+                      f"        {c.name}: z.ZodOptional<{typ}>" if update or c.nullable or c.has_default else
+                      f"        {c.name}: {typ}" for c, typ in rows]
         lines.append(f"      }}, z.core.{mode}>{'>' if inherited else ''}")
     lines.append("    }")
     return lines
