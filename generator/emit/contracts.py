@@ -1,4 +1,10 @@
-"""The contracts npm package: database.ts, zod.ts, an index, package.json, tsconfig and a README."""
+"""The contracts npm package: database.ts, zod.ts, an index, package.json, tsconfig and a README.
+
+The package ships a built `dist/` (ES modules and .d.ts) made here from the IR, not by tsc, so that
+installing it from a folder or a tarball needs no build step and the files stay byte-identical from
+one build to the next; `src/` holds the same contracts as TypeScript for readers and for `tsc`
+(tests/compiler/test_packages.py checks that dist/ and src/ agree, in types and at run time).
+"""
 from __future__ import annotations
 
 import json
@@ -9,7 +15,9 @@ from generator.ir import IR
 
 PREFIX = "contracts"
 ZOD_RANGE = "^4.0.0"
-TYPESCRIPT_RANGE = ">=5.5"
+SUPABASE_JS_RANGE = "^2.0.0"
+# What `npm run typecheck` of src/ uses: the versions tests/node/package.json pins (a test holds them equal).
+DEV_PINS = {"@supabase/supabase-js": "2.119.0", "typescript": "7.0.2", "zod": "4.6.7"}
 
 
 def package_json(ir: IR) -> str:
@@ -29,9 +37,12 @@ def package_json(ir: IR) -> str:
             "./package.json": "./package.json",
         },
         "files": ["dist", "src", "README.md"],
-        "scripts": {"build": "tsc -p tsconfig.json", "prepare": "tsc -p tsconfig.json"},
-        "peerDependencies": {"zod": ZOD_RANGE},
-        "devDependencies": {"typescript": TYPESCRIPT_RANGE, "zod": ZOD_RANGE},
+        "scripts": {"typecheck": "tsc -p tsconfig.json"},
+        # supabase-js is only ever named in types (the Database shape follows postgrest-js), so a
+        # consumer that uses the zod schemas alone need not install it.
+        "peerDependencies": {"@supabase/supabase-js": SUPABASE_JS_RANGE, "zod": ZOD_RANGE},
+        "peerDependenciesMeta": {"@supabase/supabase-js": {"optional": True}},
+        "devDependencies": DEV_PINS,
     }
     return json.dumps(doc, indent=2) + "\n"
 
@@ -42,9 +53,7 @@ TSCONFIG = {
         "module": "nodenext",
         "moduleResolution": "nodenext",
         "strict": True,
-        "declaration": True,
-        "outDir": "dist",
-        "rootDir": "src",
+        "noEmit": True,
         "skipLibCheck": True,
         "verbatimModuleSyntax": True,
     },
@@ -58,6 +67,11 @@ export * from "./zod.js"
 """
 
 
+def tarball_name(ir: IR) -> str:
+    """The file `npm pack` writes: the name without its @, the scope's / as -, then the version."""
+    return f"{ir.project.package.lstrip('@').replace('/', '-')}-{ir.project.version}.tgz"
+
+
 def render(ir: IR) -> dict[str, str]:
     default_schema = ir.exposed_schemas[0] if ir.exposed_schemas else "app"
     tables = typescript.exposed_tables(ir, default_schema)
@@ -65,12 +79,21 @@ def render(ir: IR) -> dict[str, str]:
     helpers = templating.render("typescript/helpers.ts.j2", default_schema=default_schema,
                                 default_schema_quoted=json.dumps(default_schema), example_table=example)
     readme = templating.render("contracts/README.md.j2", project=ir.project, default_schema=default_schema,
-                               example_table=example, exposed=ir.exposed_schemas)
+                               example_table=example, exposed=ir.exposed_schemas,
+                               tarball=tarball_name(ir))
+    database_ts = typescript.render_database_ts(ir, helpers)
+    zod_ts, zod_js, zod_dts = zod.render_zod(ir)
     return {
         f"{PREFIX}/package.json": package_json(ir),
         f"{PREFIX}/tsconfig.json": json.dumps(TSCONFIG, indent=2) + "\n",
         f"{PREFIX}/README.md": readme,
         f"{PREFIX}/src/index.ts": INDEX_TS,
-        f"{PREFIX}/src/database.ts": typescript.render_database_ts(ir, helpers),
-        f"{PREFIX}/src/zod.ts": zod.render_zod_ts(ir),
+        f"{PREFIX}/src/database.ts": database_ts,
+        f"{PREFIX}/src/zod.ts": zod_ts,
+        f"{PREFIX}/dist/index.js": INDEX_TS,
+        f"{PREFIX}/dist/index.d.ts": INDEX_TS,
+        f"{PREFIX}/dist/database.js": typescript.render_database_js(ir),
+        f"{PREFIX}/dist/database.d.ts": typescript.render_database_dts(ir, database_ts),
+        f"{PREFIX}/dist/zod.js": zod_js,
+        f"{PREFIX}/dist/zod.d.ts": zod_dts,
     }

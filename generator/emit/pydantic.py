@@ -173,6 +173,22 @@ def unsupported(ir: IR) -> list[Unsupported]:
     return out.items
 
 
+def render_package(ir: IR) -> dict[str, str]:
+    """What makes generated/python a package pip installs: pyproject.toml (setuptools), README, py.typed.
+    The adapters module stays out of __init__, so the package imports with pydantic alone; the `sync`
+    extra brings specgen's runtime, which the adapters subclass."""
+    pkg = package_name(ir)
+    dist_name = pkg.replace("_", "-")
+    example = ir.tables[0] if ir.tables else None
+    pyproject = templating.render(
+        "python/pyproject.toml.j2", dist_name=_text(dist_name), version=_text(ir.project.version), package=pkg,
+        package_quoted=_text(pkg), description=_text(ir.project.description or f"Typed models of {ir.project.name}."))
+    readme = templating.render("python/README.md.j2", project=ir.project, dist_name=dist_name, package=pkg,
+                               example_schema=example.schema if example else "app",
+                               example_table=example.name if example else "my_table")
+    return {"python/pyproject.toml": pyproject, "python/README.md": readme, f"python/{pkg}/py.typed": ""}
+
+
 def render(ir: IR) -> dict[str, str]:
     pkg = package_name(ir)
     return {
@@ -180,4 +196,5 @@ def render(ir: IR) -> dict[str, str]:
                                      f"from {pkg}.models import MODELS\n\n__all__ = [\"MODELS\"]\n",
         f"python/{pkg}/models.py": render_models(ir),
         f"python/{pkg}/schema.json": render_json_schema(ir),
+        **render_package(ir),
     }

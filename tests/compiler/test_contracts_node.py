@@ -156,7 +156,8 @@ def test_package_resolves_through_its_exports_map(node, repo_root):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [sorted(ir.exposed_schemas), ["todo", "in_progress", "blocked", "done"],
                                          "function"]
-    assert package["peerDependencies"] == {"zod": "^4.0.0"} and package["type"] == "module"
+    assert package["peerDependencies"] == {"@supabase/supabase-js": "^2.0.0", "zod": "^4.0.0"}
+    assert package["type"] == "module"
     assert package["version"] == ir.project.version
 
 
