@@ -178,11 +178,12 @@ _FORKED: tuple[IR, tuple[registry.Target, ...], bool] | None = None
 
 def split_for_fork(targets=registry.TARGETS) -> tuple[tuple[registry.Target, ...], tuple[registry.Target, ...]]:
     """(child, parent): a forked child renders the targets with the smallest output (what it returns
-    crosses a pipe) until it holds half the total cost; the parent renders the rest meanwhile."""
-    half = sum(t.cost for t in targets) / 2
+    crosses a pipe), taking each next one while that brings the two processes' costs closer; the parent
+    renders the rest meanwhile."""
+    total = sum(t.cost for t in targets)
     child, spent = [], 0
     for target in sorted(targets, key=lambda t: (t.output, t.name)):
-        if spent + target.cost > half:
+        if max(spent + target.cost, total - spent - target.cost) > max(spent, total - spent):
             break
         child.append(target)
         spent += target.cost

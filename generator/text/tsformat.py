@@ -23,6 +23,8 @@ _KEY = str.maketrans({"_": "\x00"})
 def quote(value: str) -> str:
     """A string literal quoted as Prettier prints it: double quotes, unless the value holds more double
     than single quotes (`'say "hi"'`); only the enclosing quote is escaped (Prettier's makeString)."""
+    if _PLAIN.match(value):  # nothing to escape (most names): the same text, without the work below
+        return f'"{value}"'
     enclosing = "'" if value.count('"') > value.count("'") else '"'
     raw = json.dumps(value, ensure_ascii=False)[1:-1]
 
@@ -35,6 +37,7 @@ def quote(value: str) -> str:
 
 
 _ESCAPES = re.compile(r"\\(.)|([\"'])", re.S)
+_PLAIN = re.compile(r"[^\"'\\\x00-\x1f]*\Z")
 
 
 def member(indent: int, name: str, type_text: str, optional: bool = False) -> list[str]:
