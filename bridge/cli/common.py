@@ -11,7 +11,7 @@ import click
 import psycopg
 
 from bridge.observe import jsonlog
-from bridge.settings import Settings
+from bridge.settings import LOG_LEVEL_ENV, Settings
 from specgen.errors import DatabaseUnavailable, RuntimeFailure, UsageError
 
 from bridge.store import db
@@ -35,7 +35,8 @@ def _traceparent(ctx, param, value: str | None) -> str | None:
 
 def log_level_option(default: str = "info"):
     return click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default=default,
-                        show_default=True, help="Least severe JSON log lines written to stderr.")
+                        envvar=LOG_LEVEL_ENV, show_default=True, show_envvar=True,
+                        help="Least severe JSON log lines written to stderr.")
 
 
 def serve_http(app, host: str, port: int, what: str, read_timeout: float | None = None) -> None:

@@ -189,3 +189,19 @@ def test_prune_deletes_old_finished_history_and_nothing_open(db_url, instance):
     assert events == {"b", "c"} and letters == [None]
     bad = run("prune", "--keep", "a week", "--database-url", db_url)
     assert bad.exit_code == 2 and "expected an ISO timestamp or a duration" in bad.output
+
+
+@pytest.mark.parametrize("command", [("sync", "worker"), ("webhooks", "serve"), ("dashboard",)])
+def test_the_log_level_comes_from_the_environment_unless_given(command, monkeypatch):
+    """SPECGEN_LOG_LEVEL sets the services' log level too; --log-level wins."""
+    import click
+
+    from specgen.cli import cli as root
+    cmd = root
+    for name in command:
+        cmd = cmd.get_command(click.Context(root), name)
+    monkeypatch.setenv("SPECGEN_LOG_LEVEL", "debug")
+    assert cmd.make_context(command[-1], []).params["log_level"] == "debug"
+    assert cmd.make_context(command[-1], ["--log-level", "error"]).params["log_level"] == "error"
+    monkeypatch.delenv("SPECGEN_LOG_LEVEL")
+    assert cmd.make_context(command[-1], []).params["log_level"] == "info"
