@@ -78,8 +78,8 @@ def migrate(project_dir: Path, name: str, jobs: int | None = None) -> Migrated:
         stamp = folder.stamp_after(stamp)
     files = pipeline.project_files(project_dir, ir, state, jobs=jobs).files
     # hand-written migrations not recorded yet go into the lock first, in order, before the new ones
-    previous = [*state.lock, *((f, folder.sha256(state.texts[f])) for f in state.pending_hand)]
-    files.update(folder.migration_files(ir, migrations, previous, hand=state.hand | set(state.pending_hand)))
+    previous, hand = folder.with_pending_hand(state)
+    files.update(folder.migration_files(ir, migrations, previous, hand=hand))
     files[pipeline.MANIFEST] = pipeline.render_manifest(ir, {k: v for k, v in files.items() if k != pipeline.MANIFEST})
     written, _ = writer.write(out, files, prune=False, owned_elsewhere=managed)
     return Migrated([(file_name, len(part)) for (file_name, _), (_, part) in zip(migrations, parts)], written,

@@ -75,13 +75,20 @@ def migration_files(ir: IR, migrations: list[tuple[str, str]], previous: list[tu
     return files
 
 
+def with_pending_hand(state: "Folder") -> tuple[list[tuple[str, str]], frozenset]:
+    """The lock's entries with the pending hand-written migrations recorded after the rest (in name
+    order), and the names of all hand-written ones."""
+    entries = [*state.lock, *((f, sha256(state.texts[f])) for f in state.pending_hand)]
+    return entries, state.hand | frozenset(state.pending_hand)
+
+
 def recorded_hand(state: "Folder") -> str | None:
-    """The lock with the pending hand-written migrations recorded (by hand, in name order, after the
-    rest), or None when there are none. The spec's digests stay those of the newest generated one."""
+    """The lock with the pending hand-written migrations recorded, or None when there are none. The
+    spec's digests stay those of the newest generated migration."""
     if not state.pending_hand:
         return None
-    entries = [*state.lock, *((f, sha256(state.texts[f])) for f in state.pending_hand)]
-    return lock_text(entries, state.fingerprint_sha, state.schema_sha, state.hand | set(state.pending_hand))
+    entries, hand = with_pending_hand(state)
+    return lock_text(entries, state.fingerprint_sha, state.schema_sha, hand)
 
 
 def stamp_after(stamp: str) -> str:
@@ -179,18 +186,15 @@ def read_folder(out: Path) -> Folder:
         if f not in texts:
             problems.append(f"{MIGRATIONS}/{f}: recorded in the lock but missing")
         elif sha256(texts[f]) != digest:
-            problems.append(f"{MIGRATIONS}/{f}: edited after it was generated (checksum differs from the lock); "
+            when = ("recorded (a hand-written migration is recorded by the next `specgen build`)" if f in hand
+                    else "generated")
+            problems.append(f"{MIGRATIONS}/{f}: edited after it was {when} (checksum differs from the lock); "
                             "committed migrations are append-only: revert the edit and add a new migration")
     pending = tuple(f for f in files if f not in recorded and recorded and f > recorded[-1])
     for f in files:
         if f not in recorded and f not in pending:
             problems.append(f"{MIGRATIONS}/{f}: not recorded in the lock and older than recorded migrations: "
                             "migrations are out of order (name a hand-written one after the newest)")
-    for f in hand:
-        if f in texts and sha256(texts[f]) != dict(lock)[f]:
-            problems[:] = [p.replace("edited after it was generated", "edited after it was recorded (a "
-                                     "hand-written migration is recorded by the next `specgen build`)")
-                           if p.startswith(f"{MIGRATIONS}/{f}:") else p for p in problems]
     snapshot_file = None
     generated = [f for f in recorded if f not in hand]
     if generated:
