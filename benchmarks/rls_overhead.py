@@ -108,7 +108,7 @@ def main() -> None:
         name = cluster.create_database()
         url = cluster.url_for(name)
         apply_sql(url, standin_sql())
-        apply_migrations(url, ROOT / "generated/supabase/migrations")
+        apply_migrations(url, ROOT / "supabase/migrations")
         with psycopg.connect(url) as conn:
             started = time.perf_counter()
             org, user = load(conn, args.orgs, args.per_org)

@@ -32,7 +32,7 @@ def migrated_database():
     name = cluster.create_database(prefix="bench")
     url = cluster.url_for(name)
     apply_sql(url, standin_sql())
-    apply_migrations(url, ROOT / "generated/supabase/migrations")
+    apply_migrations(url, ROOT / "supabase/migrations")
     return cluster, url
 
 

@@ -27,7 +27,7 @@ def _project_dir(ctx: click.Context, _param, value: Path | None) -> Path:
 
 project_dir_option = click.option(
     "-C", "--project-dir", "project_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-    callback=_project_dir, help="Project root holding spec/ and generated/ (default: the current directory).")
+    callback=_project_dir, help="Project root holding spec/, generated/ and supabase/ (default: the current directory).")
 
 
 def _parse_jobs(_ctx, _param, value: str | None) -> int | None:
@@ -49,7 +49,7 @@ def _jobs(ctx: click.Context) -> int | None:
 @click.group(cls=GuardedGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="specgen")
 @click.option("-C", "--project-dir", "project_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Project root holding spec/ and generated/ (default: the current directory).")
+              help="Project root holding spec/, generated/ and supabase/ (default: the current directory).")
 @click.option("-j", "--jobs", metavar="N", envvar=JOBS_ENV, callback=_parse_jobs, expose_value=True,
               help=f"Processes that render a build: 1 renders in one process, 2 forks one child "
                    f"(default: ${JOBS_ENV}; else 2 from 150 tables on a machine with 2 or more cores).")
@@ -61,10 +61,15 @@ def cli(ctx: click.Context, project_dir: Path | None, jobs: int | None) -> None:
     The spec lives in spec/schema/entities.yaml and spec/auth/roles.yaml
     (language: docs/spec-language.md). Typical use:
       specgen check     validate the spec
-      specgen build     regenerate generated/
+      specgen build     regenerate generated/ and specgen's files in supabase/
       specgen migrate   write the next migration after a spec change
-      specgen diff      fail (exit 1) when generated/ drifted from the spec
+      specgen diff      fail (exit 1) when those drifted from the spec
       specgen verify    prove the migrations build the schema the spec describes
+
+    specgen writes the Supabase project's files (migrations/, snapshots/, migrations.lock.json,
+    tests/rls.test.sql, two keys of config.toml) into supabase/ at the project root, where
+    `supabase init` puts it (elsewhere: `supabase_dir:` under project: in the spec), and
+    everything else into generated/. It owns only what its manifest records.
 
     Exit codes: 0 ok, 1 drift or a failed check, 2 invalid input (spec or usage), 3 some sync
     instances skipped.
@@ -97,7 +102,8 @@ def init(directory: Path, force: bool) -> None:
         schema_file = target.with_name(name.replace(".yaml", ".schema.json"))
         schema_file.write_text(json.dumps(load_schema(name.removesuffix(".yaml")), indent=2) + "\n", encoding="utf-8")
         click.echo(f"wrote {schema_file}")
-    click.echo(f"next: cd {directory} && specgen check && specgen build")
+    click.echo(f"next: cd {directory} && specgen check && specgen build (it writes the migrations into "
+               f"supabase/, beside `supabase init`'s config.toml)")
 
 
 @cli.command()
@@ -128,16 +134,18 @@ def check(project_dir: Path, show_unsupported: bool) -> None:
 @cli.command()
 @project_dir_option
 @click.option("--emit", type=click.Choice(["files", "ir"]), default="files", show_default=True,
-              help="files: write generated/. ir: print the resolved IR as JSON and write nothing.")
+              help="files: write generated/ and supabase/. ir: print the resolved IR as JSON and write nothing.")
 @click.option("--prune", is_flag=True, help="Also delete the files specgen once wrote (its manifest records them) "
                                            "that the spec no longer produces; never anyone else's.")
 @click.pass_context
 def build(ctx: click.Context, project_dir: Path, emit: str, prune: bool) -> None:
-    """Regenerate generated/ from the spec, with a manifest of input and output hashes.
+    """Regenerate generated/ and specgen's files in supabase/ from the spec, with a manifest of input
+    and output hashes (generated/manifest.json).
 
     Unchanged files are not rewritten. Files specgen wrote earlier that the spec no longer produces
     are listed (and stay recorded as specgen's), and deleted only with --prune. Files specgen never
-    wrote (a Supabase project's config.toml, seed.sql, functions/) are never touched.
+    wrote (the Supabase project's seed.sql, functions/, .temp/, hand-written tests) are never
+    touched; of config.toml, only [api] schemas and extra_search_path are kept in step.
     """
     if emit == "ir":
         from generator import pipeline
@@ -146,18 +154,19 @@ def build(ctx: click.Context, project_dir: Path, emit: str, prune: bool) -> None
         return
     from generator.commands.build import build as building
     built = building(project_dir, prune=prune, jobs=_jobs(ctx))
+    shown = built.tree.shown
     for path in built.written:
-        click.echo(f"wrote {GENERATED}/{path}", err=True)
+        click.echo(f"wrote {shown(path)}", err=True)
     for name in built.hand_recorded:
         click.echo(f"recorded the hand-written migration {name} in the lock", err=True)
     for path in built.removed:
-        click.echo(f"removed {GENERATED}/{path}", err=True)
+        click.echo(f"removed {shown(path)}", err=True)
     for line in built.api_changes:
         click.echo(f"warning: {line}", err=True)
     for path in built.stale:
-        click.echo(f"warning: {GENERATED}/{path} is not produced by the spec (`specgen build --prune` deletes it)",
+        click.echo(f"warning: {shown(path)} is not produced by the spec (`specgen build --prune` deletes it)",
                    err=True)
-    click.echo(f"{_files(built.total)} in {GENERATED}/: {built.files_written} written, "
+    click.echo(f"{_files(built.total)} in {_areas(built.tree)}: {built.files_written} written, "
                f"{built.total - built.files_written} unchanged" + (f", {len(built.removed)} removed" if built.removed else "")
                + f"; {_migrations(built.migrations)}" + (" (the baseline, written now)" if built.baseline_written else ""),
                err=True)
@@ -172,7 +181,8 @@ def build(ctx: click.Context, project_dir: Path, emit: str, prune: bool) -> None
                    "or a file) and fail on breaking changes that come without a major version bump.")
 @click.pass_context
 def diff(ctx: click.Context, project_dir: Path, api_base: str | None) -> None:
-    """Exit 1 when generated/ differs from what the spec produces (CI's drift gate).
+    """Exit 1 when generated/ or specgen's files in supabase/ differ from what the spec produces
+    (CI's drift gate).
 
     Regenerates in memory and reports edited files as a unified diff, plus missing and extra files,
     and names breaking API changes against the committed (or --api-base) openapi.json.
@@ -183,11 +193,11 @@ def diff(ctx: click.Context, project_dir: Path, api_base: str | None) -> None:
     if compared.clean:
         for line in compared.api_changes:
             click.echo(line)
-        click.echo(f"no drift: {_files(compared.total)} in {GENERATED}/ match the spec, and its "
+        click.echo(f"no drift: {_files(compared.total)} in {_areas(compared.tree)} match the spec, and its "
                    f"{_migrations(compared.migrations)} the lock")
         return
     if not compared.drift.clean:
-        click.echo(compared.drift.report(GENERATED))
+        click.echo(compared.drift.report(compared.tree.shown))
     for problem in compared.migration_problems:
         click.echo(f"migrations: {problem}")
     for line in compared.api_changes:
@@ -206,8 +216,8 @@ def migrate(ctx: click.Context, name: str, project_dir: Path, empty: bool) -> No
 
     \b
     Compares the IR snapshot recorded with the newest migration against the spec, writes
-    generated/supabase/migrations/<UTC timestamp>_NAME.sql with its steps in dependency order,
-    records the new snapshot and checksum, and rebuilds generated/. Unsafe steps (drops, narrowing
+    supabase/migrations/<UTC timestamp>_NAME.sql with its steps in dependency order, records the
+    new snapshot and checksum, and rebuilds generated/. Unsafe steps (drops, narrowing
     type changes, NOT NULL without a backfill, locking index builds, enum value removal, renames
     that break API clients) are refused until the spec acknowledges them:
 
@@ -218,7 +228,7 @@ def migrate(ctx: click.Context, name: str, project_dir: Path, empty: bool) -> No
     """
     if empty:
         from generator.commands.migrate import empty as empty_migration
-        click.echo(f"wrote {GENERATED}/{empty_migration(project_dir, name)}: fill it in, then `specgen build`")
+        click.echo(f"wrote {empty_migration(project_dir, name)}: fill it in, then `specgen build`")
         return
     from generator.commands.migrate import migrate as migrating
     migrated = migrating(project_dir, name, jobs=_jobs(ctx))
@@ -228,9 +238,9 @@ def migrate(ctx: click.Context, name: str, project_dir: Path, empty: bool) -> No
     for line in migrated.advice:
         click.echo(line, err=True)
     for file_name, steps in migrated.migrations:
-        click.echo(f"wrote {GENERATED}/{MIGRATIONS}/{file_name}: {steps} steps")
+        click.echo(f"wrote {migrated.tree.shown(MIGRATIONS)}/{file_name}: {steps} steps")
     for path in migrated.written:
-        click.echo(f"wrote {GENERATED}/{path}", err=True)
+        click.echo(f"wrote {migrated.tree.shown(path)}", err=True)
 
 
 @cli.command(name="lint")
@@ -294,6 +304,11 @@ def schema(which: str) -> None:
     """
     from generator.load.schema_check import load_schema
     click.echo(json.dumps(load_schema(which), indent=2))
+
+
+def _areas(tree) -> str:
+    """The folders specgen writes into, as the summary lines name them."""
+    return f"{GENERATED}/ and {tree.supabase_dir}/"
 
 
 def _files(n: int) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from generator import __version__, supabase_config
 from generator.emit import registry, sql
-from generator.errors import SpecError
+from generator.errors import SpecError, UsageError
 from generator.ir import IR
 from generator.ir.build import build_ir
 from generator.migrate import folder
@@ -21,7 +21,7 @@ from generator.load.loader import SourceFile, load_yaml
 from generator.load.schema_check import check_structure
 from generator.load.derived_names import check_derived_names
 from generator.load.semantics import check_semantics
-from generator.layout import ENTITIES_PATH, GENERATED, MANIFEST, ROLES_PATH  # noqa: F401 (named as pipeline.X too)
+from generator.layout import ENTITIES_PATH, GENERATED, MANIFEST, ROLES_PATH, SUPABASE, Tree  # noqa: F401 (pipeline.X)
 
 
 @dataclass(frozen=True)
@@ -68,15 +68,32 @@ def paused_gc():
 
 
 def compile_ir(root: Path) -> IR:
+    return compile_project(root)[0]
+
+
+def compile_project(root: Path) -> tuple[IR, Tree]:
+    """The IR, and where the project's generated files live (the spec's `project.supabase_dir`)."""
     with paused_gc():
-        return _compile_ir(root)
+        spec = load_spec(root)
+        validate(spec)
+        inputs = tuple((s.path, hashlib.sha256(s.text.encode("utf-8")).hexdigest())
+                       for s in (spec.entities, spec.roles))
+        return build_ir(spec.entities.data, spec.roles.data, inputs), project_tree(root, spec)
 
 
-def _compile_ir(root: Path) -> IR:
-    spec = load_spec(root)
-    validate(spec)
-    inputs = tuple((s.path, hashlib.sha256(s.text.encode("utf-8")).hexdigest()) for s in (spec.entities, spec.roles))
-    return build_ir(spec.entities.data, spec.roles.data, inputs)
+def project_tree(root: Path, spec: Spec) -> Tree:
+    """Refuses a project whose migrations are still in generated/supabase/ (earlier specgen wrote
+    them there): making a new baseline beside them would fork the history."""
+    tree = Tree(root, spec.entities.data["project"].get("supabase_dir", SUPABASE))
+    old = tree.legacy_folder()
+    if old is not None:
+        raise UsageError(
+            f"{old.relative_to(root).as_posix()}/ holds this project's migrations, but specgen now writes the "
+            f"Supabase folder to {tree.supabase_dir}/ (the spec's project.supabase_dir, default `supabase`).\n"
+            f"  Move it, keeping everything in it: git mv {old.relative_to(root).as_posix()} {tree.supabase_dir}\n"
+            f"  (or keep it where it is: `supabase_dir: {old.relative_to(root).as_posix()}` under project: in "
+            f"{ENTITIES_PATH})")
+    return tree
 
 
 def render_all(ir: IR, stamp: str, jobs: int | None = None) -> dict[str, str]:
@@ -105,7 +122,7 @@ class Project:
     digests: "Digests | None"  # None for a new project (nothing to check yet)
 
 
-def project_files(root: Path, ir: IR, state: folder.Folder | None = None, jobs: int | None = None) -> Project:
+def project_files(out: Tree, ir: IR, state: folder.Folder | None = None, jobs: int | None = None) -> Project:
     """What generated/ must hold for this project: outputs from the IR, and the migrations on disk.
 
     Without migrations yet, the baseline is made now (named by the current UTC time). With migrations,
@@ -114,7 +131,6 @@ def project_files(root: Path, ir: IR, state: folder.Folder | None = None, jobs: 
     elsewhere, so they are never reported as extra or deleted). `state` is the folder as already
     read, if the caller has read it.
     """
-    out = root / GENERATED
     if state is None:
         state = folder.read_folder(out)
     with paused_gc():

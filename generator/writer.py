@@ -1,14 +1,17 @@
-"""The one place that touches generated/: write what the spec produces, or compare it with the disk.
+"""The one place that writes generated files: write what the spec produces, or compare it with the disk.
 
-specgen owns only what it wrote: the files its manifest records (`owned`). Anything else in the folder (a
-Supabase project's config.toml, seed.sql, .temp/, an Edge Function) is never reported as extra and never
-deleted."""
+Paths are logical (generator/layout.py): `out / path` is where one lives, in generated/ or in the
+project's Supabase folder. specgen owns only what it wrote: the files its manifest records (`owned`).
+Anything else there (the Supabase project's config.toml, seed.sql, .temp/, an Edge Function) is never
+reported as extra and never deleted."""
 from __future__ import annotations
 
 import difflib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from generator.layout import Tree
 
 IGNORED_DIRS = {"node_modules", "__pycache__", ".pytest_cache"}
 
@@ -23,21 +26,22 @@ class Drift:
     def clean(self) -> bool:
         return not (self.edited or self.missing or self.extra)
 
-    def report(self, prefix: str) -> str:
+    def report(self, shown=lambda path: path) -> str:
+        """`shown`: how a path is named (Tree.shown: relative to the project root)."""
         lines = []
         for path in sorted(self.edited):
-            lines.append(f"edited: {prefix}/{path}")
+            lines.append(f"edited: {shown(path)}")
             lines.append(self.edited[path].rstrip("\n"))
-        lines += [f"missing: {prefix}/{path}" for path in self.missing]
-        lines += [f"extra: {prefix}/{path} (not produced by the spec)" for path in self.extra]
+        lines += [f"missing: {shown(path)}" for path in self.missing]
+        lines += [f"extra: {shown(path)} (not produced by the spec)" for path in self.extra]
         n = len(self.edited) + len(self.missing) + len(self.extra)
-        lines.append(f"{n} file{'s' if n != 1 else ''} in {prefix}/ {'differ' if n != 1 else 'differs'} from what "
-                     f"the spec produces; "
-                     f"run `specgen build` and commit the result")
+        lines.append(f"{n} file{'s' if n != 1 else ''} {'differ' if n != 1 else 'differs'} from what the spec "
+                     f"produces; run `specgen build` and commit the result")
         return "\n".join(lines)
 
 
 def existing_files(out_dir: Path) -> list[str]:
+    """Every file under a plain folder (a golden tree), sorted."""
     if not out_dir.is_dir():
         return []
     found = []
@@ -48,7 +52,7 @@ def existing_files(out_dir: Path) -> list[str]:
     return sorted(found)
 
 
-def compare(out_dir: Path, files: dict[str, str], owned_elsewhere=lambda path: False, owned=()) -> Drift:
+def compare(out_dir: Tree | Path, files: dict[str, str], owned_elsewhere=lambda path: False, owned=()) -> Drift:
     """Drift between `files` and the disk. Extra: a file specgen wrote (`owned`) that the spec no longer
     produces. Paths for which `owned_elsewhere` is true (the migrations, which `migrate` owns and the lock
     checks) are neither missing nor extra."""
@@ -67,12 +71,12 @@ def compare(out_dir: Path, files: dict[str, str], owned_elsewhere=lambda path: F
     return drift
 
 
-def stale(out_dir: Path, files: dict[str, str], owned, owned_elsewhere=lambda path: False) -> list[str]:
+def stale(out_dir: Tree | Path, files: dict[str, str], owned, owned_elsewhere=lambda path: False) -> list[str]:
     """Files specgen wrote (`owned`) that are still on disk and that the spec no longer produces."""
     return sorted(p for p in set(owned) if p not in files and not owned_elsewhere(p) and (out_dir / p).is_file())
 
 
-def write(out_dir: Path, files: dict[str, str], prune: bool = True,
+def write(out_dir: Tree | Path, files: dict[str, str], prune: bool = True,
           owned_elsewhere=lambda path: False, owned=()) -> tuple[list[str], list[str]]:
     """Write changed files and, with `prune`, remove the stale ones: files specgen wrote (`owned`) that the
     spec no longer produces, never those owned elsewhere nor anyone else's. Returns (written, removed)."""
@@ -91,8 +95,9 @@ def write(out_dir: Path, files: dict[str, str], prune: bool = True,
         for path in stale(out_dir, files, owned, owned_elsewhere):
             (out_dir / path).unlink()
             removed.append(path)
+            area = out_dir.area(path) if isinstance(out_dir, Tree) else out_dir
             for parent in (out_dir / path).parents:  # the folders the removal emptied, and no others
-                if parent == out_dir or not parent.is_relative_to(out_dir) or any(parent.iterdir()):
+                if parent == area or not parent.is_relative_to(area) or any(parent.iterdir()):
                     break
                 parent.rmdir()
     return written, removed

@@ -44,12 +44,15 @@ class Services:
 def _prepare_database(cluster) -> str:
     """A new database with the Supabase stand-in and the committed migrations: its URL."""
     from generator.database.cluster import apply_migrations, apply_sql, standin_sql
+    from generator.layout import MIGRATIONS
+    from generator.pipeline import compile_project
 
+    migrations = compile_project(project_dir())[1] / MIGRATIONS
     dbname = cluster.create_database(prefix="demo")
     url = cluster.url_for(dbname)
     apply_sql(url, standin_sql())
-    if not apply_migrations(url, project_dir() / "generated/supabase/migrations"):
-        raise click.ClickException("no committed migrations in generated/supabase/migrations; run `specgen build`")
+    if not apply_migrations(url, migrations):
+        raise click.ClickException(f"no committed migrations in {migrations}; run `specgen build`")
     return url
 
 

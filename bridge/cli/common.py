@@ -72,7 +72,8 @@ def friendly(func):
         except psycopg.OperationalError as exc:
             raise DatabaseUnavailable(f"database unreachable: {str(exc).strip().splitlines()[0]}") from None
         except psycopg.errors.UndefinedTable as exc:
-            raise DatabaseUnavailable(f"database not migrated (apply generated/supabase/migrations): {exc}") from None
+            raise DatabaseUnavailable(f"database not migrated (apply the project's supabase/migrations, e.g. `supabase db push "
+                                     f"--db-url URL`): {exc}") from None
         except OdooError as exc:
             raise RuntimeFailure(f"Odoo error ({exc.name}): {exc}") from None
     return wrapper

@@ -9,6 +9,7 @@ from generator.migrate import folder
 from generator.api_compat import api_gate
 from generator.commands.common import counted, managed, owned_files, read_json
 from generator.emit.openapi import OPENAPI_PATH
+from generator.layout import Tree
 from generator.text import jsondoc
 
 
@@ -24,15 +25,15 @@ class Built:
     files_written: int = 0  # of `written`, those counted in `total`
     hand_recorded: tuple[str, ...] = ()  # hand-written migrations recorded in the lock now
     baseline_written: bool = False  # a new project: its baseline migration was made now
+    tree: "Tree | None" = None  # where the paths above are on disk (Tree.shown names them)
 
 
 def build(project_dir: Path, prune: bool = False, jobs: int | None = None) -> Built:
     """Write what the spec produces into generated/; unchanged files are not rewritten. Files the spec no
     longer produces are reported, and deleted only with `prune`."""
-    ir = pipeline.compile_ir(project_dir)
-    project = pipeline.project_files(project_dir, ir, jobs=jobs)
+    ir, out = pipeline.compile_project(project_dir)
+    project = pipeline.project_files(out, ir, jobs=jobs)
     files, state = project.files, project.state
-    out = project_dir / pipeline.GENERATED
     old_api = read_json(out / OPENAPI_PATH, unless_equal_to=files[OPENAPI_PATH])
     owned = owned_files(out)
     stale = writer.stale(out, files, owned, managed)
@@ -46,7 +47,7 @@ def build(project_dir: Path, prune: bool = False, jobs: int | None = None) -> Bu
     total, new_migrations = counted(files)
     result = Built(total, new_migrations or len(state.files), written, removed,
                    files_written=counted(written)[0], baseline_written=new_migrations > 0,
-                   hand_recorded=state.pending_hand if hand_lock is not None else ())
+                   hand_recorded=state.pending_hand if hand_lock is not None else (), tree=out)
     if old_api is not None:
         result.api_changes = api_gate(old_api, jsondoc.load(files[OPENAPI_PATH]))[0]
     if not prune:

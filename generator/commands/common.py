@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from generator.layout import MANIFEST, Tree
 from generator.text import jsondoc
 
 
@@ -21,13 +22,13 @@ def counted(files) -> tuple[int, int]:
     return len(others), len(migrations)
 
 
-def owned_files(out: Path) -> set[str]:
-    """The files specgen wrote into `out`, as its committed manifest records them (outputs and stale
-    ones). Nothing else there is specgen's: without a manifest, nothing is."""
-    manifest = read_json(out / "manifest.json")
+def owned_files(out: Tree) -> set[str]:
+    """The files specgen wrote into `out` (generated/ and the Supabase folder), as its committed manifest
+    records them (outputs and stale ones). Nothing else there is specgen's: without a manifest, nothing is."""
+    manifest = read_json(out / MANIFEST)
     if not isinstance(manifest, dict):
         return set()
-    return set(manifest.get("outputs") or {}) | set(manifest.get("stale") or []) | {"manifest.json"}
+    return set(manifest.get("outputs") or {}) | set(manifest.get("stale") or []) | {MANIFEST}
 
 
 def read_json(path: Path, unless_equal_to: str | None = None):

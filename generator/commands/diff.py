@@ -1,4 +1,4 @@
-"""diff: what generated/ would change if the spec were built now (CI's drift gate). Nothing is written."""
+"""diff: what generated/ and the Supabase folder would change if the spec were built now (CI's drift gate). Nothing is written."""
 from __future__ import annotations
 
 import json
@@ -11,6 +11,7 @@ from generator.api_compat import api_gate
 from generator.commands.common import counted, managed, owned_files, read_json
 from generator.emit.openapi import OPENAPI_PATH
 from generator.errors import UsageError
+from generator.layout import Tree
 from generator.text import jsondoc
 
 
@@ -22,6 +23,7 @@ class Compared:
     migration_problems: list[str]
     api_changes: list[str]  # what changed in the Data API, breaking or not
     api_allowed: bool  # False: a breaking change without a major version bump
+    tree: Tree | None = None  # where the compared paths are on disk
 
     @property
     def clean(self) -> bool:
@@ -29,17 +31,16 @@ class Compared:
 
 
 def diff(project_dir: Path, api_base: str | None = None, jobs: int | None = None) -> Compared:
-    ir = pipeline.compile_ir(project_dir)
-    project = pipeline.project_files(project_dir, ir, jobs=jobs)
+    ir, out = pipeline.compile_project(project_dir)
+    project = pipeline.project_files(out, ir, jobs=jobs)
     files, state = project.files, project.state
-    out = project_dir / pipeline.GENERATED
     drift = writer.compare(out, files, owned_elsewhere=managed, owned=owned_files(out))
     migration_problems = [] if state.empty else pipeline.check_migrations(state, ir, project.digests)
     new_api = files[OPENAPI_PATH]
     base = api_base_document(project_dir, api_base) if api_base else read_json(out / OPENAPI_PATH,
                                                                                  unless_equal_to=new_api)
     lines, allowed = api_gate(base, jsondoc.load(new_api)) if base is not None else ([], True)
-    return Compared(counted(files)[0], len(state.files), drift, migration_problems, lines, allowed)
+    return Compared(counted(files)[0], len(state.files), drift, migration_problems, lines, allowed, out)
 
 
 def api_base_document(project_dir: Path, ref: str) -> dict:

@@ -20,8 +20,7 @@ class Linted:
 def lint(project_dir: Path, environ: dict[str, str] | None = None) -> Linted:
     """`environ`: the environment squawk runs with (the CLI passes its own)."""
     from generator.migrate.plan import plan_migration
-    ir = pipeline.compile_ir(project_dir)
-    out = project_dir / pipeline.GENERATED
+    ir, out = pipeline.compile_project(project_dir)
     state = folder.read_folder(out)
     report, refused, steps = None, False, []
     if state.snapshot is not None:

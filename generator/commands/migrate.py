@@ -8,6 +8,7 @@ from pathlib import Path
 from generator import pipeline, writer
 from generator.commands.common import managed
 from generator.errors import CheckFailed, UsageError
+from generator.layout import Tree
 from generator.migrate import folder, lint, render
 
 NAME = re.compile(r"^[a-z0-9_]+$")
@@ -18,6 +19,7 @@ class Migrated:
     migrations: list[tuple[str, int]] = field(default_factory=list)  # (file name, number of steps)
     written: list[str] = field(default_factory=list)
     advice: list[str] = field(default_factory=list)  # the lint report of steps it let through
+    tree: Tree | None = None  # where the paths above are on disk
 
     @property
     def nothing_to_do(self) -> bool:
@@ -33,15 +35,15 @@ HAND_HEADER = """\
 
 
 def empty(project_dir: Path, name: str) -> str:
-    """Write an empty hand-written migration NAME after the newest one; its path under generated/."""
+    """Write an empty hand-written migration NAME after the newest one; its path relative to the project."""
     _check_name(name)
-    out = project_dir / pipeline.GENERATED
+    out = pipeline.compile_project(project_dir)[1]
     state = folder.read_folder(out)
     if state.empty:
         raise UsageError("there is no baseline migration yet: run `specgen build` first")
     path = f"{folder.MIGRATIONS}/{folder.next_stamp(out)}_{name}.sql"
     writer.write(out, {path: HAND_HEADER}, prune=False)
-    return path
+    return out.shown(path)
 
 
 def _check_name(name: str) -> None:
@@ -53,8 +55,7 @@ def migrate(project_dir: Path, name: str, jobs: int | None = None) -> Migrated:
     """Plan from the newest snapshot to the spec, refuse unsafe steps the spec does not acknowledge
     (CheckFailed, with the report), write the migration files, the snapshot and the lock, and rebuild."""
     _check_name(name)
-    ir = pipeline.compile_ir(project_dir)
-    out = project_dir / pipeline.GENERATED
+    ir, out = pipeline.compile_project(project_dir)
     state = folder.read_folder(out)
     if state.empty:
         raise UsageError("there is no baseline migration yet: run `specgen build` first")
@@ -76,11 +77,11 @@ def migrate(project_dir: Path, name: str, jobs: int | None = None) -> Migrated:
     for suffix, part in parts:
         migrations.append((f"{stamp}_{name}{suffix}.sql", render.render_migration(part, ir, headers[suffix])))
         stamp = folder.stamp_after(stamp)
-    files = pipeline.project_files(project_dir, ir, state, jobs=jobs).files
+    files = pipeline.project_files(out, ir, state, jobs=jobs).files
     # hand-written migrations not recorded yet go into the lock first, in order, before the new ones
     previous, hand = folder.with_pending_hand(state)
     files.update(folder.migration_files(ir, migrations, previous, hand=hand))
     files[pipeline.MANIFEST] = pipeline.render_manifest(ir, {k: v for k, v in files.items() if k != pipeline.MANIFEST})
     written, _ = writer.write(out, files, prune=False, owned_elsewhere=managed)
     return Migrated([(file_name, len(part)) for (file_name, _), (_, part) in zip(migrations, parts)], written,
-                    report.lines())
+                    report.lines(), out)

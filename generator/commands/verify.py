@@ -12,6 +12,6 @@ def verify(project_dir: Path, database_url: str | None = None, progress: Callabl
     """The differences (none: the migrations build the spec's schema). Without `database_url` the
     migrations are applied to a throwaway PostgreSQL (at `cluster_url` when given)."""
     from generator.migrate import verify as verifying
-    ir = pipeline.compile_ir(project_dir)
-    return verifying.verify(project_dir / pipeline.GENERATED, ir, database_url, progress=progress,
+    ir, out = pipeline.compile_project(project_dir)
+    return verifying.verify(out, ir, database_url, progress=progress,
                             cluster_url=cluster_url)

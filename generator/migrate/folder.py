@@ -1,6 +1,7 @@
 """The migrations folder: committed migrations, the IR snapshot recorded with each, and a lock of checksums.
 
-Layout under generated/supabase/ (the Supabase CLI applies migrations/*.sql in name order):
+Layout under the project's Supabase folder (supabase/ at the root by default; the Supabase CLI applies
+migrations/*.sql in name order):
   migrations/<14-digit UTC timestamp>_<name>.sql
   snapshots/<same name>.ir.json       the IR after that migration and its schema objects, for the planner
   migrations.lock.json                file names in order, with their sha256 ("by": "hand" for the
@@ -22,7 +23,7 @@ from generator.emit import sql
 from generator.emit.sqlobjects import SqlObject, from_doc, script
 from generator.ir import IR
 from generator.ir.snapshot import dump_ir, load_snapshot
-from generator.layout import LOCK, MIGRATIONS, SNAPSHOTS  # noqa: F401 (named here as folder.X too)
+from generator.layout import LOCK, MIGRATIONS, SNAPSHOTS, Tree  # noqa: F401 (named here as folder.X too)
 from generator.migrate import legacy_snapshot
 from generator.text import jsondoc
 
@@ -154,7 +155,19 @@ class Folder:
         return self._snapshot
 
 
-def read_folder(out: Path) -> Folder:
+def _sharing_a_stamp(files: list[str], recorded: list[str]) -> dict[str, str]:
+    """{file: the other file with its timestamp} for the files to rename: of two sharing one (the CLI's
+    supabase_migrations.schema_migrations is keyed by it), the one not in the lock, else the later name."""
+    keep: dict[str, str] = {}
+    for f in sorted(files, key=lambda f: (f not in recorded, f)):
+        keep.setdefault(f[:14], f)
+    return {f: keep[f[:14]] for f in files if keep[f[:14]] != f}
+
+
+def read_folder(out: Tree | Path) -> Folder:
+    """`out`: the project's tree (a plain folder in tests: the logical layout). Problems name paths as
+    the project shows them."""
+    shown = out.shown if isinstance(out, Tree) else (lambda path: path)
     problems: list[str] = []
     names = _listing(out)
     files = []
@@ -162,7 +175,7 @@ def read_folder(out: Path) -> Folder:
         if NAME.match(n):
             files.append(n)
         else:
-            problems.append(f"{MIGRATIONS}/{n}: not a migration name (<14-digit timestamp>_<lower_snake_name>.sql)")
+            problems.append(f"{shown(MIGRATIONS)}/{n}: not a migration name (<14-digit timestamp>_<lower_snake_name>.sql)")
     texts = {n: (out / MIGRATIONS / n).read_text(encoding="utf-8") for n in files}
     lock: list[tuple[str, str]] = []
     hand: frozenset = frozenset()
@@ -176,24 +189,28 @@ def read_folder(out: Path) -> Folder:
             fingerprint_sha = doc.get("spec_fingerprint")
             schema_sha = doc.get("schema_sql")
         except (ValueError, KeyError, TypeError):
-            problems.append(f"{LOCK}: unreadable; restore it from git")
+            problems.append(f"{shown(LOCK)}: unreadable; restore it from git")
     elif files:
-        problems.append(f"{LOCK}: missing; restore it from git (it records which migrations were generated)")
+        problems.append(f"{shown(LOCK)}: missing; restore it from git (it records which migrations were generated)")
     recorded = [f for f, _ in lock]
     if recorded != sorted(recorded):
-        problems.append(f"{LOCK}: migrations are recorded out of name order")
+        problems.append(f"{shown(LOCK)}: migrations are recorded out of name order")
     for f, digest in lock:
         if f not in texts:
-            problems.append(f"{MIGRATIONS}/{f}: recorded in the lock but missing")
+            problems.append(f"{shown(MIGRATIONS)}/{f}: recorded in the lock but missing")
         elif sha256(texts[f]) != digest:
             when = ("recorded (a hand-written migration is recorded by the next `specgen build`)" if f in hand
                     else "generated")
-            problems.append(f"{MIGRATIONS}/{f}: edited after it was {when} (checksum differs from the lock); "
+            problems.append(f"{shown(MIGRATIONS)}/{f}: edited after it was {when} (checksum differs from the lock); "
                             "committed migrations are append-only: revert the edit and add a new migration")
     pending = tuple(f for f in files if f not in recorded and recorded and f > recorded[-1])
+    shared = _sharing_a_stamp(files, recorded)
     for f in files:
-        if f not in recorded and f not in pending:
-            problems.append(f"{MIGRATIONS}/{f}: not recorded in the lock and older than recorded migrations: "
+        if f in shared:
+            problems.append(f"{shown(MIGRATIONS)}/{f}: has the timestamp of {shared[f]}; the Supabase CLI records "
+                            f"a migration by its timestamp, so two cannot share one: rename {f} to a later one")
+        elif f not in recorded and f not in pending:
+            problems.append(f"{shown(MIGRATIONS)}/{f}: not recorded in the lock and older than recorded migrations: "
                             "migrations are out of order (name a hand-written one after the newest)")
     snapshot_file = None
     generated = [f for f in recorded if f not in hand]
@@ -202,5 +219,5 @@ def read_folder(out: Path) -> Folder:
         if path.is_file():
             snapshot_file = path
         else:
-            problems.append(f"{snapshot_path(generated[-1])}: missing; restore it from git")
+            problems.append(f"{shown(snapshot_path(generated[-1]))}: missing; restore it from git")
     return Folder(files, texts, lock, fingerprint_sha, schema_sha, snapshot_file, problems, hand, pending)

@@ -10,23 +10,22 @@ import pytest
 from tests.specgen_cli import specgen
 
 from generator.load.loader import load_yaml
+from tests.projects import copy_project
 
 
 @pytest.fixture
 def project(tmp_path, repo_root) -> Path:
-    """A copy of this repository's spec and committed generated/ tree."""
-    shutil.copytree(repo_root / "spec", tmp_path / "spec")
-    shutil.copytree(repo_root / "generated", tmp_path / "generated")
-    return tmp_path
+    """A copy of this repository's spec and committed generated/ and supabase/ trees."""
+    return copy_project(repo_root, tmp_path)
 
 
 def test_build_on_the_committed_tree_changes_nothing(project, repo_root):
     """On a clean checkout `specgen build` rewrites no file and `specgen diff` exits 0."""
-    before = {p: p.read_bytes() for p in (project / "generated").rglob("*") if p.is_file()}
+    before = {p: p.read_bytes() for p in project.rglob("*") if p.is_file()}
     result = specgen("build", cwd=project)
     assert result.returncode == 0, result.stderr
     assert "0 written" in result.stderr
-    after = {p: p.read_bytes() for p in (project / "generated").rglob("*") if p.is_file()}
+    after = {p: p.read_bytes() for p in project.rglob("*") if p.is_file()}
     assert after == before
     diff = specgen("diff", cwd=project)
     assert diff.returncode == 0, diff.stdout + diff.stderr
@@ -84,16 +83,16 @@ def test_files_specgen_did_not_write_are_neither_drift_nor_pruned(project):
     clean and --prune leaves every one of them, empty folders included."""
     # (config.toml, of which specgen keeps two keys in step: tests/compiler/test_supabase_config.py)
     theirs = ["supabase/seed.sql", "supabase/.gitignore", "supabase/.temp/cli-latest",
-              "supabase/functions/hello/index.ts", "keep-me.txt"]
+              "supabase/functions/hello/index.ts", "supabase/tests/own.test.sql", "generated/keep-me.txt"]
     for rel in theirs:
-        (project / "generated" / rel).parent.mkdir(parents=True, exist_ok=True)
-        (project / "generated" / rel).write_text("theirs\n")
-    (project / "generated/supabase/functions/empty").mkdir()
+        (project / rel).parent.mkdir(parents=True, exist_ok=True)
+        (project / rel).write_text("theirs\n")
+    (project / "supabase/functions/empty").mkdir()
     assert specgen("diff", cwd=project).returncode == 0
     result = specgen("build", "--prune", cwd=project)
     assert result.returncode == 0 and "removed" not in result.stderr
-    assert all((project / "generated" / rel).read_text() == "theirs\n" for rel in theirs)
-    assert (project / "generated/supabase/functions/empty").is_dir()
+    assert all((project / rel).read_text() == "theirs\n" for rel in theirs)
+    assert (project / "supabase/functions/empty").is_dir()
 
 
 def test_spec_change_without_rebuild_is_drift(project):
@@ -113,10 +112,10 @@ def test_first_build_creates_a_timestamped_baseline_and_reuses_it(tmp_path, repo
     """Without migrations, build names the baseline after the current UTC time; later builds keep it."""
     shutil.copytree(repo_root / "spec", tmp_path / "spec")
     assert specgen("build", cwd=tmp_path).returncode == 0
-    names = [p.name for p in (tmp_path / "generated/supabase/migrations").iterdir()]
+    names = [p.name for p in (tmp_path / "supabase/migrations").iterdir()]
     assert len(names) == 1 and names[0].endswith("_baseline.sql") and len(names[0].split("_")[0]) == 14
     assert specgen("build", cwd=tmp_path).returncode == 0
-    assert [p.name for p in (tmp_path / "generated/supabase/migrations").iterdir()] == names
+    assert [p.name for p in (tmp_path / "supabase/migrations").iterdir()] == names
 
 
 def test_malformed_yaml_is_exit_2_with_position_and_no_traceback(project):
@@ -283,5 +282,5 @@ def test_lint_and_diff_agree_about_a_pending_safe_change(project):
 
 def test_the_drift_report_counts_in_words_that_agree():
     from generator.writer import Drift
-    assert "1 file in generated/ differs from" in Drift(edited={}, missing=["a"], extra=[]).report("generated")
-    assert "2 files in generated/ differ from" in Drift(edited={}, missing=["a"], extra=["b"]).report("generated")
+    assert "1 file differs from" in Drift(edited={}, missing=["a"], extra=[]).report()
+    assert "2 files differ from" in Drift(edited={}, missing=["a"], extra=["b"]).report()

@@ -36,7 +36,7 @@ def _as_user(conn, user_id: str, role: str = "authenticated") -> None:
 
 def test_committed_migrations_apply_in_order_to_a_fresh_database(repo_root, supabase_db):
     """Every committed migration applies, in name order, each in one transaction."""
-    files = apply_migrations(supabase_db, repo_root / "generated/supabase/migrations")
+    files = apply_migrations(supabase_db, repo_root / "supabase/migrations")
     assert files, "no committed migrations"
     with psycopg.connect(supabase_db) as conn:
         n = conn.execute("select count(*) from pg_tables where schemaname in ('app','odoo','ops')").fetchone()[0]

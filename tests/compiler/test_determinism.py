@@ -14,18 +14,19 @@ CASES = ["repo", "tests/compiler/golden/all_types", "tests/compiler/golden/tenan
 
 def _build(src: Path, dest: Path, seed: str) -> dict[str, bytes]:
     shutil.copytree(src / "spec", dest / "spec")
-    migrations = src / "generated/supabase/migrations"
+    migrations = src / "supabase/migrations"
     if migrations.is_dir():  # keep the committed baseline name, as a checkout would
-        shutil.copytree(migrations, dest / "generated/supabase/migrations")
+        shutil.copytree(migrations, dest / "supabase/migrations")
     else:  # a fixed baseline name, so the clock cannot differ between the builds
-        (dest / "generated/supabase/migrations").mkdir(parents=True)
-        (dest / "generated/supabase/migrations/20260101000000_baseline.sql").write_text("")
+        (dest / "supabase/migrations").mkdir(parents=True)
+        (dest / "supabase/migrations/20260101000000_baseline.sql").write_text("")
     env = {**os.environ, "PYTHONHASHSEED": seed}
     subprocess.run([sys.executable, "-m", "specgen", "build"], cwd=dest, env=env, check=True,
                    capture_output=True, timeout=120)
     ir = subprocess.run([sys.executable, "-m", "specgen", "build", "--emit", "ir"], cwd=dest, env=env,
                         check=True, capture_output=True, timeout=120).stdout
-    files = {p.relative_to(dest).as_posix(): p.read_bytes() for p in (dest / "generated").rglob("*") if p.is_file()}
+    files = {p.relative_to(dest).as_posix(): p.read_bytes() for area in ("generated", "supabase")
+             for p in (dest / area).rglob("*") if p.is_file()}
     files["<ir>"] = ir
     return files
 
@@ -43,12 +44,12 @@ def test_output_is_byte_identical_under_different_hash_seeds(case, tmp_path, rep
 
 
 def test_generated_bodies_carry_no_timestamp(repo_root):
-    """Nothing under generated/ mentions today's date; time appears only in migration names."""
+    """Nothing under generated/ or supabase/ mentions today's date; time appears only in migration names."""
     import datetime
     today = datetime.date.today()
     needles = [today.isoformat(), today.strftime("%Y%m%d")]
-    migration_names = [p.name for p in (repo_root / "generated/supabase/migrations").iterdir()]
-    for path in (repo_root / "generated").rglob("*"):
+    migration_names = [p.name for p in (repo_root / "supabase/migrations").iterdir()]
+    for path in [*(repo_root / "generated").rglob("*"), *(repo_root / "supabase").rglob("*")]:
         if path.is_file():
             text = path.read_text()
             for name in migration_names:

@@ -43,7 +43,7 @@ def test_valid_spec_produces_the_expected_tree(case):
         shutil.rmtree(expected, ignore_errors=True)
         write(expected, files)
     drift = compare(expected, files, owned=existing_files(expected))  # every file there is the reviewed tree
-    assert drift.clean, drift.report(f"tests/compiler/golden/{case}/expected") + "\n" + UPDATE_HINT
+    assert drift.clean, drift.report(lambda p: f"tests/compiler/golden/{case}/expected/{p}") + "\n" + UPDATE_HINT
 
 
 @pytest.mark.parametrize("case", INVALID)

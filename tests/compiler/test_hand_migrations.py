@@ -9,20 +9,19 @@ import shutil
 import pytest
 
 from tests.specgen_cli import specgen
+from tests.projects import copy_project
 
 
 @pytest.fixture
 def repo_project(tmp_path, repo_root):
-    """A copy of this repository's spec and committed generated/ tree."""
-    shutil.copytree(repo_root / "spec", tmp_path / "spec")
-    shutil.copytree(repo_root / "generated", tmp_path / "generated")
-    return tmp_path
+    """A copy of this repository's spec and committed generated/ and supabase/ trees."""
+    return copy_project(repo_root, tmp_path)
 
 
 def _empty(project, name: str):
     result = specgen("migrate", "--empty", name, cwd=project)
     assert result.returncode == 0, result.stderr
-    return project / "generated" / result.stdout.split()[1].rstrip(":").removeprefix("generated/")
+    return project / result.stdout.split()[1].rstrip(":")
 
 
 def test_a_hand_written_migration_is_kept_recorded_and_then_append_only(repo_project):
@@ -34,7 +33,7 @@ def test_a_hand_written_migration_is_kept_recorded_and_then_append_only(repo_pro
     assert specgen("diff", cwd=repo_project).returncode == 0  # pending: not drift
     result = specgen("build", cwd=repo_project)
     assert f"recorded the hand-written migration {hand.name} in the lock" in result.stderr
-    lock = json.loads((repo_project / "generated/supabase/migrations.lock.json").read_text())
+    lock = json.loads((repo_project / "supabase/migrations.lock.json").read_text())
     assert lock["migrations"][-1] == {"file": hand.name, "sha256": hashlib.sha256(hand.read_bytes()).hexdigest(),
                                       "by": "hand"}
     assert specgen("diff", cwd=repo_project).returncode == 0
@@ -44,7 +43,7 @@ def test_a_hand_written_migration_is_kept_recorded_and_then_append_only(repo_pro
     entities.write_text(entities.read_text().replace(anchor, anchor + "      - name: nickname\n        type: text\n", 1))
     result = specgen("migrate", "add_nickname", cwd=repo_project)
     assert result.returncode == 0, result.stderr
-    lock = json.loads((repo_project / "generated/supabase/migrations.lock.json").read_text())
+    lock = json.loads((repo_project / "supabase/migrations.lock.json").read_text())
     names = [e["file"] for e in lock["migrations"]]
     assert names.index(hand.name) == len(names) - 2 and names[-1].endswith("_add_nickname.sql")
     assert names[-1] > hand.name and specgen("diff", cwd=repo_project).returncode == 0
@@ -72,3 +71,17 @@ def test_verify_accepts_what_a_hand_written_migration_adds_and_reports_what_it_c
     assert result.returncode == 1, result.stdout
     assert "missing policy app.contacts.contacts_select" in result.stdout
     assert "report_cache" not in result.stdout  # its new column too is the hand-written migration's
+
+
+def test_a_migration_sharing_a_timestamp_is_named_to_rename(repo_project):
+    """`supabase migration new` in the second the baseline was made: the CLI keys migrations by timestamp, so
+    `db push` would refuse the second one. diff names the one not in the lock, and exits 1."""
+    migrations = repo_project / "supabase/migrations"
+    newest = sorted(p.name for p in migrations.glob("*.sql"))[-1]
+    clash = migrations / f"{newest[:14]}_add_bucket.sql"
+    clash.write_text("select 1;\n")
+    result = specgen("diff", cwd=repo_project)
+    assert result.returncode == 1
+    assert (f"supabase/migrations/{clash.name}: has the timestamp of {newest}; the Supabase CLI records a migration "
+            f"by its timestamp, so two cannot share one: rename {clash.name} to a later one") in result.stdout
+    assert "out of order" not in result.stdout

@@ -13,6 +13,7 @@ from tests.specgen_cli import specgen
 from generator.database.cluster import apply_migrations, apply_sql, standin_sql
 from generator.emit import sql
 from generator.pipeline import compile_ir
+from tests.projects import copy_project
 
 
 def test_migration_cases_exist_and_the_chain_is_one():
@@ -82,7 +83,7 @@ def test_unsafe_step_is_refused_until_acknowledged(project):
     assert refused.returncode == 1
     assert "unsafe step refused: drop_column app.note.headline" in refused.stderr
     assert "- change: drop_column app.note.headline" in refused.stderr
-    assert not list((project / "generated/supabase/migrations").glob("*_drop_headline.sql"))
+    assert not list((project / "supabase/migrations").glob("*_drop_headline.sql"))
     spec_of("21_drop_column_acknowledged", "after", project)
     accepted = specgen("migrate", "drop_headline", cwd=project)
     assert accepted.returncode == 0, accepted.stderr
@@ -92,7 +93,7 @@ def test_unsafe_step_is_refused_until_acknowledged(project):
 
 def test_edited_committed_migration_fails_diff(project):
     """A committed migration edited by hand is caught by its recorded checksum."""
-    baseline = next((project / "generated/supabase/migrations").glob("*_baseline.sql"))
+    baseline = next((project / "supabase/migrations").glob("*_baseline.sql"))
     baseline.write_text(baseline.read_text() + "\n-- a harmless looking edit\n")
     result = specgen("diff", cwd=project)
     assert result.returncode == 1
@@ -101,7 +102,7 @@ def test_edited_committed_migration_fails_diff(project):
 
 def test_a_migration_dated_before_the_recorded_ones_fails_diff(project):
     """Migrations run in name order: one slipped in before the recorded ones is out of order."""
-    folder = project / "generated/supabase/migrations"
+    folder = project / "supabase/migrations"
     (folder / "20000101000000_sneaky.sql").write_text("select 1;\n")
     result = specgen("diff", cwd=project)
     assert result.returncode == 1
@@ -119,7 +120,7 @@ def test_verify_reports_zero_differences_then_names_a_drift(project, pg_cluster)
     url = pg_cluster.url_for(name)
     try:
         apply_sql(url, standin_sql())
-        apply_migrations(url, project / "generated/supabase/migrations")
+        apply_migrations(url, project / "supabase/migrations")
         apply_sql(url, "drop index app.note_org_id_idx; alter table app.note disable row level security;")
         live = specgen("verify", "--database-url", url, cwd=project)
         assert live.returncode == 1
@@ -138,13 +139,13 @@ def test_a_newer_compiler_writing_different_sql_asks_for_a_migration(project):
     import hashlib
     import json
     from generator.emit.sqlobjects import from_doc, script
-    snapshot = next((project / "generated/supabase/snapshots").glob("*.ir.json"))
+    snapshot = next((project / "supabase/snapshots").glob("*.ir.json"))
     doc = json.loads(snapshot.read_text())
     # Pretend the last migration was made by an older specgen that wrote no note_select policy.
     doc["objects"] = [o for o in doc["objects"] if not o["text"].startswith("create policy note_select")]
     snapshot.write_text(json.dumps(doc))
     schema_sql = script(sql.HEADER, [from_doc(o) for o in doc["objects"]])
-    lock_path = project / "generated/supabase/migrations.lock.json"
+    lock_path = project / "supabase/migrations.lock.json"
     lock = json.loads(lock_path.read_text())
     lock["schema_sql"] = hashlib.sha256(schema_sql.encode()).hexdigest()
     lock_path.write_text(json.dumps(lock))
@@ -152,7 +153,7 @@ def test_a_newer_compiler_writing_different_sql_asks_for_a_migration(project):
     assert result.returncode == 1, result.stdout
     assert "policy app.note.note_select" in result.stdout
     assert specgen("migrate", "newer_specgen", cwd=project).returncode == 0
-    migration = next((project / "generated/supabase/migrations").glob("*_newer_specgen.sql")).read_text()
+    migration = next((project / "supabase/migrations").glob("*_newer_specgen.sql")).read_text()
     assert "create policy note_select on app.note" in migration
     assert specgen("diff", cwd=project).returncode == 0
 
@@ -161,13 +162,12 @@ def test_a_recreated_view_keeps_its_comment_and_grants(tmp_path, repo_root):
     """A changed view is dropped and created again, which drops its comment and privileges too: the
     migration puts them back (ops.sync_health once lost its service_role grant this way), and verify
     finds nothing missing."""
-    for part in ("spec", "generated"):
-        shutil.copytree(repo_root / part, tmp_path / part)
+    copy_project(repo_root, tmp_path)
     entities = tmp_path / "spec/schema/entities.yaml"
     entities.write_text(entities.read_text().replace("\nentities:\n", "\nobservability: {error_rate: 0.2}\nentities:\n", 1))
     made = specgen("migrate", "looser_error_rate", cwd=tmp_path)
     assert made.returncode == 0, made.stderr
-    text = next((tmp_path / "generated/supabase/migrations").glob("*_looser_error_rate.sql")).read_text()
+    text = next((tmp_path / "supabase/migrations").glob("*_looser_error_rate.sql")).read_text()
     assert "> 0.2 as error_rate_high" in text
     view_at = text.index("create or replace view ops.sync_health")
     assert text.index("grant select on ops.sync_health to service_role;") > view_at
@@ -179,7 +179,7 @@ def test_a_recreated_view_keeps_its_comment_and_grants(tmp_path, repo_root):
 def test_verify_names_the_migration_and_statement_that_does_not_apply(project):
     """A migration that does not apply: verify says which file, which statement and PostgreSQL's message,
     and exits 1, with no traceback."""
-    (project / "generated/supabase/migrations/29990101000000_broken.sql").write_text(
+    (project / "supabase/migrations/29990101000000_broken.sql").write_text(
         "-- a migration that cannot apply\nselect 1;\n\nalter table app.nowhere add column x integer;\n")
     result = specgen("verify", cwd=project)
     assert result.returncode == 1, result.stdout + result.stderr

@@ -1,4 +1,4 @@
-"""The generated pgTAP suite (generated/supabase/tests/) runs green, as `supabase test db` would run it."""
+"""The generated pgTAP suite (supabase/tests/) runs green, as `supabase test db` would run it."""
 from __future__ import annotations
 
 import shutil

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests/compiler/golden"
 CASES = [ROOT, ROOT / "tests/compiler/upgrades/base"] + sorted(
     p for p in GOLDEN.iterdir() if (p / "expected").is_dir())
-COMMITTED = sorted((ROOT / "generated" / folder.SNAPSHOTS).glob("*.ir.json"))
+COMMITTED = sorted((ROOT / folder.SNAPSHOTS).glob("*.ir.json"))
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)

@@ -3,7 +3,7 @@ stand-in, with `--db-url` as a user runs it on a plain PostgreSQL: `db push` app
 migration, `migration list` shows each one applied, `db lint` (plpgsql_check) and `db advisors`
 (Supabase's splinter) find nothing at warning level, and `inspect db` reads pg_stat_statements.
 None of these needs Docker. The CLI writes `supabase/.temp/` into its workdir and its state into
-$HOME/.supabase, so it runs on a copy of generated/supabase/ with HOME in a temp folder."""
+$HOME/.supabase, so it runs on a copy of supabase/ with HOME in a temp folder."""
 from __future__ import annotations
 
 import json
@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -63,9 +64,9 @@ def supabase(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def workdir(repo_root, tmp_path_factory) -> Path:
-    """A project folder holding a copy of generated/supabase/ (the CLI's layout: supabase/migrations/)."""
+    """A project folder holding a copy of supabase/ (the CLI's layout: supabase/migrations/)."""
     root = tmp_path_factory.mktemp("supabase-project")
-    shutil.copytree(repo_root / "generated" / "supabase", root / "supabase")
+    shutil.copytree(repo_root / "supabase", root / "supabase")
     return root
 
 
@@ -161,3 +162,54 @@ def test_db_reset_drops_the_standin_auth_schema(supabase, workdir, pg_cluster, s
     result = supabase("db", "push", "--db-url", url, "--workdir", str(workdir), "--yes")
     assert sorted(set(re.findall(r"Applying migration (\d{14})_", result.stdout + result.stderr))) \
         == migration_versions(workdir)
+
+
+def test_a_project_from_supabase_init_to_a_migrated_database(supabase, tmp_path, pg_cluster, standin_template):
+    """The README's walk: `supabase init`, `specgen init`, `specgen build` write into the CLI's own folder
+    (config.toml's two keys in step, the rest of it and .temp/ untouched); a migration from `supabase
+    migration new` is no drift and is recorded by the next build; `supabase db push` applies all of it;
+    `migration list` agrees; `specgen verify` on the pushed database finds no difference; `build --prune`
+    keeps every file of the CLI's."""
+    import tomllib
+    from tests.specgen_cli import specgen
+
+    project = tmp_path / "app"
+    project.mkdir()
+    supabase("init", "--workdir", str(project))
+    config = project / "supabase/config.toml"
+    theirs = {p: p.read_bytes() for p in (project / "supabase").rglob("*") if p.is_file() and p != config}
+    assert theirs, "supabase init wrote nothing besides config.toml"
+    for args in (("init", str(project)), ("build",), ("diff",)):
+        result = specgen(*args, cwd=project)
+        assert result.returncode == 0, f"specgen {args}: {result.stdout}{result.stderr}"
+    assert not (project / "generated/supabase").exists()
+    assert [p.name for p in (project / "supabase/migrations").glob("*_baseline.sql")]
+    assert (project / "supabase/tests/rls.test.sql").is_file()
+    api = tomllib.loads(config.read_text())["api"]
+    assert "app" in api["schemas"] and "public" in api["schemas"]
+    assert tomllib.loads(config.read_text())["db"]["port"] == 54322  # the rest of the file is the CLI's
+    baseline = next((project / "supabase/migrations").glob("*_baseline.sql")).name
+    while time.strftime("%Y%m%d%H%M%S", time.gmtime()) <= baseline[:14]:
+        time.sleep(0.1)  # a user's next command comes later: the CLI names a migration by the current second
+    made = supabase("migration", "new", "add_report_cache", "--workdir", str(project))
+    hand = next((project / "supabase/migrations").glob("*_add_report_cache.sql"))
+    hand.write_text("create table app.report_cache (id int primary key);\n")
+    assert specgen("diff", cwd=project).returncode == 0, made.stdout
+    built = specgen("build", cwd=project)
+    assert f"recorded the hand-written migration {hand.name}" in built.stderr
+    name = pg_cluster.create_database(template=standin_template, prefix="supabaseinit")
+    try:
+        url = cli_url(pg_cluster.url_for(name))
+        supabase("db", "push", "--db-url", url, "--workdir", str(project), "--yes")
+        listed = supabase("migration", "list", "--db-url", url, "--workdir", str(project)).stdout
+        assert all(local == remote for local, remote in re.findall(
+            r"^\s*`?(\d{14})?`?\s*\|\s*`?(\d{14})?`?\s*\|", listed, re.MULTILINE)), listed
+        assert hand.name.split("_", 1)[0] in listed
+        verified = specgen("verify", "--database-url", pg_cluster.url_for(name), cwd=project)
+        assert verified.returncode == 0 and verified.stdout.strip().endswith("0 differences"), \
+            verified.stdout + verified.stderr
+    finally:
+        pg_cluster.drop_database(name)
+    assert specgen("build", "--prune", cwd=project).returncode == 0
+    assert all(p.read_bytes() == data for p, data in theirs.items())
+    assert tomllib.loads(config.read_text())["db"]["port"] == 54322

@@ -8,6 +8,7 @@ import pytest
 
 from generator.supabase_config import ConfigError, sync
 from tests.specgen_cli import specgen
+from tests.projects import copy_project
 
 CONFIG = '''# written by `supabase init`, then edited by the team
 project_id = "acme"
@@ -71,9 +72,8 @@ def test_a_file_without_an_api_table_gets_one_and_bad_values_are_refused():
 
 
 def test_build_keeps_the_keys_in_step_and_diff_holds_them(tmp_path, repo_root):
-    shutil.copytree(repo_root / "spec", tmp_path / "spec")
-    shutil.copytree(repo_root / "generated", tmp_path / "generated")
-    config = tmp_path / "generated/supabase/config.toml"
+    copy_project(repo_root, tmp_path)
+    config = tmp_path / "supabase/config.toml"
     config.write_text(CONFIG)
     assert specgen("diff", cwd=tmp_path).returncode == 1  # the keys are not in step yet
     assert specgen("build", cwd=tmp_path).returncode == 0

@@ -114,7 +114,7 @@ def test_the_migration_names_existing_rows_that_point_at_another_org(pg_cluster,
     from pathlib import Path
 
     from generator.database.cluster import apply_sql
-    folder = Path(repo_root) / "generated/supabase/migrations"
+    folder = Path(repo_root) / "supabase/migrations"
     files = sorted(folder.glob("*.sql"))
     validate = next(f for f in files if f.name.endswith("_same_org_references_validate.sql"))
     name = pg_cluster.create_database(template=standin_template)

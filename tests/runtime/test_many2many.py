@@ -49,7 +49,7 @@ def m2m_adapters(m2m_project):
 def m2m_db(pg_cluster, standin_template, m2m_project):
     name = pg_cluster.create_database(template=standin_template, prefix="m2m")
     url = pg_cluster.url_for(name)
-    apply_migrations(url, m2m_project / "generated/supabase/migrations")
+    apply_migrations(url, m2m_project / "supabase/migrations")
     yield url
     pg_cluster.drop_database(name)
 

@@ -50,7 +50,7 @@ def push_adapters(push_project):
 def push_db(pg_cluster, standin_template, push_project):
     name = pg_cluster.create_database(template=standin_template, prefix="m2mpush")
     url = pg_cluster.url_for(name)
-    apply_migrations(url, push_project / "generated/supabase/migrations")
+    apply_migrations(url, push_project / "supabase/migrations")
     yield url
     pg_cluster.drop_database(name)
 

@@ -16,6 +16,7 @@ from generator.load.semantics.tenancy import TenancyRules
 
 class SemanticChecker(EntityRules, FieldRules, MappingRules, TenancyRules, RoleRules):
     def run(self) -> list[Diagnostic]:
+        self.check_project()
         self.check_entity_names()
         self.check_enums()
         for i, entity in enumerate(self.spec["entities"]):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from generator.layout import GENERATED, LEGACY_SUPABASE_DIR
 from generator.load import defaults as d
 from generator.load.platform_tables import TABLE_NAMES as PLATFORM_TABLES
 from generator.load.semantics.base import Rules, _type_text
@@ -44,6 +45,17 @@ class EntityRules(Rules):
                          f"table {key[0]}.{key[1]} is already used by entity {tables[key]!r}",
                          "set a different `table:` for one of them")
             tables[key] = name
+
+    def check_project(self) -> None:
+        where = self.spec["project"].get("supabase_dir")
+        if where is None:
+            return
+        if where == "spec" or where.startswith("spec/"):
+            self.err(("project", "supabase_dir"), f"supabase_dir {where!r} is inside spec/",
+                     "put the Supabase folder beside spec/, e.g. supabase_dir: supabase")
+        elif where.startswith(GENERATED + "/") and where != LEGACY_SUPABASE_DIR:
+            self.err(("project", "supabase_dir"), f"supabase_dir {where!r} is inside generated/, which specgen owns",
+                     "use supabase (the default), or generated/supabase where older projects kept it")
 
     def check_enums(self) -> None:
         for name, enum in (self.spec.get("enums") or {}).items():

@@ -118,7 +118,7 @@ class Case:
 
     @property
     def migrations(self) -> Path:
-        return self.root / "generated/supabase/migrations"
+        return self.root / "supabase/migrations"
 
     def sql(self, text: str):
         with psycopg.connect(self.url, autocommit=True) as conn:
