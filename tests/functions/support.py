@@ -1,0 +1,99 @@
+"""Run the generated Edge Functions under plain Deno (`pip install deno`, a dev dependency), as the tests of
+the Python receiver run it: each function on a free port of 127.0.0.1, with SUPABASE_DB_URL pointing at the
+test PostgreSQL, driven over HTTP.
+
+The functions are rendered from the sync tests' own project (tests/runtime/project), like the Python
+runtime's adapters, into a temporary folder once per process. npm packages (`npm:postgres`, `npm:zod`) are
+fetched from the registry on first use into one cache, DENO_DIR (tests/.deno unless set)."""
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from tests.needs import unavailable
+
+ROOT = Path(__file__).resolve().parents[2]
+DENO_MISSING = "Deno is missing (`pip install -e '.[dev]'` installs it from PyPI's `deno` wheel)"
+PERMISSIONS = ("--allow-net", "--allow-env", "--allow-read", "--no-prompt")
+
+
+def deno() -> str:
+    """The deno binary: the one the venv's `deno` wheel installed, else the PATH's."""
+    beside = Path(sys.executable).parent / "deno"
+    found = str(beside) if beside.exists() else shutil.which("deno")
+    if not found:
+        unavailable(DENO_MISSING)
+    return found
+
+
+def deno_env(**extra: str) -> dict[str, str]:
+    return {**os.environ, "DENO_DIR": os.environ.get("DENO_DIR", str(ROOT / "tests" / ".deno")), "NO_COLOR": "1",
+            "DENO_NO_UPDATE_CHECK": "1", **extra}
+
+
+@lru_cache(maxsize=1)
+def functions_dir() -> Path:
+    """supabase/functions/ of the sync tests' project, rendered once (removed when the process ends)."""
+    from generator.emit import functions
+    from generator.pipeline import compile_ir
+    from tests.runtime.project import SPEC_ROOT
+    root = Path(tempfile.mkdtemp(prefix="specgen-functions-"))
+    atexit.register(shutil.rmtree, root, True)
+    for path, text in functions.render(compile_ir(SPEC_ROOT)).items():
+        target = root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    return root / "supabase" / "functions"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Served:
+    name: str
+    url: str
+    process: subprocess.Popen
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+
+def serve(name: str, env: dict[str, str] | None = None, timeout: float = 120) -> Served:
+    """Start function `name` and wait until it accepts connections (the first start fetches npm packages)."""
+    port = free_port()
+    entry = functions_dir() / name / "index.ts"
+    process = subprocess.Popen([deno(), "run", *PERMISSIONS, str(entry)], cwd=entry.parent,
+                               env=deno_env(PORT=str(port), HOSTNAME="127.0.0.1", **(env or {})),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    served = Served(name, f"http://127.0.0.1:{port}", process)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"{name} exited ({process.returncode}):\n{process.stdout.read()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                atexit.register(served.stop)
+                return served
+        except OSError:
+            time.sleep(0.1)
+    served.stop()
+    raise AssertionError(f"{name} did not listen on {port} within {timeout} s:\n{process.stdout.read()}")
