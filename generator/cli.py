@@ -13,6 +13,7 @@ from generator.errors import CheckFailed, DriftError, UsageError
 from specgen.errors import GuardedGroup
 
 from generator.layout import GENERATED, MIGRATIONS, TEST_DATABASE_URL_ENV as SERVER_URL_ENV
+from generator.migrate.hand import TEMPLATES
 
 JOBS_ENV = "SPECGEN_JOBS"
 
@@ -210,8 +211,10 @@ def diff(ctx: click.Context, project_dir: Path, api_base: str | None) -> None:
 @project_dir_option
 @click.option("--empty", is_flag=True, help="Write an empty migration NAME to fill by hand (SQL the spec cannot "
                                             "say); the next `specgen build` records it in the lock.")
+@click.option("--template", type=click.Choice(TEMPLATES), help="With --empty: start the migration from a template "
+              "(schedule-functions: pg_cron jobs calling the sync Edge Functions, created inactive).")
 @click.pass_context
-def migrate(ctx: click.Context, name: str, project_dir: Path, empty: bool) -> None:
+def migrate(ctx: click.Context, name: str, project_dir: Path, empty: bool, template: str | None) -> None:
     """Write the next migration NAME: what turns the last recorded schema into the spec's.
 
     \b
@@ -226,9 +229,13 @@ def migrate(ctx: click.Context, name: str, project_dir: Path, empty: bool) -> No
         - change: drop_column app.tasks.legacy
           reason: nothing reads it since v2
     """
+    if template and not empty:
+        raise click.UsageError("--template writes a hand-written migration: use it with --empty "
+                               f"(specgen migrate --empty {name} --template {template})")
     if empty:
         from generator.commands.migrate import empty as empty_migration
-        click.echo(f"wrote {empty_migration(project_dir, name)}: fill it in, then `specgen build`")
+        then = "read its header, then `specgen build`" if template else "fill it in, then `specgen build`"
+        click.echo(f"wrote {empty_migration(project_dir, name, template)}: {then}")
         return
     from generator.commands.migrate import migrate as migrating
     migrated = migrating(project_dir, name, jobs=_jobs(ctx))

@@ -9,7 +9,7 @@ from generator import pipeline, writer
 from generator.commands.common import managed
 from generator.errors import CheckFailed, UsageError
 from generator.layout import Tree
-from generator.migrate import folder, lint, render
+from generator.migrate import folder, hand, lint, render
 
 NAME = re.compile(r"^[a-z0-9_]+$")
 
@@ -34,15 +34,17 @@ HAND_HEADER = """\
 """
 
 
-def empty(project_dir: Path, name: str) -> str:
-    """Write an empty hand-written migration NAME after the newest one; its path relative to the project."""
+def empty(project_dir: Path, name: str, template: str | None = None) -> str:
+    """Write a hand-written migration NAME after the newest one, empty or from `template` (generator/migrate/
+    hand.py); its path relative to the project."""
     _check_name(name)
-    out = pipeline.compile_project(project_dir)[1]
+    ir, out = pipeline.compile_project(project_dir)
     state = folder.read_folder(out)
     if state.empty:
         raise UsageError("there is no baseline migration yet: run `specgen build` first")
     path = f"{folder.MIGRATIONS}/{folder.next_stamp(out)}_{name}.sql"
-    writer.write(out, {path: HAND_HEADER}, prune=False)
+    text = hand.render_template(template, ir) if template else HAND_HEADER
+    writer.write(out, {path: text}, prune=False)
     return out.shown(path)
 
 

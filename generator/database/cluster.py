@@ -106,14 +106,19 @@ def _copy_database_settings(conn: psycopg.Connection, source: str, target: str) 
         conn.execute(f"alter database {target} set {name} = {rendered}")
 
 
-def start_cluster(url: str | None = None) -> Cluster:
+def start_cluster(url: str | None = None, preload: tuple[str, ...] = (),
+                  settings: dict[str, str] | None = None) -> Cluster:
     """A server for tests and `verify`: an explicit URL wins (the callers read it from $URL_ENV), then
-    system binaries, then pgserver."""
-    if url:
+    system binaries, then pgserver. `preload` (more shared_preload_libraries) and `settings` (server
+    settings, such as pg_cron's cron.database_name) need a server of the system's binaries."""
+    custom = bool(preload or settings)
+    if url and not custom:
         return Cluster(url, "external")
     pg_bin = find_pg_bin()
     if pg_bin:
-        return _start_system(pg_bin)
+        return _start_system(pg_bin, preload, settings or {})
+    if custom:
+        raise NoPostgres("preloaded libraries and server settings need PostgreSQL's own binaries (15+)")
     try:
         import pgserver  # type: ignore
     except ImportError:
@@ -124,7 +129,11 @@ def start_cluster(url: str | None = None) -> Cluster:
     return Cluster(server.get_uri(), "pgserver", _stop=server.cleanup, _dir=tmp)
 
 
-def _start_system(pg_bin: Path) -> Cluster:
+def _start_system(pg_bin: Path, preload: tuple[str, ...] = (), settings: dict[str, str] | None = None) -> Cluster:
+    libraries = [lib for lib in ("pg_stat_statements", *preload) if (pg_bin.parent / "lib" / f"{lib}.so").exists()]
+    missing = sorted(set(preload) - set(libraries))
+    if missing:
+        raise NoPostgres(f"{', '.join(missing)} not installed for PostgreSQL {pg_bin.parent.name}")
     root = os.geteuid() == 0
     tmp = tempfile.mkdtemp(prefix="specgen-pg-")
     data, sock = Path(tmp) / "data", Path(tmp) / "sock"
@@ -145,8 +154,9 @@ def _start_system(pg_bin: Path) -> Cluster:
     run(str(pg_bin / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
         "--locale=C", "--no-sync")
     options = f"-c listen_addresses='' -k {sock} -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-    if (pg_bin.parent / "lib" / "pg_stat_statements.so").exists():  # as on Supabase (the stand-in enables it)
-        options += " -c shared_preload_libraries=pg_stat_statements"
+    if libraries:  # pg_stat_statements as on Supabase (the stand-in enables it)
+        options += f" -c shared_preload_libraries={','.join(libraries)}"
+    options += "".join(f" -c {name}={value}" for name, value in (settings or {}).items())
     run(str(pg_bin / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(Path(tmp) / "log"), "-w", "start")
 
     def ctl(action: str) -> None:
