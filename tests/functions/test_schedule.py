@@ -20,6 +20,7 @@ STANDIN = Path(__file__).with_name("pg_net_vault_standin.sql")
 PREFIX = "specgen-odoo-decoupled-platform-"
 FUNCTIONS = ("sync-from-odoo", "sync-to-odoo")
 URL, KEY = "https://abcdefghijklmnop.supabase.co", "test-anon-key-7f3a9c"  # stored in Vault by the test
+TOKEN = "test-function-token-91c2"
 
 
 @pytest.fixture(scope="module")
@@ -59,21 +60,23 @@ def test_the_jobs_are_created_inactive_and_call_the_functions_with_vault_secrets
         jobs = _jobs(conn)
         assert sorted(jobs) == [PREFIX + f for f in FUNCTIONS]
         assert all(schedule == "* * * * *" and active is False for schedule, active, _ in jobs.values())
-        conn.execute("select vault.create_secret(%s, 'project_url'), vault.create_secret(%s, 'anon_key')", (URL, KEY))
+        conn.execute("select vault.create_secret(%s, 'project_url'), vault.create_secret(%s, 'anon_key'), "
+                     "vault.create_secret(%s, 'specgen_function_token')", (URL, KEY, TOKEN))
         for function in FUNCTIONS:
             command = jobs[PREFIX + function][2]
             request_id = conn.execute(command).fetchone()[0]  # what pg_cron runs, by hand
             row = conn.execute("select url, headers, body, params, timeout_milliseconds from net.requests_made"
                                " where id = %s", (request_id,)).fetchone()
             assert row == (f"{URL}/functions/v1/{function}",
-                           {"Content-Type": "application/json", "Authorization": f"Bearer {KEY}"}, {}, {}, 150000)
+                           {"Content-Type": "application/json", "Authorization": f"Bearer {KEY}",
+                            "x-specgen-function-token": TOKEN}, {}, {}, 150000)
         # the header's way to enable them, as written
         enable = next(line.removeprefix("--").strip() for line in migration.read_text().splitlines()
                       if "active := true" in line)
         conn.execute(enable)
         assert all(active is True for _, active, _ in _jobs(conn).values())
     text = migration.read_text()
-    assert URL not in text and KEY not in text
+    assert URL not in text and KEY not in text and TOKEN not in text
     apply_sql(url, text)  # again: the same two jobs, inactive again
     with psycopg.connect(url) as conn:
         again = _jobs(conn)
