@@ -1,5 +1,6 @@
-"""The two keys of a Supabase project's config.toml that follow the spec: `[api] schemas` and
-`[api] extra_search_path`. The rest of the file (every other key, comment, blank line and table) is the
+"""The keys of a Supabase project's config.toml that follow the spec: `[api] schemas` and
+`[api] extra_search_path`, and `verify_jwt = false` for the Edge Functions that Odoo calls without a
+Supabase JWT (`[functions.webhook-receiver]`: it checks its own token or signature). The rest of the file (every other key, comment, blank line and table) is the
 user's and comes back byte for byte.
 
 Each key keeps what it lists beyond specgen's schemas (public, graphql_public, extensions, storage, ...),
@@ -17,7 +18,7 @@ import tomllib
 
 from specgen.errors import InvalidInput
 
-PATH = "supabase/config.toml"  # relative to generated/ (the Supabase folder specgen writes into)
+PATH = "supabase/config.toml"  # a logical path: the project's Supabase folder (generator/layout.py)
 KEYS = ("schemas", "extra_search_path")
 _TABLE = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\-\"' ]+?)\s*\]\s*(#.*)?$")
 
@@ -31,17 +32,44 @@ def wanted(current: list[str], exposed: tuple[str, ...], ours: tuple[str, ...]) 
     return kept + [s for s in exposed if s not in kept]
 
 
-def sync(text: str, exposed: tuple[str, ...], ours: tuple[str, ...]) -> str:
+def sync(text: str, exposed: tuple[str, ...], ours: tuple[str, ...], without_jwt: tuple[str, ...] = ()) -> str:
     """`text` with `[api] schemas` and `extra_search_path` following the spec (`exposed`, of all its
-    schemas `ours`); unchanged when they already do."""
+    schemas `ours`) and `verify_jwt = false` for the functions `without_jwt`; unchanged when they already do."""
     try:
-        api = tomllib.loads(text).get("api", {})
+        doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{PATH}: not TOML ({exc})") from None
+    text = _api_keys(text, doc.get("api", {}), exposed, ours)
+    functions = doc.get("functions", {})
+    for name in without_jwt:
+        table = functions.get(name, {}) if isinstance(functions, dict) else {}
+        if not isinstance(table, dict) or table.get("verify_jwt") is not False:
+            text = _set_line(text, f"functions.{name}", "verify_jwt", "verify_jwt = false\n")
+    return text
+
+
+def _set_line(text: str, table: str, key: str, line: str) -> str:
+    """`text` with `key` of `[table]` replaced by `line` (the table added at the end when missing)."""
+    lines = text.splitlines(keepends=True)
+    start, end = _table(lines, table)
+    if start is None:
+        if lines and not lines[-1].endswith("\n"):
+            lines[-1] += "\n"
+        lines += ["\n", f"[{table}]\n"]
+        start, end = len(lines) - 1, len(lines)
+    span = _key_span(lines, start, end, key)
+    if span is None:
+        lines.insert(start + 1, line)
+    else:
+        lines[span[0]:span[1]] = [line]
+    return "".join(lines)
+
+
+def _api_keys(text: str, api, exposed: tuple[str, ...], ours: tuple[str, ...]) -> str:
     if not isinstance(api, dict):
         raise ConfigError(f"{PATH}: [api] is not a table")
     lines = text.splitlines(keepends=True)
-    start, end = _api_table(lines)
+    start, end = _table(lines, "api")
     for key in KEYS:
         value = api.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -66,8 +94,9 @@ def sync(text: str, exposed: tuple[str, ...], ours: tuple[str, ...]) -> str:
     return "".join(lines)
 
 
-def _api_table(lines: list[str]) -> tuple[int | None, int]:
-    """(index of the `[api]` header, index of the next table header or the end)."""
+def _table(lines: list[str], name: str) -> tuple[int | None, int]:
+    """(index of the `[name]` header, index of the next table header or the end). A dotted name matches
+    with or without quotes around its parts (`[functions."webhook-receiver"]`)."""
     start = None
     for i, line in enumerate(lines):
         m = _TABLE.match(line)
@@ -75,7 +104,7 @@ def _api_table(lines: list[str]) -> tuple[int | None, int]:
             continue
         if start is not None:
             return start, i
-        if m.group(1).strip() == "api":
+        if re.sub(r"[\s\"']", "", m.group(1)) == name:
             start = i
     return start, len(lines)
 

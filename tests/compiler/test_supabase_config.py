@@ -85,3 +85,19 @@ def test_build_keeps_the_keys_in_step_and_diff_holds_them(tmp_path, repo_root):
     result = specgen("build", "--prune", cwd=tmp_path)
     assert result.returncode == 0 and "max_rows = 500" in config.read_text()
     assert "config.toml" not in (tmp_path / "generated/manifest.json").read_text()  # edited, never owned
+
+
+def test_the_webhook_receiver_function_is_called_without_a_supabase_jwt():
+    """Odoo sends no Supabase JWT: `[functions.webhook-receiver] verify_jwt = false` is added, or set when the
+    table says otherwise; the function's other keys and the rest of the file stay."""
+    ours = ("app", "odoo", "ops")
+    added = sync(CONFIG, ("app",), ours, without_jwt=("webhook-receiver",))
+    assert tomllib.loads(added)["functions"] == {"webhook-receiver": {"verify_jwt": False}}
+    assert added.startswith(sync(CONFIG, ("app",), ours).rstrip("\n"))
+    assert sync(added, ("app",), ours, without_jwt=("webhook-receiver",)) == added
+    theirs = CONFIG + '\n[functions."webhook-receiver"]\nverify_jwt = true  # was\nimport_map = "./x.json"\n'
+    fixed = sync(theirs, ("app",), ours, without_jwt=("webhook-receiver",))
+    assert tomllib.loads(fixed)["functions"]["webhook-receiver"] == {"verify_jwt": False, "import_map": "./x.json"}
+    assert [line for sign, line in _edited_lines(theirs, fixed) if sign == "+"] == [
+        'schemas = ["public", "graphql_public", "app"]', 'extra_search_path = ["public", "extensions", "app"]',
+        "verify_jwt = false"]
