@@ -8,7 +8,7 @@ import time
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from psycopg.types.string import TextLoader
 
 from bridge.http.receiver import create_app
@@ -153,20 +153,15 @@ def test_database_down_is_a_503_with_retry_after_and_bad_input_still_a_4xx():
         down.stop()
 
 
-@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.fixture(scope="module")
+def fuzz_instance(database) -> str:
+    return str(rc.instance_for(database, rc.Case("fuzz"))["id"])
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
 @given(body=rc.BODIES, ctype=rc.CONTENT_TYPES)
-def test_no_input_ever_gets_a_5xx(function, database, body, ctype):
+def test_no_input_ever_gets_a_5xx(function, fuzz_instance, body, ctype):
     """Whatever bytes arrive, the function answers 202 or a 4xx, never a server error."""
-    inst = _fuzz_instance(database)
-    r = httpx.post(f"{function.url}/webhooks/odoo/{inst}/{rc.WEBHOOK_TOKEN}", content=body,
+    r = httpx.post(f"{function.url}/webhooks/odoo/{fuzz_instance}/{rc.WEBHOOK_TOKEN}", content=body,
                    headers={"Content-Type": ctype})
     assert r.status_code in (202, 400, 401, 404, 413, 415)
-
-
-_FUZZ: dict[str, str] = {}
-
-
-def _fuzz_instance(database: str) -> str:
-    if database not in _FUZZ:
-        _FUZZ[database] = str(rc.instance_for(database, rc.Case("fuzz"))["id"])
-    return _FUZZ[database]
