@@ -56,7 +56,10 @@ def entity_data(ir: IR, t: Table) -> dict:
 
 def spec_data(ir: IR) -> dict:
     mapped = [t for t in ir.tables if t.odoo]
-    return {"project": ir.project.name, "entities": [entity_data(ir, t) for t in mapped], "event_schema": ODOO_EVENT}
+    # the event schema's properties in the schema file's order, the order the Python receiver's validator
+    # checks them in (spec.ts sorts keys), so that both runtimes name the same first problem
+    return {"project": ir.project.name, "entities": [entity_data(ir, t) for t in mapped], "event_schema": ODOO_EVENT,
+            "event_property_order": list(ODOO_EVENT["properties"])}
 
 
 def render(ir: IR) -> dict[str, str]:

@@ -81,7 +81,10 @@ def serve(name: str, env: dict[str, str] | None = None, timeout: float = 120) ->
     """Start function `name` and wait until it accepts connections (the first start fetches npm packages)."""
     port = free_port()
     entry = functions_dir() / name / "index.ts"
-    process = subprocess.Popen([deno(), "run", *PERMISSIONS, str(entry)], cwd=entry.parent,
+    # a unix socket (db_env) is connected to with write access to it, which Deno asks for by path
+    socket_dir = (env or {}).get("PGHOST", "")
+    sockets = (f"--allow-write={socket_dir}",) if socket_dir.startswith("/") else ()
+    process = subprocess.Popen([deno(), "run", *PERMISSIONS, *sockets, str(entry)], cwd=entry.parent,
                                env=deno_env(PORT=str(port), HOSTNAME="127.0.0.1", **(env or {})),
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     served = Served(name, f"http://127.0.0.1:{port}", process)
@@ -97,3 +100,21 @@ def serve(name: str, env: dict[str, str] | None = None, timeout: float = 120) ->
             time.sleep(0.1)
     served.stop()
     raise AssertionError(f"{name} did not listen on {port} within {timeout} s:\n{process.stdout.read()}")
+
+
+def db_env(dsn: str) -> dict[str, str]:
+    """The environment that points a function at a test database. The test cluster listens on a unix socket
+    only (a libpq DSN with host=<directory>), which a postgres.js URL cannot name: the URL names the database
+    and PGHOST/PGUSER, which postgres.js reads when the URL has no host, the socket's directory and user."""
+    from urllib.parse import quote
+
+    from psycopg.conninfo import conninfo_to_dict
+    if dsn.startswith(("postgres://", "postgresql://")):
+        return {"SUPABASE_DB_URL": dsn}
+    d = {k: str(v) for k, v in conninfo_to_dict(dsn).items()}
+    user, port = d.get("user", "postgres"), d.get("port", "5432")
+    if d.get("host", "").startswith("/"):
+        return {"SUPABASE_DB_URL": f"postgresql:///{d['dbname']}", "PGHOST": d["host"], "PGUSER": user, "PGPORT": port}
+    password = ":" + quote(d["password"], safe="") if d.get("password") else ""
+    return {"SUPABASE_DB_URL": f"postgresql://{quote(user, safe='')}{password}@{d.get('host', 'localhost')}:{port}/"
+                               f"{d['dbname']}"}

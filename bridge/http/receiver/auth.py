@@ -47,14 +47,16 @@ class Credentials:
         whitespace inside the object, so what follows it is never a whole JSON object."""
         secret = self.settings.secret(inst.get("webhook_hmac_secret_ref") or self.hmac_secret_env) or ""
         ts, sig = headers.get("x-specgen-timestamp", ""), headers.get("x-specgen-signature", "")
-        if not secret or not ts.isdigit() or not sig.startswith("sha256="):
+        # ASCII digits only (isdigit() alone takes "²", which int() refuses), and few enough for int()
+        # (it refuses over 4300 digits); more than 18 significant ones are never within the window
+        if not secret or not (ts.isascii() and ts.isdigit()) or not sig.startswith("sha256="):
             return False, False
-        if abs(time.time() - int(ts)) > self.window:
+        if len(ts.lstrip("0")) > 18 or abs(time.time() - int(ts.lstrip("0") or "0")) > self.window:
             return False, False
-        given = sig[len("sha256="):].lower()
+        given = sig[len("sha256="):].lower().encode()  # bytes: compare_digest refuses non-ASCII str
 
-        def mac(message: bytes) -> str:
-            return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+        def mac(message: bytes) -> bytes:
+            return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest().encode()
         if key is not None and hmac.compare_digest(mac(ts.encode() + b"." + key.encode() + b"\n" + body), given):
             return True, True
         return hmac.compare_digest(mac(ts.encode() + b"." + body), given), False
