@@ -66,6 +66,11 @@ class Served:
     name: str
     url: str
     process: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        """What the function wrote so far (its JSON log lines and Deno's own messages)."""
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -77,21 +82,26 @@ class Served:
                 self.process.wait(10)
 
 
-def serve(name: str, env: dict[str, str] | None = None, timeout: float = 120) -> Served:
-    """Start function `name` and wait until it accepts connections (the first start fetches npm packages)."""
+def serve(name: str, env: dict[str, str] | None = None, timeout: float = 120, functions: Path | None = None) -> Served:
+    """Start function `name` (of `functions`, else the sync tests' project) and wait until it accepts
+    connections (the first start fetches npm packages). Its output goes to a file, never to a pipe nobody
+    reads (a full pipe would block the function)."""
     port = free_port()
-    entry = functions_dir() / name / "index.ts"
+    entry = (functions or functions_dir()) / name / "index.ts"
     # a unix socket (db_env) is connected to with write access to it, which Deno asks for by path
     socket_dir = (env or {}).get("PGHOST", "")
     sockets = (f"--allow-write={socket_dir}",) if socket_dir.startswith("/") else ()
-    process = subprocess.Popen([deno(), "run", *PERMISSIONS, *sockets, str(entry)], cwd=entry.parent,
-                               env=deno_env(PORT=str(port), HOSTNAME="127.0.0.1", **(env or {})),
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    served = Served(name, f"http://127.0.0.1:{port}", process)
+    fd, log_name = tempfile.mkstemp(prefix=f"specgen-{name}-", suffix=".log")
+    atexit.register(lambda: Path(log_name).unlink(missing_ok=True))
+    with os.fdopen(fd, "w") as out:
+        process = subprocess.Popen([deno(), "run", *PERMISSIONS, *sockets, str(entry)], cwd=entry.parent,
+                                   env=deno_env(PORT=str(port), HOSTNAME="127.0.0.1", **(env or {})),
+                                   stdout=out, stderr=subprocess.STDOUT, text=True)
+    served = Served(name, f"http://127.0.0.1:{port}", process, Path(log_name))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"{name} exited ({process.returncode}):\n{process.stdout.read()}")
+            raise AssertionError(f"{name} exited ({process.returncode}):\n{served.log()}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 atexit.register(served.stop)
@@ -99,7 +109,7 @@ def serve(name: str, env: dict[str, str] | None = None, timeout: float = 120) ->
         except OSError:
             time.sleep(0.1)
     served.stop()
-    raise AssertionError(f"{name} did not listen on {port} within {timeout} s:\n{process.stdout.read()}")
+    raise AssertionError(f"{name} did not listen on {port} within {timeout} s:\n{served.log()}")
 
 
 def db_env(dsn: str) -> dict[str, str]:
