@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from generator import __version__, supabase_config
-from generator.emit import registry, sql
+from generator.emit import functions, registry, sql
 from generator.errors import SpecError, UsageError
 from generator.ir import IR
 from generator.ir.build import build_ir
@@ -143,7 +143,8 @@ def project_files(out: Tree, ir: IR, state: folder.Folder | None = None, jobs: i
         config = out / supabase_config.PATH
         if config.is_file():  # the Supabase project's own file: specgen keeps two keys of it in step
             files[supabase_config.PATH] = supabase_config.sync(config.read_text(encoding="utf-8"),
-                                                               ir.exposed_schemas, ir.schemas)
+                                                               ir.exposed_schemas, ir.schemas,
+                                                               functions.without_jwt(files))
         files[MANIFEST] = render_manifest(ir, files)
         return Project(dict(sorted(files.items())), state, rendered.digests)
 

@@ -62,6 +62,27 @@ def spec_data(ir: IR) -> dict:
             "event_property_order": list(ODOO_EVENT["properties"])}
 
 
+# Odoo calls the receiver without a Supabase JWT (it checks its own token or signature): config.toml's
+# `[functions.webhook-receiver] verify_jwt = false`, kept by generator/supabase_config.py
+CALLED_WITHOUT_JWT = ("webhook-receiver",)
+
+
+def without_jwt(files: dict[str, str]) -> tuple[str, ...]:
+    """The generated functions that Supabase's gateway must let through without a JWT."""
+    return tuple(n for n in CALLED_WITHOUT_JWT if f"{FUNCTIONS_PATH}{n}/index.ts" in files)
+
+
+def runtime_copy(path: str) -> str | None:
+    """The text specgen writes at `path` when it is a verbatim copy of the runtime (not made from the
+    spec), else None. The golden trees keep only what the spec decides (spec.ts) and check the copies
+    against this."""
+    if not path.startswith(FUNCTIONS_PATH) or path.count("/") != 3 or not path.endswith(".ts"):
+        return None
+    folder, name = path[len(FUNCTIONS_PATH):].split("/")
+    item = _templates().joinpath(folder, name)
+    return HEADER + item.read_text(encoding="utf-8") if folder in (SHARED, *NAMES) and item.is_file() else None
+
+
 def render(ir: IR) -> dict[str, str]:
     if not any(t.odoo for t in ir.tables):
         return {}

@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from generator.emit import (adapters, contracts, dbml, docs, observability, openapi, pgtap, pydantic, runtime_api,
-                            sql, zod)
+from generator.emit import (adapters, contracts, dbml, docs, functions, observability, openapi, pgtap, pydantic,
+                            runtime_api, sql, zod)
 from generator.emit.unsupported import Unsupported
 from generator.ir import IR
 
@@ -47,6 +47,8 @@ TARGETS: tuple[Target, ...] = (
     Target("openapi", openapi.render, ("openapi/",), cost=88, output=16427, unsupported=openapi.unsupported),
     Target("pydantic", pydantic.render, ("python/",), cost=69, output=8543, unsupported=pydantic.unsupported),
     Target("runtime_api", runtime_api.render, ("openapi/", "schemas/"), cost=1, output=13),
+    # the Edge Functions: spec data beside a verbatim runtime (supabase/functions/; measured 2026-12-06)
+    Target("functions", functions.render, (functions.FUNCTIONS_PATH,), cost=1, output=118),
 )
 
 BY_NAME = {t.name: t for t in TARGETS}

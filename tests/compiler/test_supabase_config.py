@@ -77,8 +77,11 @@ def test_build_keeps_the_keys_in_step_and_diff_holds_them(tmp_path, repo_root):
     config.write_text(CONFIG)
     assert specgen("diff", cwd=tmp_path).returncode == 1  # the keys are not in step yet
     assert specgen("build", cwd=tmp_path).returncode == 0
-    api = tomllib.loads(config.read_text())["api"]
-    assert api["schemas"] == ["public", "graphql_public", "app", "odoo"]
+    built = tomllib.loads(config.read_text())
+    assert built["api"]["schemas"] == ["public", "graphql_public", "app", "odoo"]
+    # the build wrote the Edge Functions, so the one Odoo calls is let through without a JWT, and only it
+    assert (tmp_path / "supabase/functions/webhook-receiver/index.ts").is_file()
+    assert built["functions"] == {"webhook-receiver": {"verify_jwt": False}}
     assert specgen("diff", cwd=tmp_path).returncode == 0
     config.write_text(config.read_text().replace("max_rows = 1000", "max_rows = 500"))  # the team's own key
     assert specgen("diff", cwd=tmp_path).returncode == 0

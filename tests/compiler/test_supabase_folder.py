@@ -34,8 +34,12 @@ def test_a_configured_folder_holds_what_supabase_would(tmp_path, repo_root):
     default = copy_project(repo_root, tmp_path / "d", parts=("spec",))
     assert specgen("build", cwd=default).returncode == 0
     ours, theirs = _files(project / "apps/db/supabase"), _files(default / "supabase")
-    assert len(ours) == len(theirs) == 4  # a baseline, its snapshot, the lock and the pgTAP suite
+    assert sorted(ours) == sorted(theirs)
+    functions = [p for p in ours if p.startswith("functions/")]
+    assert "functions/webhook-receiver/index.ts" in functions and "functions/_shared/spec.ts" in functions
+    assert len(ours) - len(functions) == 4  # a baseline, its snapshot, the lock and the pgTAP suite
     assert ours["tests/rls.test.sql"] == theirs["tests/rls.test.sql"]
+    assert all(ours[p] == theirs[p] for p in functions)
     assert specgen("diff", cwd=project).returncode == 0
     (project / "apps/db/supabase/tests/rls.test.sql").write_text("-- edited\n")
     drift = specgen("diff", cwd=project)
