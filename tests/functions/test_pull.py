@@ -5,20 +5,17 @@ invocations; Odoo's faults lose nothing; the advisory lock keeps a Python pull a
 webhook events are processed."""
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from bridge.store.db import connect
 from bridge.sync.contracts import pull_order
-from bridge.sync.processor import Processor
 from bridge.sync.pull import pull_entity
 from mock_odoo.server import MockOdooServer
 from tests.functions.pull_support import (INSTANCE_ID, add_fixed_instance, invoke, pull_until_done, serve_pull,
                                           snapshot)
 from tests.runtime.conftest import adapters, migrated_template, sync_generated  # noqa: F401 (fixtures)
 from tests.runtime.helpers import mirror_problems
-from tests.runtime.support import fast_client
+from tests.runtime.support import fast_client, runtime_settings
 
 pytestmark = [pytest.mark.deno, pytest.mark.db]
 
@@ -35,7 +32,7 @@ def odd_records(odoo: MockOdooServer) -> None:
     """Records the conversions and validation must treat alike: html notes, unicode, a too-long vat and
     order name (validation), a contact whose parent is a company, an archived partner."""
     client = fast_client({"base_url": odoo.url, "database": "odoo", "login": "admin", "secret_ref": "X"},
-                         settings=__import__("tests.runtime.support", fromlist=["runtime_settings"]).runtime_settings(X="admin"))
+                         settings=runtime_settings(X="admin"))
     company = client.search("res.partner", [["is_company", "=", True]])[0]
     client.create("res.partner", {"name": "Zoë & Ünïcode", "comment": "<p>A &amp; B<br>line two</p><p>VIP</p>",
                                   "parent_id": company, "email": "zoe@example.com"})

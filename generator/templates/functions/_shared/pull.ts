@@ -10,7 +10,8 @@
 // SPECGEN_FUNCTION_MAX_ATTEMPTS (8), SPECGEN_FUNCTION_RETRY_BASE_S (1), SPECGEN_ODOO_TIMEOUT_S (30),
 // SPECGEN_ODOO_RETRY_BASE_S (0.1), SPECGEN_ODOO_RETRY_CAP_S (5), SPECGEN_ODOO_RETRY_ATTEMPTS (6).
 // A request body may lower what one invocation does (tests, a manual catch-up): {"budget_s": a smaller
-// budget, "instance_id": one instance (id or name), "batch_size": records per page}.
+// budget, "instance_id": one instance (id or name), "entity": one entity only, "batch_size": records per
+// page}.
 //
 // Not ported: reconcile (ids gone from Odoo without a webhook are tombstoned by the Python worker's
 // reconcile only), the lost-run reaper, metrics, odoo.entity_mappings for Odoo-owned mirrors
@@ -192,6 +193,7 @@ async function loggedIn(inst: Instance): Promise<OdooClient | null> {
 interface Body {
   budget_s?: number
   instance_id?: string
+  entity?: string
   batch_size?: number
 }
 
@@ -228,7 +230,7 @@ export async function handle(req: Request): Promise<Response> {
         continue
       }
       const entities: EntityResult[] = []
-      for (const e of pullOrder()) {
+      for (const e of pullOrder().filter((x) => !b.entity || x.entity === b.entity)) {
         if (timeLeft(o) <= 0 && o.progressed) {
           entities.push({ entity: e.entity, status: "more_to_do", read: 0, batches: 0, counts: {} })
           continue
