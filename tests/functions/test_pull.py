@@ -14,7 +14,7 @@ from mock_odoo.server import MockOdooServer
 from tests.functions.pull_support import (INSTANCE_ID, add_fixed_instance, invoke, pull_until_done, serve_pull,
                                           snapshot)
 from tests.runtime.conftest import adapters, migrated_template, sync_generated  # noqa: F401 (fixtures)
-from tests.runtime.helpers import mirror_problems
+from tests.runtime.helpers import mirror_problems, odoo_partners
 from tests.runtime.support import fast_client, runtime_settings
 
 pytestmark = [pytest.mark.deno, pytest.mark.db]
@@ -141,3 +141,32 @@ def test_a_python_pull_holding_the_lock_makes_the_function_skip(two_dbs, adapter
         finally:
             function.stop()
         assert mirror_problems(fn_db, odoo.url, INSTANCE_ID, adapters) == []
+
+
+def test_a_page_that_fails_to_commit_leaves_its_cursor_behind(two_dbs, adapters):  # noqa: F811
+    """The database refuses a page (a trigger that raises, as a full disk would): the pull fails, and the
+    page's cursor was not saved either, so the next invocation reads it again, even without a lookback.
+    (One page holds every partner, so a cursor saved ahead of its rows would skip all but the last second.)"""
+    _, fn_db = two_dbs
+    with MockOdooServer(demo=60) as odoo:
+        add_fixed_instance(fn_db, odoo.url)
+        with connect(fn_db) as conn:
+            conn.execute("create function refuse_partners() returns trigger language plpgsql as "
+                         "$$ begin if new.odoo_id > 40 then raise exception 'no space left on device (test)'; end if; "
+                         "return new; end $$")
+            conn.execute("create trigger refuse before insert on odoo.partners for each row execute function refuse_partners()")
+        function = serve_pull(fn_db, SPECGEN_FUNCTION_LOOKBACK_S="0")
+        try:
+            failed = invoke(function, batch_size=1000, entity="partner")
+            assert failed["instances"][0]["entities"][0]["status"] == "failed"
+            with connect(fn_db) as conn:
+                assert conn.execute("select count(*) as n from odoo.partners").fetchone()["n"] == 0
+                conn.execute("drop trigger refuse on odoo.partners")
+                conn.execute("drop function refuse_partners()")
+            # the partners alone: other entities would fetch the partners they point at as dependencies
+            pull_until_done(function, batch_size=1000, entity="partner")
+        finally:
+            function.stop()
+        with connect(fn_db) as conn:
+            mirrored = {r["odoo_id"] for r in conn.execute("select odoo_id from odoo.partners").fetchall()}
+        assert mirrored == set(odoo_partners(odoo.url))
