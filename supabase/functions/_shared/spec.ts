@@ -68,7 +68,49 @@ export const SPEC = {
       "primary_key": "id",
       "schema": "app",
       "table": "contacts",
-      "tenant_column": "org_id"
+      "tenant_column": "org_id",
+      "validate": [
+        {
+          "array": false,
+          "column": "full_name",
+          "kind": "str",
+          "max_length": 200,
+          "nullable": false
+        },
+        {
+          "array": false,
+          "column": "email",
+          "kind": "str",
+          "nullable": true
+        },
+        {
+          "array": false,
+          "column": "phone",
+          "kind": "str",
+          "max_length": 40,
+          "nullable": true
+        },
+        {
+          "array": false,
+          "column": "notes",
+          "kind": "str",
+          "nullable": true
+        },
+        {
+          "array": false,
+          "column": "odoo_id",
+          "ge": "-2147483648",
+          "kind": "int",
+          "le": "2147483647",
+          "nullable": true
+        },
+        {
+          "array": false,
+          "column": "odoo_write_date",
+          "kind": "timestamp",
+          "nullable": true
+        }
+      ]
     },
     {
       "batch_size": 500,
@@ -158,7 +200,76 @@ export const SPEC = {
       "primary_key": "id",
       "schema": "odoo",
       "table": "invoices",
-      "tenant_column": "org_id"
+      "tenant_column": "org_id",
+      "validate": [
+        {
+          "array": false,
+          "column": "name",
+          "kind": "str",
+          "max_length": 64,
+          "nullable": true
+        },
+        {
+          "array": false,
+          "column": "move_type",
+          "kind": "literal",
+          "literals": [
+            "entry",
+            "out_invoice",
+            "out_refund",
+            "in_invoice",
+            "in_refund"
+          ],
+          "nullable": false
+        },
+        {
+          "array": false,
+          "column": "state",
+          "kind": "literal",
+          "literals": [
+            "draft",
+            "posted",
+            "cancel"
+          ],
+          "nullable": false
+        },
+        {
+          "array": false,
+          "column": "invoice_date",
+          "kind": "date",
+          "nullable": true
+        },
+        {
+          "array": false,
+          "column": "amount_total",
+          "decimal_places": 2,
+          "kind": "decimal",
+          "max_digits": 14,
+          "nullable": true
+        },
+        {
+          "array": false,
+          "column": "amount_residual",
+          "decimal_places": 2,
+          "kind": "decimal",
+          "max_digits": 14,
+          "nullable": true
+        },
+        {
+          "array": false,
+          "column": "odoo_id",
+          "ge": "-2147483648",
+          "kind": "int",
+          "le": "2147483647",
+          "nullable": false
+        },
+        {
+          "array": false,
+          "column": "odoo_write_date",
+          "kind": "timestamp",
+          "nullable": true
+        }
+      ]
     },
     {
       "batch_size": 1000,
@@ -250,7 +361,66 @@ export const SPEC = {
       "primary_key": "id",
       "schema": "odoo",
       "table": "partners",
-      "tenant_column": "org_id"
+      "tenant_column": "org_id",
+      "validate": [
+        {
+          "array": false,
+          "column": "name",
+          "kind": "str",
+          "nullable": false
+        },
+        {
+          "array": false,
+          "column": "email",
+          "kind": "str",
+          "nullable": true
+        },
+        {
+          "array": false,
+          "column": "phone",
+          "kind": "str",
+          "nullable": true
+        },
+        {
+          "array": false,
+          "column": "is_company",
+          "kind": "bool",
+          "nullable": false
+        },
+        {
+          "array": false,
+          "column": "vat",
+          "kind": "str",
+          "max_length": 32,
+          "nullable": true
+        },
+        {
+          "array": false,
+          "column": "city",
+          "kind": "str",
+          "nullable": true
+        },
+        {
+          "array": false,
+          "column": "active",
+          "kind": "bool",
+          "nullable": false
+        },
+        {
+          "array": false,
+          "column": "odoo_id",
+          "ge": "-2147483648",
+          "kind": "int",
+          "le": "2147483647",
+          "nullable": false
+        },
+        {
+          "array": false,
+          "column": "odoo_write_date",
+          "kind": "timestamp",
+          "nullable": true
+        }
+      ]
     },
     {
       "batch_size": 1000,
@@ -312,7 +482,50 @@ export const SPEC = {
       "primary_key": "id",
       "schema": "odoo",
       "table": "products",
-      "tenant_column": "org_id"
+      "tenant_column": "org_id",
+      "validate": [
+        {
+          "array": false,
+          "column": "name",
+          "kind": "str",
+          "nullable": false
+        },
+        {
+          "array": false,
+          "column": "default_code",
+          "kind": "str",
+          "max_length": 64,
+          "nullable": true
+        },
+        {
+          "array": false,
+          "column": "list_price",
+          "decimal_places": 2,
+          "kind": "decimal",
+          "max_digits": 14,
+          "nullable": true
+        },
+        {
+          "array": false,
+          "column": "active",
+          "kind": "bool",
+          "nullable": false
+        },
+        {
+          "array": false,
+          "column": "odoo_id",
+          "ge": "-2147483648",
+          "kind": "int",
+          "le": "2147483647",
+          "nullable": false
+        },
+        {
+          "array": false,
+          "column": "odoo_write_date",
+          "kind": "timestamp",
+          "nullable": true
+        }
+      ]
     },
     {
       "batch_size": 1000,
@@ -384,7 +597,53 @@ export const SPEC = {
       "primary_key": "id",
       "schema": "odoo",
       "table": "sale_order_lines",
-      "tenant_column": "org_id"
+      "tenant_column": "org_id",
+      "validate": [
+        {
+          "array": false,
+          "column": "name",
+          "kind": "str",
+          "nullable": true
+        },
+        {
+          "array": false,
+          "column": "product_uom_qty",
+          "decimal_places": 3,
+          "kind": "decimal",
+          "max_digits": 14,
+          "nullable": true
+        },
+        {
+          "array": false,
+          "column": "price_unit",
+          "decimal_places": 2,
+          "kind": "decimal",
+          "max_digits": 14,
+          "nullable": true
+        },
+        {
+          "array": false,
+          "column": "price_subtotal",
+          "decimal_places": 2,
+          "kind": "decimal",
+          "max_digits": 14,
+          "nullable": true
+        },
+        {
+          "array": false,
+          "column": "odoo_id",
+          "ge": "-2147483648",
+          "kind": "int",
+          "le": "2147483647",
+          "nullable": false
+        },
+        {
+          "array": false,
+          "column": "odoo_write_date",
+          "kind": "timestamp",
+          "nullable": true
+        }
+      ]
     },
     {
       "batch_size": 500,
@@ -447,7 +706,56 @@ export const SPEC = {
       "primary_key": "id",
       "schema": "odoo",
       "table": "sale_orders",
-      "tenant_column": "org_id"
+      "tenant_column": "org_id",
+      "validate": [
+        {
+          "array": false,
+          "column": "name",
+          "kind": "str",
+          "max_length": 64,
+          "nullable": false
+        },
+        {
+          "array": false,
+          "column": "state",
+          "kind": "literal",
+          "literals": [
+            "draft",
+            "sent",
+            "sale",
+            "cancel"
+          ],
+          "nullable": false
+        },
+        {
+          "array": false,
+          "column": "date_order",
+          "kind": "timestamp",
+          "nullable": true
+        },
+        {
+          "array": false,
+          "column": "amount_total",
+          "decimal_places": 2,
+          "kind": "decimal",
+          "max_digits": 14,
+          "nullable": true
+        },
+        {
+          "array": false,
+          "column": "odoo_id",
+          "ge": "-2147483648",
+          "kind": "int",
+          "le": "2147483647",
+          "nullable": false
+        },
+        {
+          "array": false,
+          "column": "odoo_write_date",
+          "kind": "timestamp",
+          "nullable": true
+        }
+      ]
     }
   ],
   "event_property_order": [
