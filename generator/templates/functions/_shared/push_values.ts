@@ -11,7 +11,15 @@ import { SPEC } from "./spec.ts"
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 export type Row = Record<string, unknown>
 
-export type FieldSpec = (typeof SPEC.entities)[number]["fields"][number]
+export interface FieldSpec {
+  column: string
+  odoo_field: string
+  kind: string // scalar | many2one | selection
+  target: string | null
+  type: string
+  nullable: boolean
+  array: boolean
+}
 export type LinkSpec = {
   relation: string
   odoo_field: string
