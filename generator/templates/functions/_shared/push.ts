@@ -13,6 +13,8 @@
 // - transient errors retry later with backoff; permanent ones, or the last attempt, are dead letters.
 // Within a wall-clock budget (SPECGEN_FUNCTION_BUDGET_S, default 120 s; Supabase stops a function at
 // 150 s on the free plan): no claim starts after it, and claimed rows not started by then are released.
+// An invocation tries a row at most once (a row that failed waits for the next invocation, as it waits for
+// the next cycle of the Python worker).
 //
 // Settings (environment; defaults are the Python worker's): SPECGEN_PUSH_BATCH_LIMIT (rows per claim,
 // 200), SPECGEN_PUSH_MAX_ATTEMPTS (8), SPECGEN_PUSH_RETRY_BASE_S (backoff base, 1), SPECGEN_PUSH_LEASE_S
@@ -156,6 +158,7 @@ export class Pusher {
   private clients = new Map<string, OdooClient>()
   pushed = 0
   released = 0
+  private tried = new Set<string>() // rows this invocation has worked: not claimed again by it
 
   constructor(readonly sql: Sql, readonly opts: Options, readonly deadline: number) {}
 
@@ -186,7 +189,8 @@ export class Pusher {
 
   /** Pusher.run_once: claim up to `limit` rows (of one instance) and push them; the runs' counts summed. */
   async runOnce(limit: number, instanceId: string | null): Promise<Record<string, number>> {
-    const rows = await store.claim(this.sql, this.worker, this.opts.leaseS, limit, instanceId)
+    const rows = await store.claim(this.sql, this.worker, this.opts.leaseS, limit, instanceId, this.tried)
+    for (const r of rows) this.tried.add(r.id)
     if (!rows.length) {
       return await Run.track(this.sql, "push", instanceId, null, async (run) => {
         run.counts.claimed = 0

@@ -39,7 +39,9 @@ export function cut(s: string, n: number): string {
 
 // The claim, oldest first and only the oldest open row of a record (a record's changes reach Odoo in
 // order); a row left 'processing' longer than the lease (a killed worker) is claimed again. Ordered by id
-// afterwards: RETURNING's order is not the claim's.
+// afterwards: RETURNING's order is not the claim's. One addition to Python's: rows this invocation has
+// already tried ($5) are left for the next one (with a short backoff, a failing row would otherwise use
+// up its attempts within one invocation).
 const CLAIM = `
 with claimed as (
 update odoo.outbox o set status = 'processing', claimed_by = $1::text, claimed_at = now(), attempts = o.attempts + 1
@@ -48,6 +50,7 @@ update odoo.outbox o set status = 'processing', claimed_by = $1::text, claimed_a
     where ((c.status = 'pending' and c.available_at <= now())
            or (c.status = 'processing' and c.claimed_at < now() - make_interval(secs => $2::text::float8)))
       and ($4::text::uuid is null or c.instance_id = $4::text::uuid)
+      and not (c.id = any(coalesce(string_to_array(nullif($5::text, ''), ','), '{}')::bigint[]))
       and not exists (select 1 from odoo.outbox p
                        where p.instance_id = c.instance_id and p.entity = c.entity and p.local_id = c.local_id
                          and p.id < c.id and p.status in ('pending', 'processing'))
@@ -59,9 +62,9 @@ select id::text as id, instance_id::text as instance_id, entity, local_id::text 
        claimed_at, last_error, trace_id
   from claimed order by id::bigint`
 
-export async function claim(sql: Q, worker: string, leaseS: number, limit: number, instanceId: string | null):
-  Promise<OutboxRow[]> {
-  return await q<OutboxRow>(sql, CLAIM, [worker, String(leaseS), String(limit), instanceId])
+export async function claim(sql: Q, worker: string, leaseS: number, limit: number, instanceId: string | null,
+  tried: Iterable<string> = []): Promise<OutboxRow[]> {
+  return await q<OutboxRow>(sql, CLAIM, [worker, String(leaseS), String(limit), instanceId, [...tried].join(",")])
 }
 
 export async function done(sql: Q, ids: string[]): Promise<void> {
