@@ -9,7 +9,7 @@ from tests.functions.support import Served, db_env, serve
 from tests.runtime.support import SECRET_ENV
 
 TOKEN = "push-function-token-0123456789"
-FAST = {"retry_base_s": 0, "odoo_timeout_s": 5, "odoo_retry_attempts": 8, "odoo_retry_base_s": 0.01,
+FAST = {"retry_base_s": 0, "budget_s": 20, "odoo_timeout_s": 5, "odoo_retry_attempts": 8, "odoo_retry_base_s": 0.01,
         "odoo_retry_cap_s": 0.05}
 
 

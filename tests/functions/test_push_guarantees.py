@@ -219,3 +219,51 @@ def test_field_merge_keeps_both_sides_changes_and_odoo_wins_a_field_changed_on_b
     assert mapping["synced_values"]["email"] == "app@example.com" and mapping["synced_values"]["phone"] == "+32 ODOO"
     assert queued == 0, "what Odoo won is written to the app as the sync's: no echo"
     assert step["data"]["took_from_odoo"] == ["full_name", "phone"]
+
+
+def test_a_row_locked_by_another_claim_is_skipped_not_waited_for(db_url, instance, odoo, fn, client):
+    """Another worker is in the middle of claiming the oldest row (its transaction holds the row lock):
+    the function claims the others at once instead of queueing behind it (FOR UPDATE SKIP LOCKED)."""
+    ids = [add_contact(db_url, instance["org_id"], full_name=f"Skip {i}") for i in range(3)]
+    with connect(db_url) as other:
+        other.execute("select id from odoo.outbox where local_id = %s for update", (ids[0],))
+        answer = invoke(fn, timeout=20)  # would wait for `other` to commit without SKIP LOCKED
+        assert answer["pushed"] == 2
+    assert drain(fn, db_url).get("created") == 1
+    assert_each_pushed_once(db_url, client, ids)
+
+
+def test_an_invocation_killed_during_a_create_loses_nothing(db_url, instance, odoo, client):
+    """The function is killed (SIGKILL) while Odoo works on a create: the row stays claimed, and once its
+    lease is over the next invocation finds the record by its ref and links it. Nothing is acknowledged
+    before Odoo has it and the link is stored."""
+    fn = serve_push(db_url)
+    local_id = add_contact(db_url, instance["org_id"], full_name="Killed Mid Create")
+    odoo.faults = "seed=6; res.partner/create: hang=1, hang_for=3"
+    caller = threading.Thread(target=lambda: _ignore(lambda: invoke(fn, timeout=30)))
+    caller.start()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not client.search("res.partner", [["name", "=", "Killed Mid Create"]],
+                                                            context={"active_test": False}):
+        time.sleep(0.1)
+    fn.process.kill()
+    fn.process.wait(10)
+    caller.join(30)
+    odoo.faults = None
+    with connect(db_url) as conn:
+        assert conn.execute("select status from odoo.outbox").fetchone()["status"] == "processing"
+    again = serve_push(db_url)
+    try:
+        time.sleep(1.2)
+        answer = invoke(again, lease_s=1)
+        assert answer["counts"].get("found_by_ref") == 1
+    finally:
+        again.stop()
+    assert_each_pushed_once(db_url, client, [local_id])
+
+
+def _ignore(f):
+    try:
+        f()
+    except Exception:  # noqa: BLE001 - the call dies with the function, by design
+        pass
