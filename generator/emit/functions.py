@@ -12,7 +12,10 @@ from __future__ import annotations
 from importlib import resources
 
 from generator.emit.runtime_api import ODOO_EVENT
+from generator.emit.pydantic import _constraints
 from generator.ir import IR, Table
+from generator.patterns import for_target
+from generator.sqltypes import NUMBERS, TEXTS
 from generator.load import relations
 from generator.text import jsondoc
 
@@ -50,8 +53,47 @@ def entity_data(ir: IR, t: Table) -> dict:
         "tenant_column": ir.tenancy.column if ir.tenancy and t.scope == "tenant" else None,
         "domain": jsondoc.load(m.domain_json), "context": dict(m.context), "batch_size": m.batch_size,
         "direction": m.direction, "conflict": m.conflict, "external_ref": m.external_ref,
-        "fields": fields, "many2manys": links,
+        "fields": fields, "many2manys": links, "validate": validation(ir, t),
     }
+
+
+# Columns the sync fills itself (bridge.adapters.EntityAdapter.SYNC_SET): never validated
+SYNC_SET = ("id", "org_id", "instance_id")
+PY_KIND = {"uuid": "uuid", "text": "str", "varchar": "str", "smallint": "int", "integer": "int", "bigint": "int",
+           "numeric": "decimal", "boolean": "bool", "date": "date", "timestamptz": "timestamp", "jsonb": "json"}
+
+
+def validation(ir: IR, t: Table) -> list[dict]:
+    """What the Python pull validates of a converted row (EntityAdapter.validate: the insert model's
+    definitions of the values that came from Odoo, generator/emit/pydantic.py), in the model's field
+    order: each mapped scalar or selection column, odoo_id and odoo_write_date, with the same bounds."""
+    m = t.odoo
+    assert m is not None
+    skip = set(SYNC_SET) | {f.column for f in m.fields if f.kind in ("many2one", "many2many", "one2many")}
+    filled = {f.column for f in m.fields} | {"odoo_id", "odoo_write_date"}
+    enums = {(e.schema, e.name): list(e.values) for e in ir.enums}
+    out = []
+    for c in t.columns:
+        if c.name in skip or c.name not in filled or c.identity:
+            continue
+        b = t.bounds(c.name)
+        base = c.type.base
+        check: dict = {"column": c.name, "kind": "literal" if c.enum else PY_KIND.get(base, "any"),
+                       "nullable": c.nullable, "array": c.type.array}
+        if c.enum:
+            check["literals"] = enums[c.enum]
+        if not c.type.array and _constraints(c, b):
+            if base in TEXTS:
+                check.update({k: v for k, v in (("min_length", b.min_length), ("max_length", b.max_length)) if v is not None})
+                if b.pattern is not None:
+                    check["pattern"] = for_target(b.pattern, "rust")
+                    check["pattern_js"] = for_target(b.pattern, "js")
+            if base in NUMBERS:
+                check.update({k: str(v) for k, v in (("ge", b.minimum), ("le", b.maximum)) if v is not None})
+            if base == "numeric" and c.type.precision is not None:
+                check.update(max_digits=c.type.precision, decimal_places=c.type.scale)
+        out.append(check)
+    return out
 
 
 def spec_data(ir: IR) -> dict:

@@ -16,14 +16,27 @@ from mock_odoo.server import MockOdooServer
 from bridge.odoo.client import OdooClient
 from bridge.odoo.errors import ValidationError
 from bridge.odoo.retry import RetryPolicy
-from bridge.sync.processor import Processor
 from bridge.sync.pull import pull_entity, reconcile_entity
 from bridge.http.receiver import create_app
 from bridge.http.serve import ThreadedServer
 from tests.runtime.support import WEBHOOK_TOKEN, add_instance, fast_client, table_rows
 from tests.runtime.helpers import mirror_problems, quiesce, stop_process, worker_process
+from tests.runtime import runtimes
 
 pytestmark = pytest.mark.db
+
+
+@pytest.fixture(params=runtimes.RUNTIMES)
+def runtime(request):
+    """The scenario runs against each runtime (tests/runtime/runtimes.py); the function one needs Deno."""
+    if request.param == "functions":
+        request.applymarker(pytest.mark.deno)
+        from tests.functions.support import deno
+        deno()
+    rt = runtimes.make(request.param)
+    yield rt
+    if hasattr(rt, "close"):
+        rt.close()
 
 
 def admin(odoo) -> OdooClient:
@@ -69,24 +82,24 @@ def assert_only_edit_vs_delete_dead_letters(db_url: str) -> None:
     assert unexpected == []
 
 
-def test_worker_sigkilled_at_random_points_loses_and_duplicates_nothing(db_url, adapters):
+def test_worker_sigkilled_at_random_points_loses_and_duplicates_nothing(db_url, adapters, runtime):
     """Killing the worker (SIGKILL) mid-run, again and again, never loses, duplicates or corrupts a record."""
     rng = random.Random(20241127)
     with MockOdooServer(demo=150) as odoo:
         instance = add_instance(db_url, odoo.url)
         client = admin(odoo)
         for step in range(7):
-            proc = worker_process(db_url, "--interval", "0.05", "--pull-batch-size", "15", "--lease", "1",
+            proc = runtime.worker(db_url, "--interval", "0.05", "--pull-batch-size", "15", "--lease", "1",
                                   "--retry-base", "0", "--reconcile-every", "600", "--no-reconcile-at-start",
                                   "--lookback", "1")
             churn(rng, client, db_url, instance["org_id"], step)
             time.sleep(rng.uniform(0.5, 2.5))
-            stop_process(proc, signal.SIGKILL)
+            runtime.stop(proc, signal.SIGKILL)
         with connect(db_url) as conn:
             # a run a kill interrupted is still 'running', or was closed by the next worker as WorkerLost
             interrupted = conn.execute("select count(*) as n from ops.runs where status = 'running' "
                                        "or error like 'WorkerLost:%%'").fetchone()["n"]
-        w = quiesce(db_url, adapters)
+        w = runtime.quiesce(db_url, adapters)
         assert interrupted >= 1, "no kill landed inside a run; the test proved nothing"
         assert mirror_problems(db_url, odoo.url, instance["id"], adapters) == []
         assert w.left == {}, f"the sync did not finish: {w.left} queue rows still open"
@@ -95,7 +108,7 @@ def test_worker_sigkilled_at_random_points_loses_and_duplicates_nothing(db_url, 
         client.close()
 
 
-def test_odoo_failing_20_percent_of_calls_loses_and_duplicates_nothing(db_url, adapters):
+def test_odoo_failing_20_percent_of_calls_loses_and_duplicates_nothing(db_url, adapters, runtime):
     """With 5xx, 429, resets, serialization failures and hangs on 20% of Odoo calls, and every create
     answered 504 and committed a second later, everything still syncs once."""
     rng = random.Random(7)
@@ -114,7 +127,7 @@ def test_odoo_failing_20_percent_of_calls_loses_and_duplicates_nothing(db_url, a
                        "res.partner/create: late_execute=1, after=1")
         kw = {"client_kw": {"timeout": 0.3, "retry": RetryPolicy(attempts=10, base=0.01, cap=0.05, retry_after_cap=0.02)},
               "pull_batch_size": 25}
-        w = quiesce(db_url, adapters, max_cycles=30, **kw)  # faults on to the end, its audit included
+        w = runtime.quiesce(db_url, adapters, max_cycles=30, **kw)  # faults on to the end, its audit included
         state = odoo.state()
         odoo.faults = None  # only so the test itself can read Odoo: the sync does nothing more
         faults = state.get("faults", {})
@@ -126,13 +139,13 @@ def test_odoo_failing_20_percent_of_calls_loses_and_duplicates_nothing(db_url, a
         client.close()
 
 
-def test_dropped_webhooks_are_caught_up_by_the_pull(db_url, adapters):
+def test_dropped_webhooks_are_caught_up_by_the_pull(db_url, adapters, runtime):
     """When Odoo loses half its webhook notifications, the next pull still brings every change."""
     with MockOdooServer(demo=80, webhook_drop=0.5) as odoo, ThreadedServer(create_app(db_url)) as receiver:
         instance = add_instance(db_url, odoo.url)
         client = fast_client(instance)
         for a in ("partner", "contact"):
-            pull_entity(db_url, instance, adapters, adapters[a], client)
+            runtime.pull(db_url, instance, adapters, a, client)
         odoo.webhooks.configure(urls=[f"{receiver.url}/webhooks/odoo/{instance['id']}/{WEBHOOK_TOKEN}"],
                                 models=["res.partner"])
         ids = sorted(client.search("res.partner", [], context={"active_test": False}))[:40]
@@ -141,38 +154,38 @@ def test_dropped_webhooks_are_caught_up_by_the_pull(db_url, adapters):
         assert odoo.webhooks.wait_idle(10)
         stats = odoo.webhooks.to_dict()["stats"]
         assert stats["dropped"] > 0
-        Processor(db_url, adapters, lambda inst: client).run_once()
+        runtime.process(db_url, adapters, client)
         rows = table_rows(db_url, "odoo.partners", instance["id"])
         via_webhook = sum(1 for i, pid in enumerate(ids) if rows[pid]["city"] == f"Dropped {i}")
         assert 0 < via_webhook < len(ids)
         for a in ("partner", "contact"):
-            pull_entity(db_url, instance, adapters, adapters[a], client)
+            runtime.pull(db_url, instance, adapters, a, client)
         assert mirror_problems(db_url, odoo.url, instance["id"], adapters) == []
         client.close()
 
 
-def test_several_workers_on_one_instance_do_everything_exactly_once(db_url, adapters):
+def test_several_workers_on_one_instance_do_everything_exactly_once(db_url, adapters, runtime):
     """Three workers at once on one instance: no duplicate in Odoo or the database, and clean SIGTERM exits."""
     rng = random.Random(3)
     with MockOdooServer(demo=150) as odoo, ThreadedServer(create_app(db_url)) as receiver:
         instance = add_instance(db_url, odoo.url)
         odoo.webhooks.configure(urls=[f"{receiver.url}/webhooks/odoo/{instance['id']}/{WEBHOOK_TOKEN}"])
         client = admin(odoo)
-        procs = [worker_process(db_url, "--interval", "0.05", "--pull-batch-size", "20", "--retry-base", "0",
+        procs = [runtime.worker(db_url, "--interval", "0.05", "--pull-batch-size", "20", "--retry-base", "0",
                                 "--reconcile-every", "600", "--no-reconcile-at-start",
-                                  "--lookback", "1") for _ in range(3)]
+                                "--lookback", "1") for _ in range(3)]
         try:
             for step in range(6):
                 churn(rng, client, db_url, instance["org_id"], step)
                 time.sleep(0.7)
             time.sleep(2)
         finally:
-            codes = [stop_process(p) for p in procs]
-        errors = [p.stderr.read().decode()[-2000:] for p in procs]
+            codes = [runtime.stop(p) for p in procs]
+        errors = [runtime.errors(p) for p in procs]
         assert codes == [0, 0, 0], errors
         with connect(db_url) as conn:
             skipped = conn.execute("select count(*) as n from ops.runs where (counts->>'locked')::int = 1").fetchone()["n"]
-        w = quiesce(db_url, adapters)
+        w = runtime.quiesce(db_url, adapters)
         assert skipped > 0, "the workers never met on a lock; the test proved nothing"
         assert mirror_problems(db_url, odoo.url, instance["id"], adapters) == []
         assert w.left == {}, f"the sync did not finish: {w.left} queue rows still open"
@@ -219,7 +232,7 @@ def test_records_changing_during_pagination_are_not_missed(db_url, adapters):
         editor.close()
 
 
-def test_many_records_with_one_write_date_cross_pages_and_resumes(db_url, adapters):
+def test_many_records_with_one_write_date_cross_pages_and_resumes(db_url, adapters, runtime):
     """2,000 partners created in one transaction (one write_date) all arrive once, even when a run stops mid-second."""
     with MockOdooServer(demo=0) as odoo:
         instance = add_instance(db_url, odoo.url)
@@ -228,27 +241,29 @@ def test_many_records_with_one_write_date_cross_pages_and_resumes(db_url, adapte
                                                            for i in range(2000)]])
         dates = {r["write_date"] for r in client.read("res.partner", ids, ["write_date"])}
         assert len(dates) == 1
-        first = pull_entity(db_url, instance, adapters, adapters["partner"], client, batch_size=150, max_batches=4)
-        assert first["read"] == 600
-        pull_entity(db_url, instance, adapters, adapters["partner"], client, batch_size=150)
+        first = runtime.pull(db_url, instance, adapters, "partner", client, batch_size=150, max_batches=4)
+        # the Python pull stops after 4 pages; the function after the first page past its cursor (a budget
+        # smaller than one page): either way the run ends inside the one second
+        assert first["read"] == (600 if runtime.name == "python" else 150)
+        runtime.pull(db_url, instance, adapters, "partner", client, batch_size=150)
         rows = table_rows(db_url, "odoo.partners", instance["id"])
         assert set(ids) <= set(rows) and len(rows) == len(set(rows))
         with connect(db_url) as conn:
             cursor = conn.execute("select last_id from odoo.sync_cursors where entity='partner'").fetchone()
         assert cursor["last_id"] == max(ids)
-        pull_entity(db_url, instance, adapters, adapters["contact"], client)
+        runtime.pull(db_url, instance, adapters, "contact", client)
         assert mirror_problems(db_url, odoo.url, instance["id"], adapters) == []
         client.close()
 
 
-def test_deletions_in_odoo_reach_the_mirror_through_their_webhooks(db_url, adapters):
+def test_deletions_in_odoo_reach_the_mirror_through_their_webhooks(db_url, adapters, runtime):
     """A record deleted in Odoo is tombstoned from its webhook notification: the pull cannot see a
     deletion, and reconcile runs only on its own (hours apart) schedule, so here none runs at all."""
     with MockOdooServer(demo=80) as odoo, ThreadedServer(create_app(db_url)) as receiver:
         instance = add_instance(db_url, odoo.url)
         client = fast_client(instance)
         for a in ("partner", "contact"):
-            pull_entity(db_url, instance, adapters, adapters[a], client)
+            runtime.pull(db_url, instance, adapters, a, client)
         odoo.webhooks.configure(urls=[f"{receiver.url}/webhooks/odoo/{instance['id']}/{WEBHOOK_TOKEN}"],
                                 models=["res.partner"])
         deleted = []
@@ -263,9 +278,9 @@ def test_deletions_in_odoo_reach_the_mirror_through_their_webhooks(db_url, adapt
         assert len(deleted) >= 3, "nothing could be deleted; the test proved nothing"
         client.write("res.partner", client.search("res.partner", [], limit=3), {"city": "Edited Too"})
         assert odoo.webhooks.wait_idle(10)
-        Processor(db_url, adapters, lambda inst: client).run_once()
+        runtime.process(db_url, adapters, client)
         for a in ("partner", "contact"):
-            pull_entity(db_url, instance, adapters, adapters[a], client)
+            runtime.pull(db_url, instance, adapters, a, client)
         assert mirror_problems(db_url, odoo.url, instance["id"], adapters) == []
         client.close()
 
@@ -314,7 +329,7 @@ def test_every_webhook_answered_2xx_is_stored(db_url, adapters):
         client.close()
 
 
-def test_early_webhooks_and_commits_beyond_the_lookback_lose_nothing(db_url, adapters):
+def test_early_webhooks_and_commits_beyond_the_lookback_lose_nothing(db_url, adapters, runtime):
     """Odoo 17 as it is: notifications posted before the call commits (an eager read sees the old
     record), a third of them lost, and writes committed with a write_date 300 s old, far behind the
     pull's lookback (the instance's 2 s request limit), while a worker runs on its own schedule,
@@ -329,7 +344,7 @@ def test_early_webhooks_and_commits_beyond_the_lookback_lose_nothing(db_url, ada
         odoo.webhooks.configure(urls=[f"{receiver.url}/webhooks/odoo/{instance['id']}/{WEBHOOK_TOKEN}"],
                                 models=["res.partner"])
         client = admin(odoo)
-        proc = worker_process(db_url, "--interval", "0.05", "--pull-batch-size", "20", "--retry-base", "0",
+        proc = runtime.worker(db_url, "--interval", "0.05", "--pull-batch-size", "20", "--retry-base", "0",
                               "--reconcile-every", "3", "--no-reconcile-at-start")
         try:
             time.sleep(1.5)  # the first pulls
@@ -341,8 +356,8 @@ def test_early_webhooks_and_commits_beyond_the_lookback_lose_nothing(db_url, ada
             odoo.faults = None
             time.sleep(3 + 2 + 2)  # a scheduled reconcile after the last change, and every recheck due
         finally:
-            code = stop_process(proc)
-        assert code == 0, proc.stderr.read().decode()[-2000:]
+            code = runtime.stop(proc)
+        assert code == 0, runtime.errors(proc)
         assert fired.get("slow_commit", 0) >= 3 and fired.get("late_commit", 0) >= 2, fired
         with connect(db_url) as conn:
             done = conn.execute(
@@ -351,9 +366,48 @@ def test_early_webhooks_and_commits_beyond_the_lookback_lose_nothing(db_url, ada
                 "from ops.runs").fetchone()
         assert done["rechecked"] > 0, "no event was read a second time; the test proved nothing"
         assert done["stale"] > 0, "no late commit needed the scheduled reconcile; the test proved nothing"
-        w = quiesce(db_url, adapters)
+        w = runtime.quiesce(db_url, adapters)
         assert mirror_problems(db_url, odoo.url, instance["id"], adapters) == []
         assert w.left == {}, f"the sync did not finish: {w.left} queue rows still open"
         assert w.repairs == {}, f"the final audit had to repair what the sync lost: {w.repairs}"
+        assert_only_edit_vs_delete_dead_letters(db_url)
+        client.close()
+
+
+def test_a_python_worker_and_the_functions_at_once_on_one_instance(db_url, adapters):
+    """A Python worker and a FunctionWorker side by side on one instance, on one database, with churn
+    and webhooks: they meet on the pull locks and everything is synced once (0 lost, 0 duplicated,
+    0 mismatched)."""
+    from tests.functions.support import deno
+    deno()
+    rng = random.Random(2718)
+    functions = runtimes.FunctionsRuntime()
+    with MockOdooServer(demo=150) as odoo, ThreadedServer(create_app(db_url)) as receiver:
+        instance = add_instance(db_url, odoo.url)
+        odoo.webhooks.configure(urls=[f"{receiver.url}/webhooks/odoo/{instance['id']}/{WEBHOOK_TOKEN}"])
+        client = admin(odoo)
+        options = ("--interval", "0.05", "--pull-batch-size", "20", "--retry-base", "0", "--reconcile-every", "600",
+                   "--no-reconcile-at-start", "--lookback", "1")
+        python = worker_process(db_url, *options)
+        function = functions.worker(db_url, *options)
+        try:
+            for step in range(6):
+                churn(rng, client, db_url, instance["org_id"], step)
+                time.sleep(0.7)
+            time.sleep(2)
+        finally:
+            codes = [stop_process(python), functions.stop(function)]
+        assert codes == [0, 0], (python.stderr.read().decode()[-2000:], function.errors)
+        assert function.invocations > 3
+        with connect(db_url) as conn:
+            workers = conn.execute("select count(distinct worker) as n from ops.runs where kind = 'pull' "
+                                   "and (counts->>'read')::int > 0").fetchone()["n"]
+            skipped = conn.execute("select count(*) as n from ops.runs where (counts->>'locked')::int = 1").fetchone()["n"]
+        w = quiesce(db_url, adapters)
+        assert workers >= 2, "one runtime never pulled anything; the test proved nothing"
+        assert skipped > 0, "the runtimes never met on a lock; the test proved nothing"
+        assert mirror_problems(db_url, odoo.url, instance["id"], adapters) == []
+        assert w.left == {}, f"the sync did not finish: {w.left} queue rows still open"
+        assert w.repairs == {}, f"reconcile had to repair what the sync lost: {w.repairs}"
         assert_only_edit_vs_delete_dead_letters(db_url)
         client.close()
