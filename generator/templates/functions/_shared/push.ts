@@ -18,8 +18,10 @@
 //
 // Settings (environment; defaults are the Python worker's): SPECGEN_PUSH_BATCH_LIMIT (rows per claim,
 // 200), SPECGEN_PUSH_MAX_ATTEMPTS (8), SPECGEN_PUSH_RETRY_BASE_S (backoff base, 1), SPECGEN_PUSH_LEASE_S
-// (300), SPECGEN_FUNCTION_BUDGET_S (120), SPECGEN_ODOO_TIMEOUT_S (30). A JSON request body may override,
-// for one invocation (tests, a manual drain): {"instance": id or name, "batch_limit", "max_attempts",
+// (300), each falling back to the SPECGEN_FUNCTION_* setting sync-from-odoo's event queue reads;
+// SPECGEN_FUNCTION_BUDGET_S (120), SPECGEN_ODOO_TIMEOUT_S (30), SPECGEN_ODOO_RETRY_ATTEMPTS (6),
+// SPECGEN_ODOO_RETRY_BASE_S (0.1), SPECGEN_ODOO_RETRY_CAP_S (5). A JSON request body may override,
+// for one invocation (tests, a manual drain): {"instance" (or "instance_id"): id or name, "batch_limit", "max_attempts",
 // "retry_base_s", "lease_s", "budget_s", "odoo_timeout_s", "odoo_retry_attempts", "odoo_retry_base_s",
 // "odoo_retry_cap_s"}. The answer: {"pushed", "failed" (retried later), "dead" (dead-lettered), "claimed",
 // "released", "instances", "skipped_instances", "counts" (the runs' counts summed, as `sync push` prints)}.
@@ -94,10 +96,14 @@ export interface Options {
   odooRetry: RetryPolicy
 }
 
-function envNumber(name: string, fallback: number): number {
-  const text = (Deno.env.get(name) ?? "").trim()
-  const n = Number(text)
-  return text && Number.isFinite(n) ? n : fallback
+/** The first of the variables that holds a number, else `fallback`. */
+function envNumber(names: string | string[], fallback: number): number {
+  for (const name of typeof names === "string" ? [names] : names) {
+    const text = (Deno.env.get(name) ?? "").trim()
+    const n = Number(text)
+    if (text && Number.isFinite(n)) return n
+  }
+  return fallback
 }
 
 function bodyNumber(body: Record<string, unknown>, key: string, fallback: number, lo: number, hi: number): number {
@@ -119,20 +125,25 @@ export async function options(req: Request): Promise<Options> {
     }
     body = parsed as Record<string, unknown>
   }
-  const instance = body.instance === undefined || body.instance === null ? null : String(body.instance)
+  const named = body.instance ?? body.instance_id // sync-from-odoo's name for it, too
+  const instance = named === undefined || named === null ? null : String(named)
   const retry = new RetryPolicy()
+  // SPECGEN_PUSH_* first, then the queue settings both sync functions share (SPECGEN_FUNCTION_*)
   return {
     instance,
-    batchLimit: Math.trunc(bodyNumber(body, "batch_limit", envNumber("SPECGEN_PUSH_BATCH_LIMIT", 200), 1, 10000)),
-    maxAttempts: Math.trunc(bodyNumber(body, "max_attempts", envNumber("SPECGEN_PUSH_MAX_ATTEMPTS", 8), 1, 1000)),
-    retryBaseS: bodyNumber(body, "retry_base_s", envNumber("SPECGEN_PUSH_RETRY_BASE_S", 1.0), 0, 3600),
-    leaseS: bodyNumber(body, "lease_s", envNumber("SPECGEN_PUSH_LEASE_S", 300), 0.1, 86400),
+    batchLimit: Math.trunc(bodyNumber(body, "batch_limit",
+      envNumber(["SPECGEN_PUSH_BATCH_LIMIT", "SPECGEN_FUNCTION_BATCH_LIMIT"], 200), 1, 10000)),
+    maxAttempts: Math.trunc(bodyNumber(body, "max_attempts",
+      envNumber(["SPECGEN_PUSH_MAX_ATTEMPTS", "SPECGEN_FUNCTION_MAX_ATTEMPTS"], 8), 1, 1000)),
+    retryBaseS: bodyNumber(body, "retry_base_s",
+      envNumber(["SPECGEN_PUSH_RETRY_BASE_S", "SPECGEN_FUNCTION_RETRY_BASE_S"], 1.0), 0, 3600),
+    leaseS: bodyNumber(body, "lease_s", envNumber(["SPECGEN_PUSH_LEASE_S", "SPECGEN_FUNCTION_LEASE_S"], 300), 0.1, 86400),
     budgetS: bodyNumber(body, "budget_s", envNumber("SPECGEN_FUNCTION_BUDGET_S", 120), 0, 3600),
     odooTimeoutS: bodyNumber(body, "odoo_timeout_s", envNumber("SPECGEN_ODOO_TIMEOUT_S", 30), 0.05, 600),
     odooRetry: new RetryPolicy(
-      Math.trunc(bodyNumber(body, "odoo_retry_attempts", retry.attempts, 1, 100)),
-      bodyNumber(body, "odoo_retry_base_s", retry.base, 0, 60),
-      bodyNumber(body, "odoo_retry_cap_s", retry.cap, 0, 600),
+      Math.trunc(bodyNumber(body, "odoo_retry_attempts", envNumber("SPECGEN_ODOO_RETRY_ATTEMPTS", retry.attempts), 1, 100)),
+      bodyNumber(body, "odoo_retry_base_s", envNumber("SPECGEN_ODOO_RETRY_BASE_S", retry.base), 0, 60),
+      bodyNumber(body, "odoo_retry_cap_s", envNumber("SPECGEN_ODOO_RETRY_CAP_S", retry.cap), 0, 600),
       bodyNumber(body, "odoo_retry_cap_s", retry.retryAfterCap, 0, 600),
     ),
   }
