@@ -6,9 +6,9 @@ What each runtime offers the scenarios: `worker(db_url, ...)` (a background work
 SIGKILL or stopped), `pull(...)` (one entity, now), `process(...)` (the waiting webhook events, now) and
 `quiesce(...)` (cycles until the queues are empty, then the reconcile audit of tests.runtime.helpers).
 
-The function runtime cycles through `FUNCTIONS` (one invocation each per cycle). What has no function yet
-runs as the Python worker runs it, in `PYTHON_STEPS`: the push until fnpush's sync-to-odoo is added to
-`FUNCTIONS` (and "push" removed here), and reconcile, which the functions do not port.
+The function runtime cycles through `FUNCTIONS` (one invocation each per cycle: the pull with the
+webhook events, then the push). What has no function runs as the Python worker runs it, in
+`PYTHON_STEPS`: reconcile, which the functions do not port.
 """
 from __future__ import annotations
 
@@ -35,10 +35,9 @@ from tests.functions.support import db_env, serve
 from tests.runtime.helpers import queue_depth, quiesce as python_quiesce, stop_process, worker_process
 from tests.runtime.support import SECRET_ENV, runtime_settings
 
-# The functions a FunctionWorker invokes each cycle, in order. fnpush: add "sync-to-odoo" here and drop
-# "push" from PYTHON_STEPS.
-FUNCTIONS: tuple[str, ...] = ("sync-from-odoo",)
-PYTHON_STEPS: tuple[str, ...] = ("push", "reconcile")
+# The functions a FunctionWorker invokes each cycle, in order; what the Python worker does besides.
+FUNCTIONS: tuple[str, ...] = ("sync-from-odoo", "sync-to-odoo")
+PYTHON_STEPS: tuple[str, ...] = ("reconcile",)
 
 
 def _args(extra: tuple[str, ...]) -> dict[str, str]:
@@ -176,15 +175,15 @@ class FunctionsRuntime:
     def errors(self, worker: FunctionWorker) -> str:
         return "\n".join(worker.errors)
 
-    def served(self, db_url: str, **env: str):
-        key = db_url + repr(sorted(env.items()))
+    def served(self, db_url: str, name: str = "sync-from-odoo", **env: str):
+        key = name + db_url + repr(sorted(env.items()))
         if key not in self._served:
-            self._served[key] = serve("sync-from-odoo", {**db_env(db_url), "SPECGEN_FUNCTION_TOKEN": TOKEN, SECRET_ENV: "admin",
-                                                         **FAST_ODOO, **env})
+            self._served[key] = serve(name, {**db_env(db_url), "SPECGEN_FUNCTION_TOKEN": TOKEN, SECRET_ENV: "admin",
+                                             **FAST_ODOO, **env})
         return self._served[key]
 
-    def invoke(self, db_url: str, env: dict | None = None, **body) -> dict:
-        served = self.served(db_url, **(env or {}))
+    def invoke(self, db_url: str, env: dict | None = None, name: str = "sync-from-odoo", **body) -> dict:
+        served = self.served(db_url, name, **(env or {}))
         r = httpx.post(served.url, json=body, headers={"x-specgen-function-token": TOKEN}, timeout=300)
         assert r.status_code == 200, r.text
         return r.json()
@@ -229,6 +228,8 @@ class FunctionsRuntime:
             self.invoke(db_url, env, **body)
             if "push" in PYTHON_STEPS:
                 pusher.run_once(limit=200)
+            else:
+                self.invoke(db_url, env, "sync-to-odoo")
             depth = queue_depth(db_url)
             if not depth["outbox"] and not depth["events"]:
                 self.invoke(db_url, env, **body)
