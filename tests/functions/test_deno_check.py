@@ -1,6 +1,6 @@
-"""The rendered Edge Functions type-check under `deno check` (strict, Deno's default), the check can fail,
-and they import only what Supabase's edge runtime and plain Deno both fetch: relative modules and npm
-packages at an exact version."""
+"""The rendered Edge Functions (each entry point, with every module it imports) type-check under
+`deno check` (strict, Deno's default), the check can fail, and they import only what Supabase's edge
+runtime and plain Deno both fetch: relative modules and npm packages at an exact version."""
 from __future__ import annotations
 
 import re
@@ -14,19 +14,28 @@ from tests.functions.support import deno, deno_env, functions_dir
 
 pytestmark = pytest.mark.deno
 
-ENTRY = Path("webhook-receiver") / "index.ts"
+from generator.emit.functions import NAMES
+
+ENTRIES = [str(Path(name) / "index.ts") for name in NAMES]
 # import ... from "x", export ... from "x", import "x", import("x")
 SPECIFIER = re.compile(r"""(?:\bfrom\s*|\bimport\s*\(?\s*)(["'])([^"']+)\1""")
 EXACT_NPM = re.compile(r"^npm:(@[a-z0-9][\w.-]*/)?[a-z0-9][\w.-]*@\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(/[\w./-]*)?$")
 
 
-def check(folder: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([deno(), "check", str(ENTRY)], cwd=folder, env=deno_env(), capture_output=True,
+def check(folder: Path, entries=ENTRIES) -> subprocess.CompletedProcess:
+    return subprocess.run([deno(), "check", *entries], cwd=folder, env=deno_env(), capture_output=True,
                           text=True, timeout=300)
 
 
-def test_the_receiver_type_checks_strictly():
+def test_every_function_type_checks_strictly():
+    assert len(ENTRIES) == 3 and all((functions_dir() / e).is_file() for e in ENTRIES)
     r = check(functions_dir())
+    assert r.returncode == 0, r.stderr + r.stdout
+
+
+def test_the_repositorys_own_functions_type_check_strictly():
+    """supabase/functions/ as `specgen build` wrote it for this repository's spec (committed)."""
+    r = check(Path(__file__).resolve().parents[2] / "supabase" / "functions")
     assert r.returncode == 0, r.stderr + r.stdout
 
 
@@ -35,7 +44,7 @@ def test_a_type_error_fails_the_check(tmp_path):
     fails and names it, so a passing check means something."""
     copy = tmp_path / "functions"
     shutil.copytree(functions_dir(), copy)
-    receiver = copy / "_shared" / "receiver.ts"
+    receiver = copy / "_shared" / "receiver.ts"  # imported by webhook-receiver only
     receiver.write_text(receiver.read_text(encoding="utf-8") + "\nexport function untyped(x) { return x }\n",
                         encoding="utf-8")
     r = check(copy)
