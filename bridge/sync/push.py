@@ -28,7 +28,7 @@ import psycopg
 
 from bridge.observe import tracing
 
-from bridge.adapters import canonical_json, values_hash
+from bridge.adapters import canonical_json, parse_odoo_datetime, values_hash
 from bridge.odoo.client import OdooClient
 from bridge.odoo.errors import AmbiguousOdooError, MissingError, OdooError, TransientOdooError
 from bridge.store import db, links as join_rows, mappings, mirrors
@@ -253,13 +253,16 @@ class Pusher:
         remote_vals = adapter.from_odoo(htmltext.record_to_text(remote_recs[0], html), self._resolver(conn, iid))
         conn.commit()
         current, remote = adapter.comparable(local), adapter.comparable(remote_vals)
+        # last_write_wins compares the app's updated_at with the record's write_date as just re-read
+        # (from_odoo gives the columns only: the write_date is the record's own)
+        remote_ts = parse_odoo_datetime(remote_recs[0].get("write_date"))
         if adapter.owner == "shared":
             res = conflicts.resolve(adapter.conflict or "odoo_wins", base, current, remote,
-                                    local_ts=local.get("updated_at"), remote_ts=remote_vals.get("odoo_write_date"))
+                                    local_ts=local.get("updated_at"), remote_ts=remote_ts)
         else:  # app-owned: the app is the source of truth
             res = conflicts.resolve("app_wins", base, current, remote)
         agreed, links_to_push, links_to_local = self._resolve_links(
-            adapter, links, base_links, remote_recs[0], local.get("updated_at"), remote_vals.get("odoo_write_date"))
+            adapter, links, base_links, remote_recs[0], local.get("updated_at"), remote_ts)
         action = "unchanged"
         if res.to_push or links_to_push:
             unresolve = self._unresolver(conn, iid)

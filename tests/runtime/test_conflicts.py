@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from bridge.sync import conflicts
 from bridge.sync.conflicts import POLICIES, resolve
 from bridge.store.db import connect
 from bridge.sync.pull import pull_entity
@@ -108,4 +110,41 @@ def test_shared_contact_edited_on_both_sides_merges_fields(db_url, instance, ada
         pending = conn.execute("select count(*) as n from odoo.outbox where status <> 'done'").fetchone()["n"]
     assert remote == {"id": row["odoo_id"], "phone": "+1 555", "email": "odoo-side@example.com"}
     assert (local["phone"], local["email"]) == ("+1 555", "odoo-side@example.com") and pending == 0
+    client.close()
+
+
+def _last_write_wins(adapters: dict) -> dict:
+    """The sync tests' adapters with the shared contact under last_write_wins (the project's is field_merge)."""
+    contact = adapters["contact"]
+    return {**adapters, "contact": type(contact.__name__, (contact,), {"conflict": "last_write_wins"})}
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("later", ["app", "odoo"])
+def test_last_write_wins_on_push_lets_the_later_edit_win(db_url, instance, adapters, odoo, later):
+    """Both sides edit a contact's phone, more than the skew apart: the push keeps the later edit on both
+    sides. The push compares the app's updated_at with the write_date of the record it re-reads; without
+    that date the later app edit lost to Odoo's older one."""
+    lww = _last_write_wins(adapters)
+    client = fast_client(instance)
+    pusher = Pusher(db_url, lww, lambda inst: client, retry_base=0.0)
+    pull_entity(db_url, instance, lww, lww["contact"], client)
+    with connect(db_url) as conn:
+        row = conn.execute("select * from app.contacts order by odoo_id limit 1").fetchone()
+
+    def app_edit():
+        with connect(db_url) as conn:
+            conn.execute("update app.contacts set phone = '+1 app' where id = %s", (row["id"],))
+
+    def odoo_edit():
+        client.write("res.partner", [row["odoo_id"]], {"phone": "+1 odoo"})
+    first, second = (odoo_edit, app_edit) if later == "app" else (app_edit, odoo_edit)
+    first()
+    time.sleep(conflicts.DEFAULT_SKEW.total_seconds() + 1.2)  # Odoo's write_date has whole seconds
+    second()
+    pusher.run_once()
+    remote = client.read("res.partner", [row["odoo_id"]], ["phone"])[0]["phone"]
+    with connect(db_url) as conn:
+        local = conn.execute("select phone from app.contacts where id = %s", (row["id"],)).fetchone()["phone"]
+    assert remote == local == f"+1 {later}"
     client.close()
