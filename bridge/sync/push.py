@@ -84,7 +84,8 @@ class Pusher:
         carries its entity (the per-entity error rate and last success count it) while the rows still
         go out in the order they were claimed (a project before the task that references it)."""
         with db.connect(self.url) as conn:
-            rows = self.claim(conn, limit, instance_id)
+            # UPDATE ... RETURNING gives the claimed rows in no promised order: oldest first, as queued
+            rows = sorted(self.claim(conn, limit, instance_id), key=lambda r: r["id"])
             if not rows:
                 with Run(self.url, "push", instance_id) as run:
                     run.counts["claimed"] = 0
