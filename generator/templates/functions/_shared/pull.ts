@@ -1,12 +1,17 @@
 // sync-from-odoo: per active instance (bridge/store/db.instances), per entity in pull order
 // (bridge/sync/contracts.pull_order), as many pages as fit in the wall-clock budget, each page committed
 // with its cursor (bridge/sync/pull.py pull_entity, cursor.py), then the waiting webhook events
-// (processor.py). The same advisory locks as the Python worker (db.try_lock, same keys), so a worker and
+// (processor.py). Before the pulls, the lost-run reaper (_shared/reaper.ts, bridge/sync/reaper.py) closes
+// the runs whose worker died (an invocation Supabase stopped at its wall-clock limit, a killed worker) as
+// failed WorkerLost, as the Python worker does at the start of its cycle; the answer counts them
+// ("lost_runs"). The same advisory locks as the Python worker (db.try_lock, same keys), so a worker and
 // a function never pull one entity at once: the one without the lock skips it.
 //
 // Settings (function secrets): SPECGEN_FUNCTION_BUDGET_S (default 120: Supabase stops a function at 150 s
 // on the free plan), SPECGEN_FUNCTION_LOOKBACK_S (default: the instance's request limit),
-// SPECGEN_FUNCTION_BATCH_LIMIT (events per pass, default 200), SPECGEN_FUNCTION_LEASE_S (300),
+// SPECGEN_FUNCTION_BATCH_LIMIT (events per pass, default 200), SPECGEN_FUNCTION_LEASE_S (300; the reaper
+// reads SPECGEN_PUSH_LEASE_S first, as sync-to-odoo does, and waits min(60, lease) s before it closes a
+// pull whose lock nobody holds),
 // SPECGEN_FUNCTION_MAX_ATTEMPTS (8), SPECGEN_FUNCTION_RETRY_BASE_S (1), SPECGEN_ODOO_TIMEOUT_S (30),
 // SPECGEN_ODOO_RETRY_BASE_S (0.1), SPECGEN_ODOO_RETRY_CAP_S (5), SPECGEN_ODOO_RETRY_ATTEMPTS (6).
 // A request body may lower what one invocation does (tests, a manual catch-up): {"budget_s": a smaller
@@ -14,7 +19,7 @@
 // page}.
 //
 // Not ported: reconcile (ids gone from Odoo without a webhook are tombstoned by the Python worker's
-// reconcile only), the lost-run reaper, metrics, odoo.entity_mappings for Odoo-owned mirrors
+// reconcile only), metrics, odoo.entity_mappings for Odoo-owned mirrors
 // (SPECGEN_SYNC_MIRROR_MAPPINGS).
 import { type Sql, db } from "./db.ts"
 import { isoformat, parseOdooDatetime } from "./convert.ts"
@@ -28,6 +33,7 @@ import { processEvents } from "./pull_events.ts"
 import * as store from "./pull_store.ts"
 import type { Instance } from "./pull_store.ts"
 import { type Context, odooDomain, pullOrder, readContext, readFields, upsert } from "./pull_write.ts"
+import { reapLostRuns } from "./reaper.ts"
 import { Run } from "./runs.ts"
 import { session } from "./session.ts"
 
@@ -221,6 +227,14 @@ export async function handle(req: Request): Promise<Response> {
   }
   const answer: Record<string, unknown>[] = []
   let more = false
+  let lostRuns: number | null = null
+  const lease = setting("SPECGEN_PUSH_LEASE_S", setting("SPECGEN_FUNCTION_LEASE_S", 300))
+  try {
+    // as the worker's "reap" step: the queue lease, and a grace of at most a minute
+    lostRuns = (await reapLostRuns(db(), lease, Math.min(60, lease))).length
+  } catch (err) {
+    log("worker", "error", "reap failed", { error: describe(err) })
+  }
   const conn = session()
   try {
     for (const inst of await store.instances(db(), b.instance_id ?? null)) {
@@ -267,5 +281,5 @@ export async function handle(req: Request): Promise<Response> {
   } finally {
     await conn.end({ timeout: 5 }).catch(() => {})
   }
-  return json(200, { status: more ? "more_to_do" : "done", instances: answer })
+  return json(200, { status: more ? "more_to_do" : "done", lost_runs: lostRuns, instances: answer })
 }
