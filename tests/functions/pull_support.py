@@ -35,9 +35,10 @@ def add_fixed_instance(url: str, odoo_url: str, *, org_id=ORG_ID, instance_id=IN
     return dict(inst)
 
 
-def serve_pull(db_url: str, **env: str):
+def serve_pull(db_url: str, functions=None, **env: str):
+    """sync-from-odoo of `functions` (else the sync tests' project) against db_url."""
     return serve("sync-from-odoo", {**db_env(db_url), "SPECGEN_FUNCTION_TOKEN": TOKEN, SECRET_ENV: "admin",
-                                    **FAST_ODOO, **env})
+                                    **FAST_ODOO, **env}, functions=functions)
 
 
 def invoke(function, **body) -> dict:

@@ -170,3 +170,48 @@ def test_a_page_that_fails_to_commit_leaves_its_cursor_behind(two_dbs, adapters)
         with connect(fn_db) as conn:
             mirrored = {r["odoo_id"] for r in conn.execute("select odoo_id from odoo.partners").fetchall()}
         assert mirrored == set(odoo_partners(odoo.url))
+
+
+def test_a_records_cap_stops_an_invocation_and_the_next_goes_on_from_the_cursor(two_dbs, adapters):  # noqa: F811
+    """SPECGEN_FUNCTION_MAX_RECORDS (Supabase's 2 s of CPU per request): no new page starts once the records
+    read in the invocation reach the cap, over all entities; the answer says more_to_do, and the
+    invocations that follow go on from the cursors until everything is mirrored, as the Python pull does."""
+    py_db, fn_db = two_dbs
+    with MockOdooServer(demo=80) as odoo:
+        py_inst = add_fixed_instance(py_db, odoo.url)
+        add_fixed_instance(fn_db, odoo.url)
+        python_pull(py_db, py_inst, adapters)
+        function = serve_pull(fn_db, SPECGEN_FUNCTION_MAX_RECORDS="30")  # the default budget: only the cap stops
+        try:
+            first = invoke(function, batch_size=10)
+            entities = first["instances"][0]["entities"]
+            assert first["status"] == "more_to_do" and entities[0]["status"] == "more_to_do", first
+            assert entities[0]["read"] == 30 and entities[0]["batches"] == 3  # three pages, then the cap
+            assert all(e["status"] == "more_to_do" and e["read"] == 0 for e in entities[1:])  # not started
+            # the body lowers the cap: one page of an entity not pulled yet
+            lowered = invoke(function, batch_size=10, max_records=10, entity="product")
+            (product,) = lowered["instances"][0]["entities"]
+            assert lowered["status"] == "more_to_do" and (product["read"], product["batches"]) == (10, 1), lowered
+            # the next: the lookback window read again (not progress), then past the cursor the first
+            # left, and stopped by the cap again
+            with connect(fn_db) as conn:
+                before = conn.execute("select last_write_date, last_id from odoo.sync_cursors "
+                                      "where entity = %s", (entities[0]["entity"],)).fetchone()
+            second = invoke(function, batch_size=10)
+            again = second["instances"][0]["entities"]
+            assert second["status"] == "more_to_do" and again[0]["status"] == "more_to_do", second
+            assert again[0]["read"] <= entities[0]["read"] + 10
+            assert all(e["status"] == "more_to_do" and e["read"] == 0 for e in again[1:])
+            with connect(fn_db) as conn:
+                after = conn.execute("select last_write_date, last_id from odoo.sync_cursors "
+                                     "where entity = %s", (entities[0]["entity"],)).fetchone()
+            assert (after["last_write_date"], after["last_id"]) > (before["last_write_date"], before["last_id"])
+            answers = pull_until_done(function, batch_size=10)
+        finally:
+            function.stop()
+        assert len(answers) > 3 and all(a["status"] == "more_to_do" for a in answers[:-1])
+        assert mirror_problems(fn_db, odoo.url, INSTANCE_ID, adapters) == []
+    py, fn = snapshot(py_db), snapshot(fn_db)
+    for key in ("odoo.partners", "odoo.products", "odoo.sale_orders", "odoo.sale_order_lines", "odoo.invoices",
+                "app.contacts", "dead_letters", "cursors", "mappings"):
+        assert fn[key] == py[key], key
