@@ -2,20 +2,29 @@
 // sync-from-odoo: per active instance (bridge/store/db.instances), per entity in pull order
 // (bridge/sync/contracts.pull_order), as many pages as fit in the wall-clock budget, each page committed
 // with its cursor (bridge/sync/pull.py pull_entity, cursor.py), then the waiting webhook events
-// (processor.py). The same advisory locks as the Python worker (db.try_lock, same keys), so a worker and
+// (processor.py). Before the pulls, the lost-run reaper (_shared/reaper.ts, bridge/sync/reaper.py) closes
+// the runs whose worker died (an invocation Supabase stopped at its wall-clock limit, a killed worker) as
+// failed WorkerLost, as the Python worker does at the start of its cycle; the answer counts them
+// ("lost_runs"). The same advisory locks as the Python worker (db.try_lock, same keys), so a worker and
 // a function never pull one entity at once: the one without the lock skips it.
 //
 // Settings (function secrets): SPECGEN_FUNCTION_BUDGET_S (default 120: Supabase stops a function at 150 s
-// on the free plan), SPECGEN_FUNCTION_LOOKBACK_S (default: the instance's request limit),
-// SPECGEN_FUNCTION_BATCH_LIMIT (events per pass, default 200), SPECGEN_FUNCTION_LEASE_S (300),
+// on the free plan), SPECGEN_FUNCTION_MAX_RECORDS (default 50000: no new page starts once the records read
+// in the invocation, over all instances and entities, reach it; Supabase allows 2 s of CPU per request,
+// I/O waits excluded, and a pull costs about 19 ms of CPU per 1,000 records), SPECGEN_FUNCTION_LOOKBACK_S
+// (default: the instance's request limit),
+// SPECGEN_FUNCTION_BATCH_LIMIT (events per pass, default 200), SPECGEN_FUNCTION_LEASE_S (300; the reaper
+// reads SPECGEN_PUSH_LEASE_S first, as sync-to-odoo does, and waits min(60, lease) s before it closes a
+// pull whose lock nobody holds),
 // SPECGEN_FUNCTION_MAX_ATTEMPTS (8), SPECGEN_FUNCTION_RETRY_BASE_S (1), SPECGEN_ODOO_TIMEOUT_S (30),
 // SPECGEN_ODOO_RETRY_BASE_S (0.1), SPECGEN_ODOO_RETRY_CAP_S (5), SPECGEN_ODOO_RETRY_ATTEMPTS (6).
 // A request body may lower what one invocation does (tests, a manual catch-up): {"budget_s": a smaller
-// budget, "instance_id": one instance (id or name), "entity": one entity only, "batch_size": records per
-// page}.
+// budget, "max_records": a smaller cap, "instance_id": one instance (id or name), "entity": one entity
+// only, "batch_size": records per page}. Out of budget or at the cap, the answer is "more_to_do": the next
+// invocation goes on from the cursors.
 //
 // Not ported: reconcile (ids gone from Odoo without a webhook are tombstoned by the Python worker's
-// reconcile only), the lost-run reaper, metrics, odoo.entity_mappings for Odoo-owned mirrors
+// reconcile only), metrics, odoo.entity_mappings for Odoo-owned mirrors
 // (SPECGEN_SYNC_MIRROR_MAPPINGS).
 import { type Sql, db } from "./db.ts"
 import { isoformat, parseOdooDatetime } from "./convert.ts"
@@ -29,6 +38,7 @@ import { processEvents } from "./pull_events.ts"
 import * as store from "./pull_store.ts"
 import type { Instance } from "./pull_store.ts"
 import { type Context, odooDomain, pullOrder, readContext, readFields, upsert } from "./pull_write.ts"
+import { reapLostRuns } from "./reaper.ts"
 import { Run } from "./runs.ts"
 import { session } from "./session.ts"
 
@@ -51,9 +61,12 @@ function setting(name: string, fallback: number): number {
 
 interface Options {
   deadline: number
-  /** a page was committed in this invocation: from then on, running out of time stops it (so every
-   * invocation moves on by one page at least, whatever its budget) */
+  /** a page was committed in this invocation: from then on, running out of time (or reaching the records
+   * cap) stops it (so every invocation moves on by one page at least, whatever its budget and cap) */
   progressed: boolean
+  /** records read from Odoo in this invocation (pages, lookback re-reads included), and the cap on them */
+  records: number
+  maxRecords: number
   batchSize: number | null
   lookbackS: number | null
 }
@@ -63,6 +76,11 @@ const skipped = new Map<string, string>() // instance id -> the reason recorded 
 
 function timeLeft(o: Options): number {
   return o.deadline - performance.now()
+}
+
+/** SPECGEN_FUNCTION_MAX_RECORDS reached: no new page starts in this invocation. */
+function capped(o: Options): boolean {
+  return o.records >= o.maxRecords
 }
 
 /** pull_entity: one entity of one instance, pages until caught up or out of time. */
@@ -104,6 +122,7 @@ async function pullEntity(conn: Sql, inst: Instance, e: Entity, client: OdooClie
         const began = performance.now()
         const page = await client.searchRead(e.odoo_model, domain(pos, odooDomain(e)), fields,
           { limit, order: order(pos), context: readContext(e) })
+        o.records += page.length
         // throws PaginationStuck (the run fails, loudly) when a full page would not move on
         const [save, next] = advance(pos, page, limit)
         if (page.length && save) {
@@ -128,7 +147,8 @@ async function pullEntity(conn: Sql, inst: Instance, e: Entity, client: OdooClie
         if (next === null) break
         pos = next
         slowest = Math.max(slowest, performance.now() - began)
-        if (moved && timeLeft(o) < slowest) {
+        // as with the budget, a cap is obeyed once the cursor moved past the stored one
+        if (moved && (timeLeft(o) < slowest || capped(o))) {
           run.counts.stopped_early = 1
           result.status = "more_to_do"
           break
@@ -196,6 +216,7 @@ interface Body {
   instance_id?: string
   entity?: string
   batch_size?: number
+  max_records?: number
 }
 
 async function body(req: Request): Promise<Body> {
@@ -217,11 +238,22 @@ export async function handle(req: Request): Promise<Response> {
   const o: Options = {
     deadline: started + budget * 1000,
     progressed: false,
+    records: 0,
+    maxRecords: Math.min(setting("SPECGEN_FUNCTION_MAX_RECORDS", 50000),
+      Number(b.max_records) > 0 ? Math.trunc(Number(b.max_records)) : Infinity),
     batchSize: Number(b.batch_size) > 0 ? Math.trunc(Number(b.batch_size)) : null,
     lookbackS: Deno.env.get("SPECGEN_FUNCTION_LOOKBACK_S") ? setting("SPECGEN_FUNCTION_LOOKBACK_S", 0) : null,
   }
   const answer: Record<string, unknown>[] = []
   let more = false
+  let lostRuns: number | null = null
+  const lease = setting("SPECGEN_PUSH_LEASE_S", setting("SPECGEN_FUNCTION_LEASE_S", 300))
+  try {
+    // as the worker's "reap" step: the queue lease, and a grace of at most a minute
+    lostRuns = (await reapLostRuns(db(), lease, Math.min(60, lease))).length
+  } catch (err) {
+    log("worker", "error", "reap failed", { error: describe(err) })
+  }
   const conn = session()
   try {
     for (const inst of await store.instances(db(), b.instance_id ?? null)) {
@@ -232,7 +264,7 @@ export async function handle(req: Request): Promise<Response> {
       }
       const entities: EntityResult[] = []
       for (const e of pullOrder().filter((x) => !b.entity || x.entity === b.entity)) {
-        if (timeLeft(o) <= 0 && o.progressed) {
+        if ((timeLeft(o) <= 0 || capped(o)) && o.progressed) {
           entities.push({ entity: e.entity, status: "more_to_do", read: 0, batches: 0, counts: {} })
           continue
         }
@@ -268,5 +300,5 @@ export async function handle(req: Request): Promise<Response> {
   } finally {
     await conn.end({ timeout: 5 }).catch(() => {})
   }
-  return json(200, { status: more ? "more_to_do" : "done", instances: answer })
+  return json(200, { status: more ? "more_to_do" : "done", lost_runs: lostRuns, instances: answer })
 }

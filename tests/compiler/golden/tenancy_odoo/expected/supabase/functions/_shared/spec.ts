@@ -35,7 +35,29 @@ export const SPEC = {
       "primary_key": "id",
       "schema": "app",
       "table": "leads",
-      "tenant_column": "workspace_id"
+      "tenant_column": "workspace_id",
+      "validate": [
+        {
+          "array": false,
+          "column": "title",
+          "kind": "str",
+          "nullable": false
+        },
+        {
+          "array": false,
+          "column": "odoo_id",
+          "ge": "-2147483648",
+          "kind": "int",
+          "le": "2147483647",
+          "nullable": true
+        },
+        {
+          "array": false,
+          "column": "odoo_write_date",
+          "kind": "timestamp",
+          "nullable": true
+        }
+      ]
     },
     {
       "batch_size": 500,
@@ -88,7 +110,39 @@ export const SPEC = {
       "primary_key": "id",
       "schema": "odoo",
       "table": "companies",
-      "tenant_column": "workspace_id"
+      "tenant_column": "workspace_id",
+      "validate": [
+        {
+          "array": false,
+          "column": "name",
+          "kind": "str",
+          "nullable": false
+        },
+        {
+          "array": false,
+          "column": "kind",
+          "kind": "literal",
+          "literals": [
+            "person",
+            "company"
+          ],
+          "nullable": false
+        },
+        {
+          "array": false,
+          "column": "odoo_id",
+          "ge": "-2147483648",
+          "kind": "int",
+          "le": "2147483647",
+          "nullable": false
+        },
+        {
+          "array": false,
+          "column": "odoo_write_date",
+          "kind": "timestamp",
+          "nullable": true
+        }
+      ]
     }
   ],
   "event_property_order": [
