@@ -37,6 +37,22 @@ def run_row(url: str, run_id) -> dict:
         return conn.execute("select * from ops.runs where id = %s", (run_id,)).fetchone()
 
 
+def assert_closed_as_python_closes_them(url: str, killed: dict, old_push, young_process, reaper_pid: int) -> None:
+    """The killed pull and the old push failed WorkerLost, each with its error step, the young run alone."""
+    lost = run_row(url, killed["id"])
+    assert lost["status"] == "failed" and lost["finished_at"] is not None
+    assert lost["error"] == f"WorkerLost: {killed['worker']} stopped without finishing this run"
+    assert run_row(url, young_process)["status"] == "running"
+    with connect(url) as conn:
+        steps = conn.execute("select run_id, trace_id, level, event, data from ops.run_events "
+                             "where event like '%%lost: its worker stopped'").fetchall()
+    assert {(s["run_id"], s["level"], s["event"]) for s in steps} == {
+        (killed["id"], "error", "pull lost: its worker stopped"), (old_push, "error", "push lost: its worker stopped")}
+    step = next(s for s in steps if s["run_id"] == killed["id"])
+    assert step["trace_id"] == lost["trace_id"]
+    assert step["data"]["worker"] == killed["worker"] and step["data"]["found_by"].endswith(f":{reaper_pid}")
+
+
 def test_a_function_killed_mid_pull_is_closed_by_the_next_invocation(two_dbs, adapters):  # noqa: F811
     _, url = two_dbs
     with MockOdooServer(demo=60) as odoo:
@@ -97,18 +113,7 @@ def test_a_function_killed_mid_pull_is_closed_by_the_next_invocation(two_dbs, ad
             assert third["lost_runs"] == 0, third  # closed once
         finally:
             function.stop()
-        lost = run_row(url, killed["id"])
-        assert lost["status"] == "failed" and lost["finished_at"] is not None
-        assert lost["error"] == f"WorkerLost: {killed['worker']} stopped without finishing this run"
-        assert run_row(url, young_process)["status"] == "running"
-        with connect(url) as conn:
-            steps = conn.execute("select run_id, trace_id, level, event, data from ops.run_events "
-                                 "where event like '%%lost: its worker stopped'").fetchall()
-        assert {(s["run_id"], s["level"], s["event"]) for s in steps} == {
-            (killed["id"], "error", "pull lost: its worker stopped"), (old_push, "error", "push lost: its worker stopped")}
-        step = next(s for s in steps if s["run_id"] == killed["id"])
-        assert step["trace_id"] == lost["trace_id"]
-        assert step["data"]["worker"] == killed["worker"] and step["data"]["found_by"].endswith(f":{function.process.pid}")
+        assert_closed_as_python_closes_them(url, killed, old_push, young_process, function.process.pid)
 
         odoo.faults = None
         python.join(120)

@@ -10,7 +10,7 @@ from bridge.settings import CONTRACTS_PATH_ENV
 from bridge.sync.contracts import load_adapters
 from generator.database.cluster import apply_migrations
 from mock_odoo.server import MockOdooServer
-from tests.runtime import project
+from tests.runtime import project, runtimes
 from tests.runtime.support import SECRET_ENV, add_instance
 
 
@@ -65,3 +65,16 @@ def odoo():
 @pytest.fixture
 def instance(db_url, odoo):
     return add_instance(db_url, odoo.url)
+
+
+@pytest.fixture(params=runtimes.RUNTIMES)
+def runtime(request):
+    """The scenario runs against each runtime (tests/runtime/runtimes.py); the function one needs Deno."""
+    if request.param == "functions":
+        request.applymarker(pytest.mark.deno)
+        from tests.functions.support import deno
+        deno()
+    rt = runtimes.make(request.param)
+    yield rt
+    if hasattr(rt, "close"):
+        rt.close()
