@@ -35,10 +35,10 @@ import { Run, workerId } from "./runs.ts"
 import { resolve, resolveLinks, type Links, type Values } from "./push_conflicts.ts"
 import * as store from "./push_store.ts"
 import type { Instance, OutboxRow } from "./push_store.ts"
+import { ConversionError, type Entity, fromOdoo, htmlFields, m2oId, recordToText } from "./convert.ts"
 import {
-  canonicalJson, comparable, columns, type Entity, entities, externalRefField, fromOdoo, htmlFields, type Json,
-  LINKS_KEY, linkCommands, odooFields, pushes, recordToText, REF_PREFIX, type Row, toOdoo, valuesHash,
-  valuesToHtml,
+  canonicalJson, comparable, columns, entities, externalRefField, type Json, LINKS_KEY, linkCommands, odooFields,
+  pushes, REF_PREFIX, type Row, toOdoo, valuesHash, valuesToHtml,
 } from "./push_values.ts"
 
 // -- errors of the push (bridge/sync/push.py, bridge/sync/writer.py) --------------------------------------
@@ -262,10 +262,11 @@ export class Pusher {
       })
       this.pushed += 1
     } catch (e) {
-      const permanent = e instanceof OdooError ? !e.transient
-        : e instanceof TenantMismatch || e instanceof TypeError || e instanceof RangeError
-      if (!(e instanceof OdooError || e instanceof TenantMismatch || e instanceof TypeError || e instanceof RangeError ||
-        (e as { name?: string })?.name === "PostgresError")) {
+      // as Python: a ValueError (ConversionError, TenantMismatch) or TypeError is permanent
+      const valueError = e instanceof ConversionError || e instanceof TenantMismatch || e instanceof TypeError ||
+        e instanceof RangeError
+      const permanent = e instanceof OdooError ? !e.transient : valueError
+      if (!(e instanceof OdooError || valueError || (e as { name?: string })?.name === "PostgresError")) {
         throw e // as Python: anything else fails the run (the rows come back after the lease)
       }
       await this.failed(run, row, adapter, e as Error, permanent)
@@ -315,11 +316,22 @@ export class Pusher {
     }
   }
 
-  private resolver(sql: Sql, instanceId: string) {
-    return async (target: string, odooId: number): Promise<string | null> => {
-      const t = this.adapters.get(target)
-      return t === undefined ? null : (await store.localIds(sql, t, instanceId, [odooId])).get(odooId) ?? null
+  /** adapter.comparable(adapter.from_odoo(htmltext.record_to_text(record), resolver)): the record's
+   * values as the pull converts them, its many2one targets looked up first (from_odoo resolves at once). */
+  private async remoteValues(e: Entity, instanceId: string, record: OdooRecord, html: string[]): Promise<Values> {
+    const rec = recordToText(record, html)
+    const ids = new Map<string, Set<number>>()
+    for (const f of e.fields) {
+      const oid = f.kind === "many2one" && Object.hasOwn(rec, f.odoo_field) ? m2oId(rec[f.odoo_field]) : null
+      if (oid !== null) ids.set(f.target as string, (ids.get(f.target as string) ?? new Set()).add(oid))
     }
+    const found = new Map<string, Map<number, string>>()
+    for (const [target, oids] of ids) {
+      const t = this.adapters.get(target)
+      if (t !== undefined) found.set(target, await store.localIds(this.sql, t, instanceId, [...oids]))
+    }
+    const values = fromOdoo(e, rec, (target, oid) => found.get(target)?.get(oid) ?? null)
+    return JSON.parse(canonicalJson(Object.fromEntries(columns(e).map((c) => [c, values[c] ?? null])))) as Values
   }
 
   private async findByRef(client: OdooClient, e: Entity, localId: string, traceId: string): Promise<number | null> {
@@ -418,7 +430,7 @@ export class Pusher {
       throw new MissingError(`${e.odoo_model} ${odooId} no longer exists in Odoo`, { name: "MissingError" })
     }
     const remoteRec: OdooRecord = remoteRecs[0]
-    const remote = await fromOdoo(e, recordToText(remoteRec, html), this.resolver(this.sql, iid))
+    const remote = await this.remoteValues(e, iid, remoteRec, html)
     const current = comparable(e, local)
     const localTs = local.updated_at instanceof Date ? local.updated_at : null
     // Python passes remote_vals.get("odoo_write_date"), which from_odoo never sets: no remote timestamp

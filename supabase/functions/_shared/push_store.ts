@@ -6,7 +6,8 @@
 // (bridge/store/links.py). Every parameter is sent as text and cast by PostgreSQL, as psycopg's are.
 // Nothing here commits: the caller's transaction (postgres.js `begin`) does.
 import type { Sql } from "./db.ts"
-import { canonicalJson, type Entity, type LinkSpec, qualifiedTable, type Row, rowSelect } from "./push_values.ts"
+import type { Entity, LinkSpec } from "./convert.ts"
+import { canonicalJson, qualifiedTable, type Row, rowSelect } from "./push_values.ts"
 
 export type Q = Sql // a pool or a transaction (postgres.js TransactionSql is a Sql)
 
