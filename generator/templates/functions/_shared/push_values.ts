@@ -1,34 +1,11 @@
-// The app -> Odoo direction of the values, as bridge/adapters.py (`to_odoo`, `comparable`, `canonical_json`,
-// `values_hash`) and bridge/sync/htmltext.py (`to_html`, `values_to_html`): what the push sends to Odoo and
-// what it stores as the values both sides last agreed (odoo.entity_mappings.synced_values / synced_hash).
-//
-// The hash is compared with the Python pusher's and puller's, so canonical JSON is orjson's with
-// OPT_SORT_KEYS, byte for byte: keys sorted at every depth, no whitespace, UTF-8 (no \u escapes but
-// for control characters), and every value as psycopg hands it to orjson (a uuid and a text as strings,
-// a numeric as str(Decimal), a timestamptz as datetime.isoformat(), a date as YYYY-MM-DD).
+// The app -> Odoo direction of the values, as bridge/adapters.py (`to_odoo`, `comparable` of a row) and
+// bridge/sync/htmltext.py (`to_html`, `values_to_html`): what the push sends to Odoo and what it stores as
+// the values both sides last agreed (odoo.entity_mappings.synced_values / synced_hash, hashed by adapter.ts),
+// every value as psycopg hands it to orjson (a uuid and a text as strings, a numeric as str(Decimal), a
+// timestamptz as datetime.isoformat(), a date as YYYY-MM-DD). The Odoo -> app direction is convert.ts's.
+import type { Json } from "./adapter.ts"
 import type { Entity, FieldSpec } from "./convert.ts"
-import { SPEC } from "./spec.ts"
-
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 export type Row = Record<string, unknown>
-
-export const REF_PREFIX = "specgen:"
-export const LINKS_KEY = "_links"
-
-/** The spec's entities by name (the Python `adapters` dict). */
-export function entities(): Map<string, Entity> {
-  const out = new Map<string, Entity>()
-  for (const e of SPEC.entities as unknown as Entity[]) out.set(e.entity, e)
-  return out
-}
-
-export function qualifiedTable(e: { schema: string; table: string }): string {
-  return `"${e.schema}"."${e.table}"`
-}
-
-export function pushes(e: Entity): boolean {
-  return e.direction === "push" || e.direction === "both"
-}
 
 export function columns(e: Entity): string[] {
   return e.fields.map((f) => f.column)
@@ -38,58 +15,6 @@ export function columns(e: Entity): string[] {
 export function odooFields(e: Entity): string[] {
   const names = [...e.fields.map((f) => f.odoo_field), ...e.many2manys.map((r) => r.odoo_field)]
   return names.includes("write_date") ? names : [...names, "write_date"]
-}
-
-/** adapter.external_ref_field(): the spec's odoo.external_ref unless it is a mapped field. */
-export function externalRefField(e: Entity): string | null {
-  const mapped = new Set(e.fields.map((f) => f.odoo_field))
-  return e.external_ref && !mapped.has(e.external_ref) ? e.external_ref : null
-}
-
-// -- canonical JSON (orjson OPT_SORT_KEYS) ----------------------------------------------------------------
-
-function jsonString(s: string): string {
-  // JSON.stringify escapes what orjson escapes: " \ and U+0000..U+001F (\b \t \n \f \r short, others
-  // \u00xx in lower case), and leaves the rest (U+2028, non-ASCII) as UTF-8
-  return JSON.stringify(s)
-}
-
-/** Python's sort of str keys: by code point (JavaScript's default sort is by UTF-16 unit). */
-function byCodePoint(a: string, b: string): number {
-  const x = [...a], y = [...b]
-  for (let i = 0; i < Math.min(x.length, y.length); i++) {
-    const d = x[i].codePointAt(0)! - y[i].codePointAt(0)!
-    if (d !== 0) return d
-  }
-  return x.length - y.length
-}
-
-export function canonicalJson(value: unknown): string {
-  if (value === null || value === undefined) return "null"
-  if (typeof value === "string") return jsonString(value)
-  if (typeof value === "boolean") return value ? "true" : "false"
-  if (typeof value === "number") {
-    if (!Number.isFinite(value)) throw new TypeError(`not JSON: ${value}`)
-    return JSON.stringify(value)
-  }
-  if (typeof value === "bigint") return value.toString()
-  if (Array.isArray(value)) return "[" + value.map(canonicalJson).join(",") + "]"
-  if (typeof value === "object") {
-    const o = value as Record<string, unknown>
-    const keys = Object.keys(o).sort(byCodePoint)
-    return "{" + keys.map((k) => jsonString(k) + ":" + canonicalJson(o[k])).join(",") + "}"
-  }
-  throw new TypeError(`not JSON: ${typeof value}`)
-}
-
-export async function valuesHash(values: unknown): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonicalJson(values)))
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("")
-}
-
-/** Deep equality of JSON values (Python's == on what orjson.loads gives). */
-export function same(a: unknown, b: unknown): boolean {
-  return canonicalJson(a ?? null) === canonicalJson(b ?? null)
 }
 
 // -- rows as psycopg reads them --------------------------------------------------------------------------
@@ -130,8 +55,8 @@ function jsonValue(f: FieldSpec, row: Row): Json {
   return v as Json
 }
 
-/** adapter.comparable: JSON-safe copy of the mapped column values of a row read with `rowSelect`. */
-export function comparable(e: Entity, row: Row): Record<string, Json> {
+/** adapter.comparable of a row read with `rowSelect` (adapter.ts `comparable` is that of converted values). */
+export function comparableRow(e: Entity, row: Row): Record<string, Json> {
   const out: Record<string, Json> = {}
   for (const f of e.fields) out[f.column] = jsonValue(f, row)
   return out
