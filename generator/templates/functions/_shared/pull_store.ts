@@ -3,7 +3,10 @@
 // values, so a Python worker and a function share one database. Rows travel as JSON and are typed by
 // PostgreSQL (jsonb_populate_record[set] of the table's own row type), as psycopg's adaptation types them.
 // Every function runs in the caller's transaction and never commits.
-import type { Entity, Row } from "./convert.ts"
+import { LINKS_KEY, qualified } from "./adapter.ts"
+import type { Entity, LinkSpec, Row } from "./convert.ts"
+
+export { LINKS_KEY, qualified } // pull_write.ts takes them from here
 
 /** What runs a statement: a dedicated connection (postgres.js) or a transaction on it. */
 export interface Q {
@@ -12,10 +15,6 @@ export interface Q {
 
 export async function rows<T>(q: Q, sql: string, params: unknown[] = []): Promise<T[]> {
   return await q.unsafe(sql, params.map((p) => p === null || p === undefined ? null : String(p)) as never[]) as T[]
-}
-
-export function qualified(e: { schema: string; table: string }): string {
-  return `"${e.schema}"."${e.table}"`
 }
 
 function quoteElement(text: string): string {
@@ -213,15 +212,7 @@ export async function updateLinked(q: Q, e: Entity, localId: string, values: Row
 }
 
 // -- many2many links (links.py) ----------------------------------------------------------------
-export interface Link {
-  relation: string
-  odoo_field: string
-  target: string
-  schema: string
-  table: string
-  source_column: string
-  target_column: string
-}
+export type Link = LinkSpec
 
 /** links.replace: the links of `sourcesOf` become exactly the pairs (sources[i], targets[i]). */
 export async function replaceLinks(q: Q, rel: Link, tenantColumn: string | null, tenantValue: string,
@@ -336,7 +327,6 @@ export async function replayIds(q: Q, ids: number[], traceId: string): Promise<n
 }
 
 // -- mappings and outbox (mappings.py, outbox.py) ----------------------------------------------
-export const LINKS_KEY = "_links"
 
 export async function mappingByOdooId(q: Q, instanceId: string, entity: string, odooId: number):
   Promise<{ synced_values: Record<string, unknown> | null } | null> {

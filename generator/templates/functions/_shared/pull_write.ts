@@ -4,17 +4,20 @@
 // record through their conflict policy, many2many join rows made the sets Odoo holds, orphans released.
 // Runs inside the caller's transaction and never commits.
 import {
+  canonicalJson, comparable, ENTITIES, externalRefField, type Json, pulls, pushes, REF_PREFIX, same, sha256Hex,
+  tenantProblem,
+} from "./adapter.ts"
+import { resolve } from "./conflicts.ts"
+import {
   ConversionError, type Entity, fromOdoo, htmlFields, isoformat, latest, m2oId, parseOdooDatetime, recordToText,
   type Row, validate,
 } from "./convert.ts"
 import type { OdooClient, OdooRecord, Value } from "./odoo.ts"
 import * as store from "./pull_store.ts"
 import type { Instance, Link, Q } from "./pull_store.ts"
-import { SPEC } from "./spec.ts"
 
 export const MAX_DEPTH = 3
-export const REF_PREFIX = "specgen:"
-export const ENTITIES: Map<string, Entity> = new Map((SPEC.entities as unknown as readonly Entity[]).map((e) => [e.entity, e]))
+export { ENTITIES, pulls } from "./adapter.ts" // pull_events.ts takes them from here
 
 export interface Context {
   instance: Instance
@@ -29,8 +32,6 @@ export function bump(ctx: Context, key: string, n = 1): void {
 }
 
 // -- what an entity knows (EntityAdapter) ------------------------------------------------------
-export const pulls = (e: Entity) => e.direction === "pull" || e.direction === "both"
-export const pushes = (e: Entity) => e.direction === "push" || e.direction === "both"
 export const many2ones = (e: Entity) => e.fields.filter((f) => f.kind === "many2one")
 export const links = (e: Entity): readonly Link[] => e.many2manys as readonly Link[]
 
@@ -40,11 +41,6 @@ export function odooDomain(e: Entity): Value[] {
 
 export function readContext(e: Entity): Record<string, Value> {
   return { ...(e.context as Record<string, Value>), active_test: false }
-}
-
-export function externalRefField(e: Entity): string | null {
-  const mapped = new Set(e.fields.map((f) => f.odoo_field as string))
-  return e.external_ref && !mapped.has(e.external_ref) ? e.external_ref : null
 }
 
 /** Fields to read; only those the Odoo model has (upsert.read_fields). */
@@ -71,24 +67,6 @@ export function pullOrder(): Entity[] {
   }
   for (const name of [...pulling.keys()].sort()) visit(name, [])
   return done
-}
-
-// -- canonical JSON (adapters.canonical_json: orjson with sorted keys) -------------------------
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== "object") return JSON.stringify(value ?? null)
-  if (Array.isArray(value)) return "[" + value.map(canonicalJson).join(",") + "]"
-  const obj = value as Record<string, unknown>
-  return "{" + Object.keys(obj).sort().map((k) => JSON.stringify(k) + ":" + canonicalJson(obj[k])).join(",") + "}"
-}
-
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("")
-}
-
-/** EntityAdapter.comparable: the mapped columns' values, JSON-safe. */
-export function comparable(e: Entity, values: Row): Record<string, unknown> {
-  return JSON.parse(canonicalJson(Object.fromEntries(e.fields.map((f) => [f.column, values[f.column] ?? null]))))
 }
 
 function newIds(n: number): string[] {
@@ -266,15 +244,6 @@ async function writeRows(q: Q, ctx: Context, p: Prepared): Promise<number> {
   return inserted + updated
 }
 
-function tenantProblem(e: Entity, local: Row, inst: Instance): string | null {
-  const t = e.tenant_column
-  if (t && t in local && String(local[t]) !== String(inst.org_id)) return "belongs to another org"
-  if (local.instance_id !== null && local.instance_id !== undefined && String(local.instance_id) !== String(inst.id)) {
-    return "is linked to another instance"
-  }
-  return null
-}
-
 async function claimedRow(q: Q, ctx: Context, e: Entity, row: Row, refValue: Value | undefined): Promise<Row | null> {
   let local = await store.linkedRow(q, e, ctx.instance.id, row.odoo_id as number)
   if (local === null && typeof refValue === "string" && refValue.startsWith(REF_PREFIX)) {
@@ -284,33 +253,6 @@ async function claimedRow(q: Q, ctx: Context, e: Entity, row: Row, refValue: Val
     }
   }
   return local
-}
-
-/** conflicts.resolve (the policies of shared entities). */
-export function resolveConflict(policy: string, base: Record<string, unknown> | null, local: Record<string, unknown>,
-  remote: Record<string, unknown>, localTs: number | null, remoteTs: number | null, skewMs = 2000):
-  { values: Record<string, unknown>; toPush: Record<string, unknown>; toLocal: Record<string, unknown> } {
-  const same = (a: unknown, b: unknown) => canonicalJson(a ?? null) === canonicalJson(b ?? null)
-  const keys = [...new Set([...Object.keys(remote), ...Object.keys(local), ...Object.keys(base ?? {})])].sort()
-  const changed = (a: Record<string, unknown>, b: Record<string, unknown> | null) =>
-    new Set(b === null ? keys : keys.filter((k) => !same(a[k], b[k])))
-  let lc = base !== null ? changed(local, base) : new Set<string>()
-  let rc = base !== null ? changed(remote, base) : new Set<string>()
-  if (base === null) lc = rc = changed(local, remote)
-  const pick = (src: Record<string, unknown>) => Object.fromEntries(keys.map((k) => [k, src[k] ?? null]))
-  let values: Record<string, unknown>
-  if (policy === "app_wins") values = lc.size ? pick(local) : pick(remote)
-  else if (policy === "last_write_wins") {
-    const app = lc.size && !rc.size ? true : rc.size && !lc.size ? false : !lc.size && !rc.size ? false
-      : Boolean(localTs && remoteTs && localTs > remoteTs + skewMs)
-    values = app ? pick(local) : pick(remote)
-  } else if (policy === "field_merge") {
-    values = {}
-    for (const k of keys) values[k] = lc.has(k) && !rc.has(k) ? local[k] ?? null : remote[k] ?? null
-  } else values = pick(remote)
-  const toPush = Object.fromEntries(Object.entries(values).filter(([k, v]) => !same(remote[k], v)))
-  const toLocal = Object.fromEntries(Object.entries(values).filter(([k, v]) => !same(local[k], v)))
-  return { values, toPush, toLocal }
 }
 
 async function upsertShared(q: Q, ctx: Context, e: Entity, row: Row, rec: OdooRecord): Promise<number> {
@@ -330,9 +272,9 @@ async function upsertShared(q: Q, ctx: Context, e: Entity, row: Row, rec: OdooRe
     bump(ctx, "skipped_deleted_in_app")
     return 0
   }
-  const remote = comparable(e, row)
+  const remote = comparable<Json>(e, row)
   const base = mapping && mapping.synced_values
-    ? Object.fromEntries(Object.entries(mapping.synced_values).filter(([k]) => k !== store.LINKS_KEY))
+    ? Object.fromEntries(Object.entries(mapping.synced_values).filter(([k]) => k !== store.LINKS_KEY)) as Record<string, Json>
     : null
   const cols = e.fields.map((f) => f.column)
   let localId: string
@@ -342,10 +284,11 @@ async function upsertShared(q: Q, ctx: Context, e: Entity, row: Row, rec: OdooRe
     bump(ctx, "inserted")
   } else {
     localId = String(local[e.primary_key])
-    const current = comparable(e, local)
+    const current = comparable<Json>(e, local)
     const remoteMs = parseOdooDatetime(rec.write_date)
-    const res = resolveConflict(e.conflict ?? "odoo_wins", base, current, remote, local.updated_at as number | null, remoteMs)
-    const same = (a: unknown, b: unknown) => canonicalJson(a ?? null) === canonicalJson(b ?? null)
+    const localMs = local.updated_at as number | null
+    const res = resolve(e.conflict ?? "odoo_wins", base, current, remote,
+      { localTs: localMs === null ? null : new Date(localMs), remoteTs: remoteMs === null ? null : new Date(remoteMs) })
     const fresh: Row = Object.fromEntries(cols.map((c) => [c, same(res.values[c], remote[c]) ? row[c] : local[c]]))
     const localWd = local.odoo_write_date === null ? null : Number(local.odoo_write_date)
     const changed = Object.keys(res.toLocal).length > 0 || local.odoo_id !== row.odoo_id || local.odoo_deleted_at !== null ||

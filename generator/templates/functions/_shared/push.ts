@@ -7,7 +7,7 @@
 //   ("specgen:<uuid>"); a create whose answer was lost (AmbiguousCreate) is looked up again only after the
 //   instance's request limit, when Odoo must have committed or dropped it;
 // - a mapped record is re-read and the conflict policy decides field by field (and link set by link set)
-//   against the base what goes to Odoo and what comes back (_shared/push_conflicts.ts);
+//   against the base what goes to Odoo and what comes back (_shared/conflicts.ts);
 // - no transaction is open while Odoo is called; the row's link, the mapping, the acknowledgement and the
 //   "app change pushed" step are ONE transaction, as the sync (no echo into the outbox);
 // - transient errors retry later with backoff; permanent ones, or the last attempt, are dead letters.
@@ -31,14 +31,15 @@ import { log } from "./log.ts"
 import { OdooClient, type OdooRecord, RetryPolicy, type Value } from "./odoo.ts"
 import { AmbiguousOdooError, describe, MissingError, OdooError } from "./odoo_errors.ts"
 import { Run, workerId } from "./runs.ts"
-import { resolve, resolveLinks, type Links, type Values } from "./push_conflicts.ts"
+import { resolve, resolveLinks, type Links, type Values } from "./conflicts.ts"
 import * as store from "./push_store.ts"
 import type { Instance, OutboxRow } from "./push_store.ts"
+import { ConversionError, type Entity, fromOdoo, htmlFields, m2oId, recordToText } from "./convert.ts"
 import {
-  canonicalJson, comparable, columns, type Entity, entities, externalRefField, fromOdoo, htmlFields, type Json,
-  LINKS_KEY, linkCommands, odooFields, pushes, recordToText, REF_PREFIX, type Row, toOdoo, valuesHash,
-  valuesToHtml,
-} from "./push_values.ts"
+  canonicalJson, comparable, ENTITIES, externalRefField, type Json, LINKS_KEY, pushes, REF_PREFIX, tenantProblem,
+  valuesHash,
+} from "./adapter.ts"
+import { comparableRow, linkCommands, odooFields, type Row, toOdoo, valuesToHtml } from "./push_values.ts"
 
 // -- errors of the push (bridge/sync/push.py, bridge/sync/writer.py) --------------------------------------
 
@@ -69,18 +70,6 @@ export class LinkTargetNotPushed extends OdooError {
 /** A row of another tenant was about to be written through this instance (permanent: a ValueError). */
 export class TenantMismatch extends Error {
   override name = "TenantMismatch"
-}
-
-/** writer.tenant_problem */
-export function tenantProblem(e: Entity, local: Row, inst: Instance): string | null {
-  const tenant = e.tenant_column
-  if (tenant && Object.hasOwn(local, tenant) && String(local[tenant]) !== String(inst.org_id)) {
-    return "belongs to another org"
-  }
-  if (local.instance_id !== null && local.instance_id !== undefined && String(local.instance_id) !== String(inst.id)) {
-    return "is linked to another instance"
-  }
-  return null
 }
 
 // -- settings --------------------------------------------------------------------------------------------
@@ -163,7 +152,7 @@ function add(total: Record<string, number>, counts: Record<string, number>): voi
 }
 
 export class Pusher {
-  readonly adapters = entities()
+  readonly adapters = ENTITIES
   readonly worker = workerId()
   private instances = new Map<string, Instance>()
   private clients = new Map<string, OdooClient>()
@@ -261,10 +250,11 @@ export class Pusher {
       })
       this.pushed += 1
     } catch (e) {
-      const permanent = e instanceof OdooError ? !e.transient
-        : e instanceof TenantMismatch || e instanceof TypeError || e instanceof RangeError
-      if (!(e instanceof OdooError || e instanceof TenantMismatch || e instanceof TypeError || e instanceof RangeError ||
-        (e as { name?: string })?.name === "PostgresError")) {
+      // as Python: a ValueError (ConversionError, TenantMismatch) or TypeError is permanent
+      const valueError = e instanceof ConversionError || e instanceof TenantMismatch || e instanceof TypeError ||
+        e instanceof RangeError
+      const permanent = e instanceof OdooError ? !e.transient : valueError
+      if (!(e instanceof OdooError || valueError || (e as { name?: string })?.name === "PostgresError")) {
         throw e // as Python: anything else fails the run (the rows come back after the lease)
       }
       await this.failed(run, row, adapter, e as Error, permanent)
@@ -314,11 +304,22 @@ export class Pusher {
     }
   }
 
-  private resolver(sql: Sql, instanceId: string) {
-    return async (target: string, odooId: number): Promise<string | null> => {
-      const t = this.adapters.get(target)
-      return t === undefined ? null : (await store.localIds(sql, t, instanceId, [odooId])).get(odooId) ?? null
+  /** adapter.comparable(adapter.from_odoo(htmltext.record_to_text(record), resolver)): the record's
+   * values as the pull converts them, its many2one targets looked up first (from_odoo resolves at once). */
+  private async remoteValues(e: Entity, instanceId: string, record: OdooRecord, html: string[]): Promise<Values> {
+    const rec = recordToText(record, html)
+    const ids = new Map<string, Set<number>>()
+    for (const f of e.fields) {
+      const oid = f.kind === "many2one" && Object.hasOwn(rec, f.odoo_field) ? m2oId(rec[f.odoo_field]) : null
+      if (oid !== null) ids.set(f.target as string, (ids.get(f.target as string) ?? new Set()).add(oid))
     }
+    const found = new Map<string, Map<number, string>>()
+    for (const [target, oids] of ids) {
+      const t = this.adapters.get(target)
+      if (t !== undefined) found.set(target, await store.localIds(this.sql, t, instanceId, [...oids]))
+    }
+    const values = fromOdoo(e, rec, (target, oid) => found.get(target)?.get(oid) ?? null)
+    return comparable<Json>(e, values)
   }
 
   private async findByRef(client: OdooClient, e: Entity, localId: string, traceId: string): Promise<number | null> {
@@ -359,7 +360,7 @@ export class Pusher {
     let linksToLocal: Links = {}, toLocal: Values = {}
     if (odooId === null) {
       ;[action, odooId] = await this.create(e, inst, client, localId, local, links, html, trace)
-      synced = comparable(e, local)
+      synced = comparableRow(e, local)
       agreed = links
     } else {
       ;[action, synced, agreed, linksToLocal, toLocal] = await this.writeKnown(e, iid, client, local, mapping!, links,
@@ -417,8 +418,8 @@ export class Pusher {
       throw new MissingError(`${e.odoo_model} ${odooId} no longer exists in Odoo`, { name: "MissingError" })
     }
     const remoteRec: OdooRecord = remoteRecs[0]
-    const remote = await fromOdoo(e, recordToText(remoteRec, html), this.resolver(this.sql, iid))
-    const current = comparable(e, local)
+    const remote = await this.remoteValues(e, iid, remoteRec, html)
+    const current = comparableRow(e, local)
     const localTs = local.updated_at instanceof Date ? local.updated_at : null
     // Python passes remote_vals.get("odoo_write_date"), which from_odoo never sets: no remote timestamp
     const res = e.owner === "shared"

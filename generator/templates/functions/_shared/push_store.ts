@@ -5,7 +5,9 @@
 // (bridge/store/links.py). Every parameter is sent as text and cast by PostgreSQL, as psycopg's are.
 // Nothing here commits: the caller's transaction (postgres.js `begin`) does.
 import type { Sql } from "./db.ts"
-import { canonicalJson, type Entity, type LinkSpec, qualifiedTable, type Row, rowSelect } from "./push_values.ts"
+import { canonicalJson, qualified } from "./adapter.ts"
+import type { Entity, LinkSpec } from "./convert.ts"
+import { type Row, rowSelect } from "./push_values.ts"
 
 export type Q = Sql // a pool or a transaction (postgres.js TransactionSql is a Sql)
 
@@ -159,12 +161,12 @@ export async function asSync(sql: Q, traceId: string | null): Promise<void> {
 
 export async function localRow(sql: Q, e: Entity, localId: string): Promise<Row | null> {
   return (await q(sql, `select ${rowSelect(e)}, t."${e.primary_key}"::text as "${e.primary_key}" ` +
-    `from ${qualifiedTable(e)} t where t."${e.primary_key}" = $1::text::uuid`, [localId]))[0] ?? null
+    `from ${qualified(e)} t where t."${e.primary_key}" = $1::text::uuid`, [localId]))[0] ?? null
 }
 
 /** mirrors.odoo_id_of */
 export async function odooIdOf(sql: Q, e: Entity, localId: string, instanceId: string): Promise<number | null> {
-  const r = await q<{ odoo_id: number | null }>(sql, `select odoo_id from ${qualifiedTable(e)} ` +
+  const r = await q<{ odoo_id: number | null }>(sql, `select odoo_id from ${qualified(e)} ` +
     `where "${e.primary_key}" = $1::text::uuid and instance_id = $2::text::uuid`, [localId, instanceId])
   return r[0]?.odoo_id ?? null
 }
@@ -172,7 +174,7 @@ export async function odooIdOf(sql: Q, e: Entity, localId: string, instanceId: s
 /** mirrors.local_ids: {odoo id: local key} of the instance's rows for these Odoo ids. */
 export async function localIds(sql: Q, e: Entity, instanceId: string, odooIds: number[]): Promise<Map<number, string>> {
   const rows = await q<{ odoo_id: number; key: string }>(sql, `select odoo_id, "${e.primary_key}"::text as key ` +
-    `from ${qualifiedTable(e)} where instance_id = $1::text::uuid ` +
+    `from ${qualified(e)} where instance_id = $1::text::uuid ` +
     "and odoo_id = any(string_to_array($2::text, ',')::int[])", [instanceId, odooIds.join(",")])
   return new Map(rows.map((r) => [Number(r.odoo_id), r.key]))
 }
@@ -184,14 +186,14 @@ export async function link(sql: Q, e: Entity, localId: string, values: Record<st
   const cols = Object.keys(values)
   const sets = [...cols.map((c) => `"${c}" = v."${c}"`), "instance_id = $3::text::uuid", "odoo_id = $4::text::int",
     "synced_at = now()"]
-  await q(sql, `update ${qualifiedTable(e)} t set ${sets.join(", ")} ` +
-    `from (select * from jsonb_populate_record(null::${qualifiedTable(e)}, $1::text::jsonb)) v ` +
+  await q(sql, `update ${qualified(e)} t set ${sets.join(", ")} ` +
+    `from (select * from jsonb_populate_record(null::${qualified(e)}, $1::text::jsonb)) v ` +
     `where t."${e.primary_key}" = $2::text::uuid`, [canonicalJson(values), localId, instanceId, String(odooId)])
 }
 
 /** mirrors.tombstone_row: edited in the app, deleted in Odoo. */
 export async function tombstoneRow(sql: Q, e: Entity, localId: string): Promise<void> {
-  await q(sql, `update ${qualifiedTable(e)} set odoo_deleted_at = now() ` +
+  await q(sql, `update ${qualified(e)} set odoo_deleted_at = now() ` +
     `where "${e.primary_key}" = $1::text::uuid and odoo_deleted_at is null`, [localId])
 }
 
@@ -227,15 +229,15 @@ export async function deleteMapping(sql: Q, instanceId: string, entity: string, 
 /** links.targets_of: (local id, Odoo id or null) of every record one row links through `rel`. */
 export async function targetsOf(sql: Q, rel: LinkSpec, target: Entity, instanceId: string, localId: string):
   Promise<{ local_id: string; odoo_id: number | null }[]> {
-  return await q(sql, `select j."${rel.target_column}"::text as local_id, t.odoo_id from ${qualifiedTable(rel)} j ` +
-    `left join ${qualifiedTable(target)} t on t."${target.primary_key}" = j."${rel.target_column}" ` +
+  return await q(sql, `select j."${rel.target_column}"::text as local_id, t.odoo_id from ${qualified(rel)} j ` +
+    `left join ${qualified(target)} t on t."${target.primary_key}" = j."${rel.target_column}" ` +
     `and t.instance_id = $1::text::uuid where j."${rel.source_column}" = $2::text::uuid`, [instanceId, localId])
 }
 
 /** links.set_for: one row's links through `rel` made exactly `targetIds`. */
 export async function setLinks(sql: Q, rel: LinkSpec, tenantColumn: string | null, tenantValue: string | null,
   sourceId: string, targetIds: string[]): Promise<void> {
-  const table = qualifiedTable(rel), src = `"${rel.source_column}"`, dst = `"${rel.target_column}"`
+  const table = qualified(rel), src = `"${rel.source_column}"`, dst = `"${rel.target_column}"`
   await q(sql, `delete from ${table} where ${src} = $1::text::uuid and not (${dst} = any(` +
     "coalesce(string_to_array(nullif($2::text, ''), ','), '{}')::uuid[]))", [sourceId, targetIds.join(",")])
   for (const targetId of targetIds) {

@@ -1,66 +1,11 @@
-// The app -> Odoo direction of the values, as bridge/adapters.py (`to_odoo`, `comparable`, `canonical_json`,
-// `values_hash`) and bridge/sync/htmltext.py (`to_html`, `values_to_html`): what the push sends to Odoo and
-// what it stores as the values both sides last agreed (odoo.entity_mappings.synced_values / synced_hash).
-//
-// The hash is compared with the Python pusher's and puller's, so canonical JSON is orjson's with
-// OPT_SORT_KEYS, byte for byte: keys sorted at every depth, no whitespace, UTF-8 (no \u escapes but
-// for control characters), and every value as psycopg hands it to orjson (a uuid and a text as strings,
-// a numeric as str(Decimal), a timestamptz as datetime.isoformat(), a date as YYYY-MM-DD).
-import { SPEC } from "./spec.ts"
-
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
+// The app -> Odoo direction of the values, as bridge/adapters.py (`to_odoo`, `comparable` of a row) and
+// bridge/sync/htmltext.py (`to_html`, `values_to_html`): what the push sends to Odoo and what it stores as
+// the values both sides last agreed (odoo.entity_mappings.synced_values / synced_hash, hashed by adapter.ts),
+// every value as psycopg hands it to orjson (a uuid and a text as strings, a numeric as str(Decimal), a
+// timestamptz as datetime.isoformat(), a date as YYYY-MM-DD). The Odoo -> app direction is convert.ts's.
+import type { Json } from "./adapter.ts"
+import type { Entity, FieldSpec } from "./convert.ts"
 export type Row = Record<string, unknown>
-
-export interface FieldSpec {
-  column: string
-  odoo_field: string
-  kind: string // scalar | many2one | selection
-  target: string | null
-  type: string
-  nullable: boolean
-  array: boolean
-}
-export type LinkSpec = {
-  relation: string
-  odoo_field: string
-  target: string
-  schema: string
-  table: string
-  source_column: string
-  target_column: string
-}
-export interface Entity {
-  entity: string
-  odoo_model: string
-  schema: string
-  table: string
-  primary_key: string
-  owner: string
-  tenant_column: string | null
-  direction: string
-  conflict: string | null
-  external_ref: string | null
-  fields: readonly FieldSpec[]
-  many2manys: readonly LinkSpec[]
-}
-
-export const REF_PREFIX = "specgen:"
-export const LINKS_KEY = "_links"
-
-/** The spec's entities by name (the Python `adapters` dict). */
-export function entities(): Map<string, Entity> {
-  const out = new Map<string, Entity>()
-  for (const e of SPEC.entities as unknown as Entity[]) out.set(e.entity, e)
-  return out
-}
-
-export function qualifiedTable(e: { schema: string; table: string }): string {
-  return `"${e.schema}"."${e.table}"`
-}
-
-export function pushes(e: Entity): boolean {
-  return e.direction === "push" || e.direction === "both"
-}
 
 export function columns(e: Entity): string[] {
   return e.fields.map((f) => f.column)
@@ -70,58 +15,6 @@ export function columns(e: Entity): string[] {
 export function odooFields(e: Entity): string[] {
   const names = [...e.fields.map((f) => f.odoo_field), ...e.many2manys.map((r) => r.odoo_field)]
   return names.includes("write_date") ? names : [...names, "write_date"]
-}
-
-/** adapter.external_ref_field(): the spec's odoo.external_ref unless it is a mapped field. */
-export function externalRefField(e: Entity): string | null {
-  const mapped = new Set(e.fields.map((f) => f.odoo_field))
-  return e.external_ref && !mapped.has(e.external_ref) ? e.external_ref : null
-}
-
-// -- canonical JSON (orjson OPT_SORT_KEYS) ----------------------------------------------------------------
-
-function jsonString(s: string): string {
-  // JSON.stringify escapes what orjson escapes: " \ and U+0000..U+001F (\b \t \n \f \r short, others
-  // \u00xx in lower case), and leaves the rest (U+2028, non-ASCII) as UTF-8
-  return JSON.stringify(s)
-}
-
-/** Python's sort of str keys: by code point (JavaScript's default sort is by UTF-16 unit). */
-function byCodePoint(a: string, b: string): number {
-  const x = [...a], y = [...b]
-  for (let i = 0; i < Math.min(x.length, y.length); i++) {
-    const d = x[i].codePointAt(0)! - y[i].codePointAt(0)!
-    if (d !== 0) return d
-  }
-  return x.length - y.length
-}
-
-export function canonicalJson(value: unknown): string {
-  if (value === null || value === undefined) return "null"
-  if (typeof value === "string") return jsonString(value)
-  if (typeof value === "boolean") return value ? "true" : "false"
-  if (typeof value === "number") {
-    if (!Number.isFinite(value)) throw new TypeError(`not JSON: ${value}`)
-    return JSON.stringify(value)
-  }
-  if (typeof value === "bigint") return value.toString()
-  if (Array.isArray(value)) return "[" + value.map(canonicalJson).join(",") + "]"
-  if (typeof value === "object") {
-    const o = value as Record<string, unknown>
-    const keys = Object.keys(o).sort(byCodePoint)
-    return "{" + keys.map((k) => jsonString(k) + ":" + canonicalJson(o[k])).join(",") + "}"
-  }
-  throw new TypeError(`not JSON: ${typeof value}`)
-}
-
-export async function valuesHash(values: unknown): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonicalJson(values)))
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("")
-}
-
-/** Deep equality of JSON values (Python's == on what orjson.loads gives). */
-export function same(a: unknown, b: unknown): boolean {
-  return canonicalJson(a ?? null) === canonicalJson(b ?? null)
 }
 
 // -- rows as psycopg reads them --------------------------------------------------------------------------
@@ -162,8 +55,8 @@ function jsonValue(f: FieldSpec, row: Row): Json {
   return v as Json
 }
 
-/** adapter.comparable: JSON-safe copy of the mapped column values of a row read with `rowSelect`. */
-export function comparable(e: Entity, row: Row): Record<string, Json> {
+/** adapter.comparable of a row read with `rowSelect` (adapter.ts `comparable` is that of converted values). */
+export function comparableRow(e: Entity, row: Row): Record<string, Json> {
   const out: Record<string, Json> = {}
   for (const f of e.fields) out[f.column] = jsonValue(f, row)
   return out
@@ -228,12 +121,6 @@ export function valuesToHtml(values: Record<string, unknown>, html: string[]): R
   return values
 }
 
-/** htmltext.html_fields: mapped text fields whose Odoo type is html, given fields_get's {field: type}. */
-export function htmlFields(e: Entity, types: Record<string, string | null>): string[] {
-  return e.fields.filter((f) => f.kind === "scalar" && (f.type === "text" || f.type === "varchar") &&
-    types[f.odoo_field] === "html").map((f) => f.odoo_field)
-}
-
 /** The (6, 0, ids) command of each many2many: Odoo 17's Command.SET. */
 export function linkCommands(e: Entity, links: Record<string, number[]>): Record<string, unknown> {
   const out: Record<string, unknown> = {}
@@ -241,138 +128,5 @@ export function linkCommands(e: Entity, links: Record<string, number[]>): Record
     const rel = e.many2manys.find((r) => r.relation === name)
     if (rel) out[rel.odoo_field] = [[6, 0, ids]]
   }
-  return out
-}
-
-// -- Odoo -> comparable values (the push re-reads a mapped record before it writes) --------------------
-
-const BLOCK = new Set(["address", "article", "aside", "blockquote", "dd", "div", "dl", "dt", "fieldset", "figure",
-  "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre",
-  "section", "table", "tr", "ul"])
-const DROP = new Set(["script", "style", "head", "title"])
-const VOID = new Set(["br", "hr", "img", "wbr", "input", "meta", "link"])
-const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: "\xa0" }
-
-/** html.unescape for the references Odoo's sanitizer writes (named: amp lt gt quot apos nbsp; numeric). */
-function unescapeHtml(s: string): string {
-  return s.replace(/&(#[0-9]+|#[xX][0-9a-fA-F]+|[a-zA-Z]+);/g, (m, ref: string) => {
-    if (ref[0] === "#") {
-      const cp = ref[1] === "x" || ref[1] === "X" ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10)
-      return cp > 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : "\ufffd"
-    }
-    return ENTITIES[ref] ?? m
-  })
-}
-
-/** htmltext.to_text: Odoo Html -> the app's text (<br> and block boundaries are newlines, tags dropped,
- * scripts and styles dropped with their content, whitespace between top-level blocks ignored). */
-export function toText(value: unknown): unknown {
-  if (typeof value !== "string" || value === "") return value
-  const out: string[] = []
-  let depth = 0, dropping = 0, breakDue = false
-  const boundary = () => {
-    if (out.length) breakDue = true
-  }
-  const data = (d: string) => {
-    if (dropping || (depth === 0 && d.replace(/[ \t\n\r\f]/g, "") === "")) return
-    if (breakDue) {
-      out.push("\n")
-      breakDue = false
-    }
-    out.push(d)
-  }
-  const token = /<!--[\s\S]*?-->|<\/?([a-zA-Z][^\s/>]*)[^>]*>/g
-  let at = 0
-  for (let m = token.exec(value); m !== null; m = token.exec(value)) {
-    if (m.index > at) data(unescapeHtml(value.slice(at, m.index)))
-    at = token.lastIndex
-    if (m[1] === undefined) continue // a comment
-    const tag = m[1].toLowerCase()
-    const closing = m[0][1] === "/"
-    if (!closing) {
-      if (DROP.has(tag)) {
-        dropping++
-        if (tag === "script" || tag === "style") { // raw text up to its end tag
-          const end = value.toLowerCase().indexOf(`</${tag}`, at)
-          at = token.lastIndex = end < 0 ? value.length : end
-        }
-      } else if (tag === "br") {
-        breakDue = false
-        out.push("\n")
-      } else if (BLOCK.has(tag)) boundary()
-      if (!VOID.has(tag)) depth++
-    } else {
-      if (DROP.has(tag)) dropping = Math.max(0, dropping - 1)
-      else if (BLOCK.has(tag)) boundary()
-      if (!VOID.has(tag)) depth = Math.max(0, depth - 1)
-    }
-  }
-  if (at < value.length) data(unescapeHtml(value.slice(at)))
-  return out.join("")
-}
-
-/** adapter.m2o_id: [id, name], a bare id, or False -> the id or null. */
-export function m2oId(value: unknown): number | null {
-  if (value === false || value === null || value === undefined) return null
-  if (Array.isArray(value)) return value.length ? Math.trunc(Number(value[0])) : null
-  return Math.trunc(Number(value))
-}
-
-/** str() of what Python's json makes of an Odoo JSON number (a float field's 100.0 reads "100.0"). */
-function pyNumberText(v: number, float: boolean): string {
-  return float && Number.isInteger(v) && Math.abs(v) < 1e16 ? `${v}.0` : String(v)
-}
-
-export class ConversionError extends TypeError {
-  override name = "ConversionError"
-}
-
-function scalarFromOdoo(f: FieldSpec, value: unknown): Json {
-  if (f.type === "boolean") return !!value && !(Array.isArray(value) && value.length === 0)
-  if (value === false || value === null || value === undefined) return null
-  const t = f.type
-  if (t === "text" || t === "varchar" || t === "enum" || t === "uuid") {
-    return typeof value === "number" ? pyNumberText(value, false) : String(value)
-  }
-  if (t === "smallint" || t === "integer" || t === "bigint") {
-    const n = Math.trunc(Number(value))
-    if (!Number.isFinite(n)) throw new ConversionError(`${f.odoo_field}: not an integer (value ${String(value)})`)
-    return n
-  }
-  if (t === "numeric") return typeof value === "number" ? pyNumberText(value, true) : String(value)
-  if (t === "date") return String(value).slice(0, 10)
-  if (t === "timestamptz") {
-    const s = String(value)
-    if (s.length < 19 || s[10] !== " ") throw new ConversionError(`${f.odoo_field}: not an Odoo datetime (value ${s})`)
-    return `${s.slice(0, 10)}T${s.slice(11, 19)}+00:00`
-  }
-  return value as Json
-}
-
-export type Resolve = (target: string, odooId: number) => Promise<string | null>
-
-/** adapter.comparable(adapter.from_odoo(record)): an Odoo record's mapped values in comparable form. */
-export async function fromOdoo(e: Entity, record: Record<string, unknown>, resolve: Resolve): Promise<Record<string, Json>> {
-  const out: Record<string, Json> = {}
-  for (const f of e.fields) {
-    const value = Object.hasOwn(record, f.odoo_field) ? record[f.odoo_field] : false
-    if (f.kind === "many2one") {
-      const oid = m2oId(value)
-      out[f.column] = oid === null ? null : await resolve(f.target as string, oid)
-    } else if (f.kind === "selection" || f.type === "text" || f.type === "varchar" || f.type === "enum") {
-      out[f.column] = value === false || value === null || value === undefined ? null
-        : typeof value === "number" ? pyNumberText(value, false) : String(value)
-    } else {
-      out[f.column] = scalarFromOdoo(f, value)
-    }
-  }
-  return out
-}
-
-/** htmltext.record_to_text: a copy of an Odoo record with its html fields as text. */
-export function recordToText(record: Record<string, unknown>, html: string[]): Record<string, unknown> {
-  if (!html.length) return record
-  const out = { ...record }
-  for (const f of html) if (Object.hasOwn(record, f)) out[f] = toText(record[f])
   return out
 }

@@ -1,7 +1,6 @@
-// Conflict policies for shared entities, as bridge/sync/conflicts.py (`resolve`) and the many2many half of
-// bridge/sync/push.py (`Pusher._resolve_links`): pure functions, checked against the Python ones case by
-// case (tests/functions/test_push_units.py).
-import { type Json, same } from "./push_values.ts"
+// Conflict policies for shared entities, as bridge/sync/conflicts.py (`resolve`, which the pull and the push
+// both apply) and the many2many half of bridge/sync/push.py (`Pusher._resolve_links`): pure functions.
+import { type Json, same } from "./adapter.ts"
 
 export const POLICIES = ["odoo_wins", "app_wins", "last_write_wins", "field_merge"] as const
 export const DEFAULT_SKEW_MS = 2000
