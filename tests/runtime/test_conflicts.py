@@ -119,15 +119,40 @@ def _last_write_wins(adapters: dict) -> dict:
     return {**adapters, "contact": type(contact.__name__, (contact,), {"conflict": "last_write_wins"})}
 
 
+def _push_function_under_last_write_wins(db_url: str, tmp_path):
+    """sync-to-odoo rendered for the sync tests' project with the contact under last_write_wins."""
+    import json
+    import shutil
+    from tests.functions.push_support import invoke, serve_push
+    from tests.functions.support import deno, functions_dir
+    deno()
+    copy = tmp_path / "functions"
+    shutil.copytree(functions_dir(), copy)
+    spec = copy / "_shared" / "spec.ts"
+    head, body = spec.read_text(encoding="utf-8").split("export const SPEC = ", 1)
+    data, tail = body.split(" as const\n", 1)
+    doc = json.loads(data)
+    (contact,) = [e for e in doc["entities"] if e["entity"] == "contact"]
+    contact["conflict"] = "last_write_wins"
+    spec.write_text(head + "export const SPEC = " + json.dumps(doc, indent=2) + " as const\n" + tail, encoding="utf-8")
+    served = serve_push(db_url, functions=copy)
+    return served, lambda: invoke(served)
+
+
 @pytest.mark.db
+@pytest.mark.parametrize("pusher", ["python", pytest.param("function", marks=pytest.mark.deno)])
 @pytest.mark.parametrize("later", ["app", "odoo"])
-def test_last_write_wins_on_push_lets_the_later_edit_win(db_url, instance, adapters, odoo, later):
-    """Both sides edit a contact's phone, more than the skew apart: the push keeps the later edit on both
-    sides. The push compares the app's updated_at with the write_date of the record it re-reads; without
-    that date the later app edit lost to Odoo's older one."""
+def test_last_write_wins_on_push_lets_the_later_edit_win(db_url, instance, adapters, odoo, later, pusher, tmp_path):
+    """Both sides edit a contact's phone, more than the skew apart: the push (the Python pusher or the
+    sync-to-odoo function) keeps the later edit on both sides. The push compares the app's updated_at with
+    the write_date of the record it re-reads; without that date the later app edit lost to Odoo's older one."""
     lww = _last_write_wins(adapters)
     client = fast_client(instance)
-    pusher = Pusher(db_url, lww, lambda inst: client, retry_base=0.0)
+    served = None
+    if pusher == "python":
+        push = Pusher(db_url, lww, lambda inst: client, retry_base=0.0).run_once
+    else:
+        served, push = _push_function_under_last_write_wins(db_url, tmp_path)
     pull_entity(db_url, instance, lww, lww["contact"], client)
     with connect(db_url) as conn:
         row = conn.execute("select * from app.contacts order by odoo_id limit 1").fetchone()
@@ -139,10 +164,14 @@ def test_last_write_wins_on_push_lets_the_later_edit_win(db_url, instance, adapt
     def odoo_edit():
         client.write("res.partner", [row["odoo_id"]], {"phone": "+1 odoo"})
     first, second = (odoo_edit, app_edit) if later == "app" else (app_edit, odoo_edit)
-    first()
-    time.sleep(conflicts.DEFAULT_SKEW.total_seconds() + 1.2)  # Odoo's write_date has whole seconds
-    second()
-    pusher.run_once()
+    try:
+        first()
+        time.sleep(conflicts.DEFAULT_SKEW.total_seconds() + 1.2)  # Odoo's write_date has whole seconds
+        second()
+        push()
+    finally:
+        if served is not None:
+            served.stop()
     remote = client.read("res.partner", [row["odoo_id"]], ["phone"])[0]["phone"]
     with connect(db_url) as conn:
         local = conn.execute("select phone from app.contacts where id = %s", (row["id"],)).fetchone()["phone"]

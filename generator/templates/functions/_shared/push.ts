@@ -34,7 +34,7 @@ import { Run, workerId } from "./runs.ts"
 import { resolve, resolveLinks, type Links, type Values } from "./conflicts.ts"
 import * as store from "./push_store.ts"
 import type { Instance, OutboxRow } from "./push_store.ts"
-import { ConversionError, type Entity, fromOdoo, htmlFields, m2oId, recordToText } from "./convert.ts"
+import { ConversionError, type Entity, fromOdoo, htmlFields, m2oId, parseOdooDatetime, recordToText } from "./convert.ts"
 import {
   canonicalJson, comparable, ENTITIES, externalRefField, type Json, LINKS_KEY, pushes, REF_PREFIX, tenantProblem,
   valuesHash,
@@ -421,12 +421,14 @@ export class Pusher {
     const remote = await this.remoteValues(e, iid, remoteRec, html)
     const current = comparableRow(e, local)
     const localTs = local.updated_at instanceof Date ? local.updated_at : null
-    // Python passes remote_vals.get("odoo_write_date"), which from_odoo never sets: no remote timestamp
+    // last_write_wins compares the app's updated_at with the write_date of the record just re-read
+    const written = parseOdooDatetime(remoteRec.write_date)
+    const remoteTs = written === null ? null : new Date(written)
     const res = e.owner === "shared"
-      ? resolve(e.conflict || "odoo_wins", base, current, remote, { localTs, remoteTs: null })
+      ? resolve(e.conflict || "odoo_wins", base, current, remote, { localTs, remoteTs })
       : resolve("app_wins", base, current, remote)
     const [agreed, linksToPush, linksToLocal] = resolveLinks(e.owner, e.conflict, [...e.many2manys], links, baseLinks,
-      remoteRec, localTs, null)
+      remoteRec, localTs, remoteTs)
     let action: Action = "unchanged"
     if (Object.keys(res.toPush).length || Object.keys(linksToPush).length) {
       const values = Object.keys(res.toPush).length
