@@ -215,3 +215,45 @@ def test_a_records_cap_stops_an_invocation_and_the_next_goes_on_from_the_cursor(
     for key in ("odoo.partners", "odoo.products", "odoo.sale_orders", "odoo.sale_order_lines", "odoo.invoices",
                 "app.contacts", "dead_letters", "cursors", "mappings"):
         assert fn[key] == py[key], key
+
+
+@pytest.mark.parametrize("body, error", [
+    ('{"entity": "partners"}', 'entity "partners" is not pulled from Odoo; pulled: '),
+    ('{"budget": 5}', "unknown key budget; known: instance_id, entity, pull, budget_s, batch_size, max_records"),
+    ('{"batch_size": "500"}', "batch_size must be a positive number"),
+    ('{"max_records": 0}', "max_records must be a positive number"),
+    ('{"pull": "no"}', "pull must be true or false"),
+    ('{"instance_id": 7}', "instance_id must be a string"),
+    ("[1]", "the body must be a JSON object"),
+    ("{nope", "the body is not JSON"),
+])
+def test_a_wrong_request_is_a_400_that_says_what_and_does_nothing(two_dbs, body, error):
+    """A typo in a manual catch-up must not be an invocation that silently pulls nothing."""
+    import httpx
+    from tests.functions.pull_support import TOKEN
+    url, _ = two_dbs
+    function = serve_pull(url)
+    try:
+        r = httpx.post(function.url, content=body, headers={"x-specgen-function-token": TOKEN}, timeout=60)
+    finally:
+        function.stop()
+    assert r.status_code == 400 and r.json()["error"].startswith(error), r.text
+    with connect(url) as conn:
+        assert conn.execute("select count(*) as n from ops.runs").fetchone()["n"] == 0
+
+
+def test_pull_false_processes_the_waiting_events_only(two_dbs, adapters):  # noqa: F811
+    """`"pull": false`: no entity is pulled (no pull run, no cursor), the events are processed."""
+    url, _ = two_dbs
+    with MockOdooServer(demo=20) as odoo:
+        add_fixed_instance(url, odoo.url)
+        function = serve_pull(url)
+        try:
+            answer = invoke(function, pull=False)
+        finally:
+            function.stop()
+    (inst,) = answer["instances"]
+    assert inst["entities"] == [] and inst["events"]["status"] == "done", answer
+    with connect(url) as conn:
+        assert conn.execute("select count(*) as n from odoo.sync_cursors").fetchone()["n"] == 0
+        assert conn.execute("select count(*) as n from ops.runs where kind = 'pull'").fetchone()["n"] == 0

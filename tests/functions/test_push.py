@@ -145,5 +145,9 @@ def test_budget_spent_claims_nothing(db_url, instance, odoo, fn, client):
 def test_the_token_guards_the_function(db_url, fn):
     import httpx
     assert httpx.post(fn.url, json={}).status_code == 401
-    assert httpx.post(fn.url, json={"batch_limit": "x"}, headers={"x-specgen-function-token":
-                                                                    "push-function-token-0123456789"}).status_code == 400
+    token = {"x-specgen-function-token": "push-function-token-0123456789"}
+    assert httpx.post(fn.url, json={"batch_limit": "x"}, headers=token).status_code == 400
+    typo = httpx.post(fn.url, json={"batch_limt": 5}, headers=token)
+    assert typo.status_code == 400 and typo.json()["error"].startswith("unknown key batch_limt; known: instance,")
+    with connect(db_url) as conn:  # refused before any work: no run
+        assert conn.execute("select count(*) as n from ops.runs").fetchone()["n"] == 0

@@ -202,9 +202,8 @@ class FunctionsRuntime:
         return result
 
     def process(self, db_url: str, adapters: dict, client) -> dict:
-        """The events alone, through the function: an invocation for an entity that does not exist pulls
-        nothing and processes the waiting events."""
-        return self.invoke(db_url, entity="-")
+        """The events alone, through the function: an invocation with `"pull": false`."""
+        return self.invoke(db_url, pull=False)
 
     def quiesce(self, db_url: str, adapters: dict, max_cycles: int = 8, **kw):
         """tests.runtime.helpers.quiesce with the function's cycles (lookback 1 s, short leases), then

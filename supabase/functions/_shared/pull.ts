@@ -20,8 +20,9 @@
 // SPECGEN_ODOO_RETRY_BASE_S (0.1), SPECGEN_ODOO_RETRY_CAP_S (5), SPECGEN_ODOO_RETRY_ATTEMPTS (6).
 // A request body may lower what one invocation does (tests, a manual catch-up): {"budget_s": a smaller
 // budget, "max_records": a smaller cap, "instance_id": one instance (id or name), "entity": one entity
-// only, "batch_size": records per page}. Out of budget or at the cap, the answer is "more_to_do": the next
-// invocation goes on from the cursors.
+// only, "batch_size": records per page, "pull": false to process the waiting webhook events only}; an
+// unknown key, a wrong value or an entity the spec does not pull is a 400 that says which. Out of budget
+// or at the cap, the answer is "more_to_do": the next invocation goes on from the cursors.
 //
 // Not ported: reconcile (ids gone from Odoo without a webhook are tombstoned by the Python worker's
 // reconcile only), metrics, odoo.entity_mappings for Odoo-owned mirrors
@@ -217,23 +218,47 @@ interface Body {
   entity?: string
   batch_size?: number
   max_records?: number
+  pull?: boolean
 }
 
-async function body(req: Request): Promise<Body> {
+const POSITIVE = ["budget_s", "batch_size", "max_records"] as const
+
+/** The request's overrides, or what is wrong with them: an unknown key, a value of the wrong type, an
+ * entity the spec does not pull (a typo must not make an invocation that silently pulls nothing). */
+async function body(req: Request): Promise<Body | string> {
   const text = await req.text()
   if (!text.trim()) return {}
-  const parsed = JSON.parse(text)
-  return parsed !== null && typeof parsed === "object" && !Array.isArray(parsed) ? parsed as Body : {}
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    return "the body is not JSON"
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) return "the body must be a JSON object"
+  const b = parsed as Record<string, unknown>
+  const known = ["instance_id", "entity", "pull", ...POSITIVE]
+  const unknown = Object.keys(b).filter((k) => !known.includes(k)).sort()
+  if (unknown.length) return `unknown key${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}; known: ${known.join(", ")}`
+  for (const k of POSITIVE) {
+    if (b[k] !== undefined && !(typeof b[k] === "number" && Number.isFinite(b[k]) && (b[k] as number) > 0)) {
+      return `${k} must be a positive number`
+    }
+  }
+  for (const k of ["instance_id", "entity"]) {
+    if (b[k] !== undefined && typeof b[k] !== "string") return `${k} must be a string`
+  }
+  if (b.pull !== undefined && typeof b.pull !== "boolean") return "pull must be true or false"
+  const pulled = pullOrder().map((x) => x.entity)
+  if (b.entity !== undefined && !pulled.includes(b.entity as string)) {
+    return `entity ${JSON.stringify(b.entity)} is not pulled from Odoo; pulled: ${pulled.join(", ")}`
+  }
+  return b as Body
 }
 
 export async function handle(req: Request): Promise<Response> {
   const started = performance.now()
-  let b: Body
-  try {
-    b = await body(req)
-  } catch {
-    return json(400, { error: "the body must be JSON: {\"budget_s\": ..., \"instance_id\": ..., \"batch_size\": ...}" })
-  }
+  const b = await body(req)
+  if (typeof b === "string") return json(400, { error: b })
   const budget = Math.min(setting("SPECGEN_FUNCTION_BUDGET_S", 120), Number(b.budget_s) > 0 ? Number(b.budget_s) : Infinity)
   const o: Options = {
     deadline: started + budget * 1000,
@@ -263,7 +288,7 @@ export async function handle(req: Request): Promise<Response> {
         continue
       }
       const entities: EntityResult[] = []
-      for (const e of pullOrder().filter((x) => !b.entity || x.entity === b.entity)) {
+      for (const e of pullOrder().filter((x) => b.pull !== false && (!b.entity || x.entity === b.entity))) {
         if ((timeLeft(o) <= 0 || capped(o)) && o.progressed) {
           entities.push({ entity: e.entity, status: "more_to_do", read: 0, batches: 0, counts: {} })
           continue

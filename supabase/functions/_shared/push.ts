@@ -105,6 +105,9 @@ function bodyNumber(body: Record<string, unknown>, key: string, fallback: number
   return v
 }
 
+const BODY_KEYS = ["instance", "instance_id", "batch_limit", "max_attempts", "retry_base_s", "lease_s", "budget_s",
+  "odoo_timeout_s", "odoo_retry_attempts", "odoo_retry_base_s", "odoo_retry_cap_s"]
+
 export async function options(req: Request): Promise<Options> {
   const text = req.body ? await req.text() : ""
   let body: Record<string, unknown> = {}
@@ -114,6 +117,11 @@ export async function options(req: Request): Promise<Options> {
       throw new RangeError("the body must be a JSON object")
     }
     body = parsed as Record<string, unknown>
+  }
+  // a typo must not be an invocation that silently runs with the defaults
+  const unknown = Object.keys(body).filter((k) => !BODY_KEYS.includes(k)).sort()
+  if (unknown.length) {
+    throw new RangeError(`unknown key${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}; known: ${BODY_KEYS.join(", ")}`)
   }
   const named = body.instance ?? body.instance_id // sync-from-odoo's name for it, too
   const instance = named === undefined || named === null ? null : String(named)
