@@ -3,10 +3,11 @@ with the settings a test wants (the request body overrides the environment's, se
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from bridge.store.db import connect
 from tests.functions.support import Served, db_env, serve
-from tests.runtime.support import SECRET_ENV
+from tests.runtime.support import SECRET_ENV, fast_client
 
 TOKEN = "push-function-token-0123456789"
 FAST = {"retry_base_s": 0, "budget_s": 20, "odoo_timeout_s": 5, "odoo_retry_attempts": 8, "odoo_retry_base_s": 0.01,
@@ -51,3 +52,18 @@ def add_contact(db_url: str, org_id, full_name: str = "Ann Example", email: str 
             return id
         return str(conn.execute("insert into app.contacts (org_id, full_name, email) values (%s, %s, %s) returning id",
                                 (org_id, full_name, email)).fetchone()["id"])
+
+
+# fixtures of the push tests (imported by them, as they import tests.runtime.conftest's)
+@pytest.fixture
+def fn(db_url):
+    served = serve_push(db_url)
+    yield served
+    served.stop()
+
+
+@pytest.fixture
+def client(instance):
+    c = fast_client(instance)
+    yield c
+    c.close()

@@ -43,12 +43,17 @@ def deno_env(**extra: str) -> dict[str, str]:
 @lru_cache(maxsize=1)
 def functions_dir() -> Path:
     """supabase/functions/ of the sync tests' project, rendered once (removed when the process ends)."""
-    from generator.emit import functions
-    from generator.pipeline import compile_ir
     from tests.runtime.project import SPEC_ROOT
     root = Path(tempfile.mkdtemp(prefix="specgen-functions-"))
     atexit.register(shutil.rmtree, root, True)
-    for path, text in functions.render(compile_ir(SPEC_ROOT)).items():
+    return render_functions(SPEC_ROOT, root)
+
+
+def render_functions(project: Path, root: Path) -> Path:
+    """supabase/functions/ of the project whose spec is in `project`, rendered under `root`; returns it."""
+    from generator.emit import functions
+    from generator.pipeline import compile_ir
+    for path, text in functions.render(compile_ir(project)).items():
         target = root / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")

@@ -17,6 +17,7 @@ from bridge.store.db import connect
 from bridge.sync.contracts import pull_order
 from bridge.sync.pull import pull_entity
 from generator.database.cluster import apply_migrations
+from tests.functions.support import render_functions
 from tests.functions.pull_support import GENERATED, INSTANCE_ID, ORG_ID, add_fixed_instance, invoke, serve_pull
 from tests.functions.test_pull import runs
 from tests.runtime.conftest import odoo  # noqa: F401 (fixture)
@@ -30,14 +31,8 @@ TABLES = ("odoo.partners", "odoo.partner_tags_list")
 
 @pytest.fixture(scope="module")
 def m2m_functions(m2m_project):  # noqa: F811
-    from generator.emit import functions
-    from generator.pipeline import compile_ir
     root = Path(tempfile.mkdtemp(prefix="specgen-m2m-pull-functions-"))
-    for path, text in functions.render(compile_ir(m2m_project)).items():
-        target = root / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-    yield root / "supabase" / "functions"
+    yield render_functions(m2m_project, root)
     shutil.rmtree(root, True)
 
 

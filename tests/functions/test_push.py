@@ -6,25 +6,11 @@ from __future__ import annotations
 import pytest
 
 from bridge.store.db import connect
-from tests.functions.push_support import add_contact, drain, invoke, serve_push
+from tests.functions.push_support import add_contact, drain, invoke
+from tests.functions.push_support import client, fn  # noqa: F401 (fixtures)
 from tests.runtime.conftest import adapters, db_url, instance, migrated_template, odoo, sync_generated  # noqa: F401 (fixtures)
-from tests.runtime.support import fast_client
 
 pytestmark = [pytest.mark.deno, pytest.mark.db]
-
-
-@pytest.fixture
-def fn(db_url):
-    served = serve_push(db_url)
-    yield served
-    served.stop()
-
-
-@pytest.fixture
-def client(instance):
-    c = fast_client(instance)
-    yield c
-    c.close()
 
 
 def test_app_contact_is_created_in_odoo_once_and_linked(db_url, instance, odoo, fn, client):

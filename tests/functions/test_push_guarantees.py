@@ -14,24 +14,11 @@ from bridge.store.db import connect
 from bridge.sync.pull import pull_entity
 from bridge.sync.push import Pusher
 from tests.functions.push_support import add_contact, drain, invoke, open_rows, serve_push
+from tests.functions.push_support import client, fn  # noqa: F401 (fixtures)
 from tests.runtime.conftest import adapters, db_url, instance, migrated_template, odoo, sync_generated  # noqa: F401
 from tests.runtime.support import fast_client
 
 pytestmark = [pytest.mark.deno, pytest.mark.db]
-
-
-@pytest.fixture
-def fn(db_url):
-    served = serve_push(db_url)
-    yield served
-    served.stop()
-
-
-@pytest.fixture
-def client(instance):
-    c = fast_client(instance)
-    yield c
-    c.close()
 
 
 def partners_by_ref(client) -> Counter:

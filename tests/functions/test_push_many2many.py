@@ -12,6 +12,7 @@ import pytest
 
 from bridge.store.db import connect
 from bridge.sync.pull import pull_entity
+from tests.functions.support import render_functions
 from tests.functions.push_support import drain, invoke, open_rows, serve_push
 from tests.runtime.conftest import odoo  # noqa: F401 (fixture)
 from tests.runtime.support import add_instance, fast_client
@@ -23,14 +24,8 @@ pytestmark = [pytest.mark.deno, pytest.mark.db]
 
 @pytest.fixture(scope="module")
 def m2m_functions(push_project):
-    from generator.emit import functions
-    from generator.pipeline import compile_ir
     root = Path(tempfile.mkdtemp(prefix="specgen-m2m-functions-"))
-    for path, text in functions.render(compile_ir(push_project)).items():
-        target = root / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-    yield root / "supabase" / "functions"
+    yield render_functions(push_project, root)
     shutil.rmtree(root, True)
 
 
