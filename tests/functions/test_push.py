@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bridge.store.db import connect
-from tests.functions.push_support import add_contact, drain, invoke
+from tests.functions.push_support import add_contact, drain, invoke, serve_push
 from tests.functions.push_support import client, fn  # noqa: F401 (fixtures)
 from tests.runtime.conftest import adapters, db_url, instance, migrated_template, odoo, sync_generated  # noqa: F401 (fixtures)
 
@@ -137,3 +137,27 @@ def test_the_token_guards_the_function(db_url, fn):
     assert typo.status_code == 400 and typo.json()["error"].startswith("unknown key batch_limt; known: instance,")
     with connect(db_url) as conn:  # refused before any work: no run
         assert conn.execute("select count(*) as n from ops.runs").fetchone()["n"] == 0
+
+
+def test_a_refused_login_skips_the_instance_and_dead_letters_nothing(db_url, instance, odoo):
+    """A rotated password (the function's secret no longer Odoo's): the instance is skipped with the reason
+    and its rows stay pending for when the secret is fixed, as the Python worker does; then they go."""
+    from tests.runtime.support import SECRET_ENV
+    for i in range(3):
+        add_contact(db_url, instance["org_id"], full_name=f"Waiting {i}", email=f"waiting{i}@example.com")
+    wrong = serve_push(db_url, **{SECRET_ENV: "not-the-password"})
+    try:
+        answer = invoke(wrong)
+    finally:
+        wrong.stop()
+    assert (answer["pushed"], answer["dead"], answer["claimed"]) == (0, 0, 0), answer
+    assert [s["reason"] for s in answer["skipped_instances"]] == [
+        "login refused: check the instance's secret or its configuration (AccessDenied)"]
+    with connect(db_url) as conn:
+        assert conn.execute("select count(*) as n from odoo.dead_letters").fetchone()["n"] == 0
+        assert {r["status"] for r in conn.execute("select status from odoo.outbox").fetchall()} == {"pending"}
+    fixed = serve_push(db_url)
+    try:
+        assert drain(fixed, db_url)["created"] == 3
+    finally:
+        fixed.stop()

@@ -29,7 +29,7 @@ import { db, type Sql } from "./db.ts"
 import { json, problem } from "./http.ts"
 import { log } from "./log.ts"
 import { OdooClient, type OdooRecord, RetryPolicy, type Value } from "./odoo.ts"
-import { AmbiguousOdooError, describe, MissingError, OdooError } from "./odoo_errors.ts"
+import { AccessDenied, AmbiguousOdooError, describe, MissingError, OdooError } from "./odoo_errors.ts"
 import { Run, workerId } from "./runs.ts"
 import { resolve, resolveLinks, type Links, type Values } from "./conflicts.ts"
 import * as store from "./push_store.ts"
@@ -524,12 +524,26 @@ export async function drain(sql: Sql, opts: Options): Promise<Record<string, unk
   const skipped: { instance: string; reason: string }[] = []
   const insts = await store.activeInstances(sql, opts.instance)
   for (const inst of insts) {
+    let client: OdooClient
     try {
-      pusher.clientFor(inst)
+      client = pusher.clientFor(inst)
     } catch (e) { // a broken configuration (its secret unset): that instance alone is skipped
       skipped.push({ instance: inst.name, reason: describe(e) })
       log("push", "error", "instance skipped: broken configuration", { instance_id: inst.id, reason: describe(e) })
       continue
+    }
+    // as the worker's _logged_in: a refused login skips the instance and leaves its rows pending (a
+    // rotated key must not dead-letter the outbox); Odoo down is left to the rows, which retry
+    try {
+      await client.uid()
+    } catch (e) {
+      if (e instanceof AccessDenied) {
+        const reason = "login refused: check the instance's secret or its configuration (AccessDenied)"
+        skipped.push({ instance: inst.name, reason })
+        log("push", "error", "instance skipped: broken configuration", { instance_id: inst.id, reason })
+        continue
+      }
+      if (!(e instanceof OdooError)) throw e
     }
     while (performance.now() < deadline) {
       const before = pusher.released
