@@ -7,6 +7,9 @@
 // whitespace, UTF-8 (no \u escapes but for control characters).
 import type { Entity } from "./convert.ts"
 import { SPEC } from "./spec.ts"
+import { qualified } from "./sqlnames.ts"
+
+export { qualified } // adapter.qualified_table, built on sqlnames.ident
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 
@@ -18,11 +21,6 @@ export const ENTITIES: Map<string, Entity> = new Map((SPEC.entities as unknown a
 
 export const pulls = (e: Entity) => e.direction === "pull" || e.direction === "both"
 export const pushes = (e: Entity) => e.direction === "push" || e.direction === "both"
-
-/** adapter.qualified_table (of an entity or a join table). */
-export function qualified(e: { schema: string; table: string }): string {
-  return `"${e.schema}"."${e.table}"`
-}
 
 /** adapter.external_ref_field(): the spec's odoo.external_ref unless it is a mapped field. */
 export function externalRefField(e: Entity): string | null {

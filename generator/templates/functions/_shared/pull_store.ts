@@ -4,6 +4,7 @@
 // PostgreSQL (jsonb_populate_record[set] of the table's own row type), as psycopg's adaptation types them.
 // Every function runs in the caller's transaction and never commits.
 import { LINKS_KEY, qualified } from "./adapter.ts"
+import { ident, idents, literal } from "./sqlnames.ts"
 import type { Entity, LinkSpec, Row } from "./convert.ts"
 
 export { LINKS_KEY, qualified } // pull_write.ts takes them from here
@@ -119,7 +120,7 @@ export async function saveHead(q: Q, instanceId: string, e: Entity, writeDateIso
 export async function localIds(q: Q, e: Entity, instanceId: string, odooIds: Iterable<number>): Promise<Map<number, string>> {
   const ids = [...odooIds]
   if (!ids.length) return new Map()
-  const r = await rows<{ odoo_id: number; key: string }>(q, `select odoo_id, "${e.primary_key}"::text as key from ` +
+  const r = await rows<{ odoo_id: number; key: string }>(q, `select odoo_id, ${ident(e.primary_key)}::text as key from ` +
     `${qualified(e)} where instance_id = $1::text::uuid and odoo_id = any($2::text::int[])`, [instanceId, pgArray(ids)])
   return new Map(r.map((x) => [Number(x.odoo_id), x.key]))
 }
@@ -135,17 +136,17 @@ export async function bulkUpsert(q: Q, e: Entity, data: Row[]): Promise<[number,
   const names = bulkColumns(e)
   const mapped = e.fields.map((f) => f.column)
   const tenant = e.tenant_column ? [e.tenant_column] : []
-  const sets = [...tenant, ...mapped, "odoo_write_date"].map((c) => `"${c}" = excluded."${c}"`).join(", ")
-  const old = [...mapped, "odoo_write_date"].map((c) => `t."${c}"`).join(", ")
-  const fresh = [...mapped, "odoo_write_date"].map((c) => `excluded."${c}"`).join(", ")
-  const cols = names.map((c) => `"${c}"`).join(", ")
+  const sets = [...tenant, ...mapped, "odoo_write_date"].map((c) => `${ident(c)} = excluded.${ident(c)}`).join(", ")
+  const old = idents([...mapped, "odoo_write_date"], "t")
+  const fresh = idents([...mapped, "odoo_write_date"], "excluded")
+  const list = idents(names)
   const r = await rows<{ inserted: number; updated: number }>(q, `
     with up as (
-      insert into ${qualified(e)} as t (${cols}, synced_at)
-      select ${cols}, now() from jsonb_populate_recordset(null::${qualified(e)}, $1::text::jsonb) order by odoo_id
+      insert into ${qualified(e)} as t (${list}, synced_at)
+      select ${list}, now() from jsonb_populate_recordset(null::${qualified(e)}, $1::text::jsonb) order by odoo_id
       on conflict (instance_id, odoo_id) do update set ${sets}, synced_at = now(), odoo_deleted_at = null
       where (${old}) is distinct from (${fresh}) or t.odoo_deleted_at is not null
-      returning t."${e.primary_key}", t.odoo_id, (xmax = 0) as inserted)
+      returning t.${ident(e.primary_key)}, t.odoo_id, (xmax = 0) as inserted)
     select (count(*) filter (where inserted))::int as inserted, (count(*) filter (where not inserted))::int as updated
     from up`, [JSON.stringify(data.map((row) => Object.fromEntries(names.map((n) => [n, row[n] ?? null]))))])
   return [Number(r[0].inserted), Number(r[0].updated)]
@@ -162,15 +163,15 @@ export async function tombstone(q: Q, e: Entity, instanceId: string, odooIds: It
  * (text, numbers and booleans as such, numeric and dates as text), plus the link columns. */
 function rowSelect(e: Entity): string {
   const cells = e.fields.map((f) => {
-    const c = `t."${f.column}"`
-    if (f.kind !== "many2one" && ["boolean", "smallint", "integer", "jsonb"].includes(f.type)) return `'${f.column}', to_jsonb(${c})`
+    const c = "t." + ident(f.column), key = literal(f.column)
+    if (f.kind !== "many2one" && ["boolean", "smallint", "integer", "jsonb"].includes(f.type)) return `${key}, to_jsonb(${c})`
     if (f.kind !== "many2one" && f.type === "timestamptz") {
-      return `'${f.column}', to_char(${c} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS') || '+00:00'`
+      return `${key}, to_char(${c} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS') || '+00:00'`
     }
-    return `'${f.column}', ${c}::text`
+    return `${key}, ${c}::text`
   })
-  const tenant = e.tenant_column ? [`'${e.tenant_column}', t."${e.tenant_column}"::text`] : []
-  return `jsonb_build_object('${e.primary_key}', t."${e.primary_key}"::text, ${[...tenant, ...cells].join(", ")}, ` +
+  const tenant = e.tenant_column ? [`${literal(e.tenant_column)}, t.${ident(e.tenant_column)}::text`] : []
+  return `jsonb_build_object(${literal(e.primary_key)}, t.${ident(e.primary_key)}::text, ${[...tenant, ...cells].join(", ")}, ` +
     "'instance_id', t.instance_id::text, 'odoo_id', t.odoo_id, " +
     "'odoo_write_date', (extract(epoch from t.odoo_write_date) * 1000)::float8, " +
     "'odoo_deleted_at', t.odoo_deleted_at::text, " +
@@ -184,7 +185,7 @@ export async function linkedRow(q: Q, e: Entity, instanceId: string, odooId: num
 }
 
 export async function rowByTextKey(q: Q, e: Entity, key: string): Promise<Row | null> {
-  const r = await rows<{ row: Row }>(q, `select ${rowSelect(e)} from ${qualified(e)} t where "${e.primary_key}"::text = $1::text ` +
+  const r = await rows<{ row: Row }>(q, `select ${rowSelect(e)} from ${qualified(e)} t where ${ident(e.primary_key)}::text = $1::text ` +
     "for update", [key])
   return r[0]?.row ?? null
 }
@@ -193,7 +194,7 @@ export async function rowByTextKey(q: Q, e: Entity, key: string): Promise<Row | 
 export async function insertLinked(q: Q, e: Entity, row: Row, instanceId: string): Promise<void> {
   const lead = [e.primary_key, ...(e.tenant_column ? [e.tenant_column] : [])]
   const cols = [...lead, ...e.fields.map((f) => f.column)]
-  const list = cols.map((c) => `"${c}"`).join(", ")
+  const list = idents(cols)
   await rows(q, `insert into ${qualified(e)} (${list}, instance_id, odoo_id, odoo_write_date, synced_at)
     select ${list}, $2::text::uuid, $3::text::int, $4::text::timestamptz, now()
     from jsonb_populate_record(null::${qualified(e)}, $1::text::jsonb)`,
@@ -204,10 +205,10 @@ export async function insertLinked(q: Q, e: Entity, row: Row, instanceId: string
 export async function updateLinked(q: Q, e: Entity, localId: string, values: Row, instanceId: string, odooId: number,
   odooWriteDate: string | null): Promise<void> {
   const cols = Object.keys(values)
-  const sets = cols.map((c) => `"${c}" = v."${c}"`).join(", ")
+  const sets = cols.map((c) => `${ident(c)} = v.${ident(c)}`).join(", ")
   await rows(q, `update ${qualified(e)} t set ${sets}${cols.length ? ", " : ""}instance_id = $2::text::uuid, ` +
     "odoo_id = $3::text::int, odoo_write_date = $4::text::timestamptz, synced_at = now(), odoo_deleted_at = null " +
-    `from jsonb_populate_record(null::${qualified(e)}, $1::text::jsonb) v where t."${e.primary_key}" = $5::text::uuid`,
+    `from jsonb_populate_record(null::${qualified(e)}, $1::text::jsonb) v where t.${ident(e.primary_key)} = $5::text::uuid`,
     [JSON.stringify(values), instanceId, odooId, odooWriteDate, localId])
 }
 
@@ -218,13 +219,13 @@ export type Link = LinkSpec
 export async function replaceLinks(q: Q, rel: Link, tenantColumn: string | null, tenantValue: string,
   sourcesOf: string[], sources: string[], targets: string[]): Promise<number> {
   const table = qualified(rel)
-  const src = `"${rel.source_column}"`
-  const dst = `"${rel.target_column}"`
+  const src = ident(rel.source_column)
+  const dst = ident(rel.target_column)
   const del = await q.unsafe(`delete from ${table} j where j.${src} = any($1::text::uuid[]) and (j.${src}, j.${dst}) not in ` +
     "(select * from unnest($2::text::uuid[], $3::text::uuid[]))",
     [pgArray(sourcesOf), pgArray(sources), pgArray(targets)] as never[]) as { count: number }
   const ins = tenantColumn
-    ? await q.unsafe(`insert into ${table} ("${tenantColumn}", ${src}, ${dst}) select $1::text::uuid, s, t ` +
+    ? await q.unsafe(`insert into ${table} (${ident(tenantColumn)}, ${src}, ${dst}) select $1::text::uuid, s, t ` +
       `from unnest($2::text::uuid[], $3::text::uuid[]) u(s, t) on conflict (${src}, ${dst}) do nothing`,
       [tenantValue, pgArray(sources), pgArray(targets)] as never[]) as { count: number }
     : await q.unsafe(`insert into ${table} (${src}, ${dst}) select s, t from unnest($1::text::uuid[], $2::text::uuid[]) ` +
@@ -260,7 +261,7 @@ export async function orphansOf(q: Q, instanceId: string, odooModel: string, odo
   if (!odooIds.length) return []
   const r = await rows<{ id: number }>(q, `select id::float8 as id from odoo.dead_letters d
     where instance_id = $1::text::uuid and error_class = $2::text and replayed_at is null
-      and exists (select 1 from jsonb_array_elements(coalesce(d.payload -> '${PARENTS_KEY}', '[]')) p
+      and exists (select 1 from jsonb_array_elements(coalesce(d.payload -> ${literal(PARENTS_KEY)}, '[]')) p
                   where p ->> 'odoo_model' = $3::text and (p ->> 'odoo_id')::bigint = any($4::text::bigint[]))
     order by id`, [instanceId, ORPHAN_CLASS, odooModel, pgArray(odooIds)])
   return r.map((x) => Number(x.id))
@@ -297,8 +298,8 @@ export async function addDeadLetter(q: Q, d: {
  * with their orphans. Returns the events queued. */
 export async function replayIds(q: Q, ids: number[], traceId: string): Promise<number> {
   interface Dl { id: number; source: string; instance_id: string | null; odoo_model: string | null; record_ref: string | null }
-  const cols = "id::float8 as id, source::text, instance_id::text, odoo_model, record_ref"
-  const picked = await rows<Dl>(q, `select ${cols} from odoo.dead_letters where id = any($1::text::bigint[]) ` +
+  const dlColumns = "id::float8 as id, source::text, instance_id::text, odoo_model, record_ref"
+  const picked = await rows<Dl>(q, `select ${dlColumns} from odoo.dead_letters where id = any($1::text::bigint[]) ` +
     "and replayed_at is null order by id for update skip locked", [pgArray(ids)])
   const taken = new Set(picked.map((d) => Number(d.id)))
   for (const dl of [...picked]) {
@@ -306,7 +307,7 @@ export async function replayIds(q: Q, ids: number[], traceId: string): Promise<n
       const extra = (await orphansOf(q, dl.instance_id, dl.odoo_model, [Number(dl.record_ref)])).filter((i) => !taken.has(i))
       if (extra.length) {
         extra.forEach((i) => taken.add(i))
-        picked.push(...await rows<Dl>(q, `select ${cols} from odoo.dead_letters where id = any($1::text::bigint[]) ` +
+        picked.push(...await rows<Dl>(q, `select ${dlColumns} from odoo.dead_letters where id = any($1::text::bigint[]) ` +
           "order by id for update skip locked", [pgArray(extra)]))
       }
     }
@@ -342,14 +343,14 @@ export async function savePulled(q: Q, instanceId: string, e: Entity, localId: s
     values ($1::text::uuid, $2::text, $3::text::uuid, $4::text, $5::text::int, $6::text::timestamptz, $7::text, $8::text::jsonb)
     on conflict (instance_id, entity, odoo_id) do update set local_id = excluded.local_id,
       odoo_write_date = excluded.odoo_write_date, synced_hash = excluded.synced_hash,
-      synced_values = excluded.synced_values || case when odoo.entity_mappings.synced_values ? '${LINKS_KEY}'
-        then jsonb_build_object('${LINKS_KEY}', odoo.entity_mappings.synced_values -> '${LINKS_KEY}') else '{}' end`,
+      synced_values = excluded.synced_values || case when odoo.entity_mappings.synced_values ? ${literal(LINKS_KEY)}
+        then jsonb_build_object(${literal(LINKS_KEY)}, odoo.entity_mappings.synced_values -> ${literal(LINKS_KEY)}) else '{}' end`,
     [instanceId, e.entity, localId, e.odoo_model, odooId, odooWriteDate, syncedHash, syncedValues])
 }
 
 export async function mergeLinks(q: Q, instanceId: string, entity: string, localIds: string[], links: string[]): Promise<void> {
   await rows(q, "update odoo.entity_mappings m set synced_values = coalesce(m.synced_values, '{}'::jsonb) || " +
-    `jsonb_build_object('${LINKS_KEY}'::text, coalesce(m.synced_values -> '${LINKS_KEY}', '{}'::jsonb) || u.links) ` +
+    `jsonb_build_object(${literal(LINKS_KEY)}::text, coalesce(m.synced_values -> ${literal(LINKS_KEY)}, '{}'::jsonb) || u.links) ` +
     "from (select * from unnest($1::text::uuid[], $2::text::jsonb[]) u(local_id, links)) u " +
     "where m.instance_id = $3::text::uuid and m.entity = $4::text and m.local_id = u.local_id",
     [pgArray(localIds), pgArray(links), instanceId, entity])
@@ -369,8 +370,8 @@ export async function outboxHasOpen(q: Q, instanceId: string, entity: string, lo
 
 export async function enqueueWrite(q: Q, e: Entity, instanceId: string, localId: string, traceId: string): Promise<void> {
   await rows(q, "insert into odoo.outbox (instance_id, entity, local_id, operation, payload, trace_id) " +
-    `select $1::text::uuid, $2::text, "${e.primary_key}", 'write', to_jsonb(t), $3::text from ${qualified(e)} t ` +
-    `where "${e.primary_key}" = $4::text::uuid`, [instanceId, e.entity, traceId, localId])
+    `select $1::text::uuid, $2::text, ${ident(e.primary_key)}, 'write', to_jsonb(t), $3::text from ${qualified(e)} t ` +
+    `where ${ident(e.primary_key)} = $4::text::uuid`, [instanceId, e.entity, traceId, localId])
 }
 
 // -- the webhook events queue (queue.py WEBHOOK_EVENTS) ----------------------------------------

@@ -6,6 +6,7 @@
 // Nothing here commits: the caller's transaction (postgres.js `begin`) does.
 import type { Sql } from "./db.ts"
 import { canonicalJson, qualified } from "./adapter.ts"
+import { ident } from "./sqlnames.ts"
 import type { Entity, LinkSpec } from "./convert.ts"
 import { type Row, rowSelect } from "./push_values.ts"
 
@@ -160,20 +161,20 @@ export async function asSync(sql: Q, traceId: string | null): Promise<void> {
 // -- rows (mirrors.py) ------------------------------------------------------------------------------------
 
 export async function localRow(sql: Q, e: Entity, localId: string): Promise<Row | null> {
-  return (await q(sql, `select ${rowSelect(e)}, t."${e.primary_key}"::text as "${e.primary_key}" ` +
-    `from ${qualified(e)} t where t."${e.primary_key}" = $1::text::uuid`, [localId]))[0] ?? null
+  return (await q(sql, `select ${rowSelect(e)}, t.${ident(e.primary_key)}::text as ${ident(e.primary_key)} ` +
+    `from ${qualified(e)} t where t.${ident(e.primary_key)} = $1::text::uuid`, [localId]))[0] ?? null
 }
 
 /** mirrors.odoo_id_of */
 export async function odooIdOf(sql: Q, e: Entity, localId: string, instanceId: string): Promise<number | null> {
   const r = await q<{ odoo_id: number | null }>(sql, `select odoo_id from ${qualified(e)} ` +
-    `where "${e.primary_key}" = $1::text::uuid and instance_id = $2::text::uuid`, [localId, instanceId])
+    `where ${ident(e.primary_key)} = $1::text::uuid and instance_id = $2::text::uuid`, [localId, instanceId])
   return r[0]?.odoo_id ?? null
 }
 
 /** mirrors.local_ids: {odoo id: local key} of the instance's rows for these Odoo ids. */
 export async function localIds(sql: Q, e: Entity, instanceId: string, odooIds: number[]): Promise<Map<number, string>> {
-  const rows = await q<{ odoo_id: number; key: string }>(sql, `select odoo_id, "${e.primary_key}"::text as key ` +
+  const rows = await q<{ odoo_id: number; key: string }>(sql, `select odoo_id, ${ident(e.primary_key)}::text as key ` +
     `from ${qualified(e)} where instance_id = $1::text::uuid ` +
     "and odoo_id = any(string_to_array($2::text, ',')::int[])", [instanceId, odooIds.join(",")])
   return new Map(rows.map((r) => [Number(r.odoo_id), r.key]))
@@ -184,17 +185,17 @@ export async function localIds(sql: Q, e: Entity, instanceId: string, odooIds: n
 export async function link(sql: Q, e: Entity, localId: string, values: Record<string, unknown>, instanceId: string,
   odooId: number): Promise<void> {
   const cols = Object.keys(values)
-  const sets = [...cols.map((c) => `"${c}" = v."${c}"`), "instance_id = $3::text::uuid", "odoo_id = $4::text::int",
+  const sets = [...cols.map((c) => `${ident(c)} = v.${ident(c)}`), "instance_id = $3::text::uuid", "odoo_id = $4::text::int",
     "synced_at = now()"]
   await q(sql, `update ${qualified(e)} t set ${sets.join(", ")} ` +
     `from (select * from jsonb_populate_record(null::${qualified(e)}, $1::text::jsonb)) v ` +
-    `where t."${e.primary_key}" = $2::text::uuid`, [canonicalJson(values), localId, instanceId, String(odooId)])
+    `where t.${ident(e.primary_key)} = $2::text::uuid`, [canonicalJson(values), localId, instanceId, String(odooId)])
 }
 
 /** mirrors.tombstone_row: edited in the app, deleted in Odoo. */
 export async function tombstoneRow(sql: Q, e: Entity, localId: string): Promise<void> {
   await q(sql, `update ${qualified(e)} set odoo_deleted_at = now() ` +
-    `where "${e.primary_key}" = $1::text::uuid and odoo_deleted_at is null`, [localId])
+    `where ${ident(e.primary_key)} = $1::text::uuid and odoo_deleted_at is null`, [localId])
 }
 
 // -- mappings (mappings.py) -------------------------------------------------------------------------------
@@ -229,20 +230,20 @@ export async function deleteMapping(sql: Q, instanceId: string, entity: string, 
 /** links.targets_of: (local id, Odoo id or null) of every record one row links through `rel`. */
 export async function targetsOf(sql: Q, rel: LinkSpec, target: Entity, instanceId: string, localId: string):
   Promise<{ local_id: string; odoo_id: number | null }[]> {
-  return await q(sql, `select j."${rel.target_column}"::text as local_id, t.odoo_id from ${qualified(rel)} j ` +
-    `left join ${qualified(target)} t on t."${target.primary_key}" = j."${rel.target_column}" ` +
-    `and t.instance_id = $1::text::uuid where j."${rel.source_column}" = $2::text::uuid`, [instanceId, localId])
+  return await q(sql, `select j.${ident(rel.target_column)}::text as local_id, t.odoo_id from ${qualified(rel)} j ` +
+    `left join ${qualified(target)} t on t.${ident(target.primary_key)} = j.${ident(rel.target_column)} ` +
+    `and t.instance_id = $1::text::uuid where j.${ident(rel.source_column)} = $2::text::uuid`, [instanceId, localId])
 }
 
 /** links.set_for: one row's links through `rel` made exactly `targetIds`. */
 export async function setLinks(sql: Q, rel: LinkSpec, tenantColumn: string | null, tenantValue: string | null,
   sourceId: string, targetIds: string[]): Promise<void> {
-  const table = qualified(rel), src = `"${rel.source_column}"`, dst = `"${rel.target_column}"`
+  const table = qualified(rel), src = ident(rel.source_column), dst = ident(rel.target_column)
   await q(sql, `delete from ${table} where ${src} = $1::text::uuid and not (${dst} = any(` +
     "coalesce(string_to_array(nullif($2::text, ''), ','), '{}')::uuid[]))", [sourceId, targetIds.join(",")])
   for (const targetId of targetIds) {
     if (tenantColumn) {
-      await q(sql, `insert into ${table} ("${tenantColumn}", ${src}, ${dst}) values ($1::text::uuid, $2::text::uuid, ` +
+      await q(sql, `insert into ${table} (${ident(tenantColumn)}, ${src}, ${dst}) values ($1::text::uuid, $2::text::uuid, ` +
         `$3::text::uuid) on conflict (${src}, ${dst}) do nothing`, [tenantValue, sourceId, targetId])
     } else {
       await q(sql, `insert into ${table} (${src}, ${dst}) values ($1::text::uuid, $2::text::uuid) ` +

@@ -5,6 +5,7 @@
 // timestamptz as datetime.isoformat(), a date as YYYY-MM-DD). The Odoo -> app direction is convert.ts's.
 import type { Json } from "./adapter.ts"
 import type { Entity, FieldSpec } from "./convert.ts"
+import { ident } from "./sqlnames.ts"
 export type Row = Record<string, unknown>
 
 export function columns(e: Entity): string[] {
@@ -27,7 +28,7 @@ const AS_TEXT = new Set(["numeric", "date", "timestamptz", "timestamp", "bigint"
 /** `select` list of a row: every column, plus the text of those postgres.js would parse differently. */
 export function rowSelect(e: Entity, alias = "t"): string {
   const extra = e.fields.filter((f) => AS_TEXT.has(f.type) && !f.array)
-    .map((f) => `, ${alias}."${f.column}"::text as "${TEXT_PREFIX}${f.column}"`)
+    .map((f) => `, ${alias}.${ident(f.column)}::text as ${ident(TEXT_PREFIX + f.column)}`)
   return `${alias}.*${extra.join("")}`
 }
 
