@@ -113,7 +113,11 @@ def test_odoo_faults_lose_nothing(two_dbs, adapters):  # noqa: F811
             answers = pull_until_done(function, batch_size=11)
         finally:
             function.stop()
+        fired = odoo.faults.to_dict()["fired"]
         odoo.faults = None
+        # the faults did fire (else this proved nothing), and the pull went through them
+        assert fired.get("error500", 0) > 0 and fired.get("reset", 0) > 0, fired
+        assert answers and all(i.get("status") != "skipped" for a in answers for i in a["instances"])
         assert mirror_problems(fn_db, odoo.url, INSTANCE_ID, adapters) == []
 
 
@@ -243,10 +247,16 @@ def test_a_wrong_request_is_a_400_that_says_what_and_does_nothing(two_dbs, body,
 
 
 def test_pull_false_processes_the_waiting_events_only(two_dbs, adapters):  # noqa: F811
-    """`"pull": false`: no entity is pulled (no pull run, no cursor), the events are processed."""
+    """`"pull": false`: no entity is pulled (no pull run, no cursor), and the waiting webhook event is
+    processed: its record lands in the mirror, read from Odoo."""
     url, _ = two_dbs
     with MockOdooServer(demo=20) as odoo:
         add_fixed_instance(url, odoo.url)
+        pid = sorted(odoo_partners(odoo.url))[0]
+        with connect(url) as conn:
+            conn.execute("insert into odoo.webhook_events (instance_id, idempotency_key, odoo_model, odoo_id, payload) "
+                         "values (%s, 'test-1', 'res.partner', %s, %s::jsonb)",
+                         (INSTANCE_ID, pid, f'{{"_id": {pid}, "_model": "res.partner"}}'))
         function = serve_pull(url)
         try:
             answer = invoke(function, pull=False)
@@ -257,3 +267,5 @@ def test_pull_false_processes_the_waiting_events_only(two_dbs, adapters):  # noq
     with connect(url) as conn:
         assert conn.execute("select count(*) as n from odoo.sync_cursors").fetchone()["n"] == 0
         assert conn.execute("select count(*) as n from ops.runs where kind = 'pull'").fetchone()["n"] == 0
+        assert conn.execute("select status from odoo.webhook_events").fetchone()["status"] == "done"
+        assert [r["odoo_id"] for r in conn.execute("select odoo_id from odoo.partners").fetchall()] == [pid]

@@ -68,58 +68,61 @@ class Template:
     holes: list[Hole]
 
 
-def templates(code: str) -> list[Template]:
-    """The template literals of TypeScript source, nested ones included (a small scanner: comments,
-    strings, regular expressions and templates; enough for the code we write)."""
-    found: list[Template] = []
+class _Scanner:
+    """A small scanner of TypeScript source: comments, strings, regular expressions and templates;
+    enough for the code we write. `found` collects the template literals, nested ones included."""
 
-    def line_of(i: int) -> int:
-        return code.count("\n", 0, i) + 1
+    def __init__(self, code: str):
+        self.code = code
+        self.found: list[Template] = []
 
-    def skip_string(i: int) -> int:
-        quote = code[i]
+    def line_of(self, i: int) -> int:
+        return self.code.count("\n", 0, i) + 1
+
+    def skip_string(self, i: int) -> int:
+        quote = self.code[i]
         i += 1
-        while code[i] != quote:
-            i += 2 if code[i] == "\\" else 1
+        while self.code[i] != quote:
+            i += 2 if self.code[i] == "\\" else 1
         return i + 1
 
-    def skip_regex(i: int) -> int:
+    def skip_regex(self, i: int) -> int:
         i += 1
         in_class = False
-        while in_class or code[i] != "/":
-            if code[i] == "\\":
+        while in_class or self.code[i] != "/":
+            if self.code[i] == "\\":
                 i += 1
-            elif code[i] == "[":
+            elif self.code[i] == "[":
                 in_class = True
-            elif code[i] == "]":
+            elif self.code[i] == "]":
                 in_class = False
             i += 1
         return i + 1
 
-    def regex_can_start(i: int) -> bool:
+    def regex_can_start(self, i: int) -> bool:
         j = i - 1
-        while j >= 0 and code[j] in " \t\n":
+        while j >= 0 and self.code[j] in " \t\n":
             j -= 1
-        if j < 0 or code[j] in "(,=:[!&|?{};+-*%<>~^":
+        if j < 0 or self.code[j] in "(,=:[!&|?{};+-*%<>~^":
             return True
-        return re.search(r"\b(return|typeof|case|in|of)$", code[:j + 1]) is not None
+        return re.search(r"\b(return|typeof|case|in|of)$", self.code[:j + 1]) is not None
 
-    def code_until(i: int, close: str | None) -> int:
-        """Scan code from i; stop after the `}` that closes a `${` (close="}") or at the end."""
+    def code_until(self, i: int, close: str | None) -> int:
+        """Scan self.code from i; stop after the `}` that closes a `${` (close="}") or at the end."""
         depth = 0
-        while i < len(code):
-            c = code[i]
-            if code.startswith("//", i):
-                i = code.find("\n", i)
-                i = len(code) if i < 0 else i
-            elif code.startswith("/*", i):
-                i = code.index("*/", i) + 2
+        while i < len(self.code):
+            c = self.code[i]
+            if self.code.startswith("//", i):
+                i = self.code.find("\n", i)
+                i = len(self.code) if i < 0 else i
+            elif self.code.startswith("/*", i):
+                i = self.code.index("*/", i) + 2
             elif c in "'\"":
-                i = skip_string(i)
+                i = self.skip_string(i)
             elif c == "`":
-                i = template(i)
-            elif c == "/" and regex_can_start(i):
-                i = skip_regex(i)
+                i = self.template(i)
+            elif c == "/" and self.regex_can_start(i):
+                i = self.skip_regex(i)
             elif c == "{":
                 depth += 1
                 i += 1
@@ -132,26 +135,30 @@ def templates(code: str) -> list[Template]:
                 i += 1
         return i
 
-    def template(i: int) -> int:
+    def template(self, i: int) -> int:
         i += 1
         text, holes = [], []
-        while code[i] != "`":
-            if code[i] == "\\":
-                text.append(code[i:i + 2])
+        while self.code[i] != "`":
+            if self.code[i] == "\\":
+                text.append(self.code[i:i + 2])
                 i += 2
-            elif code.startswith("${", i):
-                end = code_until(i + 2, "}")
-                holes.append(Hole(code[i + 2:end - 1].strip(), line_of(i), "".join(text)))
+            elif self.code.startswith("${", i):
+                end = self.code_until(i + 2, "}")
+                holes.append(Hole(self.code[i + 2:end - 1].strip(), self.line_of(i), "".join(text)))
                 text.append("\0")
                 i = end
             else:
-                text.append(code[i])
+                text.append(self.code[i])
                 i += 1
-        found.append(Template("".join(text), holes))
+        self.found.append(Template("".join(text), holes))
         return i + 1
 
-    code_until(0, None)
-    return found
+
+def templates(code: str) -> list[Template]:
+    """The template literals of TypeScript source, nested ones included."""
+    scanner = _Scanner(code)
+    scanner.code_until(0, None)
+    return scanner.found
 
 
 def built_by_quoting(name: str, code: str) -> bool:

@@ -75,6 +75,7 @@ class FunctionWorker:
         self.served = {name: serve(name, self.env) for name in FUNCTIONS}
         self.stopping = threading.Event()
         self.errors: list[str] = []
+        self.killed = False
         self.invocations = 0
         self.last_reconcile = time.monotonic()
         self.thread = threading.Thread(target=self._loop, daemon=True)
@@ -83,13 +84,22 @@ class FunctionWorker:
     def invoke(self, name: str, **body) -> dict | None:
         try:
             r = httpx.post(self.served[name].url, json=body, headers={"x-specgen-function-token": TOKEN}, timeout=120)
-        except httpx.HTTPError:
-            return None  # killed mid-invocation
+        except httpx.HTTPError as exc:
+            if not self.killed:  # a SIGKILL mid-invocation has no answer; anything else is a failure
+                self.errors.append(f"{name}: {type(exc).__name__}: {exc}")
+            return None
         self.invocations += 1
         if r.status_code != 200:
-            self.errors.append(r.text[:500])
+            self.errors.append(f"{name}: {r.status_code} {r.text[:500]}")
             return None
-        return r.json()
+        answer = r.json()
+        for inst in answer.get("instances", []) if isinstance(answer.get("instances"), list) else []:
+            # a step that failed inside a 200 answer (the Python worker logs it and carries on, as this does)
+            failed = [e for e in inst.get("entities", []) if e.get("status") == "failed"]
+            if (inst.get("events") or {}).get("status") == "failed":
+                failed.append({"events": inst["events"]})
+            self.errors.extend(f"{name}: {f}" for f in failed)
+        return answer
 
     def cycle(self) -> None:
         body = {"batch_size": self.batch_size} if self.batch_size else {}
@@ -119,6 +129,7 @@ class FunctionWorker:
     # -- what stop_process does to a worker process ---------------------------------------------
     def kill(self) -> None:
         """SIGKILL the function processes (mid-page, mid-invocation), then stop the loop."""
+        self.killed = True
         for s in self.served.values():
             s.process.send_signal(signal.SIGKILL)
         self.stopping.set()
@@ -132,7 +143,8 @@ class FunctionWorker:
         for s in self.served.values():
             s.stop()
         self.clients.close()
-        return 0
+        # as a worker process's exit code: 0 only if every invocation was answered 200 (errors() says why not)
+        return 1 if self.errors else 0
 
 
 class PythonRuntime:

@@ -70,7 +70,12 @@ MUTANTS = {
 }
 # what must fail: the guarantee tests, and the early-notification tests (a change Odoo 17 notified
 # before it committed must land once the request limit has passed)
-GUARANTEE_TESTS = ("tests/runtime/test_guarantees.py", "tests/runtime/test_early_webhooks.py")
+GUARANTEE_TESTS = ("tests/runtime/test_guarantees.py", "tests/runtime/test_guarantees_webhooks.py",
+                   "tests/runtime/test_early_webhooks.py")
+# the mutants of the Edge Functions' TypeScript (generator/templates/functions): the same scenarios, run
+# against the function runtime; the others break the Python runtime and run its side of the scenarios
+FUNCTION_MUTANTS: dict[str, tuple[str, str, str]] = {}
+RUNTIME_FILTER = {"python": "not functions", "functions": "functions"}
 # the second half of the duplicate-create mutant: the lookup by ref finds nothing
 EXTRA = {"push_without_duplicate_create_guard": (
     "bridge/sync/push.py",
@@ -93,17 +98,18 @@ def _apply(tree: Path, path: str, old: str, new: str) -> None:
     target.write_text(text.replace(old, new))
 
 
-@pytest.mark.parametrize("name", sorted(MUTANTS))
+@pytest.mark.parametrize("name", sorted(MUTANTS) + sorted(FUNCTION_MUTANTS))
 def test_the_guarantee_tests_catch_the_mutant(name, tmp_path):
     tree = tmp_path / "repo"
     _copy_tree(tree)
-    _apply(tree, *MUTANTS[name])
+    runtime = "functions" if name in FUNCTION_MUTANTS else "python"
+    _apply(tree, *(FUNCTION_MUTANTS.get(name) or MUTANTS[name]))
     if name in EXTRA:
         _apply(tree, *EXTRA[name])
     env = {**os.environ, "PYTHONPATH": str(tree)}
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
-                             *GUARANTEE_TESTS], cwd=tree, env=env, capture_output=True, text=True,
-                            timeout=900)
+                             "-k", RUNTIME_FILTER[runtime], *GUARANTEE_TESTS], cwd=tree, env=env,
+                            capture_output=True, text=True, timeout=900)
     tail = "\n".join(result.stdout.splitlines()[-15:])
     assert result.returncode == 1, f"mutant {name!r} survived the guarantee tests (exit {result.returncode}):\n{tail}"
     assert " failed" in tail, tail
