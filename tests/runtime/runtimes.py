@@ -102,9 +102,8 @@ class FunctionWorker:
         return answer
 
     def cycle(self) -> None:
-        body = {"batch_size": self.batch_size} if self.batch_size else {}
-        for name in FUNCTIONS:
-            self.invoke(name, **body)
+        for name in FUNCTIONS:  # the worker's --pull-batch-size is the pull's page size
+            self.invoke(name, **({"batch_size": self.batch_size} if self.batch_size and name == "sync-from-odoo" else {}))
         with connect(self.db_url) as conn:
             instances = bdb.instances(conn)
         for inst in instances:
