@@ -135,6 +135,9 @@ def test_the_token_guards_the_function(db_url, fn):
     assert httpx.post(fn.url, json={"batch_limit": "x"}, headers=token).status_code == 400
     typo = httpx.post(fn.url, json={"batch_limt": 5}, headers=token)
     assert typo.status_code == 400 and typo.json()["error"].startswith("unknown key batch_limt; known: instance,")
+    nobody = httpx.post(fn.url, json={"instance": "no-such-instance"}, headers=token)
+    assert nobody.status_code == 400
+    assert nobody.json()["error"].startswith('no active instance has the id or name "no-such-instance"')
     with connect(db_url) as conn:  # refused before any work: no run
         assert conn.execute("select count(*) as n from ops.runs").fetchone()["n"] == 0
 

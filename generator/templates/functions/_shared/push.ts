@@ -523,6 +523,7 @@ export async function drain(sql: Sql, opts: Options): Promise<Record<string, unk
   const totals: Record<string, number> = {}
   const skipped: { instance: string; reason: string }[] = []
   const insts = await store.activeInstances(sql, opts.instance)
+  if (opts.instance !== null && !insts.length) throw new UnknownInstance(opts.instance)
   for (const inst of insts) {
     let client: OdooClient
     try {
@@ -558,6 +559,13 @@ export async function drain(sql: Sql, opts: Options): Promise<Record<string, unk
   }
 }
 
+/** A request for an instance that is not there (or not active): a 400, not a run that did nothing. */
+class UnknownInstance extends Error {
+  constructor(named: string) {
+    super(`no active instance has the id or name ${JSON.stringify(named)} (specgen sync instance list)`)
+  }
+}
+
 export async function handle(req: Request): Promise<Response> {
   let opts: Options
   try {
@@ -568,6 +576,7 @@ export async function handle(req: Request): Promise<Response> {
   try {
     return json(200, await drain(db(), opts))
   } catch (e) {
+    if (e instanceof UnknownInstance) return problem(400, e.message)
     const code = (e as { code?: unknown })?.code
     const name = (e as { name?: string })?.name
     log("push", "error", "push failed", { error: describe(e) })
