@@ -161,10 +161,14 @@ export async function tombstone(q: Q, e: Entity, instanceId: string, odooIds: It
 
 /** Python's isoformat() of a timestamp(tz) as psycopg reads it (UTC for timestamptz): microseconds only
  * when there are some, as orjson writes a datetime. */
-function isoText(c: string, tz: boolean): string {
-  const at = tz ? `${c} at time zone 'UTC'` : c
-  return `to_char(${at}, 'YYYY-MM-DD"T"HH24:MI:SS') || case when extract(microseconds from ${c})::bigint % 1000000 <> 0 ` +
-    `then to_char(${at}, '.US') else '' end${tz ? " || '+00:00'" : ""}`
+function isoText(column: string, tz: boolean): string {
+  const c = "t." + ident(column)
+  if (tz) {
+    return `to_char(${c} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS') || case when extract(microseconds ` +
+      `from ${c})::bigint % 1000000 <> 0 then to_char(${c} at time zone 'UTC', '.US') else '' end || '+00:00'`
+  }
+  return `to_char(${c}, 'YYYY-MM-DD"T"HH24:MI:SS') || case when extract(microseconds from ${c})::bigint ` +
+    `% 1000000 <> 0 then to_char(${c}, '.US') else '' end`
 }
 
 /** A row as the comparisons read it: each mapped column as Python's psycopg value would print in JSON
@@ -175,7 +179,7 @@ export function rowSelect(e: Entity): string {
     const c = "t." + ident(f.column), key = literal(f.column)
     if (f.kind === "many2one") return `${key}, ${c}::text`
     if (f.array || ["boolean", "smallint", "integer", "bigint", "jsonb"].includes(f.type)) return `${key}, to_jsonb(${c})`
-    if (f.type === "timestamptz" || f.type === "timestamp") return `${key}, ${isoText(c, f.type === "timestamptz")}`
+    if (f.type === "timestamptz" || f.type === "timestamp") return `${key}, ${isoText(f.column, f.type === "timestamptz")}`
     return `${key}, ${c}::text`
   })
   const tenant = e.tenant_column ? [`${literal(e.tenant_column)}, t.${ident(e.tenant_column)}::text`] : []
