@@ -1,27 +1,38 @@
-// sync-from-odoo: per active instance (bridge/store/db.instances), per entity in pull order
-// (bridge/sync/contracts.pull_order), as many pages as fit in the wall-clock budget, each page committed
-// with its cursor (bridge/sync/pull.py pull_entity, cursor.py), then the waiting webhook events
-// (processor.py). Before the pulls, the lost-run reaper (_shared/reaper.ts, bridge/sync/reaper.py) closes
-// the runs whose worker died (an invocation Supabase stopped at its wall-clock limit, a killed worker) as
-// failed WorkerLost, as the Python worker does at the start of its cycle; the answer counts them
-// ("lost_runs"). The same advisory locks as the Python worker (db.try_lock, same keys), so a worker and
-// a function never pull one entity at once: the one without the lock skips it.
+// sync-from-odoo: first, per active instance (bridge/store/db.instances), one batch of its waiting webhook
+// events (processor.py; before the pulls, so a backlog that takes every invocation's budget never keeps
+// them waiting); then per instance and entity as many pages as the limits allow, each page committed with
+// its cursor (bridge/sync/pull.py pull_entity, cursor.py). Before all that, the lost-run reaper
+// (_shared/reaper.ts, bridge/sync/reaper.py) closes the runs whose worker died (an invocation Supabase
+// stopped at its wall-clock limit, a killed worker) as failed WorkerLost, as the Python worker does at the
+// start of its cycle; the answer counts them ("lost_runs"). The same advisory locks as the Python worker
+// (db.try_lock, same keys), so a worker and a function never pull one entity at once: the one without the
+// lock skips it.
+//
+// Limits, hard, lookback re-reads included: no page starts once less of the budget is left than the
+// invocation's slowest page took, and no page reads past the records cap (the last one is cut to fit); only
+// the invocation's first page always runs, so every invocation moves on. A pull starts by re-reading the
+// lookback window (stored cursor - lookback), as the Python pull; stopped by a limit (or killed), it has
+// left its keyset position in its run's counts ("resume", written with every page, with the stored cursor
+// it belongs to), and the next invocation goes on from there while the stored cursor is still that one:
+// a pull spread over invocations re-reads its window once, a window of any size is crossed, and
+// odoo.sync_cursors keeps its meaning (the Python worker ignores "resume"). Entities whose pull is
+// unfinished go first (pull order), then the caught-up ones, caught up longest ago first.
 //
 // Settings (function secrets): SPECGEN_FUNCTION_BUDGET_S (default 120: Supabase stops a function at 150 s
-// on the free plan), SPECGEN_FUNCTION_MAX_RECORDS (default 50000: no new page starts once the records read
-// in the invocation, over all instances and entities, reach it; Supabase allows 2 s of CPU per request,
-// I/O waits excluded, and a pull costs about 19 ms of CPU per 1,000 records), SPECGEN_FUNCTION_LOOKBACK_S
-// (default: the instance's request limit),
-// SPECGEN_FUNCTION_BATCH_LIMIT (events per pass, default 200), SPECGEN_FUNCTION_LEASE_S (300; the reaper
-// reads SPECGEN_PUSH_LEASE_S first, as sync-to-odoo does, and waits min(60, lease) s before it closes a
-// pull whose lock nobody holds),
+// on the free plan), SPECGEN_FUNCTION_MAX_RECORDS (default 50000 records read in pages per invocation, over
+// all instances and entities; Supabase allows 2 s of CPU per request, I/O waits excluded, and a pull costs
+// about 19 ms of CPU per 1,000 records), SPECGEN_FUNCTION_LOOKBACK_S (default: the instance's request limit),
+// SPECGEN_FUNCTION_BATCH_LIMIT (events per pass, default 200; a pass is not cut by the budget),
+// SPECGEN_FUNCTION_LEASE_S (300; the reaper reads SPECGEN_PUSH_LEASE_S first, as sync-to-odoo does, and
+// waits min(60, lease) s before it closes a pull whose lock nobody holds),
 // SPECGEN_FUNCTION_MAX_ATTEMPTS (8), SPECGEN_FUNCTION_RETRY_BASE_S (1), SPECGEN_ODOO_TIMEOUT_S (30),
 // SPECGEN_ODOO_RETRY_BASE_S (0.1), SPECGEN_ODOO_RETRY_CAP_S (5), SPECGEN_ODOO_RETRY_ATTEMPTS (6).
 // A request body may lower what one invocation does (tests, a manual catch-up): {"budget_s": a smaller
 // budget, "max_records": a smaller cap, "instance_id": one instance (id or name), "entity": one entity
 // only, "batch_size": records per page, "pull": false to process the waiting webhook events only}; an
-// unknown key, a wrong value or an entity the spec does not pull is a 400 that says which. Out of budget
-// or at the cap, the answer is "more_to_do": the next invocation goes on from the cursors.
+// unknown key, a wrong value or an entity the spec does not pull is a 400 that says which. An entity
+// stopped before Odoo's newest record answers "more_to_do" (the next invocation goes on); "done" when
+// caught up, or when only the re-read of its lookback window is left.
 //
 // Not ported: reconcile (ids gone from Odoo without a webhook are tombstoned by the Python worker's
 // reconcile only), metrics, odoo.entity_mappings for Odoo-owned mirrors
