@@ -15,8 +15,9 @@
 // left its keyset position in its run's counts ("resume", written with every page, with the stored cursor
 // it belongs to), and the next invocation goes on from there while the stored cursor is still that one:
 // a pull spread over invocations re-reads its window once, a window of any size is crossed, and
-// odoo.sync_cursors keeps its meaning (the Python worker ignores "resume"). Entities whose pull is
-// unfinished go first (pull order), then the caught-up ones, caught up longest ago first.
+// odoo.sync_cursors keeps its meaning (the Python worker ignores "resume"). Entities go in pull order; once
+// the limits bite (an entity's latest pull stopped early, or caught up with the limits spent: counts
+// "limits_spent"), the unfinished pulls first, then the others, never pulled or caught up longest ago first.
 //
 // Settings (function secrets): SPECGEN_FUNCTION_BUDGET_S (default 120: Supabase stops a function at 150 s
 // on the free plan), SPECGEN_FUNCTION_MAX_RECORDS (default 50000 records read in pages per invocation, over
@@ -214,6 +215,7 @@ async function pullEntity(conn: Sql, inst: Instance, e: Entity, client: OdooClie
         o.slowest = Math.max(o.slowest, performance.now() - began)
         if (next === null) {
           delete run.info.resume // caught up: the next pull starts with the lookback window again
+          if (spent(o)) run.counts.limits_spent = 1 // the entities after it wait: the next invocation rotates
           break
         }
         pos = next
@@ -373,12 +375,21 @@ export async function handle(req: Request): Promise<Response> {
         continue
       }
       const wanted = pullOrder().filter((x) => b.pull !== false && (!b.entity || x.entity === b.entity))
-      // the entities whose pull is unfinished (stopped early, failed, never ran) first, in pull order; then
-      // those caught up, the one caught up longest ago first: an entity whose lookback window alone takes
-      // a whole invocation does not keep the others from their turn
+      // pull order, as the Python worker; but once the limits bite (a latest pull stopped early, or left
+      // the invocation's limits spent when it caught up), the unfinished pulls (stopped early, failed) first,
+      // then the others, never pulled first, then the one caught up longest ago: an entity whose lookback
+      // window alone takes a whole invocation does not keep the others from their turn
       const last = wanted.length ? await store.latestPulls(db(), inst.id, wanted.map((x) => x.entity)) : new Map()
-      const rank = (x: Entity): [number, number] => caughtUp(last.get(x.entity))
-        ? [1, last.get(x.entity)?.finished_ms ?? 0] : [0, 0]
+      const pressed = wanted.some((x) => {
+        const c = last.get(x.entity)?.counts
+        return Boolean(c?.stopped_early || c?.limits_spent)
+      })
+      const rank = (x: Entity): [number, number] => {
+        const l = last.get(x.entity)
+        if (!pressed) return [0, 0]
+        if (!l || l.status === null) return [1, -Infinity]
+        return caughtUp(l) ? [1, l.finished_ms ?? 0] : [0, 0]
+      }
       const turn = wanted.map((x, i) => ({ x, i, r: rank(x) }))
         .sort((p, q) => p.r[0] - q.r[0] || p.r[1] - q.r[1] || p.i - q.i).map((t) => t.x)
       const results = new Map<string, EntityResult>()
