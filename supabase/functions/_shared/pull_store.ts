@@ -436,3 +436,43 @@ export async function eventDead(q: Q, id: number, error: string): Promise<void> 
   await rows(q, "update odoo.webhook_events set status='dead', last_error=$1::text, processed_at=now() where id=$2::text::bigint",
     [[...error].slice(0, 4000).join(""), id])
 }
+
+// -- a pull continued across invocations (sync-from-odoo only; the Python worker ignores it) ------
+/** Where the next invocation goes on with a pull stopped early (budget, records cap, or killed), kept in
+ * the pull run's counts as "resume": the keyset position, and the stored cursor it belongs to. */
+export interface Resume {
+  write_date: string | null
+  id: number
+  drain: boolean
+  cursor: [string | null, number]
+}
+
+export interface LatestPull {
+  entity: string
+  status: string | null
+  counts: Record<string, unknown> | null
+  finished_ms: number | null
+}
+
+/** The latest pull run of each entity of the instance (runs that only found the lock taken left out),
+ * `exclude` (the caller's own run) left out too; entities never pulled come back with a null status. */
+export async function latestPulls(q: Q, instanceId: string, entities: string[], exclude: string | null = null):
+  Promise<Map<string, LatestPull>> {
+  const r = await rows<LatestPull>(q, `select e.entity, r.status, r.counts, r.finished_ms
+    from unnest($2::text::text[]) e(entity)
+    left join lateral (select r.status::text as status, r.counts,
+                              (extract(epoch from r.finished_at) * 1000)::float8 as finished_ms
+                         from ops.runs r
+                        where r.kind = 'pull' and r.instance_id = $1::text::uuid and r.entity = e.entity
+                          and not coalesce(r.counts ? 'locked', false)
+                          and ($3::text is null or r.id <> $3::text::uuid)
+                        order by r.started_at desc, r.id desc limit 1) r on true`,
+    [instanceId, pgArray(entities), exclude])
+  return new Map(r.map((x) => [x.entity, { ...x, finished_ms: x.finished_ms === null ? null : Number(x.finished_ms) }]))
+}
+
+/** The run's resume position, written with the page it follows (so a killed invocation leaves it too). */
+export async function saveResume(q: Q, runId: string, resume: Resume): Promise<void> {
+  await rows(q, "update ops.runs set counts = coalesce(counts, '{}'::jsonb) || jsonb_build_object('resume', $2::text::jsonb) " +
+    "where id = $1::text::uuid", [runId, JSON.stringify(resume)])
+}

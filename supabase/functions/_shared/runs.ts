@@ -48,6 +48,8 @@ export type Status = "succeeded" | "failed" | "cancelled"
 export class Run {
   readonly traceId: string
   readonly counts: Record<string, number> = {}
+  /** what the run records beside its numbers (the pull's "resume" position), stored in counts too */
+  readonly info: Record<string, unknown> = {}
   id: string | null = null
   private started = 0
   private lastFailure: [string, string] | null = null
@@ -116,7 +118,7 @@ export class Run {
       status = "failed"
       message = truncate(redactText(describe(error)))
     }
-    const counts = { ...this.counts, duration_s: duration }
+    const counts = { ...this.counts, ...this.info, duration_s: duration }
     try {
       await this.sql.unsafe(FINISH_SQL, [status, eventData(counts), message, this.id])
       if (message) {

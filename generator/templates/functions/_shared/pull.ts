@@ -1,27 +1,39 @@
-// sync-from-odoo: per active instance (bridge/store/db.instances), per entity in pull order
-// (bridge/sync/contracts.pull_order), as many pages as fit in the wall-clock budget, each page committed
-// with its cursor (bridge/sync/pull.py pull_entity, cursor.py), then the waiting webhook events
-// (processor.py). Before the pulls, the lost-run reaper (_shared/reaper.ts, bridge/sync/reaper.py) closes
-// the runs whose worker died (an invocation Supabase stopped at its wall-clock limit, a killed worker) as
-// failed WorkerLost, as the Python worker does at the start of its cycle; the answer counts them
-// ("lost_runs"). The same advisory locks as the Python worker (db.try_lock, same keys), so a worker and
-// a function never pull one entity at once: the one without the lock skips it.
+// sync-from-odoo: first, per active instance (bridge/store/db.instances), one batch of its waiting webhook
+// events (processor.py; before the pulls, so a backlog that takes every invocation's budget never keeps
+// them waiting); then per instance and entity as many pages as the limits allow, each page committed with
+// its cursor (bridge/sync/pull.py pull_entity, cursor.py). Before all that, the lost-run reaper
+// (_shared/reaper.ts, bridge/sync/reaper.py) closes the runs whose worker died (an invocation Supabase
+// stopped at its wall-clock limit, a killed worker) as failed WorkerLost, as the Python worker does at the
+// start of its cycle; the answer counts them ("lost_runs"). The same advisory locks as the Python worker
+// (db.try_lock, same keys), so a worker and a function never pull one entity at once: the one without the
+// lock skips it.
+//
+// Limits, hard, lookback re-reads included: no page starts once less of the budget is left than the
+// invocation's slowest page took, and no page reads past the records cap (the last one is cut to fit); only
+// the invocation's first page always runs, so every invocation moves on. A pull starts by re-reading the
+// lookback window (stored cursor - lookback), as the Python pull; stopped by a limit (or killed), it has
+// left its keyset position in its run's counts ("resume", written with every page, with the stored cursor
+// it belongs to), and the next invocation goes on from there while the stored cursor is still that one:
+// a pull spread over invocations re-reads its window once, a window of any size is crossed, and
+// odoo.sync_cursors keeps its meaning (the Python worker ignores "resume"). Entities go in pull order; once
+// the limits bite (an entity's latest pull stopped early, or caught up with the limits spent: counts
+// "limits_spent"), the unfinished pulls first, then the others, never pulled or caught up longest ago first.
 //
 // Settings (function secrets): SPECGEN_FUNCTION_BUDGET_S (default 120: Supabase stops a function at 150 s
-// on the free plan), SPECGEN_FUNCTION_MAX_RECORDS (default 50000: no new page starts once the records read
-// in the invocation, over all instances and entities, reach it; Supabase allows 2 s of CPU per request,
-// I/O waits excluded, and a pull costs about 19 ms of CPU per 1,000 records), SPECGEN_FUNCTION_LOOKBACK_S
-// (default: the instance's request limit),
-// SPECGEN_FUNCTION_BATCH_LIMIT (events per pass, default 200), SPECGEN_FUNCTION_LEASE_S (300; the reaper
-// reads SPECGEN_PUSH_LEASE_S first, as sync-to-odoo does, and waits min(60, lease) s before it closes a
-// pull whose lock nobody holds),
+// on the free plan), SPECGEN_FUNCTION_MAX_RECORDS (default 50000 records read in pages per invocation, over
+// all instances and entities; Supabase allows 2 s of CPU per request, I/O waits excluded, and a pull costs
+// about 19 ms of CPU per 1,000 records), SPECGEN_FUNCTION_LOOKBACK_S (default: the instance's request limit),
+// SPECGEN_FUNCTION_BATCH_LIMIT (events per pass, default 200; a pass is not cut by the budget),
+// SPECGEN_FUNCTION_LEASE_S (300; the reaper reads SPECGEN_PUSH_LEASE_S first, as sync-to-odoo does, and
+// waits min(60, lease) s before it closes a pull whose lock nobody holds),
 // SPECGEN_FUNCTION_MAX_ATTEMPTS (8), SPECGEN_FUNCTION_RETRY_BASE_S (1), SPECGEN_ODOO_TIMEOUT_S (30),
 // SPECGEN_ODOO_RETRY_BASE_S (0.1), SPECGEN_ODOO_RETRY_CAP_S (5), SPECGEN_ODOO_RETRY_ATTEMPTS (6).
 // A request body may lower what one invocation does (tests, a manual catch-up): {"budget_s": a smaller
 // budget, "max_records": a smaller cap, "instance_id": one instance (id or name), "entity": one entity
 // only, "batch_size": records per page, "pull": false to process the waiting webhook events only}; an
-// unknown key, a wrong value or an entity the spec does not pull is a 400 that says which. Out of budget
-// or at the cap, the answer is "more_to_do": the next invocation goes on from the cursors.
+// unknown key, a wrong value or an entity the spec does not pull is a 400 that says which. An entity
+// stopped before Odoo's newest record answers "more_to_do" (the next invocation goes on); "done" when
+// caught up, or when only the re-read of its lookback window is left.
 //
 // Not ported: reconcile (ids gone from Odoo without a webhook are tombstoned by the Python worker's
 // reconcile only), metrics, odoo.entity_mappings for Odoo-owned mirrors
@@ -33,7 +45,7 @@ import { json } from "./http.ts"
 import { log } from "./log.ts"
 import { OdooClient, RetryPolicy } from "./odoo.ts"
 import { AccessDenied, describe, OdooError } from "./odoo_errors.ts"
-import { advance, domain, order, start } from "./pull_cursor.ts"
+import { advance, domain, order, type Position, start } from "./pull_cursor.ts"
 import { processEvents } from "./pull_events.ts"
 import * as store from "./pull_store.ts"
 import type { Instance } from "./pull_store.ts"
@@ -61,10 +73,12 @@ function setting(name: string, fallback: number): number {
 
 interface Options {
   deadline: number
-  /** a page was committed in this invocation: from then on, running out of time (or reaching the records
-   * cap) stops it (so every invocation moves on by one page at least, whatever its budget and cap) */
-  progressed: boolean
-  /** records read from Odoo in this invocation (pages, lookback re-reads included), and the cap on them */
+  /** pages read from Odoo in this invocation: the first one always starts (so every invocation moves on,
+   * whatever its budget and cap), the others only within the budget and the cap */
+  pages: number
+  /** the slowest page of the invocation so far: a page starts only if that much time is left */
+  slowest: number
+  /** records read from Odoo in this invocation (lookback re-reads included), and the cap on them */
   records: number
   maxRecords: number
   batchSize: number | null
@@ -83,7 +97,36 @@ function capped(o: Options): boolean {
   return o.records >= o.maxRecords
 }
 
-/** pull_entity: one entity of one instance, pages until caught up or out of time. */
+/** No new page may start: out of time (the slowest page so far would not fit) or at the records cap; never
+ * before the invocation's first page. */
+function spent(o: Options): boolean {
+  return o.pages > 0 && (timeLeft(o) < o.slowest || capped(o))
+}
+
+const sameCursor = (c: unknown, wd: number | null, id: number) => Array.isArray(c) && c.length === 2 &&
+  (c[0] === null ? wd === null : typeof c[0] === "string" && wd !== null && Date.parse(c[0]) === wd) && c[1] === id
+
+/** The position a pull stopped early by the entity's latest run recorded ("resume"), if the stored cursor is
+ * still the one it recorded (a Python worker that moved the cursor since re-reads its window instead). */
+function resumeOf(last: store.LatestPull | undefined, wd: number | null, id: number): Position | null {
+  const r = last?.counts?.resume as store.Resume | undefined
+  if (!r || typeof r !== "object" || !sameCursor(r.cursor, wd, id) || typeof r.id !== "number" ||
+    typeof r.drain !== "boolean") return null
+  const second = r.write_date === null ? null : Date.parse(r.write_date)
+  if (second !== null && !Number.isFinite(second)) return null
+  return { second, afterId: r.id, drain: r.drain }
+}
+
+/** Whether the entity's latest pull finished caught up (else it stopped early, failed, or never ran). */
+function caughtUp(last: store.LatestPull | undefined): boolean {
+  return last?.status === "succeeded" && !last.counts?.stopped_early
+}
+
+/** pull_entity: one entity of one instance, pages until caught up, out of time or at the cap. A pull
+ * starts by re-reading the lookback window (stored cursor - lookback), as the Python pull; one stopped
+ * early leaves its position in its run ("resume") and the next invocation goes on from there, so a pull
+ * spread over invocations re-reads the window once, like one Python pull, and a window of any size is
+ * crossed. */
 async function pullEntity(conn: Sql, inst: Instance, e: Entity, client: OdooClient, o: Options): Promise<EntityResult> {
   const sql = db()
   const result: EntityResult = { entity: e.entity, status: "done", read: 0, batches: 0, counts: {} }
@@ -105,29 +148,53 @@ async function pullEntity(conn: Sql, inst: Instance, e: Entity, client: OdooClie
       const headWd = head.length && head[0].write_date ? parseOdooDatetime(head[0].write_date) : null
       await store.saveHead(conn, inst.id, e, headWd === null ? null : isoformat(headWd))
       let [lastWd, lastId] = await store.readCursor(conn, inst.id, e.entity)
-      // re-reading the lookback window is not progress: out of time, a pull stops only once its cursor
-      // moved past the stored one (or it caught up), else a budget smaller than the window would read the
-      // same pages on every invocation
-      const stored: [number, number] | null = lastWd === null ? null : [lastWd, lastId]
-      let moved = stored === null
-      if (lastWd !== null) {
-        lastWd = lastWd - (o.lookbackS ?? store.requestLimit(inst)) * 1000
-        lastId = 0
+      // the stored cursor as this run leaves it (forward only): what a resume position belongs to
+      let cursor: [number | null, number] = [lastWd, lastId]
+      const resumeAt = (p: Position): store.Resume => ({
+        write_date: p.second === null ? null : isoformat(p.second), id: p.afterId, drain: p.drain,
+        cursor: [cursor[0] === null ? null : isoformat(cursor[0]), cursor[1]],
+      })
+      // the latest run is read under the lock: no other pull of the entity runs now
+      const last = (await store.latestPulls(conn, inst.id, [e.entity], run.id)).get(e.entity)
+      let pos = resumeOf(last, lastWd, lastId)
+      if (pos !== null) {
+        run.count("resumed")
+        if (run.id !== null) await store.saveResume(conn, run.id, resumeAt(pos)) // kept if this one is killed too
+      } else {
+        if (lastWd !== null) {
+          lastWd = lastWd - (o.lookbackS ?? store.requestLimit(inst)) * 1000
+          lastId = 0
+        }
+        pos = start(lastWd, lastId)
       }
-      const limit = o.batchSize || e.batch_size
+      run.info.resume = resumeAt(pos) // a run that fails keeps where it was
+      const batch = o.batchSize || e.batch_size
       const fields = await readFields(e, client)
-      let pos = start(lastWd, lastId)
-      let slowest = 0
       while (true) {
+        if (spent(o)) {
+          run.counts.stopped_early = 1
+          run.info.resume = resumeAt(pos)
+          // stopped with Odoo's newest record already mirrored (only the re-read of the lookback window, for
+          // late commits, is left; the next invocations go on with it): nothing to catch up, "done"
+          const headId = head.length ? Number(head[0].id) : 0
+          const behind = headWd !== null && (cursor[0] === null || headWd > cursor[0] ||
+            (headWd === cursor[0] && headId > cursor[1]))
+          result.status = behind ? "more_to_do" : "done"
+          break
+        }
+        // the cap is exact: the last page of an invocation is cut to what is left of it
+        const limit = Math.max(1, Math.min(batch, Math.floor(o.maxRecords - o.records)))
         const began = performance.now()
         const page = await client.searchRead(e.odoo_model, domain(pos, odooDomain(e)), fields,
           { limit, order: order(pos), context: readContext(e) })
+        o.pages++
         o.records += page.length
         // throws PaginationStuck (the run fails, loudly) when a full page would not move on
         const [save, next] = advance(pos, page, limit)
         if (page.length && save) {
           ;[lastWd, lastId] = save
           const [wd, id] = save
+          if (cursor[0] === null || wd > cursor[0] || (wd === cursor[0] && id > cursor[1])) cursor = [wd, id]
           await conn.begin(async (tx) => {
             // page + cursor in one transaction, on the connection that holds the lock (checked: a
             // reconnected session would not hold it any more)
@@ -136,23 +203,22 @@ async function pullEntity(conn: Sql, inst: Instance, e: Entity, client: OdooClie
             await store.asSync(tx, run.traceId, true)
             await upsert(tx, ctx, e, page)
             await store.saveCursor(tx, inst.id, e, isoformat(wd), id, run.id)
+            // where the next invocation goes on if this one stops (or is stopped) after this page
+            if (next !== null && run.id !== null) await store.saveResume(tx, run.id, resumeAt(next))
           })
-          if (!moved && stored !== null && (wd > stored[0] || (wd === stored[0] && id > stored[1]))) moved = true
-          if (moved) o.progressed = true
+          if (next !== null) run.info.resume = resumeAt(next)
           result.batches++
           result.read += page.length
           run.count("read", page.length)
           run.counts.batches = result.batches
         }
-        if (next === null) break
-        pos = next
-        slowest = Math.max(slowest, performance.now() - began)
-        // as with the budget, a cap is obeyed once the cursor moved past the stored one
-        if (moved && (timeLeft(o) < slowest || capped(o))) {
-          run.counts.stopped_early = 1
-          result.status = "more_to_do"
+        o.slowest = Math.max(o.slowest, performance.now() - began)
+        if (next === null) {
+          delete run.info.resume // caught up: the next pull starts with the lookback window again
+          if (spent(o)) run.counts.limits_spent = 1 // the entities after it wait: the next invocation rotates
           break
         }
+        pos = next
       }
       await run.event("pull finished", "info", {
         entity: e.entity, read: run.counts.read ?? 0, batches: result.batches,
@@ -261,7 +327,8 @@ export async function handle(req: Request): Promise<Response> {
   const budget = Math.min(setting("SPECGEN_FUNCTION_BUDGET_S", 120), Number(b.budget_s) > 0 ? Number(b.budget_s) : Infinity)
   const o: Options = {
     deadline: started + budget * 1000,
-    progressed: false,
+    pages: 0,
+    slowest: 0,
     records: 0,
     maxRecords: Math.min(setting("SPECGEN_FUNCTION_MAX_RECORDS", 50000),
       Number(b.max_records) > 0 ? Math.trunc(Number(b.max_records)) : Infinity),
@@ -272,6 +339,7 @@ export async function handle(req: Request): Promise<Response> {
   let more = false
   let lostRuns: number | null = null
   const lease = setting("SPECGEN_PUSH_LEASE_S", setting("SPECGEN_FUNCTION_LEASE_S", 300))
+  const batchLimit = setting("SPECGEN_FUNCTION_BATCH_LIMIT", 200)
   try {
     // as the worker's "reap" step: the queue lease, and a grace of at most a minute
     lostRuns = (await reapLostRuns(db(), lease, Math.min(60, lease))).length
@@ -280,39 +348,66 @@ export async function handle(req: Request): Promise<Response> {
   }
   const conn = session()
   try {
+    // first every instance's waiting webhook events (a batch each), then the pulls: a backlog that takes
+    // every invocation's budget must not keep the events waiting
+    // (a batch is not cut by the budget: SPECGEN_FUNCTION_BATCH_LIMIT bounds it)
+    const ready: [Instance, OdooClient | null, Record<string, unknown>][] = []
     for (const inst of await store.instances(db(), b.instance_id ?? null)) {
       const client = await loggedIn(inst)
-      if (client === null) {
-        answer.push({ instance_id: inst.id, name: inst.name, status: "skipped" })
-        continue
-      }
-      const entities: EntityResult[] = []
-      for (const e of pullOrder().filter((x) => b.pull !== false && (!b.entity || x.entity === b.entity))) {
-        if ((timeLeft(o) <= 0 || capped(o)) && o.progressed) {
-          entities.push({ entity: e.entity, status: "more_to_do", read: 0, batches: 0, counts: {} })
-          continue
-        }
-        try {
-          entities.push(await pullEntity(conn, inst, e, client, o))
-        } catch (err) {
-          log("worker", "error", "pull failed", { error: describe(err), instance_id: inst.id, entity: e.entity })
-          entities.push({ entity: e.entity, status: "failed", read: 0, batches: 0, counts: {}, error: describe(err) })
-        }
-      }
-      let events: Record<string, unknown> = { status: "more_to_do" }
-      if (timeLeft(o) > 0 || !o.progressed) {
+      let events: Record<string, unknown> = {}
+      if (client !== null) {
         try {
           const counts = await processEvents(db(), conn, inst, client, {
-            limit: setting("SPECGEN_FUNCTION_BATCH_LIMIT", 200), leaseS: setting("SPECGEN_FUNCTION_LEASE_S", 300),
+            limit: batchLimit, leaseS: setting("SPECGEN_FUNCTION_LEASE_S", 300),
             maxAttempts: setting("SPECGEN_FUNCTION_MAX_ATTEMPTS", 8), retryBaseS: setting("SPECGEN_FUNCTION_RETRY_BASE_S", 1),
           })
-          const full = (counts.claimed ?? 0) >= setting("SPECGEN_FUNCTION_BATCH_LIMIT", 200)
-          events = { status: full ? "more_to_do" : "done", counts }
+          events = { status: (counts.claimed ?? 0) >= batchLimit ? "more_to_do" : "done", counts }
         } catch (err) {
           log("worker", "error", "process failed", { error: describe(err), instance_id: inst.id })
           events = { status: "failed", error: describe(err) }
         }
       }
+      ready.push([inst, client, events])
+    }
+    for (const [inst, client, events] of ready) {
+      if (client === null) {
+        answer.push({ instance_id: inst.id, name: inst.name, status: "skipped" })
+        continue
+      }
+      const wanted = pullOrder().filter((x) => b.pull !== false && (!b.entity || x.entity === b.entity))
+      // pull order, as the Python worker; but once the limits bite (a latest pull stopped early, or left
+      // the invocation's limits spent when it caught up), the unfinished pulls (stopped early, failed) first,
+      // then the others, never pulled first, then the one caught up longest ago: an entity whose lookback
+      // window alone takes a whole invocation does not keep the others from their turn
+      const last = wanted.length ? await store.latestPulls(db(), inst.id, wanted.map((x) => x.entity)) : new Map()
+      const pressed = wanted.some((x) => {
+        const c = last.get(x.entity)?.counts
+        return Boolean(c?.stopped_early || c?.limits_spent)
+      })
+      const rank = (x: Entity): [number, number] => {
+        const l = last.get(x.entity)
+        if (!pressed) return [0, 0]
+        if (!l || l.status === null) return [1, -Infinity]
+        return caughtUp(l) ? [1, l.finished_ms ?? 0] : [0, 0]
+      }
+      const turn = wanted.map((x, i) => ({ x, i, r: rank(x) }))
+        .sort((p, q) => p.r[0] - q.r[0] || p.r[1] - q.r[1] || p.i - q.i).map((t) => t.x)
+      const results = new Map<string, EntityResult>()
+      for (const e of turn) {
+        if (spent(o)) {
+          // not started: more to do unless its latest pull caught up (the next invocation re-reads it)
+          const status = caughtUp(last.get(e.entity)) ? "done" : "more_to_do"
+          results.set(e.entity, { entity: e.entity, status, read: 0, batches: 0, counts: {} })
+          continue
+        }
+        try {
+          results.set(e.entity, await pullEntity(conn, inst, e, client, o))
+        } catch (err) {
+          log("worker", "error", "pull failed", { error: describe(err), instance_id: inst.id, entity: e.entity })
+          results.set(e.entity, { entity: e.entity, status: "failed", read: 0, batches: 0, counts: {}, error: describe(err) })
+        }
+      }
+      const entities = wanted.map((x) => results.get(x.entity) as EntityResult) // answered in pull order
       more ||= entities.some((x) => x.status === "more_to_do") || events.status === "more_to_do"
       answer.push({
         instance_id: inst.id, name: inst.name,
