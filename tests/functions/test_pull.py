@@ -228,6 +228,7 @@ def test_a_records_cap_stops_an_invocation_and_the_next_goes_on_from_the_cursor(
     ('{"max_records": 0}', "max_records must be a positive number"),
     ('{"pull": "no"}', "pull must be true or false"),
     ('{"instance_id": 7}', "instance_id must be a string"),
+    ('{"instance_id": "no-such-instance"}', 'no active instance has the id or name "no-such-instance"'),
     ("[1]", "the body must be a JSON object"),
     ("{nope", "the body is not JSON"),
 ])
@@ -269,3 +270,19 @@ def test_pull_false_processes_the_waiting_events_only(two_dbs, adapters):  # noq
         assert conn.execute("select count(*) as n from ops.runs where kind = 'pull'").fetchone()["n"] == 0
         assert conn.execute("select status from odoo.webhook_events").fetchone()["status"] == "done"
         assert [r["odoo_id"] for r in conn.execute("select odoo_id from odoo.partners").fetchall()] == [pid]
+
+
+@pytest.mark.parametrize("name", ["sync-from-odoo", "sync-to-odoo"])
+def test_a_dead_database_gets_a_503_with_retry_after(name):
+    """No database to reach: a clear 503 the scheduler retries, not a bare 500 from an uncaught error."""
+    import httpx
+    from tests.functions.pull_support import TOKEN
+    from tests.functions.support import free_port, serve
+    dead = f"postgresql://postgres@127.0.0.1:{free_port()}/postgres"
+    function = serve(name, {"SUPABASE_DB_URL": dead, "SPECGEN_FUNCTION_TOKEN": TOKEN})
+    try:
+        r = httpx.post(function.url, json={}, headers={"x-specgen-function-token": TOKEN}, timeout=60)
+    finally:
+        function.stop()
+    assert r.status_code == 503 and r.headers["retry-after"] == "5", r.text
+    assert r.json()["error"].startswith(f"the {'pull' if name == 'sync-from-odoo' else 'push'} could not finish: ")

@@ -42,7 +42,7 @@
 import { type Sql, db } from "./db.ts"
 import { isoformat, parseOdooDatetime } from "./convert.ts"
 import type { Entity } from "./convert.ts"
-import { json } from "./http.ts"
+import { failure, json } from "./http.ts"
 import { log } from "./log.ts"
 import { OdooClient, RetryPolicy } from "./odoo.ts"
 import { AccessDenied, describe, OdooError } from "./odoo_errors.ts"
@@ -322,9 +322,22 @@ async function body(req: Request): Promise<Body | string> {
 }
 
 export async function handle(req: Request): Promise<Response> {
+  try {
+    return await pullAll(req)
+  } catch (e) { // the database down, most likely: a clear answer, nothing lost (each page committed)
+    log("worker", "error", "pull failed", { error: describe(e) })
+    return failure("pull", e, describe(e))
+  }
+}
+
+async function pullAll(req: Request): Promise<Response> {
   const started = performance.now()
   const b = await body(req)
   if (typeof b === "string") return json(400, { error: b })
+  const insts = await store.instances(db(), b.instance_id ?? null)
+  if (b.instance_id !== undefined && !insts.length) {
+    return json(400, { error: `no active instance has the id or name ${JSON.stringify(b.instance_id)} (specgen sync instance list)` })
+  }
   const budget = Math.min(setting("SPECGEN_FUNCTION_BUDGET_S", 120), Number(b.budget_s) > 0 ? Number(b.budget_s) : Infinity)
   const o: Options = {
     deadline: started + budget * 1000,
@@ -353,7 +366,7 @@ export async function handle(req: Request): Promise<Response> {
     // every invocation's budget must not keep the events waiting
     // (a batch is not cut by the budget: SPECGEN_FUNCTION_BATCH_LIMIT bounds it)
     const ready: [Instance, OdooClient | null, Record<string, unknown>][] = []
-    for (const inst of await store.instances(db(), b.instance_id ?? null)) {
+    for (const inst of insts) {
       const client = await loggedIn(inst)
       let events: Record<string, unknown> = {}
       if (client !== null) {

@@ -19,3 +19,15 @@ export function listen(): Deno.ServeTcpOptions {
     onListen: () => {},
   }
 }
+
+/** The answer of a sync function that could not finish (logged by the caller): 503 with Retry-After when
+ * the database (or the network to it) is down or not accepting work, which the next run gets over; 500
+ * for anything else. `detail` is the error as log lines describe it (secrets redacted). */
+export function failure(what: string, e: unknown, detail: string): Response {
+  const code = (e as { code?: unknown })?.code
+  const name = (e as { name?: string })?.name
+  if (name !== "PostgresError" || (typeof code === "string" && /^(08|53|57)/.test(code))) {
+    return problem(503, `the ${what} could not finish: ${detail}`)
+  }
+  return problem(500, `the ${what} failed: ${detail}`)
+}

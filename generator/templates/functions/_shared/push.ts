@@ -26,7 +26,7 @@
 // "odoo_retry_cap_s"}. The answer: {"pushed", "failed" (retried later), "dead" (dead-lettered), "claimed",
 // "released", "instances", "skipped_instances", "counts" (the runs' counts summed, as `sync push` prints)}.
 import { db, type Sql } from "./db.ts"
-import { json, problem } from "./http.ts"
+import { failure, json, problem } from "./http.ts"
 import { log } from "./log.ts"
 import { OdooClient, type OdooRecord, RetryPolicy, type Value } from "./odoo.ts"
 import { AccessDenied, AmbiguousOdooError, describe, MissingError, OdooError } from "./odoo_errors.ts"
@@ -577,12 +577,7 @@ export async function handle(req: Request): Promise<Response> {
     return json(200, await drain(db(), opts))
   } catch (e) {
     if (e instanceof UnknownInstance) return problem(400, e.message)
-    const code = (e as { code?: unknown })?.code
-    const name = (e as { name?: string })?.name
     log("push", "error", "push failed", { error: describe(e) })
-    if (name !== "PostgresError" || (typeof code === "string" && /^(08|53|57)/.test(code))) {
-      return problem(503, `the push could not finish: ${describe(e)}`)
-    }
-    return problem(500, `the push failed: ${describe(e)}`)
+    return failure("push", e, describe(e))
   }
 }
