@@ -23,7 +23,7 @@
 // Settings (function secrets): SPECGEN_FUNCTION_BUDGET_S (default 120: Supabase stops a function at 150 s
 // on the free plan), SPECGEN_FUNCTION_MAX_RECORDS (default 50000 records read in pages per invocation, over
 // all instances and entities; Supabase allows 2 s of CPU per request, I/O waits excluded, and a pull costs
-// about 19 ms of CPU per 1,000 records), SPECGEN_FUNCTION_LOOKBACK_S (default: the instance's request limit),
+// about 14 ms of CPU per 1,000 records), SPECGEN_FUNCTION_LOOKBACK_S (default: the instance's request limit),
 // SPECGEN_FUNCTION_BATCH_LIMIT (events per pass, default 200; a pass is not cut by the budget),
 // SPECGEN_FUNCTION_LEASE_S (300; the reaper reads SPECGEN_PUSH_LEASE_S first, as sync-to-odoo does, and
 // waits min(60, lease) s before it closes a pull whose lock nobody holds),
