@@ -46,9 +46,9 @@ export async function unlock(q: Q, kind: string, instanceId: string, entity: str
 }
 
 /** db.as_sync + db.lazy_commit: this transaction is the sync's (no outbox echo) and need not wait for the WAL. */
-export async function asSync(q: Q, traceId: string, lazy = false): Promise<void> {
+export async function asSync(q: Q, traceId: string | null, lazy = false): Promise<void> {
   await rows(q, "select set_config('specgen.sync_origin', 'odoo', true), set_config('specgen.trace_id', $1::text, true)",
-    [traceId])
+    [traceId ?? ""])
   if (lazy) await rows(q, "set local synchronous_commit = off")
 }
 
@@ -82,7 +82,7 @@ export async function instance(q: Q, id: string): Promise<Instance | null> {
 export const DEFAULT_REQUEST_LIMIT = 180
 
 /** db.request_limit: seconds an Odoo call may run before it commits (the pull's lookback). */
-export function requestLimit(inst: Instance): number {
+export function requestLimit(inst: { request_limit_seconds?: unknown }): number {
   return Number(inst.request_limit_seconds) || DEFAULT_REQUEST_LIMIT
 }
 

@@ -10,6 +10,8 @@ import { canonicalJson, qualified } from "./adapter.ts"
 import { ident } from "./sqlnames.ts"
 import type { Entity, LinkSpec } from "./convert.ts"
 import { type Row, rowSelect } from "./push_values.ts"
+// the same statements as the pull's: db.request_limit, db.as_sync, mirrors.local_ids
+export { asSync, DEFAULT_REQUEST_LIMIT, localIds, requestLimit } from "./pull_store.ts"
 
 export type Q = Sql // a pool or a transaction (postgres.js TransactionSql is a Sql)
 
@@ -146,18 +148,6 @@ export async function activeInstances(sql: Q, only: string | null): Promise<Inst
     "and ($1::text is null or i.id::text = $1::text or i.name = $1::text) order by i.created_at, i.id", [only])
 }
 
-export const DEFAULT_REQUEST_LIMIT = 180
-
-/** db.request_limit: seconds an Odoo call of this instance may run before it commits. */
-export function requestLimit(inst: Instance): number {
-  return Number(inst.request_limit_seconds) || DEFAULT_REQUEST_LIMIT
-}
-
-/** db.as_sync: this transaction is the sync's (the outbox trigger does not echo it). */
-export async function asSync(sql: Q, traceId: string | null): Promise<void> {
-  await q(sql, "select set_config('specgen.sync_origin', 'odoo', true), set_config('specgen.trace_id', $1::text, true)",
-    [traceId ?? ""])
-}
 
 // -- rows (mirrors.py) ------------------------------------------------------------------------------------
 
@@ -173,13 +163,6 @@ export async function odooIdOf(sql: Q, e: Entity, localId: string, instanceId: s
   return r[0]?.odoo_id ?? null
 }
 
-/** mirrors.local_ids: {odoo id: local key} of the instance's rows for these Odoo ids. */
-export async function localIds(sql: Q, e: Entity, instanceId: string, odooIds: number[]): Promise<Map<number, string>> {
-  const rows = await q<{ odoo_id: number; key: string }>(sql, `select odoo_id, ${ident(e.primary_key)}::text as key ` +
-    `from ${qualified(e)} where instance_id = $1::text::uuid ` +
-    "and odoo_id = any(string_to_array($2::text, ',')::int[])", [instanceId, odooIds.join(",")])
-  return new Map(rows.map((r) => [Number(r.odoo_id), r.key]))
-}
 
 /** mirrors.link: a pushed row linked to its Odoo record, with the fields Odoo won. The values are
  * given as JSON (comparable form) and set through jsonb_populate_record, so each column gets its type. */

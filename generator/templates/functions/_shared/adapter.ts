@@ -7,6 +7,7 @@
 import type { Entity } from "./convert.ts"
 import { SPEC } from "./spec.ts"
 import { qualified } from "./sqlnames.ts"
+import { sha256Hex } from "./auth.ts"
 
 export { qualified } // adapter.qualified_table, built on sqlnames.ident
 
@@ -72,11 +73,7 @@ export function canonicalJson(value: unknown): string {
   throw new TypeError(`not JSON: ${typeof value}`)
 }
 
-/** The SHA-256 of the text's UTF-8, in lower-case hex. */
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("")
-}
+export { sha256Hex } // the SHA-256 of the text's UTF-8, in lower-case hex (auth.ts, the receiver's)
 
 /** values_hash: the SHA-256 of the canonical JSON. */
 export async function valuesHash(values: unknown): Promise<string> {
